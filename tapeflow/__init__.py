@@ -1,0 +1,48 @@
+"""tapeflow: small, fast, exact automatic differentiation for NumPy.
+
+Example:
+    >>> import tapeflow as tp
+    >>> import tapeflow.numpy as tnp
+    >>> f = lambda x: tnp.sum(tnp.tanh(x) ** 2)
+    >>> g = tp.grad(f)
+"""
+
+from tapeflow import tree_util
+from tapeflow.forward import jvp
+from tapeflow.primitive import (
+    defjvp,
+    defjvp_argnum,
+    defvjp,
+    defvjp_argnum,
+    nondifferentiable,
+    primitive,
+)
+from tapeflow.testing import check_grads
+from tapeflow.tracer import Tracer, is_traced
+from tapeflow.transforms import grad, value_and_grad, vjp
+from tapeflow.tree_util import ravel_pytree
+
+import tapeflow.numpy  # noqa: E402,F401  (registers every primitive)
+from tapeflow.primitive import mark_builtin_primitives as _mark_builtin_primitives
+
+_mark_builtin_primitives()
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "grad",
+    "value_and_grad",
+    "vjp",
+    "jvp",
+    "primitive",
+    "defvjp",
+    "defjvp",
+    "defvjp_argnum",
+    "defjvp_argnum",
+    "nondifferentiable",
+    "tree_util",
+    "ravel_pytree",
+    "check_grads",
+    "Tracer",
+    "is_traced",
+]

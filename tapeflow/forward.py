@@ -1,0 +1,126 @@
+"""Forward mode: the JVP trace and ``jvp``.
+
+A forward trace carries a tangent beside every traced value (``Tracer._aux``).
+Each primitive call computes its answer and pushes the tangents through the
+primitive's JVP rules at once, so the cost of a JVP does not depend on the
+number of outputs and no tape is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tapeflow.tape import _MISSING, Trace, _ArgnumRule, new_trace
+from tapeflow.tracer import Tracer
+from tapeflow.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+
+__all__ = ["ForwardTrace", "jvp"]
+
+
+class ForwardTrace(Trace):
+    """The trace of ``jvp``: tracers carry (primal, tangent)."""
+
+    __slots__ = ()
+    kind = "forward-mode (jvp)"
+
+    def process(self, prim: Any, args: tuple, kwargs: dict) -> Any:
+        if not self.active:
+            raise self.leaked_error()
+        vals = list(args)
+        tangents = []
+        rules = prim.jvps
+        for i, a in enumerate(args):
+            if type(a) is Tracer and a._trace is self:
+                vals[i] = a._value
+                rule = rules[i] if i < len(rules) else prim.jvp_rest
+                if rule is None:
+                    continue
+                if rule is _MISSING:
+                    raise prim.missing_rule_error("JVP", i)
+                if type(rule) is _ArgnumRule:
+                    rule = rule.for_argnum(i)
+                tangents.append((rule, a._aux))
+        ans = prim.bind(*vals, **kwargs)
+        if not tangents:
+            return ans
+        out_t = None
+        for rule, t in tangents:
+            contribution = rule(t, ans, *vals, **kwargs)
+            out_t = contribution if out_t is None else out_t + contribution
+        if prim.broadcasts:
+            from tapeflow.numpy._cotangent import fit_tangent
+
+            out_t = fit_tangent(out_t, ans)
+        return Tracer(ans, self, out_t)
+
+    def new_input(self, value: Any, tangent: Any) -> Tracer:
+        return Tracer(value, self, tangent)
+
+
+def _leaf_shape_dtype(x: Any) -> tuple[tuple[int, ...], Any]:
+    shape = x.shape if hasattr(x, "shape") else np.shape(x)
+    dtype = x.dtype if hasattr(x, "dtype") else np.result_type(x)
+    return shape, dtype
+
+
+def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> Any:
+    """Evaluate ``fun(*primals)`` and its directional derivative along ``tangents``.
+
+    Returns ``(out, tangent_out)``; ``tangents`` must match ``primals`` leaf by
+    leaf in structure, shape and dtype.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> tp.jvp(lambda x: x ** 2, (3.0,), (1.0,))
+        (np.float64(9.0), np.float64(6.0))
+    """
+    from tapeflow.transforms import check_differentiable, leaf_dtype
+
+    if not callable(fun):
+        raise TypeError(f"jvp expects a callable, got {type(fun).__name__}")
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(
+            "jvp(fun, primals, tangents) takes primals and tangents as tuples (one entry per "
+            f"positional argument), got {type(primals).__name__} and {type(tangents).__name__}"
+        )
+    p_leaves, p_tree = tree_flatten_with_path(tuple(primals))
+    t_leaves, t_tree = tree_flatten_with_path(tuple(tangents))
+    if p_tree != t_tree:
+        raise TypeError(
+            f"jvp: tangents have structure {t_tree} but primals have structure {p_tree}; "
+            "pass one tangent per primal leaf"
+        )
+    check_differentiable([(f"primal {p}", x) for p, x in p_leaves], "jvp")
+    for (path, p), (_, t) in zip(p_leaves, t_leaves):
+        p_shape, p_dtype = _leaf_shape_dtype(p)
+        t_shape, t_dtype = _leaf_shape_dtype(t)
+        if p_shape != t_shape:
+            raise ValueError(
+                f"jvp: the tangent at {keystr(path)} has shape {t_shape}, but the primal has "
+                f"shape {p_shape}"
+            )
+        if isinstance(p, (float, complex)) or np.dtype(t_dtype) == np.dtype(p_dtype):
+            continue
+        if isinstance(t, (float, int)) and not isinstance(t, bool):
+            continue
+        raise TypeError(
+            f"jvp: the tangent at {keystr(path)} has dtype {t_dtype}, but the primal has dtype "
+            f"{p_dtype}; cast it with .astype({np.dtype(p_dtype).name})"
+        )
+    with new_trace(ForwardTrace) as trace:
+        ins = [trace.new_input(p, t) for (_, p), (_, t) in zip(p_leaves, t_leaves)]
+        out = fun(*tree_unflatten(p_tree, ins))
+        out_leaves, out_tree = tree_flatten(out)
+        values, out_tangents = [], []
+        for o in out_leaves:
+            if type(o) is Tracer and o._trace is trace:
+                values.append(o._value)
+                out_tangents.append(o._aux)
+            else:
+                values.append(o)
+                shape, _ = _leaf_shape_dtype(o)
+                out_tangents.append(np.zeros(shape, leaf_dtype(o)))
+    return tree_unflatten(out_tree, values), tree_unflatten(out_tree, out_tangents)

@@ -1,0 +1,20 @@
+"""tapeflow.numpy: the numpy namespace whose functions can be differentiated.
+
+Outside a transform every function takes and returns plain numpy arrays.
+Inside one, traced arrays flow through the same functions and each call is
+recorded. The rules live beside the primitives, grouped by family:
+
+- ``elementwise``: arithmetic, exponentials, trigonometry, comparisons
+- ``reductions``: sum, mean, max, ...
+- ``shape``: reshape, transpose, concatenate, ...
+- ``indexing``: ``x[index]`` and scatter-add
+- ``products``: matmul, dot, einsum, ...
+- ``creation``: constants and array construction (no gradients)
+"""
+
+from tapeflow.numpy.creation import *  # noqa: F403
+from tapeflow.numpy.elementwise import *  # noqa: F403
+from tapeflow.numpy.indexing import *  # noqa: F403
+from tapeflow.numpy.products import *  # noqa: F403
+from tapeflow.numpy.reductions import *  # noqa: F403
+from tapeflow.numpy.shape import *  # noqa: F403

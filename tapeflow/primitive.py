@@ -1,0 +1,250 @@
+"""Declaring primitives and registering their derivative rules.
+
+A *primitive* is a numpy-level function that tapeflow treats as one step of a
+computation: it records one tape entry per call and has one rule per
+differentiable positional argument.
+
+Rules (autograd's convention):
+
+* VJP rule for argument ``i``: ``rule(ans, *args, **kwargs) -> (g -> cotangent_i)``.
+  The outer call sees the forward answer and arguments and returns the closure
+  that maps the output cotangent ``g`` to the cotangent of argument ``i``.
+* JVP rule for argument ``i``: ``rule(t, ans, *args, **kwargs) -> tangent_out``,
+  the output tangent contributed by tangent ``t`` of argument ``i``.
+* ``None`` instead of a rule means "this argument has no derivative" (an index,
+  a mask, a shape...). An argument with no registered rule at all fails loudly
+  when a traced value reaches it.
+
+Rules are written with tapeflow operations, so the backward pass is itself
+traced when an outer transform is running: higher derivatives come for free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tapeflow.tape import _MISSING, _ArgnumRule
+from tapeflow.tracer import Tracer
+
+__all__ = [
+    "Primitive",
+    "primitive",
+    "defvjp",
+    "defjvp",
+    "defvjp_argnum",
+    "defjvp_argnum",
+    "nondifferentiable",
+    "get_primitive",
+    "registered_primitives",
+    "NUMPY_DISPATCH",
+]
+
+# Every primitive ever declared, by name (for the coverage table and tests).
+_REGISTRY: dict[str, Primitive] = {}
+
+# numpy function or ufunc -> tapeflow function implementing it for traced arrays.
+NUMPY_DISPATCH: dict[Any, Callable[..., Any]] = {}
+
+
+class Primitive:
+    """A numpy-level operation with derivative rules.
+
+    Users normally only see the *bound function* returned by :func:`primitive`;
+    it carries this object as ``fn.primitive``.
+    """
+
+    __slots__ = (
+        "name",
+        "fun",
+        "bind",
+        "vjps",
+        "vjp_rest",
+        "jvps",
+        "jvp_rest",
+        "broadcasts",
+        "batch_rule",
+        "zero_gradient",
+        "__weakref__",
+    )
+
+    def __init__(self, fun: Callable[..., Any], name: str, broadcasts: bool = False) -> None:
+        self.name = name
+        self.fun = fun
+        self.vjps: tuple[Any, ...] = ()
+        self.vjp_rest: Any = _MISSING
+        self.jvps: tuple[Any, ...] = ()
+        self.jvp_rest: Any = _MISSING
+        # Binary elementwise ops broadcast their inputs: the tracing machinery then
+        # sums cotangents back to each input's shape and broadcasts tangents up.
+        self.broadcasts = broadcasts
+        self.batch_rule: Any = None
+        # Documented zero-gradient primitives (floor, sign, ...): recorded nowhere.
+        self.zero_gradient = False
+        self.bind = _make_bind(self)
+
+    def missing_rule_error(self, kind: str, argnum: int) -> TypeError:
+        return TypeError(
+            f"tapeflow has no {kind} rule for argument {argnum} of {self.name!r}, but a traced "
+            f"value was passed there. Differentiate with respect to another argument, wrap "
+            f"the value in tp.stop_gradient, or register a rule with "
+            f"tp.def{kind.lower()}(...). See docs/coverage.md for what is supported."
+        )
+
+    def __repr__(self) -> str:
+        return f"<primitive {self.name}>"
+
+
+def _make_bind(prim: Primitive) -> Callable[..., Any]:
+    fun = prim.fun
+
+    def bind(*args: Any, **kwargs: Any) -> Any:
+        top = None
+        for a in args:
+            if type(a) is Tracer:
+                t = a._trace
+                if top is None or t.level > top.level:
+                    top = t
+        if top is None:
+            return fun(*args, **kwargs)
+        return top.process(prim, args, kwargs)
+
+    bind.primitive = prim  # type: ignore[attr-defined]
+    bind.__name__ = prim.name.rsplit(".", 1)[-1]
+    bind.__qualname__ = bind.__name__
+    bind.__doc__ = getattr(fun, "__doc__", None)
+    return bind
+
+
+def primitive(fun: Callable[..., Any], name: str | None = None, broadcasts: bool = False) -> Any:
+    """Declare ``fun`` as a differentiable primitive and return its traced version.
+
+    Positional arguments of the returned function may be traced arrays; keyword
+    arguments are static. Register derivative rules with :func:`defvjp` (and
+    :func:`defjvp` for forward mode).
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> cube = tp.primitive(lambda x: x ** 3, name="cube")
+        >>> tp.defvjp(cube, lambda ans, x: lambda g: g * 3 * x ** 2)
+        >>> float(tp.grad(cube)(2.0))
+        12.0
+    """
+    if not callable(fun):
+        raise TypeError(f"tp.primitive expects a callable, got {type(fun).__name__}")
+    if name is None:
+        name = getattr(fun, "__name__", None) or repr(fun)
+    prim = Primitive(fun, name, broadcasts)
+    _REGISTRY[name] = prim
+    return prim.bind
+
+
+def get_primitive(fn: Any) -> Primitive:
+    """The :class:`Primitive` behind a bound primitive function (or the object itself)."""
+    if isinstance(fn, Primitive):
+        return fn
+    prim = getattr(fn, "primitive", None)
+    if not isinstance(prim, Primitive):
+        raise TypeError(
+            f"{fn!r} is not a tapeflow primitive; declare it first with tp.primitive(fun)"
+        )
+    return prim
+
+
+def _rule_tuple(rules: tuple[Any, ...], what: str) -> tuple[Any, ...]:
+    for i, r in enumerate(rules):
+        if r is not None and not callable(r):
+            raise TypeError(f"{what} rule for argument {i} must be callable or None, got {r!r}")
+    return tuple(rules)
+
+
+def defvjp(fn: Any, *rules: Any, rest: Any = _MISSING) -> None:
+    """Register VJP rules for a primitive, one per positional argument.
+
+    Each rule is ``lambda ans, *args, **kwargs: lambda g: cotangent`` or ``None``
+    (no gradient). ``rest`` applies to arguments beyond the listed ones.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> logistic = tp.primitive(lambda x: 1 / (1 + np.exp(-x)), name="logistic")
+        >>> tp.defvjp(logistic, lambda ans, x: lambda g: g * ans * (1 - ans))
+        >>> float(tp.grad(logistic)(0.0))
+        0.25
+    """
+    prim = get_primitive(fn)
+    prim.vjps = _rule_tuple(rules, "VJP")
+    if rest is not _MISSING:
+        prim.vjp_rest = rest
+
+
+def defjvp(fn: Any, *rules: Any, rest: Any = _MISSING) -> None:
+    """Register forward-mode (JVP) rules, one per positional argument.
+
+    Each rule is ``lambda t, ans, *args, **kwargs: tangent_out`` or ``None``.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> cube = tp.primitive(lambda x: x ** 3, name="cube_fwd")
+        >>> tp.defjvp(cube, lambda t, ans, x: t * 3 * x ** 2)
+        >>> float(tp.jvp(cube, (2.0,), (1.0,))[1])
+        12.0
+    """
+    prim = get_primitive(fn)
+    prim.jvps = _rule_tuple(rules, "JVP")
+    if rest is not _MISSING:
+        prim.jvp_rest = rest
+
+
+def defvjp_argnum(fn: Any, maker: Callable[..., Any]) -> None:
+    """Register one VJP rule for every positional argument (variadic primitives).
+
+    ``maker(argnum, ans, args, kwargs)`` returns the closure ``g -> cotangent``.
+    """
+    prim = get_primitive(fn)
+    prim.vjps = ()
+    prim.vjp_rest = _ArgnumRule(maker, vjp=True)
+
+
+def defjvp_argnum(fn: Any, rule: Callable[..., Any]) -> None:
+    """Register one JVP rule for every positional argument.
+
+    ``rule(argnum, t, ans, args, kwargs)`` returns the output tangent.
+    """
+    prim = get_primitive(fn)
+    prim.jvps = ()
+    prim.jvp_rest = _ArgnumRule(rule, vjp=False)
+
+
+def nondifferentiable(fn: Any) -> None:
+    """Mark every argument of a primitive as having no derivative.
+
+    Used for functions whose outputs are indices, booleans or other piecewise
+    constant values (comparisons, argmax, floor...): traced inputs are unwrapped
+    and a plain value is returned.
+    """
+    prim = get_primitive(fn)
+    prim.vjps = ()
+    prim.vjp_rest = None
+    prim.jvps = ()
+    prim.jvp_rest = None
+    prim.zero_gradient = True
+
+
+_BUILTIN_NAMES: set[str] = set()
+
+
+def mark_builtin_primitives() -> None:
+    """Remember the primitives tapeflow itself declares (called once at import)."""
+    _BUILTIN_NAMES.update(_REGISTRY)
+
+
+def registered_primitives(builtin_only: bool = False) -> dict[str, Primitive]:
+    """All declared primitives by name (a copy); ``builtin_only`` drops users' own."""
+    if builtin_only:
+        return {k: v for k, v in _REGISTRY.items() if k in _BUILTIN_NAMES}
+    return dict(_REGISTRY)
+
+
+def register_numpy(numpy_fun: Any, impl: Callable[..., Any]) -> None:
+    """Let ``numpy_fun`` (a ufunc or array function) dispatch to ``impl`` on traced arrays."""
+    NUMPY_DISPATCH[numpy_fun] = impl

@@ -1,0 +1,215 @@
+"""Traces, trace levels and the tape.
+
+Every running transform owns one *trace*. Traces are numbered by an integer
+*level*, increasing with nesting depth, and kept on a per-thread stack, so two
+threads differentiating at once never see each other's records.
+
+A traced array (``tapeflow.tracer.Tracer``) remembers the trace that created
+it. When a primitive receives traced arguments, the trace with the highest
+level among them processes the call (``Trace.process``): it unwraps its own
+tracers, calls the primitive again on the unwrapped values (so lower-level
+traces see the call too), and wraps the answer. Values traced by an outer
+transform are therefore plain constants to an inner one, yet still recorded by
+the outer one: this is what makes ``grad(grad(f))`` correct.
+
+The reverse-mode trace is a :class:`Tape`: a flat list of records, one per
+primitive call, replayed in reverse append order by ``backward``. There is no
+recursive graph walk, so the depth of a computation is unlimited.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from collections.abc import Callable
+from typing import Any
+
+from tapeflow.tracer import Tracer
+
+__all__ = ["Trace", "Tape", "new_trace", "current_level", "active_traces"]
+
+
+class _ThreadState(threading.local):
+    def __init__(self) -> None:
+        self.stack: list[Trace] = []
+
+
+_state = _ThreadState()
+
+
+class Trace:
+    """Base class of every trace. Subclasses implement :meth:`process`."""
+
+    __slots__ = ("level", "active", "__weakref__")
+    kind = "trace"
+
+    def __init__(self, level: int) -> None:
+        self.level = level
+        self.active = True
+
+    def process(self, prim: Any, args: tuple, kwargs: dict) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def leaked_error(self) -> Exception:
+        return RuntimeError(
+            f"A traced value from a {self.kind} transform that has already returned was used "
+            "again (it escaped its transform, for example through a global variable or a "
+            "closure). Return values from the transformed function instead of storing them; "
+            "use tp.stop_gradient or float()/numpy values for logging."
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} level={self.level}>"
+
+
+class Tape(Trace):
+    """The reverse-mode trace: one record per primitive call.
+
+    A record is the tuple ``(prim, ans, args, kwargs, parents)`` where ``args``
+    are the primitive's positional arguments with this tape's tracers unwrapped,
+    and ``parents`` lists ``(argnum, slot)`` for every argument that was traced on
+    this tape and has a gradient rule. The record's own slot is its index in
+    ``records``; inputs of the transform occupy slots holding ``None``.
+    """
+
+    __slots__ = ("records",)
+    kind = "reverse-mode (grad/vjp)"
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.records: list[Any] = []
+
+    def process(self, prim: Any, args: tuple, kwargs: dict) -> Any:
+        if not self.active:
+            raise self.leaked_error()
+        vals = list(args)
+        parents = []
+        rules = prim.vjps
+        for i, a in enumerate(args):
+            if type(a) is Tracer and a._trace is self:
+                vals[i] = a._value
+                rule = rules[i] if i < len(rules) else prim.vjp_rest
+                if rule is None:
+                    continue
+                if rule is _MISSING:
+                    raise prim.missing_rule_error("VJP", i)
+                if type(rule) is _ArgnumRule:
+                    rule = rule.for_argnum(i)
+                parents.append((i, a._aux, rule))
+        ans = prim.bind(*vals, **kwargs)
+        if not parents:
+            return ans
+        records = self.records
+        records.append((prim, ans, vals, kwargs, parents))
+        return Tracer(ans, self, len(records) - 1)
+
+    def new_input(self, value: Any) -> Any:
+        self.records.append(None)
+        return Tracer(value, self, len(self.records) - 1)
+
+
+class _Missing:
+    """Marks an argument for which no rule was registered (distinct from None)."""
+
+    def __repr__(self) -> str:
+        return "<missing rule>"
+
+
+_MISSING: Any = _Missing()
+
+
+class _ArgnumRule:
+    """Adapts an argnum-aware rule to the per-argument calling convention.
+
+    Registered by ``defvjp_argnum`` / ``defjvp_argnum`` for variadic primitives;
+    the trace asks it for a per-argument rule (cached) when an argument is traced.
+    """
+
+    __slots__ = ("maker", "vjp", "cache")
+
+    def __init__(self, maker: Callable[..., Any], vjp: bool) -> None:
+        self.maker = maker
+        self.vjp = vjp
+        self.cache: dict[int, Callable[..., Any]] = {}
+
+    def for_argnum(self, argnum: int) -> Callable[..., Any]:
+        rule = self.cache.get(argnum)
+        if rule is None:
+            maker = self.maker
+            if self.vjp:
+                rule = lambda ans, *args, **kwargs: maker(argnum, ans, args, kwargs)
+            else:
+                rule = lambda t, ans, *args, **kwargs: maker(argnum, t, ans, args, kwargs)
+            self.cache[argnum] = rule
+        return rule
+
+
+
+
+def current_level() -> int:
+    """The level a newly created trace would get in this thread."""
+    stack = _state.stack
+    return stack[-1].level + 1 if stack else 1
+
+
+def active_traces() -> tuple[Trace, ...]:
+    """The traces running in this thread, outermost first (for tests and debugging)."""
+    return tuple(_state.stack)
+
+
+@contextmanager
+def new_trace(cls: type, *init_args: Any) -> Iterator[Any]:
+    """Push a new trace of class ``cls`` for the duration of the block.
+
+    The trace is always popped and deactivated, even when the block raises, so
+    an exception never leaves a trace or a level behind.
+    """
+    stack = _state.stack
+    trace = cls(stack[-1].level + 1 if stack else 1, *init_args)
+    stack.append(trace)
+    try:
+        yield trace
+    finally:
+        trace.active = False
+        # Remove this trace (normally the last one); tolerate out-of-order exits
+        # from generators closed late.
+        if stack and stack[-1] is trace:
+            stack.pop()
+        elif trace in stack:
+            stack.remove(trace)
+
+
+def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[Any]:
+    """Replay ``tape`` in reverse from the cotangents in ``seeds`` (slot -> cotangent).
+
+    Returns the list of cotangents by slot (``None`` where nothing flowed); only
+    the input slots of the tape are meaningful afterwards. Unless ``retain`` is
+    true, each record is released as soon as its rules ran, so intermediate
+    arrays are freed during the backward pass rather than after it.
+    """
+    from tapeflow.numpy._cotangent import accumulate, fit_cotangent
+
+    records = tape.records
+    last = max(seeds)
+    cts: list[Any] = [None] * (last + 1)
+    for slot, g in seeds.items():
+        cts[slot] = g
+    for slot in range(last, -1, -1):
+        g = cts[slot]
+        if g is None:
+            continue
+        rec = records[slot]
+        if rec is None:  # an input of the transform: keep its cotangent
+            continue
+        cts[slot] = None
+        if not retain:
+            records[slot] = None
+        prim, ans, args, kwargs, parents = rec
+        for argnum, pslot, rule in parents:
+            ct = rule(ans, *args, **kwargs)(g)
+            if prim.broadcasts:
+                ct = fit_cotangent(ct, args[argnum])
+            old = cts[pslot]
+            cts[pslot] = ct if old is None else accumulate(old, ct)
+    return cts

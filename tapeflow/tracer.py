@@ -1,0 +1,333 @@
+"""The traced array: what a transformed function sees instead of an ndarray.
+
+A :class:`Tracer` wraps a value (an ndarray, a numpy scalar, a Python float,
+or a tracer of an outer transform) together with the trace that owns it and
+one trace-specific field (``_aux``): the tape slot for reverse mode, the
+tangent for forward mode, the batch axis for ``vmap``.
+
+Tracers behave like read-only ndarrays: operators, the common ndarray methods
+and numpy's dispatch protocols all route to tapeflow primitives. Anything not
+supported fails loudly instead of silently dropping the gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Tracer", "is_traced", "unwrap"]
+
+
+def _tnp() -> Any:
+    import tapeflow.numpy as tnp
+
+    return tnp
+
+
+class Tracer:
+    """A read-only array whose operations are recorded by a running transform."""
+
+    __slots__ = ("_value", "_trace", "_aux", "__weakref__")
+    # Make numpy hand binary operators with ndarrays on the left to us.
+    __array_priority__ = 1000.0
+
+    def __init__(self, value: Any, trace: Any, aux: Any) -> None:
+        self._value = value
+        self._trace = trace
+        self._aux = aux
+
+    # ----- array attributes -------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        v = self._value
+        try:
+            return v.shape  # type: ignore[no-any-return]
+        except AttributeError:
+            return np.shape(v)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        v = self._value
+        try:
+            return v.dtype  # type: ignore[no-any-return]
+        except AttributeError:
+            return np.result_type(v)
+
+    def __len__(self) -> int:
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of unsized object (a 0-d traced array)")
+        return shape[0]
+
+    def __iter__(self) -> Any:
+        for i in range(len(self)):
+            yield self[i]
+
+    @property
+    def T(self) -> Any:
+        return _tnp().transpose(self)
+
+    @property
+    def mT(self) -> Any:
+        return _tnp().swapaxes(self, -1, -2)
+
+    @property
+    def real(self) -> Any:
+        return _tnp().real(self)
+
+    @property
+    def imag(self) -> Any:
+        return _tnp().imag(self)
+
+    @property
+    def at(self) -> Any:
+        return _tnp().at(self)
+
+    # ----- conversions to plain Python values ------------------------------
+    def _concrete(self, what: str) -> Any:
+        value: Any = self
+        while type(value) is Tracer:
+            trace = value._trace
+            check = getattr(trace, "concrete_error", None)
+            if check is not None:
+                raise check(what)
+            value = value._value
+        return value
+
+    def __bool__(self) -> bool:
+        return bool(self._concrete("bool()"))
+
+    def __float__(self) -> float:
+        return float(self._concrete("float()"))
+
+    def __int__(self) -> int:
+        return int(self._concrete("int()"))
+
+    def __complex__(self) -> complex:
+        return complex(self._concrete("complex()"))
+
+    def __index__(self) -> int:
+        return int(np.asarray(self._concrete("use as an index")).__index__())
+
+    def item(self, *args: Any) -> Any:
+        return np.asarray(self._concrete(".item()")).item(*args)
+
+    def tolist(self) -> Any:
+        return np.asarray(self._concrete(".tolist()")).tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        raise TypeError(
+            "numpy tried to convert a traced array to a plain ndarray (np.asarray, np.array or "
+            "a numpy function without tapeflow support), which would silently drop its "
+            "gradient. Use tapeflow.numpy functions or operators on traced values; to get "
+            "the numbers without a gradient, call tp.stop_gradient(x) outside numpy, "
+            "float(x) for a scalar, or differentiate with respect to another argument."
+        )
+
+    def __repr__(self) -> str:
+        inner: Any = self
+        while type(inner) is Tracer:
+            inner = inner._value
+        return f"Traced<{self._trace.kind}, level {self._trace.level}>({inner!r})"
+
+    # ----- operators --------------------------------------------------------
+    def __add__(self, other: Any) -> Any:
+        return _tnp().add(self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return _tnp().add(other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return _tnp().subtract(self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _tnp().subtract(other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return _tnp().multiply(self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return _tnp().multiply(other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return _tnp().true_divide(self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return _tnp().true_divide(other, self)
+
+    def __floordiv__(self, other: Any) -> Any:
+        return _tnp().floor_divide(self, other)
+
+    def __rfloordiv__(self, other: Any) -> Any:
+        return _tnp().floor_divide(other, self)
+
+    def __mod__(self, other: Any) -> Any:
+        return _tnp().mod(self, other)
+
+    def __rmod__(self, other: Any) -> Any:
+        return _tnp().mod(other, self)
+
+    def __pow__(self, other: Any) -> Any:
+        return _tnp().power(self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return _tnp().power(other, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return _tnp().matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return _tnp().matmul(other, self)
+
+    def __neg__(self) -> Any:
+        return _tnp().negative(self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return _tnp().absolute(self)
+
+    def __lt__(self, other: Any) -> Any:
+        return _tnp().less(self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return _tnp().less_equal(self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return _tnp().greater(self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return _tnp().greater_equal(self, other)
+
+    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+        return _tnp().equal(self, other)
+
+    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+        return _tnp().not_equal(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __getitem__(self, index: Any) -> Any:
+        return _tnp().getitem(self, index)
+
+    # ----- immutability -----------------------------------------------------
+    def _immutable(self, what: str) -> TypeError:
+        return TypeError(
+            f"traced arrays are immutable, so {what} is not allowed inside a transform. "
+            "Use the functional form instead: y = x.at[idx].set(v) (or .add, .multiply, .min, "
+            ".max), or y = x + v instead of x += v."
+        )
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        raise self._immutable("item assignment (x[idx] = v)")
+
+    def __iadd__(self, other: Any) -> Any:
+        raise self._immutable("in-place addition (x += v)")
+
+    def __isub__(self, other: Any) -> Any:
+        raise self._immutable("in-place subtraction (x -= v)")
+
+    def __imul__(self, other: Any) -> Any:
+        raise self._immutable("in-place multiplication (x *= v)")
+
+    def __itruediv__(self, other: Any) -> Any:
+        raise self._immutable("in-place division (x /= v)")
+
+    def __ipow__(self, other: Any) -> Any:
+        raise self._immutable("in-place power (x **= v)")
+
+    def __imatmul__(self, other: Any) -> Any:
+        raise self._immutable("in-place matmul (x @= v)")
+
+    # ----- ndarray methods --------------------------------------------------
+    def reshape(self, *shape: Any, order: str = "C") -> Any:
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = tuple(shape[0])
+        return _tnp().reshape(self, shape, order=order)
+
+    def transpose(self, *axes: Any) -> Any:
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
+            axes = axes[0]
+        return _tnp().transpose(self, axes or None)
+
+    def astype(self, dtype: Any, copy: bool = True) -> Any:
+        return _tnp().astype(self, dtype)
+
+    def __getattr__(self, name: str) -> Any:
+        method = _METHODS.get(name)
+        if method is None:
+            raise AttributeError(
+                f"tapeflow traced arrays do not support the ndarray attribute {name!r} yet. "
+                f"Use the tapeflow.numpy function if there is one (tnp.{name}(x)); see "
+                "docs/coverage.md for what is supported."
+            )
+        fn = getattr(_tnp(), method)
+        return lambda *args, **kwargs: fn(self, *args, **kwargs)
+
+    # ----- numpy dispatch protocols (NEP 13 and NEP 18) ---------------------
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        from tapeflow.numpy.dispatch import array_ufunc
+
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        from tapeflow.numpy.dispatch import array_function
+
+        return array_function(func, args, kwargs)
+
+
+# ndarray methods that forward to the tapeflow.numpy function of the same role.
+_METHODS: dict[str, str] = {
+    "sum": "sum",
+    "mean": "mean",
+    "max": "max",
+    "min": "min",
+    "prod": "prod",
+    "var": "var",
+    "std": "std",
+    "cumsum": "cumsum",
+    "cumprod": "cumprod",
+    "dot": "dot",
+    "clip": "clip",
+    "flatten": "ravel",
+    "ravel": "ravel",
+    "squeeze": "squeeze",
+    "swapaxes": "swapaxes",
+    "take": "take",
+    "repeat": "repeat",
+    "conj": "conj",
+    "conjugate": "conj",
+    "argmax": "argmax",
+    "argmin": "argmin",
+    "argsort": "argsort",
+    "all": "all",
+    "any": "any",
+    "diagonal": "diagonal",
+    "trace": "trace",
+    "round": "round",
+    "nonzero": "nonzero",
+    "copy": "copy",
+    "ptp": "ptp",
+}
+
+
+def is_traced(x: Any) -> bool:
+    """True when ``x`` is a traced array of a running (or finished) transform."""
+    return type(x) is Tracer
+
+
+def unwrap(x: Any) -> Any:
+    """The plain value under every layer of tracing (no gradient flows through it)."""
+    while type(x) is Tracer:
+        x = x._value
+    return x

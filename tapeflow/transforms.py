@@ -1,0 +1,338 @@
+"""Reverse-mode transforms: ``vjp``, ``grad`` and ``value_and_grad``.
+
+Each call wraps the differentiated arguments in tracers on a fresh
+:class:`~tapeflow.tape.Tape`, runs the user's function once, and replays the
+tape backwards from the output cotangent.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from tapeflow.tape import Tape, backward, new_trace
+from tapeflow.tracer import Tracer
+from tapeflow.tree_util import (
+    PyTreeDef,
+    keystr,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_unflatten,
+)
+
+__all__ = ["vjp", "grad", "value_and_grad"]
+
+
+# ----- argument checking ------------------------------------------------------
+def leaf_dtype(x: Any) -> np.dtype[Any]:
+    """The dtype of a leaf: arrays and numpy scalars carry one, Python numbers map to numpy's."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None:
+        return dtype  # type: ignore[no-any-return]
+    if isinstance(x, (bool, int, float, complex)):
+        return np.result_type(x)
+    raise TypeError(f"a {type(x).__name__} is not an array")
+
+
+def check_differentiable(leaves_with_paths: Sequence[tuple[str, Any]], what: str) -> None:
+    """Raise TypeError naming the first leaf that cannot carry a gradient."""
+    for path, leaf in leaves_with_paths:
+        try:
+            dtype = leaf_dtype(leaf)
+        except TypeError:
+            dtype = None
+        if dtype is None or not (
+            np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)
+        ):
+            kind = type(leaf).__name__ if dtype is None else f"{type(leaf).__name__} of dtype {dtype}"
+            raise TypeError(
+                f"{what} at {keystr(path)} is a {kind}; only float and complex values can be "
+                "differentiated. Convert it with .astype(float) / float(...), or leave it out "
+                "of argnums if it is data (labels, indices, flags)."
+            )
+
+
+def normalize_argnums(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
+    """Validate ``argnums`` against the number of positional arguments."""
+    single = isinstance(argnums, (int, np.integer))
+    nums = (int(argnums),) if single else tuple(argnums)  # type: ignore[arg-type]
+    if not nums:
+        raise ValueError(f"{name}: argnums must name at least one argument, got ()")
+    out = []
+    for a in nums:
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{name}: argnums must be an int or a tuple of ints, got {argnums!r}")
+        if not -nargs <= a < nargs:
+            raise ValueError(
+                f"{name}: argnums={argnums!r} refers to argument {a}, but the function was "
+                f"called with {nargs} positional argument(s)"
+            )
+        out.append(int(a) % nargs)
+    return tuple(out)
+
+
+def partial_args(
+    fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], argnums: tuple[int, ...]
+) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    """Split ``args`` into the differentiated ones and a function of just those."""
+    dyn = tuple(args[i] for i in argnums)
+
+    def f_dyn(*dyn_args: Any) -> Any:
+        full = list(args)
+        for i, a in zip(argnums, dyn_args):
+            full[i] = a
+        return fun(*full, **kwargs)
+
+    return f_dyn, dyn
+
+
+def split_aux(out: Any, has_aux: bool, name: str) -> tuple[Any, Any]:
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(
+            f"{name}(..., has_aux=True) needs the function to return a pair (output, aux), "
+            f"got {type(out).__name__}"
+        )
+    return out[0], out[1]
+
+
+def value_shape(x: Any) -> tuple[int, ...]:
+    return x.shape if hasattr(x, "shape") else np.shape(x)
+
+
+# ----- the engine -------------------------------------------------------------
+def _trace_reverse(
+    fun: Callable[..., Any], primals: tuple[Any, ...], has_aux: bool, name: str
+) -> tuple[Any, Tape, list[Any], PyTreeDef, list[Any], PyTreeDef, Any]:
+    """Run ``fun`` on tracers of a new tape.
+
+    Returns (output pytree of plain values, tape, output leaves as traced,
+    output treedef, input leaves, input treedef, aux).
+    """
+    in_leaves_paths, in_tree = tree_flatten_with_path(primals)
+    check_differentiable(
+        [(f"argument {p}" if p else "argument", x) for p, x in in_leaves_paths], f"{name}: input"
+    )
+    in_leaves = [x for _, x in in_leaves_paths]
+    with new_trace(Tape) as tape:
+        tracers = [tape.new_input(x) for x in in_leaves]
+        out = fun(*tree_unflatten(in_tree, tracers))
+        out, aux = split_aux(out, has_aux, name)
+        out_leaves, out_tree = tree_flatten(out)
+        aux = _strip(aux, tape)
+    out_values = [o._value if type(o) is Tracer and o._trace is tape else o for o in out_leaves]
+    return (
+        tree_unflatten(out_tree, out_values),
+        tape,
+        out_leaves,
+        out_tree,
+        in_leaves,
+        in_tree,
+        aux,
+    )
+
+
+def _strip(tree: Any, tape: Tape) -> Any:
+    """Replace this tape's tracers in ``tree`` by their values (aux outputs carry no gradient)."""
+    leaves, treedef = tree_flatten(tree)
+    if not any(type(x) is Tracer for x in leaves):
+        return tree
+    return tree_unflatten(
+        treedef, [x._value if type(x) is Tracer and x._trace is tape else x for x in leaves]
+    )
+
+
+def _zeros_like(x: Any) -> Any:
+    return np.zeros(value_shape(x), leaf_dtype(x))
+
+
+def _cast_to(ct: Any, like: Any) -> Any:
+    """Give an input's cotangent exactly the input's dtype (float32 stays float32)."""
+    dtype = leaf_dtype(like)
+    ct_dtype = getattr(ct, "dtype", None)
+    if ct_dtype is not None and ct_dtype != dtype:
+        if np.issubdtype(ct_dtype, np.complexfloating) and not np.issubdtype(
+            dtype, np.complexfloating
+        ):
+            import tapeflow.numpy as tnp
+
+            ct = tnp.real(ct)
+        import tapeflow.numpy as tnp
+
+        ct = tnp.astype(ct, dtype)
+    return ct
+
+
+def _pull_back(
+    tape: Tape,
+    out_leaves: list[Any],
+    ct_leaves: list[Any],
+    in_leaves: list[Any],
+    retain: bool,
+) -> list[Any]:
+    """Cotangents of the inputs given cotangents of the outputs."""
+    seeds: dict[int, Any] = {}
+    for o, ct in zip(out_leaves, ct_leaves):
+        if type(o) is Tracer and o._trace is tape:
+            slot = o._aux
+            seeds[slot] = ct if slot not in seeds else seeds[slot] + ct
+    n_in = len(in_leaves)
+    if not seeds:
+        return [_zeros_like(x) for x in in_leaves]
+    cts = backward(tape, seeds, retain=retain)
+    result = []
+    for i, x in enumerate(in_leaves):
+        ct = cts[i] if i < len(cts) else None
+        result.append(_zeros_like(x) if ct is None else _cast_to(ct, x))
+    assert len(result) == n_in
+    return result
+
+
+def _check_cotangents(
+    ct: Any, out_tree: PyTreeDef, out_values: list[Any], name: str
+) -> list[Any]:
+    ct_leaves_paths, ct_tree = tree_flatten_with_path(ct)
+    if ct_tree != out_tree:
+        raise ValueError(
+            f"{name}: the cotangent has structure {ct_tree}, but the function's output has "
+            f"structure {out_tree}; pass one cotangent per output leaf"
+        )
+    leaves = []
+    for (path, c), o in zip(ct_leaves_paths, out_values):
+        if value_shape(c) != value_shape(o):
+            raise ValueError(
+                f"{name}: the cotangent at {keystr(path)} has shape {value_shape(c)}, but the "
+                f"output there has shape {value_shape(o)}"
+            )
+        leaves.append(c)
+    return leaves
+
+
+# ----- public transforms --------------------------------------------------------
+def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """Evaluate ``fun(*primals)`` and return its vector-Jacobian product function.
+
+    Returns ``(out, vjp_fn)``, or ``(out, vjp_fn, aux)`` with ``has_aux=True``.
+    ``vjp_fn(cotangent)`` takes a cotangent shaped like ``out`` and returns a
+    tuple with one cotangent per primal, each shaped like its primal. It can be
+    called any number of times.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> out, f_vjp = tp.vjp(lambda x: x * 3.0, np.ones(2))
+        >>> f_vjp(np.array([1.0, 2.0]))
+        (array([3., 6.]),)
+    """
+    if not callable(fun):
+        raise TypeError(f"vjp expects a callable, got {type(fun).__name__}")
+    out, tape, out_leaves, out_tree, in_leaves, in_tree, aux = _trace_reverse(
+        fun, primals, has_aux, "vjp"
+    )
+    out_values = tree_flatten(out)[0]
+
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        ct_leaves = _check_cotangents(cotangent, out_tree, out_values, "vjp_fn")
+        in_cts = _pull_back(tape, out_leaves, ct_leaves, in_leaves, retain=True)
+        return tuple(tree_unflatten(in_tree, in_cts))
+
+    if has_aux:
+        return out, vjp_fn, aux
+    return out, vjp_fn
+
+
+def _scalar_seed(out: Any, name: str) -> Any:
+    shape = value_shape(out)
+    if shape != ():
+        raise TypeError(
+            f"{name} requires a function with a scalar output, but it returned shape {shape}. "
+            "Reduce it to a scalar (for example with .sum() or .mean()), use tp.vjp for a "
+            "vector-Jacobian product, or tp.elementwise_grad for elementwise functions."
+        )
+    try:
+        dtype = leaf_dtype(out)
+    except TypeError:
+        raise TypeError(
+            f"{name} requires a function returning a scalar array or float, got "
+            f"{type(out).__name__}"
+        ) from None
+    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)):
+        raise TypeError(
+            f"{name} requires a real floating-point output, but the function returned dtype "
+            f"{dtype}; the output of a loss must be computed from float inputs"
+        )
+    return np.ones((), dtype)
+
+
+def value_and_grad(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """Return a function computing ``fun``'s value and its gradient in one pass.
+
+    The new function returns ``(value, grad)``, or ``((value, aux), grad)`` with
+    ``has_aux=True``. ``grad`` has the structure of the argument(s) named by
+    ``argnums`` (a tuple of gradients when ``argnums`` is a tuple).
+
+    Example:
+        >>> import tapeflow as tp
+        >>> tp.value_and_grad(lambda x, y: x * y + x)(3.0, 4.0)
+        (np.float64(15.0), np.float64(5.0))
+    """
+    if not callable(fun):
+        raise TypeError(f"value_and_grad expects a callable, got {type(fun).__name__}")
+    single = isinstance(argnums, (int, np.integer))
+    if not single:
+        argnums = tuple(argnums)
+
+    @functools.wraps(fun)
+    def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
+        nums = normalize_argnums(argnums, len(args), "value_and_grad")
+        f_dyn, dyn = partial_args(fun, args, kwargs, nums)
+        out, tape, out_leaves, out_tree, in_leaves, in_tree, aux = _trace_reverse(
+            f_dyn, dyn, has_aux, "grad"
+        )
+        if out_tree.num_leaves != 1 or out_tree.node_type is not None:
+            raise TypeError(
+                "grad requires a function with a single scalar output, but it returned a "
+                f"{type(out).__name__} with structure {out_tree}. Use has_aux=True to return "
+                "extra values, or tp.vjp for several outputs."
+            )
+        seed = _scalar_seed(out, "grad")
+        in_cts = _pull_back(tape, out_leaves, [seed], in_leaves, retain=False)
+        grads = tree_unflatten(in_tree, in_cts)
+        g = grads[0] if single else tuple(grads)
+        return ((out, aux), g) if has_aux else (out, g)
+
+    return value_and_grad_fun
+
+
+def grad(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+) -> Callable[..., Any]:
+    """Return a function computing the gradient of scalar-valued ``fun``.
+
+    ``argnums`` picks the differentiated positional argument(s); each may be a
+    pytree of float arrays. With ``has_aux=True`` the function returns
+    ``(loss, aux)`` and the gradient function returns ``(grad, aux)``.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> import tapeflow.numpy as tnp
+        >>> float(tp.grad(tnp.tanh)(0.0))
+        1.0
+        >>> float(tp.grad(tp.grad(lambda x: x ** 3))(2.0))
+        12.0
+    """
+    vag = value_and_grad(fun, argnums, has_aux)
+
+    @functools.wraps(fun)
+    def grad_fun(*args: Any, **kwargs: Any) -> Any:
+        value, g = vag(*args, **kwargs)
+        if has_aux:
+            return g, value[1]
+        return g
+
+    return grad_fun

@@ -1,0 +1,292 @@
+"""Pytrees: nested containers of arrays, the one container mechanism of tapeflow.
+
+A pytree is a leaf (anything not registered as a container) or a container of
+pytrees: tuple, list, dict (flattened in sorted key order), namedtuple, or
+``None`` (a container with no children). Other types can be registered with
+:func:`register_pytree_node`. Parameters of models, gradients and optimizer
+states are all pytrees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "PyTreeDef",
+    "tree_flatten",
+    "tree_flatten_with_path",
+    "tree_unflatten",
+    "tree_leaves",
+    "tree_structure",
+    "tree_map",
+    "register_pytree_node",
+    "keystr",
+    "ravel_pytree",
+]
+
+
+class _NodeType(NamedTuple):
+    to_iterable: Callable[[Any], tuple[Iterable[Any], Hashable]]
+    from_iterable: Callable[[Hashable, Iterable[Any]], Any]
+    keys: Callable[[Any, Hashable], list[str]]
+
+
+_NODE_TYPES: dict[type, _NodeType] = {}
+
+
+def register_pytree_node(
+    nodetype: type,
+    flatten_func: Callable[[Any], tuple[Iterable[Any], Hashable]],
+    unflatten_func: Callable[[Hashable, Iterable[Any]], Any],
+) -> None:
+    """Register a container type: ``flatten_func(x) -> (children, aux)``,
+    ``unflatten_func(aux, children) -> x``.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> class Pair:
+        ...     def __init__(self, a, b): self.a, self.b = a, b
+        >>> tp.tree_util.register_pytree_node(
+        ...     Pair, lambda p: ((p.a, p.b), None), lambda aux, ch: Pair(*ch))
+        >>> tp.tree_util.tree_leaves(Pair(1.0, [2.0, 3.0]))
+        [1.0, 2.0, 3.0]
+    """
+    if nodetype in _NODE_TYPES:
+        raise ValueError(f"{nodetype.__name__} is already registered as a pytree node")
+    _NODE_TYPES[nodetype] = _NodeType(
+        flatten_func, unflatten_func, lambda x, aux: [f".{i}" for i, _ in enumerate(x)]
+    )
+
+
+def _seq_keys(x: Any, aux: Hashable) -> list[str]:
+    return [f"[{i}]" for i in range(len(x))]
+
+
+_NODE_TYPES[tuple] = _NodeType(lambda t: (t, None), lambda aux, ch: tuple(ch), _seq_keys)
+_NODE_TYPES[list] = _NodeType(lambda t: (t, None), lambda aux, ch: list(ch), _seq_keys)
+_NODE_TYPES[type(None)] = _NodeType(lambda t: ((), None), lambda aux, ch: None, _seq_keys)
+
+
+def _dict_flatten(d: dict[Any, Any]) -> tuple[list[Any], Hashable]:
+    keys = sorted(d)
+    return [d[k] for k in keys], tuple(keys)
+
+
+_NODE_TYPES[dict] = _NodeType(
+    _dict_flatten,
+    lambda keys, ch: dict(zip(keys, ch)),  # type: ignore[call-overload]
+    lambda d, keys: [f"[{k!r}]" for k in keys],  # type: ignore[union-attr]
+)
+
+
+def _is_namedtuple(x: Any) -> bool:
+    return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+def _node_of(x: Any) -> tuple[type, _NodeType] | None:
+    t = type(x)
+    node = _NODE_TYPES.get(t)
+    if node is not None:
+        return t, node
+    if _is_namedtuple(x):
+        return t, _NodeType(
+            lambda nt: (tuple(nt), None),
+            lambda aux, ch: t(*ch),
+            lambda nt, aux: [f".{f}" for f in nt._fields],
+        )
+    return None
+
+
+class PyTreeDef:
+    """The shape of a pytree without its leaves; equal structures compare equal."""
+
+    __slots__ = ("node_type", "aux", "children", "num_leaves")
+
+    def __init__(self, node_type: type | None, aux: Hashable, children: tuple[PyTreeDef, ...]):
+        self.node_type = node_type  # None for a leaf
+        self.aux = aux
+        self.children = children
+        self.num_leaves = 1 if node_type is None else sum(c.num_leaves for c in children)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PyTreeDef):
+            return NotImplemented
+        return (
+            self.node_type is other.node_type
+            and self.aux == other.aux
+            and self.children == other.children
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.node_type, self.aux, self.children))
+
+    def __repr__(self) -> str:
+        if self.node_type is None:
+            return "*"
+        inner = ", ".join(repr(c) for c in self.children)
+        if self.node_type is dict:
+            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.aux, self.children))  # type: ignore[arg-type]
+            return "PyTreeDef({" + inner + "})"
+        return f"PyTreeDef({self.node_type.__name__}({inner}))"
+
+
+_LEAF = PyTreeDef(None, None, ())
+
+
+def _flatten(x: Any, leaves: list[Any], paths: list[str] | None, prefix: str) -> PyTreeDef:
+    found = _node_of(x)
+    if found is None:
+        leaves.append(x)
+        if paths is not None:
+            paths.append(prefix)
+        return _LEAF
+    t, node = found
+    children, aux = node.to_iterable(x)
+    children = list(children)
+    keys = node.keys(x, aux) if paths is not None else None
+    defs = tuple(
+        _flatten(c, leaves, paths, prefix + keys[i] if keys is not None else prefix)
+        for i, c in enumerate(children)
+    )
+    return PyTreeDef(t, aux, defs)
+
+
+def tree_flatten(tree: Any) -> tuple[list[Any], PyTreeDef]:
+    """Split a pytree into its list of leaves and its structure.
+
+    Example:
+        >>> leaves, tree = tree_flatten({"b": 2.0, "a": (1.0, None)})
+        >>> leaves
+        [1.0, 2.0]
+    """
+    leaves: list[Any] = []
+    return leaves, _flatten(tree, leaves, None, "")
+
+
+def tree_flatten_with_path(tree: Any) -> tuple[list[tuple[str, Any]], PyTreeDef]:
+    """Like :func:`tree_flatten`, with each leaf paired with its key path string.
+
+    Example:
+        >>> tree_flatten_with_path({"w": [1.0, 2.0]})[0]
+        [("['w'][0]", 1.0), ("['w'][1]", 2.0)]
+    """
+    leaves: list[Any] = []
+    paths: list[str] = []
+    treedef = _flatten(tree, leaves, paths, "")
+    return list(zip(paths, leaves)), treedef
+
+
+def keystr(path: str) -> str:
+    """A readable form of a key path ('' becomes 'the argument itself')."""
+    return path if path else "<root>"
+
+
+def _unflatten(treedef: PyTreeDef, it: Any) -> Any:
+    if treedef.node_type is None:
+        return next(it)
+    children = [_unflatten(c, it) for c in treedef.children]
+    node = _NODE_TYPES.get(treedef.node_type)
+    if node is None:  # namedtuple
+        return treedef.node_type(*children)
+    return node.from_iterable(treedef.aux, children)
+
+
+def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
+    """Rebuild a pytree of structure ``treedef`` from ``leaves``.
+
+    Example:
+        >>> leaves, tree = tree_flatten([1.0, {"x": 2.0}])
+        >>> tree_unflatten(tree, [10.0, 20.0])
+        [10.0, {'x': 20.0}]
+    """
+    leaves = list(leaves)
+    if len(leaves) != treedef.num_leaves:
+        raise ValueError(
+            f"tree_unflatten: the structure {treedef} has {treedef.num_leaves} leaves but "
+            f"{len(leaves)} were given"
+        )
+    return _unflatten(treedef, iter(leaves))
+
+
+def tree_leaves(tree: Any) -> list[Any]:
+    """The leaves of a pytree, in flattening order.
+
+    Example:
+        >>> tree_leaves({"a": 1.0, "b": [2.0, 3.0]})
+        [1.0, 2.0, 3.0]
+    """
+    return tree_flatten(tree)[0]
+
+
+def tree_structure(tree: Any) -> PyTreeDef:
+    """The structure of a pytree (see :class:`PyTreeDef`).
+
+    Example:
+        >>> tree_structure((1.0, 2.0)) == tree_structure((3.0, 4.0))
+        True
+    """
+    return tree_flatten(tree)[1]
+
+
+def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
+    """Apply ``f`` leaf by leaf to one or more pytrees of the same structure.
+
+    Example:
+        >>> tree_map(lambda a, b: a + b, {"x": 1.0}, {"x": 2.0})
+        {'x': 3.0}
+    """
+    leaves, treedef = tree_flatten(tree)
+    others = []
+    for i, r in enumerate(rest):
+        r_leaves, r_def = tree_flatten(r)
+        if r_def != treedef:
+            raise ValueError(
+                f"tree_map: argument {i + 1} has structure {r_def}, which does not match the "
+                f"structure {treedef} of the first tree"
+            )
+        others.append(r_leaves)
+    return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others)])
+
+
+def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
+    """Flatten a pytree of arrays into one 1-d vector, and return the inverse.
+
+    The vector has the dtype numpy's type promotion gives the leaves; ``unravel``
+    restores each leaf's shape and dtype. Both directions are differentiable.
+
+    Example:
+        >>> import numpy as np
+        >>> flat, unravel = ravel_pytree({"w": np.ones((2, 2)), "b": np.zeros(3)})
+        >>> flat.shape
+        (7,)
+        >>> unravel(flat)["w"].shape
+        (2, 2)
+    """
+    import tapeflow.numpy as tnp
+
+    leaves, treedef = tree_flatten(tree)
+    shapes = [np.shape(x) for x in leaves]
+    dtypes = [x.dtype if hasattr(x, "dtype") else np.result_type(x) for x in leaves]
+    sizes = [int(np.prod(s)) for s in shapes]
+    if leaves:
+        flat = tnp.concatenate([tnp.ravel(x) for x in leaves])
+    else:
+        flat = np.zeros(0)
+
+    def unravel(vec: Any) -> Any:
+        if np.shape(vec) != (sum(sizes),):
+            raise ValueError(
+                f"unravel expects a vector of shape ({sum(sizes)},), got shape {np.shape(vec)}"
+            )
+        parts = []
+        start = 0
+        for shape, dtype, size in zip(shapes, dtypes, sizes):
+            piece = tnp.reshape(vec[start : start + size], shape)
+            parts.append(tnp.astype(piece, dtype) if piece.dtype != dtype else piece)
+            start += size
+        return tree_unflatten(treedef, parts)
+
+    return flat, unravel
