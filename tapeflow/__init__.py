@@ -9,6 +9,7 @@ Example:
 
 from tapeflow import tree_util
 from tapeflow.forward import jvp
+from tapeflow.jit import jit
 from tapeflow.primitive import (
     defjvp,
     defjvp_argnum,
@@ -34,6 +35,7 @@ __all__ = [
     "value_and_grad",
     "vjp",
     "jvp",
+    "jit",
     "primitive",
     "defvjp",
     "defjvp",

@@ -86,8 +86,12 @@ class Tape(Trace):
         vals = list(args)
         parents = []
         rules = prim.vjps
+        outer = False  # does any argument belong to another (outer) trace?
         for i, a in enumerate(args):
-            if type(a) is Tracer and a._trace is self:
+            if type(a) is Tracer:
+                if a._trace is not self:
+                    outer = True
+                    continue
                 vals[i] = a._value
                 rule = rules[i] if i < len(rules) else prim.vjp_rest
                 if rule is None:
@@ -97,7 +101,10 @@ class Tape(Trace):
                 if type(rule) is _ArgnumRule:
                     rule = rule.for_argnum(i)
                 parents.append((i, a._aux, rule))
-        ans = prim.bind(*vals, **kwargs)
+                if type(vals[i]) is Tracer:
+                    outer = True
+        # Only re-dispatch when an outer trace must see the call too.
+        ans = prim.bind(*vals, **kwargs) if outer else prim.fun(*vals, **kwargs)
         if not parents:
             return ans
         records = self.records
@@ -206,9 +213,10 @@ def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[An
         if not retain:
             records[slot] = None
         prim, ans, args, kwargs, parents = rec
+        broadcasts = prim.broadcasts
         for argnum, pslot, rule in parents:
             ct = rule(ans, *args, **kwargs)(g)
-            if prim.broadcasts:
+            if broadcasts:
                 ct = fit_cotangent(ct, args[argnum])
             old = cts[pslot]
             cts[pslot] = ct if old is None else accumulate(old, ct)

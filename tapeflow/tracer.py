@@ -19,10 +19,17 @@ import numpy as np
 __all__ = ["Tracer", "is_traced", "unwrap"]
 
 
-def _tnp() -> Any:
-    import tapeflow.numpy as tnp
+_TNP: Any = None
 
-    return tnp
+
+def _tnp() -> Any:
+    """The tapeflow.numpy module (imported late: it imports this module)."""
+    global _TNP
+    if _TNP is None:
+        import tapeflow.numpy as tnp
+
+        _TNP = tnp
+    return _TNP
 
 
 class Tracer:

@@ -53,6 +53,11 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
 
 def fit_cotangent(ct: Any, arg: Any) -> Any:
     """Sum ``ct`` to ``arg``'s shape and give it ``arg``'s dtype when ``arg`` is an array."""
+    try:  # the common case, checked cheaply: nothing to do
+        if ct.shape == arg.shape and ct.dtype == arg.dtype:
+            return ct
+    except AttributeError:
+        pass
     shape = shape_of(arg)
     if shape_of(ct) != shape:
         ct = unbroadcast(ct, shape)

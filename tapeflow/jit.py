@@ -1,0 +1,321 @@
+"""``tp.jit``: trace a function once, then replay it as straight-line numpy code.
+
+The first call for a given *signature* (pytree structure, shapes and dtypes of
+the array arguments, values of the static arguments) runs the function under a
+:class:`JitTrace`. That trace records every primitive call — including the ones
+made by the VJP rules of a ``grad`` running inside — as one instruction. The
+instructions are then pruned to what the outputs need and turned into the
+source of a Python function whose body is one numpy call per line, with each
+intermediate deleted right after its last use. Later calls with the same
+signature run that function directly: no tracers, no tape, no rule lookups.
+
+As in JAX, Python control flow may depend on shapes but not on array values:
+``bool()``, ``float()`` or ``if x > 0`` on a traced value raise an error that
+points to ``tnp.where`` and ``static_argnums``. Python side effects (print,
+appending to a list) happen only while tracing.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from tapeflow.tape import Trace, new_trace
+from tapeflow.tracer import Tracer
+from tapeflow.tree_util import PyTreeDef, tree_flatten, tree_unflatten
+
+__all__ = ["jit", "JitTrace", "ConcretizationError"]
+
+
+class ConcretizationError(TypeError):
+    """A traced value's contents were needed while tracing for ``tp.jit``."""
+
+
+class _Slot:
+    """A reference to a value computed by the program (an argument position marker)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+class JitTrace(Trace):
+    """Records every primitive call as ``(fun, args, kwargs, out_slot)``.
+
+    ``args`` holds :class:`_Slot` markers where a traced value was passed
+    (also inside tuples, for indices) and constants elsewhere.
+    """
+
+    __slots__ = ("instructions", "num_slots")
+    kind = "jit"
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.instructions: list[tuple[Any, tuple[Any, ...], dict[str, Any], int]] = []
+        self.num_slots = 0
+
+    def concrete_error(self, what: str) -> ConcretizationError:
+        return ConcretizationError(
+            f"{what} needs the value of a traced array, but under tp.jit values are not known "
+            "while the function is traced. Python control flow cannot depend on array values "
+            "inside jit: use tnp.where(cond, a, b) to select values, or mark the argument as "
+            "static with tp.jit(f, static_argnums=...) (it then becomes part of the cache key)."
+        )
+
+    def new_slot(self) -> int:
+        self.num_slots += 1
+        return self.num_slots - 1
+
+    def new_input(self, value: Any) -> Tracer:
+        return Tracer(value, self, self.new_slot())
+
+    def _mark(self, a: Any) -> tuple[Any, Any]:
+        """(value for computing now, marker for the program) of one argument."""
+        if type(a) is Tracer:
+            if a._trace is self:
+                return a._value, _Slot(a._aux)
+            if a._trace.level < self.level:
+                raise TypeError(
+                    "a function compiled with tp.jit used a traced value of an outer transform "
+                    "that it did not receive as an argument (a closure over a traced value); "
+                    "pass that value as an argument of the jitted function instead"
+                )
+            raise self.leaked_error()
+        if type(a) is tuple and any(type(x) is Tracer for x in a):
+            pairs = [self._mark(x) for x in a]
+            return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+        return a, a
+
+    def process(self, prim: Any, args: tuple, kwargs: dict) -> Any:
+        if not self.active:
+            raise self.leaked_error()
+        pairs = [self._mark(a) for a in args]
+        vals = [p[0] for p in pairs]
+        ans = prim.fun(*vals, **kwargs)
+        slot = self.new_slot()
+        self.instructions.append((prim.fun, tuple(p[1] for p in pairs), kwargs, slot))
+        return Tracer(ans, self, slot)
+
+
+def _leaf_key(x: Any) -> Any:
+    if isinstance(x, np.ndarray) or isinstance(x, np.generic):
+        return ("a", x.shape, x.dtype.str)
+    if isinstance(x, (bool, int, float, complex)):
+        return ("s", type(x).__name__)
+    if type(x) is Tracer:
+        return ("t",)
+    return ("static", x)
+
+
+def _is_dynamic(x: Any) -> bool:
+    return isinstance(x, (np.ndarray, np.generic, bool, int, float, complex))
+
+
+class _Compiled:
+    """One traced program and the Python function generated from it."""
+
+    __slots__ = ("run", "out_tree", "source", "num_instructions")
+
+    def __init__(self, run: Callable[..., Any], out_tree: PyTreeDef, source: str, n: int) -> None:
+        self.run = run
+        self.out_tree = out_tree
+        self.source = source
+        self.num_instructions = n
+
+
+def _compile(
+    trace: JitTrace, n_inputs: int, outputs: list[Any], name: str
+) -> tuple[Callable[..., Any], str, int]:
+    """Prune the recorded instructions and generate straight-line code for them."""
+    out_refs: list[Any] = []
+    for o in outputs:
+        if type(o) is Tracer and o._trace is trace:
+            out_refs.append(_Slot(o._aux))
+        else:
+            out_refs.append(o)
+
+    # Backward liveness pass: keep instructions whose result is needed.
+    needed = {r.index for r in out_refs if type(r) is _Slot}
+    kept = []
+    for fun, margs, kwargs, slot in reversed(trace.instructions):
+        if slot not in needed:
+            continue
+        kept.append((fun, margs, kwargs, slot))
+        for m in _slots_in(margs):
+            needed.add(m)
+    kept.reverse()
+
+    # Last use of every slot, to delete intermediates as early as possible.
+    last_use: dict[int, int] = {}
+    for i, (_, margs, _, _) in enumerate(kept):
+        for m in _slots_in(margs):
+            last_use[m] = i
+    out_slots = {r.index for r in out_refs if type(r) is _Slot}
+
+    namespace: dict[str, Any] = {}
+    lines = [f"def {name}({', '.join(f'v{i}' for i in range(n_inputs))}):"]
+
+    def const(value: Any) -> str:
+        key = f"c{len(namespace)}"
+        namespace[key] = value
+        return key
+
+    def expr(m: Any) -> str:
+        if type(m) is _Slot:
+            return f"v{m.index}"
+        if type(m) is tuple and any(type(x) is _Slot for x in m):
+            inner = ", ".join(expr(x) for x in m)
+            return f"({inner},)"
+        if m is None or isinstance(m, (bool, int)) and not isinstance(m, np.generic):
+            return repr(m)
+        return const(m)
+
+    for i, (fun, margs, kwargs, slot) in enumerate(kept):
+        call = ", ".join(expr(m) for m in margs)
+        if kwargs:
+            call += (", " if call else "") + f"**{const(kwargs)}"
+        lines.append(f"    v{slot} = {const(fun)}({call})")
+        dead = [m for m in _slots_in(margs) if last_use.get(m) == i and m not in out_slots]
+        if dead:
+            lines.append(f"    del {', '.join(f'v{m}' for m in sorted(set(dead)))}")
+    results = ", ".join(expr(r) for r in out_refs)
+    lines.append(f"    return ({results}{',' if len(out_refs) == 1 else ''})")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<tapeflow.jit {name}>", "exec"), namespace)
+    return namespace[name], source, len(kept)
+
+
+def _slots_in(margs: Any) -> list[int]:
+    found = []
+    for m in margs:
+        if type(m) is _Slot:
+            found.append(m.index)
+        elif type(m) is tuple:
+            found.extend(x.index for x in m if type(x) is _Slot)
+    return found
+
+
+def jit(
+    fun: Callable[..., Any],
+    static_argnums: int | Sequence[int] = (),
+    cache_size: int = 64,
+) -> Callable[..., Any]:
+    """Compile ``fun`` by tracing it once per input signature and replaying the trace.
+
+    Args:
+        fun: a pure function of arrays (pytrees of arrays allowed), possibly
+            containing ``tp.grad``/``tp.value_and_grad``/``tp.vjp`` calls — their
+            backward passes are compiled too.
+        static_argnums: positions of arguments treated as compile-time constants
+            (hashable values: sizes, flags, strings); a new value retraces.
+        cache_size: how many signatures to keep compiled (least recently used
+            programs are dropped).
+
+    Returns:
+        A function with the same results as ``fun``. It has ``.trace_count``
+        (how many times ``fun`` was traced) and ``.lower(*args)`` returning the
+        generated source for inspection.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp, tapeflow.numpy as tnp
+        >>> step = tp.jit(tp.value_and_grad(lambda w, x: tnp.sum(tnp.tanh(x @ w))))
+        >>> value, g = step(np.ones(3), np.eye(3))
+        >>> g.shape
+        (3,)
+    """
+    if not callable(fun):
+        raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
+    statics = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    if cache_size < 1:
+        raise ValueError(f"jit: cache_size must be at least 1, got {cache_size}")
+    cache: OrderedDict[Any, _Compiled] = OrderedDict()
+    name = "jitted_" + "".join(c if c.isalnum() else "_" for c in getattr(fun, "__name__", "f"))
+
+    def split(args: tuple[Any, ...]) -> tuple[list[Any], Any, tuple[Any, ...]]:
+        nargs = len(args)
+        for s in statics:
+            if not -nargs <= s < nargs:
+                raise ValueError(
+                    f"jit: static_argnums={static_argnums!r} refers to argument {s}, but the "
+                    f"function was called with {nargs} positional argument(s)"
+                )
+        static_pos = {s % nargs for s in statics}
+        dyn = tuple(a for i, a in enumerate(args) if i not in static_pos)
+        static_vals = tuple((i, args[i]) for i in sorted(static_pos))
+        return list(dyn), static_vals, tuple(sorted(static_pos))
+
+    def trace_and_compile(args: tuple[Any, ...], kwargs: dict[str, Any], key: Any) -> _Compiled:
+        dyn, static_vals, static_pos = split(args)
+        leaves, in_tree = tree_flatten(dyn)
+        dyn_flags = [_is_dynamic(x) for x in leaves]
+        with new_trace(JitTrace) as trace:
+            tracers = [trace.new_input(x) if d else x for x, d in zip(leaves, dyn_flags)]
+            n_inputs = trace.num_slots
+            dyn_args = tree_unflatten(in_tree, tracers)
+            full = []
+            it = iter(dyn_args)
+            statics_map = dict(static_vals)
+            for i in range(len(args)):
+                full.append(statics_map[i] if i in statics_map else next(it))
+            out = fun(*full, **kwargs)
+            out_leaves, out_tree = tree_flatten(out)
+            run, source, n = _compile(trace, n_inputs, out_leaves, name)
+        compiled = _Compiled(run, out_tree, source, n)
+        compiled_inputs = [i for i, d in enumerate(dyn_flags) if d]
+        wrapped_run = compiled.run
+
+        def run_leaves(leaves: list[Any]) -> Any:
+            return wrapped_run(*[leaves[i] for i in compiled_inputs])
+
+        compiled.run = run_leaves
+        return compiled
+
+    @functools.wraps(fun)
+    def jitted(*args: Any, **kwargs: Any) -> Any:
+        leaves_all = tree_flatten(args)[0]
+        if any(type(x) is Tracer for x in leaves_all):
+            # Under another transform (grad of a jitted function, jit of jit): run the
+            # function itself so that the outer transform sees every operation.
+            return fun(*args, **kwargs)
+        dyn, static_vals, _ = split(args)
+        leaves, in_tree = tree_flatten(dyn)
+        try:
+            key = (
+                in_tree,
+                tuple(_leaf_key(x) for x in leaves),
+                static_vals,
+                tuple(sorted(kwargs.items())),
+            )
+            hash(key)
+        except TypeError:
+            raise TypeError(
+                "jit: static arguments and keyword arguments must be hashable; pass arrays as "
+                "positional (traced) arguments"
+            ) from None
+        compiled = cache.get(key)
+        if compiled is None:
+            jitted.trace_count += 1  # type: ignore[attr-defined]
+            compiled = trace_and_compile(args, kwargs, key)
+            cache[key] = compiled
+            if len(cache) > cache_size:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        outs = compiled.run(leaves)
+        return tree_unflatten(compiled.out_tree, outs)
+
+    def lower(*args: Any, **kwargs: Any) -> str:
+        dyn, static_vals, _ = split(args)
+        leaves, in_tree = tree_flatten(dyn)
+        key = (in_tree, tuple(_leaf_key(x) for x in leaves), static_vals, tuple(sorted(kwargs.items())))
+        compiled = cache.get(key) or trace_and_compile(args, kwargs, key)
+        return compiled.source
+
+    jitted.trace_count = 0  # type: ignore[attr-defined]
+    jitted.lower = lower  # type: ignore[attr-defined]
+    return jitted
