@@ -1,0 +1,393 @@
+"""tapeflow's benchmark suite: per-op overhead, training steps, hvp/grad, peak memory.
+
+Every figure is a median over repeated timings after warm-up (min-max shown),
+and every comparison is a ratio measured in the same process, interleaved, so
+that a noisy shared machine moves both sides together.
+
+    python benchmarks/run.py                 # full run, Markdown table on stdout
+    python benchmarks/run.py --quick         # short run
+    python benchmarks/run.py --json out.json # also write the results as JSON
+
+Peers (autograd, mygrad, torch, jax) are measured when importable and skipped
+with a note otherwise (``pip install -e ".[bench]"`` installs the light ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import tapeflow as tp  # noqa: E402
+import tapeflow.numpy as tnp  # noqa: E402
+
+DATA = HERE / "data" / "mnist"
+CHAIN_LEN = 999  # ops in the per-op chain (333 x (mul, add, sin))
+
+
+# ----- timing -------------------------------------------------------------------
+def timeit(fn: Callable[[], Any], repeat: int, number: int = 1) -> list[float]:
+    """Seconds per call for ``repeat`` samples of ``number`` calls each, after warm-up."""
+    for _ in range(2):
+        fn()
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for _ in range(number):
+            fn()
+        out.append((time.perf_counter() - t) / number)
+    return out
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], repeat: int, number: int = 1) -> dict[str, list[float]]:
+    """Time several functions in alternation, so noise hits them alike."""
+    for fn in fns.values():
+        fn()
+        fn()
+    samples: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeat):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            for _ in range(number):
+                fn()
+            samples[k].append((time.perf_counter() - t) / number)
+    return samples
+
+
+def summary(samples: list[float], scale: float = 1.0) -> dict[str, float]:
+    a = np.asarray(samples) * scale
+    return {"median": float(np.median(a)), "min": float(a.min()), "max": float(a.max())}
+
+
+# ----- data -----------------------------------------------------------------------
+def mnist_batch(n: int, dtype: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` real MNIST training images (scaled to [0, 1]) and labels."""
+    with gzip.open(DATA / "train-images-idx3-ubyte.gz") as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16)[: n * 784]
+    with gzip.open(DATA / "train-labels-idx1-ubyte.gz") as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:n]
+    return (images.reshape(n, 784) / 255.0).astype(dtype), labels.astype(np.int64)
+
+
+# ----- workload 1: per-op overhead ---------------------------------------------------
+def chain_tapeflow(x: Any) -> Any:
+    for _ in range(CHAIN_LEN // 3):
+        x = tnp.sin(x * 1.0001 + 0.001)
+    return tnp.sum(x)
+
+
+def chain_numpy(x: Any) -> Any:
+    for _ in range(CHAIN_LEN // 3):
+        x = np.sin(x * 1.0001 + 0.001)
+    return np.sum(x)
+
+
+def bench_per_op(repeat: int, peers: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for label, x0 in (("scalar", np.float64(0.5)), ("vector 1,000", np.linspace(0.1, 0.9, 1000))):
+        fns: dict[str, Callable[[], Any]] = {
+            "numpy forward": lambda x0=x0: chain_numpy(x0),
+            "tapeflow": lambda x0=x0: tp.grad(chain_tapeflow)(x0),
+        }
+        jitted = tp.jit(tp.grad(chain_tapeflow))
+        fns["tapeflow jit"] = lambda x0=x0, f=jitted: f(x0)
+        for name, make in peers.items():
+            fn = make("chain", x0)
+            if fn is not None:
+                fns[name] = fn
+        samples = interleaved(fns, repeat)
+        for name, s in samples.items():
+            rows.append({"workload": f"per-op, {label}", "impl": name,
+                         **summary(s, 1e6 / CHAIN_LEN), "unit": "us/op"})
+    return rows
+
+
+# ----- workload 2: MLP training steps -------------------------------------------------
+def init_mlp(sizes: list[int], dtype: Any, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    return [
+        ((rng.standard_normal((m, n)) * np.sqrt(2.0 / (m + n))).astype(dtype), np.zeros(n, dtype))
+        for m, n in zip(sizes[:-1], sizes[1:])
+    ]
+
+
+def _log_softmax(z: Any) -> Any:
+    z = z - tnp.max(z, axis=1, keepdims=True)
+    return z - tnp.log(tnp.sum(tnp.exp(z), axis=1, keepdims=True))
+
+
+def _cross_entropy(logits: Any, labels: np.ndarray) -> Any:
+    nn = _nn()
+    if nn is not None and hasattr(nn, "softmax_cross_entropy"):
+        return nn.softmax_cross_entropy(logits, labels)
+    return -tnp.mean(_log_softmax(logits)[np.arange(len(labels)), labels])
+
+
+def _nn() -> Any:
+    try:
+        return importlib.import_module("tapeflow.nn")
+    except ImportError:
+        return None
+
+
+def mlp_loss(params: Any, x: np.ndarray, y: np.ndarray, act: str) -> Any:
+    h = x
+    for i, (w, b) in enumerate(params):
+        h = h @ w + b
+        if i < len(params) - 1:
+            if act == "sigmoid":
+                nn = _nn()
+                h = nn.sigmoid(h) if nn is not None and hasattr(nn, "sigmoid") else 1 / (1 + tnp.exp(-h))
+            else:
+                nn = _nn()
+                h = nn.relu(h) if nn is not None and hasattr(nn, "relu") else tnp.maximum(h, 0)
+    return _cross_entropy(h, y)
+
+
+def sgd_step_tapeflow(params: Any, x: np.ndarray, y: np.ndarray, act: str, lr: float) -> Any:
+    grads = tp.grad(mlp_loss)(params, x, y, act)
+    return [(w - lr * gw, b - lr * gb) for (w, b), (gw, gb) in zip(params, grads)]
+
+
+def sgd_step_numpy(params: Any, x: np.ndarray, y: np.ndarray, act: str, lr: float) -> Any:
+    """Hand-written forward and backward pass of the same network."""
+    acts = [x]
+    h = x
+    for i, (w, b) in enumerate(params):
+        h = h @ w + b
+        if i < len(params) - 1:
+            h = 1 / (1 + np.exp(-h)) if act == "sigmoid" else np.maximum(h, 0)
+        acts.append(h)
+    z = acts[-1]
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1
+    delta = p / len(y)
+    new = []
+    for i in range(len(params) - 1, -1, -1):
+        w, b = params[i]
+        gw = acts[i].T @ delta
+        gb = delta.sum(axis=0)
+        if i > 0:
+            delta = delta @ w.T
+            a = acts[i]
+            delta = delta * a * (1 - a) if act == "sigmoid" else delta * (a > 0)
+        new.append((w - lr * gw, b - lr * gb))
+    return new[::-1]
+
+
+MLPS = [
+    ("lab MLP 784-256-10 sigmoid, batch 128, f32", [784, 256, 10], "sigmoid", 128, np.float32),
+    ("lab MLP 784-256-10 sigmoid, batch 128, f64", [784, 256, 10], "sigmoid", 128, np.float64),
+    ("MLP 784-1024-1024-10 relu, batch 256, f32", [784, 1024, 1024, 10], "relu", 256, np.float32),
+]
+
+
+def bench_mlp(repeat: int, peers: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
+    rows = []
+    for label, sizes, act, batch, dtype in (MLPS[:1] + MLPS[2:] if quick else MLPS):
+        x, y = mnist_batch(batch, dtype)
+        params = init_mlp(sizes, dtype)
+        jit_step = tp.jit(sgd_step_tapeflow, static_argnums=(3, 4))
+        fns: dict[str, Callable[[], Any]] = {
+            "numpy (hand-written)": lambda: sgd_step_numpy(params, x, y, act, 0.1),
+            "tapeflow": lambda: sgd_step_tapeflow(params, x, y, act, 0.1),
+            "tapeflow jit": lambda: jit_step(params, x, y, act, 0.1),
+        }
+        for name, make in peers.items():
+            fn = make("mlp", (sizes, act, x, y))
+            if fn is not None:
+                fns[name] = fn
+        samples = interleaved(fns, repeat)
+        base = np.median(samples["numpy (hand-written)"])
+        for name, s in samples.items():
+            rows.append({"workload": label, "impl": name, **summary(s, 1e3), "unit": "ms/step",
+                         "ratio_to_numpy": float(np.median(s) / base)})
+    return rows
+
+
+# ----- workload 3: hvp / grad -----------------------------------------------------
+def rosenbrock(x: Any) -> Any:
+    return tnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
+
+def hvp_of(f: Callable[[Any], Any]) -> Callable[[Any, Any], Any]:
+    return lambda x, v: tp.jvp(tp.grad(f), (x,), (v,))[1]
+
+
+def bench_hvp(repeat: int) -> list[dict[str, Any]]:
+    rows = []
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(10_000)
+    v = rng.standard_normal(10_000)
+    xb, yb = mnist_batch(128, np.float64)
+    params = init_mlp([784, 64, 10], np.float64)
+    flat, unravel = tp.ravel_pytree(params)
+    mlp_flat = lambda p: mlp_loss(unravel(p), xb, yb, "relu")  # noqa: E731
+    v2 = rng.standard_normal(flat.shape)
+    for label, f, point, direction in (("Rosenbrock 10k", rosenbrock, x, v),
+                                       ("MLP loss w.r.t. flat params", mlp_flat, flat, v2)):
+        g = tp.grad(f)
+        h = hvp_of(f)
+        samples = interleaved({"grad": lambda g=g, p=point: g(p),
+                               "hvp": lambda h=h, p=point, d=direction: h(p, d)}, repeat)
+        ratio = np.median(samples["hvp"]) / np.median(samples["grad"])
+        rows.append({"workload": f"hvp / grad, {label}", "impl": "tapeflow",
+                     **summary(samples["hvp"], 1e3), "unit": "ms (hvp)", "ratio_hvp_to_grad": float(ratio)})
+    return rows
+
+
+# ----- workload 4: peak memory ------------------------------------------------------
+MEMORY_SCRIPT = r"""
+import sys, resource, numpy as np
+sys.path.insert(0, {root!r})
+impl = sys.argv[1]
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+import benchmarks.run as B
+x, y = B.mnist_batch(512, np.float32)
+params = B.init_mlp([784] + [1024] * 10 + [10], np.float32)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+step = B.sgd_step_numpy if impl == "numpy" else B.sgd_step_tapeflow
+for _ in range(50):
+    params = step(params, x, y, "relu", 0.01)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((peak - base) / 1024.0)
+"""
+
+
+def bench_memory() -> list[dict[str, Any]]:
+    rows = []
+    script = MEMORY_SCRIPT.format(root=str(HERE.parent))
+    results = {}
+    for impl in ("numpy", "tapeflow"):
+        out = subprocess.run([sys.executable, "-c", script, impl], capture_output=True, text=True,
+                             cwd=str(HERE.parent), timeout=600)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr)
+        results[impl] = float(out.stdout.strip().splitlines()[-1])
+    for impl, mb in results.items():
+        rows.append({"workload": "peak memory, 50 SGD steps 784-(10x1024)-10 relu, batch 512, f32",
+                     "impl": impl, "median": mb, "min": mb, "max": mb, "unit": "MB over idle",
+                     "ratio_to_numpy": mb / results["numpy"]})
+    return rows
+
+
+# ----- peers ------------------------------------------------------------------------
+def load_peers() -> tuple[dict[str, Any], list[str]]:
+    peers: dict[str, Any] = {}
+    notes = []
+    try:
+        import autograd
+        import autograd.numpy as anp
+
+        def make_autograd(kind: str, arg: Any) -> Any:
+            if kind == "chain":
+                def chain(x: Any) -> Any:
+                    for _ in range(CHAIN_LEN // 3):
+                        x = anp.sin(x * 1.0001 + 0.001)
+                    return anp.sum(x)
+                g = autograd.grad(chain)
+                return lambda: g(arg)
+            return None
+
+        peers[f"autograd {getattr(autograd, '__version__', '')}".strip()] = make_autograd
+    except ImportError:
+        notes.append("autograd not installed (pip install autograd)")
+    try:
+        import mygrad as mg
+
+        def make_mygrad(kind: str, arg: Any) -> Any:
+            if kind == "chain":
+                def run() -> Any:
+                    x = mg.tensor(arg)
+                    y = x
+                    for _ in range(CHAIN_LEN // 3):
+                        y = mg.sin(y * 1.0001 + 0.001)
+                    mg.sum(y).backward()
+                    return x.grad
+                return run
+            return None
+
+        peers[f"mygrad {mg.__version__}"] = make_mygrad
+    except ImportError:
+        notes.append("mygrad not installed (pip install mygrad)")
+    for name in ("torch", "jax"):
+        if importlib.util.find_spec(name) is None:
+            notes.append(f"{name} not installed (optional peer)")
+    return peers, notes
+
+
+def environment() -> dict[str, Any]:
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "tapeflow": tp.__version__,
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+    try:
+        from threadpoolctl import threadpool_info
+
+        env["blas"] = [
+            {k: info.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+            for info in threadpool_info()
+        ]
+    except ImportError:
+        env["blas"] = "threadpoolctl not installed"
+    return env
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = ["| workload | implementation | median | min-max | unit | ratio |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        ratio = r.get("ratio_to_numpy", r.get("ratio_hvp_to_grad"))
+        lines.append(
+            f"| {r['workload']} | {r['impl']} | {r['median']:.3g} | {r['min']:.3g}-{r['max']:.3g} | "
+            f"{r['unit']} | {'' if ratio is None else f'{ratio:.2f}x'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and workloads (< 1 minute)")
+    parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the peak-memory workload")
+    args = parser.parse_args(argv)
+    repeat = 5 if args.quick else 15
+    peers, notes = load_peers()
+    env = environment()
+    print(f"# tapeflow benchmarks\n\nenvironment: {json.dumps(env)}\n")
+    for n in notes:
+        print(f"note: {n}")
+    rows = []
+    started = time.perf_counter()
+    rows += bench_per_op(repeat, peers)
+    rows += bench_mlp(repeat, peers, args.quick)
+    rows += bench_hvp(repeat)
+    if not (args.quick or args.skip_memory):
+        rows += bench_memory()
+    print(markdown(rows))
+    print(f"\ntotal time {time.perf_counter() - started:.1f} s")
+    if args.json:
+        args.json.write_text(json.dumps({"environment": env, "notes": notes, "results": rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,185 @@
+"""tp.jit: same results as eager, retracing, static arguments, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tapeflow as tp
+import tapeflow.numpy as tnp
+from tapeflow.jit import ConcretizationError
+from tapeflow.tape import active_traces
+
+
+def mlp_loss(params, x, y):
+    (w1, b1), (w2, b2) = params
+    h = tnp.tanh(x @ w1 + b1)
+    logits = h @ w2 + b2
+    z = logits - tnp.max(logits, axis=1, keepdims=True)
+    logp = z - tnp.log(tnp.sum(tnp.exp(z), axis=1, keepdims=True))
+    return -tnp.mean(tnp.sum(logp * y, axis=1))
+
+
+def make_problem(dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    params = [
+        (rng.standard_normal((5, 4)).astype(dtype), np.zeros(4, dtype)),
+        (rng.standard_normal((4, 3)).astype(dtype), np.zeros(3, dtype)),
+    ]
+    x = rng.standard_normal((6, 5)).astype(dtype)
+    y = np.eye(3, dtype=dtype)[rng.integers(0, 3, 6)]
+    return params, x, y
+
+
+def assert_trees_equal(a, b):
+    la, ta = tp.tree_util.tree_flatten(a)
+    lb, tb = tp.tree_util.tree_flatten(b)
+    assert ta == tb
+    for x, y in zip(la, lb):
+        assert np.shape(x) == np.shape(y)
+        assert np.result_type(x) == np.result_type(y)
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_value_and_grad_is_bit_identical_to_eager(dtype):
+    params, x, y = make_problem(dtype)
+    eager = tp.value_and_grad(mlp_loss)
+    compiled = tp.jit(eager)
+    for seed in range(3):
+        params, x, y = make_problem(dtype, seed)
+        assert_trees_equal(compiled(params, x, y), eager(params, x, y))
+    assert compiled.trace_count == 1
+
+
+def test_training_step_with_update():
+    def step(params, x, y):
+        loss, grads = tp.value_and_grad(mlp_loss)(params, x, y)
+        new = tp.tree_util.tree_map(lambda p, g: p - 0.1 * g, params, grads)
+        return loss, new
+
+    fast = tp.jit(step)
+    params, x, y = make_problem()
+    p_eager, p_jit = params, params
+    for _ in range(5):
+        l1, p_eager = step(p_eager, x, y)
+        l2, p_jit = fast(p_jit, x, y)
+        assert l1 == l2
+    assert_trees_equal(p_eager, p_jit)
+
+
+def test_new_shape_retraces_and_cache_is_bounded():
+    f = tp.jit(lambda x: tnp.sum(x * x), cache_size=2)
+    for n in (2, 3, 4, 2):
+        assert f(np.ones(n)) == n
+    # sizes 2, 3, 4 traced; 2 was evicted by 4 (cache of 2), so it traced again
+    assert f.trace_count == 4
+    f(np.ones(4))
+    assert f.trace_count == 4
+
+
+def test_dtype_is_part_of_the_signature():
+    f = tp.jit(lambda x: x * 2)
+    assert f(np.ones(2, np.float32)).dtype == np.float32
+    assert f(np.ones(2, np.float64)).dtype == np.float64
+    assert f.trace_count == 2
+
+
+def test_static_argnums():
+    f = tp.jit(lambda x, n, mode: x**n if mode == "pow" else x * n, static_argnums=(1, 2))
+    np.testing.assert_allclose(f(np.full(2, 3.0), 2, "pow"), [9.0, 9.0])
+    np.testing.assert_allclose(f(np.full(2, 3.0), 3, "pow"), [27.0, 27.0])
+    np.testing.assert_allclose(f(np.full(2, 3.0), 3, "mul"), [9.0, 9.0])
+    assert f.trace_count == 3
+
+
+def test_value_dependent_control_flow_raises_clear_error():
+    def f(x):
+        if tnp.sum(x) > 0:
+            return x
+        return -x
+
+    with pytest.raises(ConcretizationError, match="tnp.where"):
+        tp.jit(f)(np.ones(3))
+    with pytest.raises(ConcretizationError, match="static_argnums"):
+        tp.jit(lambda x: float(x))(np.float64(1.0))
+    assert active_traces() == ()
+    # the same function works eagerly, and a where-based version works under jit
+    np.testing.assert_array_equal(f(np.ones(3)), np.ones(3))
+    g = tp.jit(lambda x: tnp.where(tnp.sum(x) > 0, x, -x))
+    np.testing.assert_array_equal(g(-np.ones(3)), np.ones(3))
+
+
+def test_side_effects_run_only_while_tracing():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return x + 1
+
+    jf = tp.jit(f)
+    jf(np.ones(2))
+    jf(np.ones(2))
+    jf(np.zeros(2))
+    assert len(calls) == 1
+
+
+def test_shape_dependent_control_flow_is_fine():
+    def f(x):
+        return tnp.sum(x) if x.ndim == 1 else tnp.sum(x, axis=0)
+
+    jf = tp.jit(f)
+    assert jf(np.ones(3)) == 3
+    np.testing.assert_array_equal(jf(np.ones((2, 3))), [2, 2, 2])
+
+
+def test_grad_of_jitted_function_and_jit_of_jit():
+    f = tp.jit(lambda x: tnp.sum(tnp.sin(x) ** 2))
+    x = np.linspace(0, 1, 4)
+    np.testing.assert_allclose(tp.grad(f)(x), 2 * np.sin(x) * np.cos(x))
+    g = tp.jit(tp.grad(f))
+    np.testing.assert_allclose(g(x), 2 * np.sin(x) * np.cos(x))
+
+
+def test_higher_order_under_jit():
+    d2 = tp.jit(tp.grad(tp.grad(lambda x: x**3)))
+    assert d2(2.0) == 12.0
+    assert d2(3.0) == 18.0
+
+
+def test_dead_code_is_pruned_and_intermediates_deleted():
+    def f(x):
+        unused = tnp.exp(x) * 3  # noqa: F841
+        return tnp.sum(tnp.sin(x) * 2)
+
+    jf = tp.jit(f)
+    source = jf.lower(np.ones(3))
+    assert source.count(" = ") == 3  # sin, multiply, sum: exp and its multiply are gone
+    assert "del v" in source
+
+
+def test_outputs_that_are_constants_or_inputs():
+    f = tp.jit(lambda x: (x, np.float64(2.0), {"y": x * 0 + 1}))
+    out = f(np.ones(2))
+    np.testing.assert_array_equal(out[0], np.ones(2))
+    assert out[1] == 2.0
+    np.testing.assert_array_equal(out[2]["y"], np.ones(2))
+
+
+def test_closing_over_a_traced_value_is_an_error():
+    def outer(x):
+        inner = tp.jit(lambda y: y * x)
+        return tnp.sum(inner(np.ones(2)))
+
+    with pytest.raises(TypeError, match="closure"):
+        tp.grad(outer)(1.0)
+    assert active_traces() == ()
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="callable"):
+        tp.jit(3)
+    with pytest.raises(ValueError, match="static_argnums"):
+        tp.jit(lambda x: x, static_argnums=3)(np.ones(2))
+    with pytest.raises(TypeError, match="hashable"):
+        tp.jit(lambda x, s: x, static_argnums=1)(np.ones(2), [1, 2])
