@@ -1,57 +1,298 @@
 """numpy's dispatch protocols for traced arrays (NEP 13 ``__array_ufunc__`` and
 NEP 18 ``__array_function__``).
 
-Plain numpy code (``np.exp(x)``, ``np.sum(x, axis=0)``, ``ndarray @ x``)
-reaches tapeflow through these hooks. Each numpy function maps to the one
-tapeflow implementation registered for it with ``register_numpy``; anything
-unregistered fails with a message naming the function, instead of numpy's
-generic error or a silently dropped gradient.
+Plain numpy code (``np.exp(x)``, ``np.sum(x, axis=0)``, ``ndarray @ x``,
+``np.add.reduce(x)``) reaches tapeflow through these hooks. Each numpy function
+maps to the one tapeflow implementation registered for it with
+``register_numpy``; ufunc methods are keyed ``(ufunc, method)``, for example
+``(np.add, "reduce")`` maps to ``sum``. Anything unregistered fails with a
+message naming the function, instead of numpy's generic error or a silently
+dropped gradient.
+
+Keyword arguments are checked here, once, so that the implementations only
+ever see the keywords they declare:
+
+* ``out=`` would write into an array in place: always an error.
+* ``where=`` on a ufunc leaves unselected entries uninitialized: an error.
+* ``dtype=`` on a ufunc call casts the inputs first, as numpy computes in
+  that dtype.
+* any other keyword the implementation does not take is dropped when it has
+  numpy's default value and is an error naming it otherwise.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from typing import Any
 
-from tapeflow.primitive import NUMPY_DISPATCH
+import numpy as np
 
-__all__ = ["array_ufunc", "array_function", "unsupported_error"]
+from tapeflow.primitive import NUMPY_DISPATCH, register_numpy
+
+__all__ = ["array_ufunc", "array_function", "unsupported_error", "qualified_name"]
+
+# Ufunc keywords that only affect memory layout or casting checks, never values.
+_IGNORED_UFUNC_KWARGS = ("casting", "order", "subok")
+_PUBLIC_SUBMODULES = ("fft", "linalg", "random", "ma", "polynomial", "strings", "char")
 
 
-def _qualified_name(func: Any) -> str:
-    module = getattr(func, "__module__", None) or "numpy"
+def qualified_name(func: Any) -> str:
+    """``numpy.fft.fft``, ``numpy.linalg.solve``, ``numpy.add.reduce``: how users spell it."""
+    if isinstance(func, tuple):
+        ufunc, method = func
+        return f"{qualified_name(ufunc)}.{method}"
     name = getattr(func, "__name__", repr(func))
-    if module.startswith("numpy") and not module.startswith("numpy.linalg") and not module.startswith("numpy.fft"):
-        module = "numpy"
+    if isinstance(func, np.ufunc):
+        return f"numpy.{name}"
+    module = getattr(func, "__module__", None) or "numpy"
+    if module.startswith("numpy"):
+        # numpy.linalg.solve and numpy.fft.fft keep their submodule; private ones
+        # (numpy._core.fromnumeric) are spelled numpy.<name>, as users write them.
+        public = [p for p in module.split(".")[1:2] if p in _PUBLIC_SUBMODULES]
+        module = ".".join(["numpy"] + public)
     return f"{module}.{name}"
 
 
 def unsupported_error(func: Any, detail: str = "") -> TypeError:
+    """The error for a numpy function that tapeflow has no rule for."""
     return TypeError(
-        f"tapeflow cannot differentiate {_qualified_name(func)}{detail} yet; see docs/coverage.md "
+        f"tapeflow cannot differentiate {qualified_name(func)}{detail} yet; see docs/coverage.md "
         "for the supported functions, or declare it with tp.primitive and tp.defvjp."
     )
 
 
-def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _in_place_error(what: str) -> TypeError:
+    return TypeError(
+        f"{what} would write into an array in place, which traced arrays do not allow "
+        "(they are immutable). Assign the result instead (y = np.f(x)), or use the "
+        "functional update y = x.at[idx].set(v) / .add(v)."
+    )
+
+
+# ----- keyword arguments ------------------------------------------------------
+@functools.lru_cache(maxsize=None)
+def _accepted(impl: Callable[..., Any]) -> tuple[frozenset[str], bool]:
+    """(keyword names ``impl`` takes, whether it takes **kwargs)."""
+    try:
+        params = inspect.signature(impl).parameters.values()
+    except (TypeError, ValueError):
+        return frozenset(), True
+    names = frozenset(
+        p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    )
+    return names, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+@functools.lru_cache(maxsize=None)
+def _numpy_defaults(func: Any) -> dict[str, Any]:
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return {}
+    return {p.name: p.default for p in params if p.default is not p.empty}
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    if value is default or value is np._NoValue:
+        return True
+    if default is np._NoValue:
+        return False
+    try:
+        return bool(type(value) is type(default) and value == default)
+    except Exception:  # arrays and other values without a plain truth value
+        return False
+
+
+def _clean_kwargs(func: Any, impl: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
     if kwargs.get("out") is not None:
-        raise TypeError(
-            f"numpy.{ufunc.__name__}(..., out=...) would write into an array in place, which "
-            "traced arrays do not allow; assign the result instead (y = np.f(x))"
+        raise _in_place_error(f"{qualified_name(func)}(..., out=...)")
+    names, var_kw = _accepted(impl)
+    if var_kw:
+        return {k: v for k, v in kwargs.items() if k != "out"}
+    defaults = _numpy_defaults(func)
+    clean = {}
+    for key, value in kwargs.items():
+        if key in names:
+            clean[key] = value
+        elif key == "out" or (key in defaults and _is_default(value, defaults[key])):
+            continue
+        else:
+            raise TypeError(
+                f"tapeflow supports {qualified_name(func)} but not its keyword argument "
+                f"{key}={value!r}; leave it out or compute the same result another way "
+                "(see docs/coverage.md)"
+            )
+    return clean
+
+
+def _cast(x: Any, dtype: Any) -> Any:
+    from tapeflow.numpy.elementwise import astype
+    from tapeflow.tracer import Tracer
+
+    if type(x) is Tracer:
+        return x if x.dtype == dtype else astype(x, dtype)
+    return np.asarray(x).astype(dtype, copy=False)
+
+
+# ----- NEP 13: ufuncs and their methods -------------------------------------------
+def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Route ``ufunc(...)`` / ``ufunc.method(...)`` on traced arrays to tapeflow."""
+    out = kwargs.pop("out", None)
+    if out is not None and not (isinstance(out, tuple) and all(o is None for o in out)):
+        raise _in_place_error(f"numpy.{ufunc.__name__}(..., out=...) (or x op= y with an ndarray x)")
+    if method == "at":
+        raise _in_place_error(
+            f"numpy.{ufunc.__name__}.at(a, indices, b)"
         )
+    for key in _IGNORED_UFUNC_KWARGS:
+        kwargs.pop(key, None)
     if method != "__call__":
         impl = NUMPY_DISPATCH.get((ufunc, method))
+        if impl is None and method == "outer" and ufunc in NUMPY_DISPATCH and ufunc.nin == 2:
+            impl = _make_outer(ufunc)
         if impl is None:
             raise unsupported_error(ufunc, f".{method}")
         return impl(*inputs, **kwargs)
     impl = NUMPY_DISPATCH.get(ufunc)
     if impl is None:
         raise unsupported_error(ufunc)
-    kwargs.pop("out", None)
-    return impl(*inputs, **kwargs)
+    where = kwargs.pop("where", True)
+    if where is not True:
+        raise TypeError(
+            f"numpy.{ufunc.__name__}(..., where=...) leaves the unselected entries "
+            "uninitialized and is not supported on traced arrays; use np.where(cond, "
+            f"np.{ufunc.__name__}(...), other) instead"
+        )
+    dtype = kwargs.pop("dtype", None)
+    if kwargs:
+        key, value = next(iter(kwargs.items()))
+        raise TypeError(
+            f"tapeflow supports numpy.{ufunc.__name__} but not its keyword argument "
+            f"{key}={value!r} on traced arrays"
+        )
+    if dtype is not None:
+        inputs = tuple(_cast(x, np.dtype(dtype)) for x in inputs)
+    return impl(*inputs)
 
 
+def _tnp_function(name: str) -> Callable[..., Any] | None:
+    """The tapeflow function called ``name`` (``tapeflow.numpy`` first, then scipy.special)."""
+    import tapeflow.numpy as tnp
+
+    fn = getattr(tnp, name, None)
+    if fn is None:
+        try:
+            from tapeflow.scipy import special
+        except ImportError:
+            return None
+        fn = getattr(special, name, None)
+    return fn if callable(fn) else None
+
+
+def _binary_impl(ufunc: Any) -> Callable[..., Any]:
+    impl = NUMPY_DISPATCH.get(ufunc)
+    if impl is None:
+        raise unsupported_error(ufunc)
+    return impl
+
+
+# ufunc.reduce: (tapeflow reduction, how ``initial=`` combines with the result)
+_REDUCE_TARGETS: dict[Any, tuple[str, Any]] = {
+    np.add: ("sum", np.add),
+    np.multiply: ("prod", np.multiply),
+    np.maximum: ("max", np.maximum),
+    np.minimum: ("min", np.minimum),
+    np.fmax: ("nanmax", np.fmax),
+    np.fmin: ("nanmin", np.fmin),
+    np.logaddexp: ("logsumexp", np.logaddexp),
+    np.logical_and: ("all", None),
+    np.logical_or: ("any", None),
+}
+_ACCUMULATE_TARGETS: dict[Any, str] = {np.add: "cumsum", np.multiply: "cumprod"}
+
+
+def _make_reduce(ufunc: Any, target: str, combine: Any) -> Callable[..., Any]:
+    def reduce(
+        array: Any,
+        axis: Any = 0,
+        dtype: Any = None,
+        out: Any = None,
+        keepdims: bool = False,
+        initial: Any = np._NoValue,
+        where: Any = True,
+    ) -> Any:
+        fn = _tnp_function(target)
+        if fn is None:
+            raise unsupported_error((ufunc, "reduce"), f" (it needs tapeflow.numpy.{target})")
+        if where is not True:
+            raise TypeError(
+                f"numpy.{ufunc.__name__}.reduce(..., where=...) is not supported on traced "
+                "arrays; select with np.where first"
+            )
+        if dtype is not None:
+            array = _cast(array, np.dtype(dtype))
+        result = fn(array, axis=axis, keepdims=keepdims)
+        if initial is not np._NoValue and initial is not None:
+            if combine is None:
+                raise TypeError(f"numpy.{ufunc.__name__}.reduce(..., initial=) is not supported")
+            result = _binary_impl(combine)(result, initial)
+        return result
+
+    reduce.__name__ = f"{ufunc.__name__}_reduce"
+    reduce.tapeflow_target = target  # type: ignore[attr-defined]
+    return reduce
+
+
+def _make_accumulate(ufunc: Any, target: str) -> Callable[..., Any]:
+    def accumulate(array: Any, axis: int = 0, dtype: Any = None, out: Any = None) -> Any:
+        fn = _tnp_function(target)
+        if fn is None:
+            raise unsupported_error((ufunc, "accumulate"), f" (it needs tapeflow.numpy.{target})")
+        if dtype is not None:
+            array = _cast(array, np.dtype(dtype))
+        return fn(array, axis=axis)
+
+    accumulate.__name__ = f"{ufunc.__name__}_accumulate"
+    accumulate.tapeflow_target = target  # type: ignore[attr-defined]
+    return accumulate
+
+
+def _make_outer(ufunc: Any) -> Callable[..., Any]:
+    """``ufunc.outer(a, b)``: the ufunc on ``a`` reshaped to broadcast against every axis of ``b``."""
+
+    def outer(a: Any, b: Any, dtype: Any = None) -> Any:
+        from tapeflow.numpy._cotangent import shape_of
+        from tapeflow.numpy.shape import reshape
+
+        if dtype is not None:
+            a, b = _cast(a, np.dtype(dtype)), _cast(b, np.dtype(dtype))
+        a_shape, b_shape = tuple(shape_of(a)), tuple(shape_of(b))
+        return _binary_impl(ufunc)(reshape(a, a_shape + (1,) * len(b_shape)), b)
+
+    outer.__name__ = f"{ufunc.__name__}_outer"
+    outer.tapeflow_target = ufunc.__name__  # type: ignore[attr-defined]
+    return outer
+
+
+def outer_ufuncs() -> list[Any]:
+    """The registered binary ufuncs, whose ``.outer`` method therefore works on traced arrays."""
+    return [f for f in NUMPY_DISPATCH if isinstance(f, np.ufunc) and f.nin == 2]
+
+
+for _uf, (_target, _combine) in _REDUCE_TARGETS.items():
+    register_numpy((_uf, "reduce"), _make_reduce(_uf, _target, _combine))
+for _uf, _target in _ACCUMULATE_TARGETS.items():
+    register_numpy((_uf, "accumulate"), _make_accumulate(_uf, _target))
+
+
+# ----- NEP 18: every other numpy function ------------------------------------------
 def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Route ``np.func(...)`` with a traced argument to its tapeflow implementation."""
     impl = NUMPY_DISPATCH.get(func)
     if impl is None:
         raise unsupported_error(func)
+    if kwargs:
+        kwargs = _clean_kwargs(func, impl, kwargs)
     return impl(*args, **kwargs)

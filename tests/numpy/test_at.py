@@ -1,0 +1,176 @@
+"""Functional index updates (x.at[idx].set/add/multiply/min/max/get) and immutability.
+
+The finite-difference rows for every update live in ``spec_at.py`` (run by
+``test_matrix.py``); these tests pin the semantics: values, repeats, ties,
+dtypes, and that nothing is ever modified in place.
+"""
+
+import numpy as np
+import pytest
+
+import tapeflow as tp
+import tapeflow.numpy as tnp
+
+METHODS = ["set", "add", "multiply", "min", "max"]
+
+
+def _numpy_reference(method, x, index, v):
+    out = x.copy()
+    if method == "set":
+        out[index] = v
+    else:
+        ufunc = {"add": np.add, "multiply": np.multiply, "min": np.minimum, "max": np.maximum}
+        ufunc[method].at(out, index, v)
+    return out
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(
+    "index,vshape",
+    [
+        ((slice(1, 3),), (2, 3)),
+        ((np.array([0, 3, 0]),), (3, 3)),
+        ((slice(None), 1), (4,)),
+        ((np.array([True, False, True, False]),), (3,)),
+        ((Ellipsis, None, 2), (4, 1)),
+    ],
+)
+def test_plain_arrays_match_numpy_and_are_not_modified(method, index, vshape):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 3))
+    v = rng.standard_normal(vshape)
+    before = x.copy()
+    out = getattr(tnp.at(x)[index], method)(v)
+    np.testing.assert_allclose(out, _numpy_reference(method, x, index, v))
+    np.testing.assert_array_equal(x, before)
+    assert type(out) is np.ndarray and out is not x
+
+
+def test_get_is_indexing():
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(tnp.at(x)[:, 1].get(), x[:, 1])
+    g = tp.grad(lambda x: x.at[1, ::2].get().sum())(x)
+    np.testing.assert_array_equal(g, [[0, 0, 0], [1, 0, 1]])
+
+
+def test_traced_at_inside_grad_both_arguments():
+    def loss(x, v):
+        y = x.at[np.array([0, 2])].set(v * 2.0)
+        return (y * y).sum()
+
+    x, v = np.array([1.0, 2.0, 3.0]), np.array([0.5, -1.0])
+    gx, gv = tp.grad(loss, argnums=(0, 1))(x, v)
+    np.testing.assert_allclose(gx, [0.0, 4.0, 0.0])  # overwritten entries get nothing
+    np.testing.assert_allclose(gv, 8.0 * v)  # d/dv (2v)^2 = 8v
+
+
+def test_set_with_repeated_index_last_write_wins_and_gets_the_gradient():
+    x = np.zeros(3)
+    v = np.array([1.0, 2.0, 3.0])
+    index = np.array([1, 1, 0])
+    np.testing.assert_array_equal(tnp.at(x)[index].set(v), [3.0, 2.0, 0.0])
+    weights = np.array([10.0, 100.0, 1000.0])
+    gv = tp.grad(lambda v: (tnp.at(x)[index].set(v) * weights).sum())(v)
+    np.testing.assert_array_equal(gv, [0.0, 100.0, 10.0])
+
+
+def test_add_with_repeated_index_accumulates_value_and_gradient():
+    x = np.zeros(3)
+    v = np.array([1.0, 2.0, 3.0])
+    index = np.array([2, 2, 2])
+    np.testing.assert_array_equal(tnp.at(x)[index].add(v), [0.0, 0.0, 6.0])
+    gv = tp.grad(lambda v: (tnp.at(x)[index].add(v) ** 2).sum())(v)
+    np.testing.assert_array_equal(gv, [12.0, 12.0, 12.0])
+
+
+def test_scalar_value_broadcasts_and_collects_the_gradient():
+    x = np.ones((2, 3))
+    g = tp.grad(lambda s: tnp.at(x)[:, :2].multiply(s).sum())(3.0)
+    assert float(g) == 4.0
+
+
+def test_multiply_is_zero_safe_in_x():
+    x = np.array([0.0, 2.0, 0.0])
+    gx = tp.grad(lambda x: tnp.at(x)[np.array([0, 0, 1])].multiply(np.array([2.0, 3.0, 4.0])).sum())(x)
+    np.testing.assert_array_equal(gx, [6.0, 4.0, 1.0])
+
+
+def test_multiply_gradient_in_values_with_repeats_raises():
+    x = np.ones(3)
+    with pytest.raises(NotImplementedError, match="without repeats"):
+        tp.grad(lambda v: tnp.at(x)[np.array([0, 0])].multiply(v).sum())(np.ones(2))
+
+
+def test_max_ties_split_the_gradient_equally():
+    x = np.array([1.0, 5.0, 0.0])
+    v = np.array([1.0, 7.0])
+    gx, gv = tp.grad(lambda x, v: tnp.at(x)[np.array([0, 1])].max(v).sum(), argnums=(0, 1))(x, v)
+    # entry 0: x and v tie at 1.0 -> half each; entry 1: v wins; entry 2 untouched.
+    np.testing.assert_array_equal(gx, [0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(gv, [0.5, 1.0])
+
+
+def test_min_with_repeats_three_way_tie():
+    x = np.array([2.0])
+    v = np.array([2.0, 2.0, 3.0])
+    gx, gv = tp.grad(lambda x, v: tnp.at(x)[np.array([0, 0, 0])].min(v).sum(), argnums=(0, 1))(x, v)
+    np.testing.assert_allclose(gx, [1 / 3])
+    np.testing.assert_allclose(gv, [1 / 3, 1 / 3, 0.0])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_float32_stays_float32(method):
+    x = np.linspace(-1, 1, 5).astype(np.float32)
+    v = np.float32(0.25)
+    out = getattr(tnp.at(x)[1:3], method)(v)
+    assert out.dtype == np.float32
+    gx, gv = tp.grad(lambda x, v: getattr(x.at[1:3], method)(v).sum(), argnums=(0, 1))(x, v)
+    assert gx.dtype == np.float32 and gv.dtype == np.float32
+
+
+def test_traced_index_is_static():
+    x = np.arange(4.0)
+
+    def f(x):
+        i = tnp.argmax(x) if hasattr(tnp, "argmax") else 3
+        return x.at[i].set(0.0).sum()
+
+    np.testing.assert_array_equal(tp.grad(f)(x), [1.0, 1.0, 1.0, 0.0])
+
+
+def test_second_derivative_through_update():
+    f = lambda x: (tnp.at(x)[np.array([0, 1])].add(x[1:] ** 2) ** 2).sum()  # noqa: E731
+    tp.check_grads(f, (np.array([0.3, -0.7, 1.1]),), order=2, modes=("rev", "fwd"))
+
+
+# ----- in-place operations on traced arrays fail, pointing to the functional form ---
+@pytest.mark.parametrize(
+    "statement",
+    ["x[0] = 1.0", "x += 1.0", "x -= 1.0", "x *= 2.0", "x /= 2.0", "x **= 2.0"],
+)
+def test_in_place_on_traced_array_raises(statement):
+    def f(x):
+        exec(statement, {}, {"x": x})
+        return x.sum()
+
+    with pytest.raises(TypeError, match=r"immutable.*x\.at\[idx\]\.set"):
+        tp.grad(f)(np.ones(3))
+
+
+def test_ndarray_in_place_with_traced_operand_raises():
+    def f(x):
+        buf = np.zeros(3)
+        buf += x
+        return buf.sum()
+
+    with pytest.raises(TypeError, match="in place"):
+        tp.grad(f)(np.ones(3))
+
+
+def test_ufunc_at_raises_in_place_error():
+    def f(x):
+        np.add.at(x, [0], 1.0)
+        return x.sum()
+
+    with pytest.raises(TypeError, match=r"numpy\.add\.at.*x\.at\[idx\]"):
+        tp.grad(f)(np.ones(3))
