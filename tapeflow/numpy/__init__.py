@@ -18,3 +18,5 @@ from tapeflow.numpy.indexing import *  # noqa: F403
 from tapeflow.numpy.products import *  # noqa: F403
 from tapeflow.numpy.reductions import *  # noqa: F403
 from tapeflow.numpy.shape import *  # noqa: F403
+from tapeflow.numpy.at import at  # noqa: F401  (functional updates: x.at[idx].set(v))
+from tapeflow.numpy import dispatch as _dispatch  # noqa: F401,E402  (ufunc methods)
