@@ -1,7 +1,14 @@
-"""Indexing: ``x[index]`` and its scatter-add transpose.
+"""Indexing: ``x[index]``, ``take``, ``take_along_axis`` and the scatter-add transpose.
 
-The VJP of ``getitem`` scatters the cotangent into zeros with ``np.add.at``
-so that repeated integer indices accumulate, as they must.
+Indices are static: they select entries but carry no gradient, so traced
+values found in an index (for example an integer array computed inside the
+transform) are replaced by their values before the primitive runs.
+
+The VJP of ``getitem`` puts the cotangent back where the entries came from
+(``scatter_add``). Only integer-array indices can pick one entry twice, and
+then the contributions must add up, which ``np.add.at`` does; every other
+index (ints, slices, ``None``, ``...``, boolean masks) selects each entry at
+most once, and a plain slice assignment into zeros is several times faster.
 """
 
 from __future__ import annotations
@@ -11,19 +18,26 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defvjp, primitive
+from tapeflow.primitive import defjvp, defvjp, primitive, register_numpy
 
-__all__ = ["getitem", "scatter_add"]
+__all__ = ["getitem", "scatter_add", "take", "take_along_axis"]
 
 
 def _unwrap_index(index: Any) -> Any:
-    """Indices are static: tracers in an index become their values (no gradient)."""
+    """Indices are static: traced values inside an index become plain values (no gradient).
+
+    Tuples and lists are searched (``x[i, j]``, ``x[[i, 2]]``), so integer-valued
+    traced scalars and arrays can be used as indices; they must hold integers
+    or booleans, as numpy requires.
+    """
     from tapeflow.tracer import Tracer, unwrap
 
     if type(index) is Tracer:
         return unwrap(index)
     if type(index) is tuple:
-        return tuple(unwrap(i) if type(i) is Tracer else i for i in index)
+        return tuple(_unwrap_index(i) for i in index)
+    if type(index) is list and any(type(i) in (Tracer, list) for i in index):
+        return [_unwrap_index(i) for i in index]
     return index
 
 
@@ -35,19 +49,112 @@ _getitem = primitive(_np_getitem, name="getitem")
 
 
 def getitem(x: Any, index: Any) -> Any:
-    """``x[index]`` for every kind of numpy index (slices, ints, arrays, masks)."""
+    """``x[index]`` for every kind of numpy index: ints, slices, ``None``, ``...``,
+    integer arrays (repeated entries receive the sum of their cotangents) and
+    boolean masks, alone or mixed.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> tp.grad(lambda x: getitem(x, [0, 0, 2]).sum())(np.zeros(3))
+        array([2., 0., 1.])
+    """
     return _getitem(x, _unwrap_index(index))
+
+
+def _needs_accumulation(index: Any) -> bool:
+    """True when ``index`` may select one entry more than once (an integer array)."""
+    parts = index if type(index) is tuple else (index,)
+    for part in parts:
+        if part is None or part is Ellipsis or isinstance(part, (slice, int, np.integer, bool, np.bool_)):
+            continue
+        if np.asarray(part).dtype == np.bool_:
+            continue
+        return True
+    return False
 
 
 def _np_scatter_add(g: Any, index: Any, shape: Any, dtype: Any) -> Any:
     out = np.zeros(shape, dtype)
-    np.add.at(out, index, g)
+    if _needs_accumulation(index):
+        np.add.at(out, index, g)
+    else:
+        out[index] = g
     return out
 
 
 scatter_add = primitive(_np_scatter_add, name="scatter_add")
+scatter_add.__doc__ = """Zeros of ``shape`` and ``dtype`` with ``g`` added at ``index`` (the
+transpose of ``x[index]``); entries selected several times receive the sum.
+
+Example:
+    >>> scatter_add(np.ones(3), ([0, 1, 0],), (2,), np.float64)
+    array([2., 1.])
+"""
 defvjp(scatter_add, lambda ans, g, index, shape, dtype: lambda h: _getitem(h, index))
 defjvp(scatter_add, lambda t, ans, g, index, shape, dtype: scatter_add(t, index, shape, dtype))
 
 defvjp(_getitem, lambda ans, x, index: lambda g: scatter_add(g, index, shape_of(x), dtype_of(x)))
 defjvp(_getitem, lambda t, ans, x, index: _getitem(t, index))
+
+
+def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise") -> Any:
+    """Entries of ``a`` at ``indices`` along ``axis`` (the flattened array when None), as numpy.take.
+
+    Only ``mode="raise"`` is supported (out-of-range indices raise ``IndexError``).
+
+    Example:
+        >>> take(np.array([[1., 2.], [3., 4.]]), [1, 1], axis=1)
+        array([[2., 2.],
+               [4., 4.]])
+    """
+    if out is not None:
+        raise TypeError("tnp.take(..., out=...) would write in place; assign the result instead")
+    if mode != "raise":
+        raise NotImplementedError(f"tnp.take supports mode='raise' only, got mode={mode!r}")
+    indices = _unwrap_index(indices)
+    if axis is None:
+        from tapeflow.numpy.shape import ravel
+
+        return _getitem(ravel(a), np.asarray(indices))
+    ndim = len(shape_of(a))
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(axis, ndim)
+    return _getitem(a, (slice(None),) * (axis % ndim) + (np.asarray(indices),))
+
+
+def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
+    """Pick entries of ``arr`` with an index array shaped like ``arr`` (numpy.take_along_axis).
+
+    Typical use: ``take_along_axis(x, np.argsort(x, axis=1), axis=1)`` sorts ``x``
+    differentiably; each index may appear several times.
+    """
+    indices = np.asarray(_unwrap_index(indices))
+    if not np.issubdtype(indices.dtype, np.integer):
+        raise IndexError("take_along_axis: the indices must be an integer array")
+    if axis is None:
+        from tapeflow.numpy.shape import ravel
+
+        return _getitem(ravel(arr), indices)
+    shape = shape_of(arr)
+    ndim = len(shape)
+    if indices.ndim != ndim:
+        raise ValueError(
+            f"take_along_axis: indices has {indices.ndim} dimensions but arr has {ndim}; "
+            "they must match"
+        )
+    axis = int(axis) % ndim
+    # One broadcastable arange per other axis turns the call into plain fancy indexing.
+    index = []
+    for d in range(ndim):
+        if d == axis:
+            index.append(indices)
+        else:
+            view = [1] * ndim
+            view[d] = shape[d]
+            index.append(np.arange(shape[d]).reshape(view))
+    return _getitem(arr, tuple(index))
+
+
+register_numpy(np.take, take)
+register_numpy(np.take_along_axis, take_along_axis)

@@ -1,4 +1,4 @@
-"""Matrix rows for tapeflow/numpy/shape.py and indexing.py."""
+"""Matrix rows for tapeflow/numpy/shape.py (indexing rows: spec_indexing.py)."""
 
 import tapeflow.numpy as tnp
 from tests.numpy.spec import Case
@@ -9,8 +9,4 @@ CASES = [
     Case("transpose-axes", lambda x: tnp.transpose(x, (1, 2, 0)), (((2, 3, 4),),), covers=["transpose"]),
     Case("broadcast_to", lambda x: tnp.broadcast_to(x, (2, 3, 4)), (((4,),), ((3, 1),)), covers=["broadcast_to"]),
     Case("concatenate", lambda x, y: tnp.concatenate([x, y, x], axis=1), (((2, 3), (2, 1)),), covers=["concatenate"]),
-    Case("getitem-slice", lambda x: x[1:, ::2], (((3, 4),),), covers=["getitem"]),
-    Case("getitem-int-array", lambda x: x[[0, 2, 0]], (((3, 4),),), covers=["getitem", "scatter_add"]),
-    Case("getitem-mask", lambda x: x[x > 0.5], (((3, 4),),), covers=["getitem"]),
-    Case("scatter_add", lambda g: tnp.scatter_add(g, ([0, 1, 0],), (3,), g.dtype), (((3,),),), covers=["scatter_add"]),
 ]
