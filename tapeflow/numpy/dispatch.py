@@ -121,10 +121,17 @@ def _clean_kwargs(func: Any, impl: Callable[..., Any], kwargs: dict[str, Any]) -
         else:
             raise TypeError(
                 f"tapeflow supports {qualified_name(func)} but not its keyword argument "
-                f"{key}={value!r}; leave it out or compute the same result another way "
+                f"{key}={_short(value)}; leave it out or compute the same result another way "
                 "(see docs/coverage.md)"
             )
     return clean
+
+
+def _short(value: Any) -> str:
+    shape = getattr(value, "shape", None)
+    if shape is not None and shape != ():
+        return f"<{type(value).__name__} of shape {shape}>"
+    return repr(value)
 
 
 def _cast(x: Any, dtype: Any) -> Any:
@@ -170,7 +177,7 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
         key, value = next(iter(kwargs.items()))
         raise TypeError(
             f"tapeflow supports numpy.{ufunc.__name__} but not its keyword argument "
-            f"{key}={value!r} on traced arrays"
+            f"{key}={_short(value)} on traced arrays"
         )
     if dtype is not None:
         inputs = tuple(_cast(x, np.dtype(dtype)) for x in inputs)

@@ -1,0 +1,240 @@
+"""Plain ``import numpy as np`` code under tapeflow transforms (NEP 13 / NEP 18).
+
+The gradients here are compared with the same function written with
+``tapeflow.numpy`` and with finite differences: one registry serves both.
+"""
+
+import numpy as np
+import pytest
+
+import tapeflow as tp
+import tapeflow.numpy as tnp
+from tapeflow.primitive import NUMPY_DISPATCH
+
+RNG = np.random.default_rng(0)
+
+
+def _data(*shape):
+    return RNG.standard_normal(shape)
+
+
+# ----- numpy functions and operators dispatch to tapeflow ---------------------
+def test_one_registry_for_np_and_tnp():
+    assert NUMPY_DISPATCH[np.exp] is tnp.exp
+    assert NUMPY_DISPATCH[np.sum] is tnp.sum
+    assert NUMPY_DISPATCH[np.matmul] is tnp.matmul
+
+
+@pytest.mark.parametrize(
+    "name,np_fun,tnp_fun",
+    [
+        ("exp", lambda x: np.sum(np.exp(x)), lambda x: tnp.sum(tnp.exp(x))),
+        ("tanh", lambda x: np.tanh(x).sum(), lambda x: tnp.tanh(x).sum()),
+        ("sum-axis", lambda x: np.sum(np.sin(x), axis=0) @ np.arange(3.0),
+         lambda x: tnp.sum(tnp.sin(x), axis=0) @ np.arange(3.0)),
+        ("mean-keepdims", lambda x: (np.mean(x, axis=1, keepdims=True) * x).sum(),
+         lambda x: (tnp.mean(x, axis=1, keepdims=True) * x).sum()),
+        ("max", lambda x: np.max(x, axis=-1).sum(), lambda x: tnp.max(x, axis=-1).sum()),
+        ("concatenate", lambda x: (np.concatenate([x, x ** 2], axis=1) ** 2).sum(),
+         lambda x: (tnp.concatenate([x, x ** 2], axis=1) ** 2).sum()),
+        ("transpose-reshape", lambda x: np.reshape(np.transpose(x), (-1,)) @ np.arange(6.0),
+         lambda x: tnp.reshape(tnp.transpose(x), (-1,)) @ np.arange(6.0)),
+        ("where", lambda x: np.where(x > 0, x, 0.1 * x).sum(),
+         lambda x: tnp.where(x > 0, x, 0.1 * x).sum()),
+        ("sqrt-abs", lambda x: np.sqrt(np.abs(x) + 1.0).sum(),
+         lambda x: tnp.sqrt(tnp.abs(x) + 1.0).sum()),
+    ],
+)
+def test_numpy_function_gradient_equals_tnp_gradient(name, np_fun, tnp_fun):
+    x = _data(2, 3)
+    np.testing.assert_allclose(tp.grad(np_fun)(x), tp.grad(tnp_fun)(x), rtol=1e-12)
+    tp.check_grads(np_fun, (x,), order=2, modes=("rev", "fwd"))
+
+
+def test_matmul_both_sides_and_ndarray_on_the_left():
+    W = _data(3, 4)
+    A = _data(5, 3)
+
+    def f(x, W):
+        return np.sum((A @ x) @ W)  # ndarray @ tracer, then tracer @ tracer
+
+    x = _data(3, 3)
+    tp.check_grads(f, (x, W), order=2, modes=("rev", "fwd"))
+    gx = tp.grad(f)(x, W)
+    np.testing.assert_allclose(gx, A.T @ np.ones((5, 4)) @ W.T)
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda a, x: a + x,
+        lambda a, x: a - x,
+        lambda a, x: a * x,
+        lambda a, x: a / (x * x + 1.0),
+        lambda a, x: np.float64(2.0) * x + np.float32(3.0) - a,
+        lambda a, x: a ** 2 * x,
+    ],
+)
+def test_ndarray_and_numpy_scalar_operands_on_the_left(op):
+    a = _data(3)
+    tp.check_grads(lambda x: op(a, x).sum(), (_data(3),), modes=("rev", "fwd"))
+    assert type(tp.grad(lambda x: op(a, x).sum())(_data(3))) is np.ndarray
+
+
+def test_linalg_solve_dispatches():
+    A = _data(3, 3) + 3 * np.eye(3)
+    b = _data(3)
+    tp.check_grads(lambda A, b: np.linalg.solve(A, b).sum(), (A, b), modes=("rev", "fwd"))
+
+
+def test_training_loop_written_only_with_numpy():
+    """A logistic regression written with ``import numpy as np`` trains under tp.grad."""
+    X = _data(64, 3)
+    y = (X @ np.array([1.5, -2.0, 0.5]) > 0).astype(float)
+
+    def loss(w):
+        logits = X @ w[:3] + w[3]
+        p = 1.0 / (1.0 + np.exp(-logits))
+        return -np.mean(y * np.log(p + 1e-9) + (1 - y) * np.log(1 - p + 1e-9))
+
+    w = np.zeros(4)
+    first = loss(w)
+    for _ in range(100):
+        w = w - 1.0 * tp.grad(loss)(w)
+    assert loss(w) < 0.5 * first
+    assert np.mean((X @ w[:3] + w[3] > 0) == (y > 0)) > 0.9
+
+
+# ----- keyword arguments ----------------------------------------------------------
+def test_keyword_arguments_with_numpy_defaults_are_accepted():
+    f = lambda x: np.sum(x, axis=0, out=None, keepdims=False).sum()  # noqa: E731
+    np.testing.assert_allclose(tp.grad(f)(_data(2, 3)), np.ones((2, 3)))
+
+
+def test_ufunc_dtype_casts_inputs_and_gradient_keeps_input_dtype():
+    x = _data(3)
+    out = tp.vjp(lambda x: np.exp(x, dtype=np.float32), x)[0]
+    assert out.dtype == np.float32
+    g = tp.grad(lambda x: np.exp(x, dtype=np.float32).sum())(x)
+    assert g.dtype == np.float64
+    np.testing.assert_allclose(g, np.exp(x), rtol=1e-6)
+
+
+def test_reduction_dtype_keyword():
+    x = _data(2, 3).astype(np.float32)
+    g = tp.grad(lambda x: np.sum(x, dtype=np.float64))(x)
+    assert g.dtype == np.float32
+
+
+def test_ufunc_where_keyword_raises_clearly():
+    with pytest.raises(TypeError, match=r"numpy\.exp\(\.\.\., where=\.\.\.\).*np\.where"):
+        tp.grad(lambda x: np.exp(x, where=np.array([True, False, True])).sum())(_data(3))
+
+
+def test_unsupported_keyword_raises_naming_it():
+    with pytest.raises(TypeError, match=r"numpy\.sum but not its keyword argument where="):
+        tp.grad(lambda x: np.sum(x, where=np.array([True, False, True])))(_data(3))
+
+
+@pytest.mark.parametrize(
+    "fun",
+    [
+        lambda x: np.exp(x, out=np.empty(3)).sum(),
+        lambda x: np.sum(x, out=np.empty(())),
+        lambda x: np.add(x, 1.0, out=(np.empty(3),)).sum(),
+    ],
+)
+def test_out_keyword_raises_in_place_error(fun):
+    with pytest.raises(TypeError, match=r"out=.*in place"):
+        tp.grad(fun)(_data(3))
+
+
+# ----- ufunc methods ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    "name,fun,expected",
+    [
+        ("add.reduce", lambda x: np.add.reduce(x), lambda x: x.sum(axis=0)),
+        ("add.reduce-axis1", lambda x: np.add.reduce(x, axis=1, keepdims=True),
+         lambda x: x.sum(axis=1, keepdims=True)),
+        ("add.reduce-None-initial", lambda x: np.add.reduce(x, axis=None, initial=2.0),
+         lambda x: x.sum() + 2.0),
+        ("maximum.reduce", lambda x: np.maximum.reduce(x, axis=1), lambda x: x.max(axis=1)),
+        ("minimum.reduce", lambda x: np.minimum.reduce(x), lambda x: x.min(axis=0)),
+        ("maximum.reduce-initial", lambda x: np.maximum.reduce(x, axis=1, initial=0.5),
+         lambda x: np.maximum(x.max(axis=1), 0.5)),
+        ("multiply.reduce", lambda x: np.multiply.reduce(x, axis=1), lambda x: x.prod(axis=1)),
+        ("add.accumulate", lambda x: np.add.accumulate(x, axis=1), lambda x: np.cumsum(x, axis=1)),
+        ("multiply.outer", lambda x: np.multiply.outer(x[0], x[1]),
+         lambda x: np.outer(x[0], x[1])),
+        ("subtract.outer", lambda x: np.subtract.outer(x, x[0]),
+         lambda x: x[:, :, None] - x[0][None, None, :]),
+        ("power.outer", lambda x: np.power.outer(np.abs(x[0]) + 1, x[1]),
+         lambda x: (np.abs(x[0]) + 1)[:, None] ** x[1][None, :]),
+    ],
+)
+def test_ufunc_methods(name, fun, expected):
+    x = np.array([[0.3, -1.2, 0.7], [1.1, 0.4, -0.6]])
+    np.testing.assert_allclose(fun(x), expected(x))
+    tp.check_grads(fun, (x,), order=2, modes=("rev", "fwd"))
+
+
+def test_ufunc_reduce_ties_split_equally():
+    g = tp.grad(lambda x: np.maximum.reduce(x))(np.array([2.0, 2.0, 1.0]))
+    np.testing.assert_allclose(g, [0.5, 0.5, 0.0])
+
+
+def test_ufunc_method_without_rule_names_it():
+    with pytest.raises(TypeError, match=r"tapeflow cannot differentiate numpy\.add\.reduceat yet"):
+        tp.grad(lambda x: np.add.reduceat(x, [0, 2]).sum())(_data(4))
+    with pytest.raises(TypeError, match=r"tapeflow cannot differentiate numpy\.maximum\.accumulate"):
+        tp.grad(lambda x: np.maximum.accumulate(x).sum())(_data(4))
+
+
+# ----- functions without a rule fail loudly, naming the function -----------------------
+@pytest.mark.parametrize(
+    "fun,name",
+    [
+        (lambda x: np.fft.fft(x).real.sum(), "numpy.fft.fft"),
+        (lambda x: np.fft.rfft2(x.reshape(2, 2)).real.sum(), "numpy.fft.rfft2"),
+        (lambda x: np.polyfit(np.arange(4.0), x, 1).sum(), "numpy.polyfit"),
+        (lambda x: np.unwrap(x).sum(), "numpy.unwrap"),
+        (lambda x: np.spacing(x).sum(), "numpy.spacing"),
+    ],
+)
+def test_unsupported_numpy_function_raises_type_error_naming_it(fun, name):
+    message = f"tapeflow cannot differentiate {name} yet; see docs/coverage.md"
+    with pytest.raises(TypeError, match=message.replace(".", r"\.")):
+        tp.grad(fun)(_data(4))
+
+
+# ----- conversions to plain values ----------------------------------------------------
+@pytest.mark.parametrize("convert", [np.asarray, np.array, lambda x: np.asarray(x, dtype=float)])
+def test_asarray_of_traced_array_raises_clear_error(convert):
+    with pytest.raises(TypeError, match="silently drop its gradient") as info:
+        tp.grad(lambda x: convert(x).sum())(_data(3))
+    assert "tapeflow" in str(info.value) or "traced array" in str(info.value)
+
+
+def test_python_scalars_and_comparisons_are_plain_values():
+    seen = {}
+
+    def f(x):
+        s = x.sum()
+        seen["float"] = float(s)
+        seen["int"] = int(x[0])
+        seen["bool"] = bool(x[0] > 0)
+        seen["mask"] = x > 0
+        seen["eq"] = np.equal(x, x)
+        if s > 0:  # Python control flow on a traced comparison
+            return (x * x).sum()
+        return -s
+
+    x = np.array([2.5, -1.0, 3.0])
+    g = tp.grad(f)(x)
+    np.testing.assert_allclose(g, 2 * x)
+    assert type(seen["float"]) is float and seen["float"] == 4.5
+    assert type(seen["int"]) is int and seen["int"] == 2
+    assert seen["bool"] is True
+    assert type(seen["mask"]) is np.ndarray and seen["mask"].dtype == bool
+    np.testing.assert_array_equal(seen["mask"], [True, False, True])
+    assert type(seen["eq"]) is np.ndarray and seen["eq"].all()
