@@ -26,6 +26,7 @@ from tapeflow.vmap import vmap
 
 import tapeflow.numpy  # noqa: E402,F401  (registers every primitive)
 from tapeflow import datasets  # noqa: E402
+from tapeflow import datasets  # noqa: E402
 from tapeflow.primitive import mark_builtin_primitives as _mark_builtin_primitives
 
 _mark_builtin_primitives()
@@ -47,6 +48,7 @@ __all__ = [
     "defjvp_argnum",
     "nondifferentiable",
     "tree_util",
+    "datasets",
     "datasets",
     "ravel_pytree",
     "check_grads",
