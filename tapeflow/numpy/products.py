@@ -1,15 +1,41 @@
-"""Products: matmul, dot (and, with their rules, the core of linear algebra)."""
+"""Products: matmul, einsum, and the numpy functions built on them.
+
+Two primitives carry every product here:
+
+* ``matmul`` (BLAS-backed; ``dot`` on 1-d/2-d arrays and ``@`` use it), and
+* ``einsum``, a variadic primitive whose operands are positional arguments
+  and whose subscripts are normalized to explicit labels (no ``...``, an
+  explicit output) before the call, so the rules never parse ellipses.
+
+``tensordot``, ``dot`` on N-d arrays, ``inner``, ``vdot`` are einsums;
+``outer``, ``kron`` and ``cross`` are broadcasting multiplications.
+
+The VJP of einsum for operand ``i`` is itself one einsum: the cotangent
+contracted with the other operands into operand ``i``'s labels. Three details
+make that work for any subscript string:
+
+* a label repeated within operand ``i`` (``"ii->i"``, a diagonal) gets a fresh
+  label tied to the first one by an identity matrix, so the cotangent lands
+  on the diagonal only;
+* a label that only operand ``i`` has (summed out: ``"ij->i"``) is brought
+  back by a vector of ones, which broadcasts the cotangent along it;
+* a length-1 axis that numpy broadcast against a longer one is summed over
+  and kept with length 1.
+"""
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 import numpy as np
 
-from tapeflow.numpy._cotangent import shape_of, unbroadcast
-from tapeflow.primitive import defjvp, defvjp, primitive, register_numpy
+from tapeflow.numpy._cotangent import dtype_of, shape_of, unbroadcast
+from tapeflow.primitive import defjvp, defjvp_argnum, defvjp, defvjp_argnum, primitive, register_numpy
 
-__all__ = ["matmul", "dot"]
+__all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross"]
+
+_LABELS = string.ascii_letters
 
 
 def _swap_last(x: Any) -> Any:
@@ -18,6 +44,7 @@ def _swap_last(x: Any) -> Any:
     return swapaxes(x, -1, -2)
 
 
+# ----- matmul -------------------------------------------------------------------
 def _matmul_vjp_x(ans: Any, x: Any, y: Any) -> Any:
     from tapeflow.numpy.shape import reshape
 
@@ -25,9 +52,7 @@ def _matmul_vjp_x(ans: Any, x: Any, y: Any) -> Any:
 
     def vjp(g: Any) -> Any:
         if len(ys) == 1:  # (..., n) @ (n,) -> (...,)
-            from tapeflow.numpy.elementwise import multiply
-
-            return unbroadcast(multiply(reshape(g, shape_of(g) + (1,)), y), xs)
+            return unbroadcast(reshape(g, shape_of(g) + (1,)) * y, xs)
         if len(xs) == 1:  # (n,) @ (..., n, m) -> (..., m)
             gx = matmul(reshape(g, shape_of(g)[:-1] + (1, shape_of(g)[-1])), _swap_last(y))
             return unbroadcast(reshape(gx, shape_of(gx)[:-2] + (xs[0],)), xs)
@@ -60,15 +85,330 @@ defvjp(matmul, _matmul_vjp_x, _matmul_vjp_y)
 defjvp(matmul, lambda t, ans, x, y: matmul(t, y), lambda t, ans, x, y: matmul(x, t))
 
 
-def dot(a: Any, b: Any) -> Any:
-    """numpy.dot: matmul for 1-d and 2-d arrays, scalar multiply for 0-d ones."""
-    if len(shape_of(a)) == 0 or len(shape_of(b)) == 0:
+# ----- einsum -------------------------------------------------------------------
+def _normalize_einsum(subscripts: str, shapes: list[tuple[int, ...]]) -> str:
+    """Rewrite ``subscripts`` with explicit labels for ``...`` and an explicit output."""
+    subscripts = subscripts.replace(" ", "")
+    if "->" in subscripts:
+        lhs, out = subscripts.split("->")
+    else:
+        lhs, out = subscripts, None
+    ins = lhs.split(",")
+    if len(ins) != len(shapes):
+        raise ValueError(
+            f"einsum: the subscripts {subscripts!r} name {len(ins)} operands but "
+            f"{len(shapes)} were given"
+        )
+    for c in subscripts:
+        if c not in _LABELS and c not in ".,->":
+            raise ValueError(f"einsum: invalid subscript character {c!r} in {subscripts!r}")
+    free = [c for c in _LABELS if c not in subscripts]
+    ell_ndims = []
+    for spec, shape in zip(ins, shapes):
+        labels = len(spec.replace("...", ""))
+        n = len(shape) - labels if "..." in spec else 0
+        if n < 0 or ("..." not in spec and labels != len(shape)):
+            raise ValueError(
+                f"einsum: operand subscripts {spec!r} do not match an operand of shape {shape}"
+            )
+        ell_ndims.append(n)
+    n_ell = max(ell_ndims, default=0)
+    ell = "".join(free[:n_ell])
+    ins = [spec.replace("...", ell[n_ell - n :]) for spec, n in zip(ins, ell_ndims)]
+    if out is None:
+        counts: dict[str, int] = {}
+        for spec in ins:
+            for c in spec:
+                if c not in ell:
+                    counts[c] = counts.get(c, 0) + 1
+        out = ell + "".join(sorted(c for c, k in counts.items() if k == 1))
+    elif "..." in out:
+        out = out.replace("...", ell)
+    elif n_ell:
+        raise ValueError(
+            "einsum: the output has no '...' but the operands have broadcast dimensions; "
+            "add '...' to the output subscripts"
+        )
+    return ",".join(ins) + "->" + out
+
+
+def _sublist_labels(sublist: Any) -> str:
+    parts = []
+    for s in sublist:
+        if s is Ellipsis:
+            parts.append("...")
+        else:
+            parts.append(_LABELS[int(s)])
+    return "".join(parts)
+
+
+def _auto_optimize(operands: tuple[Any, ...]) -> Any:
+    # numpy's path optimizer dispatches big pairwise contractions to BLAS, but its
+    # planning costs tens of microseconds: only worth it for big or many operands.
+    if len(operands) > 2 or sum(int(np.prod(shape_of(a))) for a in operands) > 4096:
+        return "greedy"
+    return False
+
+
+def _np_einsum(*operands: Any, subscripts: str, optimize: Any = None) -> Any:
+    if optimize is None:
+        optimize = _auto_optimize(operands)
+    return np.einsum(subscripts, *operands, optimize=optimize)
+
+
+_einsum = primitive(_np_einsum, name="einsum")
+
+
+def _einsum_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:
+    from tapeflow.numpy.elementwise import astype
+
+    lhs, out = kwargs["subscripts"].split("->")
+    ins = lhs.split(",")
+    spec, shape, dtype = ins[argnum], shape_of(args[argnum]), dtype_of(args[argnum])
+    sizes: dict[str, int] = {}
+    for s, a in zip(ins, args):
+        for c, n in zip(s, shape_of(a)):
+            sizes[c] = max(sizes.get(c, 1), n)
+    fresh = iter(c for c in _LABELS if c not in kwargs["subscripts"])
+    specs = [out] + [s for j, s in enumerate(ins) if j != argnum]
+    others = [a for j, a in enumerate(args) if j != argnum]
+    present = set("".join(specs))
+    target, seen = [], set()
+    for c, n in zip(spec, shape):
+        if n == 1 and sizes[c] != 1:  # broadcast length-1 axis: sum over c, keep length 1
+            f = next(fresh)
+            target.append(f)
+            others.append(np.ones(1, dtype))
+            specs.append(f)
+        elif c in seen:  # repeated label: a diagonal of this operand
+            f = next(fresh)
+            target.append(f)
+            others.append(np.eye(n, dtype=dtype))
+            specs.append(c + f)
+        else:
+            seen.add(c)
+            target.append(c)
+            if c not in present:  # summed out within this operand only: broadcast back
+                others.append(np.ones(n, dtype))
+                specs.append(c)
+                present.add(c)
+    sub = ",".join(specs) + "->" + "".join(target)
+
+    def vjp(g: Any) -> Any:
+        ct = _einsum(g, *others, subscripts=sub)
+        return ct if dtype_of(ct) == dtype else astype(ct, dtype)
+
+    return vjp
+
+
+def _einsum_jvp(argnum: int, t: Any, ans: Any, args: Any, kwargs: Any) -> Any:
+    from tapeflow.numpy.elementwise import astype
+
+    ops = [t if j == argnum else a for j, a in enumerate(args)]
+    out = _einsum(*ops, **kwargs)
+    return out if dtype_of(out) == dtype_of(ans) else astype(out, dtype_of(ans))
+
+
+defvjp_argnum(_einsum, _einsum_vjp)
+defjvp_argnum(_einsum, _einsum_jvp)
+
+
+def einsum(*operands: Any, out: Any = None, optimize: Any = None, **kwargs: Any) -> Any:
+    """Einstein summation, as numpy.einsum, differentiable in every operand.
+
+    Accepts any subscript string (implicit or explicit output, ``...``,
+    repeated labels for diagonals and traces, the same array passed twice)
+    and numpy's interleaved form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``.
+    ``optimize`` is passed to numpy; by default tapeflow lets numpy plan the
+    contraction only for large or many operands.
+
+    Example:
+        >>> a = np.arange(6.0).reshape(2, 3)
+        >>> einsum("ij,ij->i", a, a)
+        array([ 5., 50.])
+    """
+    if out is not None:
+        raise TypeError("tnp.einsum(..., out=...) would write in place; assign the result instead")
+    defaults = {"dtype": None, "casting": "safe", "order": "K"}
+    unsupported = sorted(k for k, v in kwargs.items() if k not in defaults or v != defaults[k])
+    if unsupported:
+        raise TypeError(f"tnp.einsum does not support the arguments {unsupported}")
+    if not operands:
+        raise TypeError("einsum needs subscripts and at least one operand")
+    if isinstance(operands[0], str):
+        subscripts, arrays = operands[0], operands[1:]
+    else:  # interleaved form: op0, sublist0, op1, sublist1, ..., [sublist_out]
+        arrays = operands[0::2] if len(operands) % 2 == 0 else operands[0:-1:2]
+        sublists = operands[1::2]
+        subscripts = ",".join(_sublist_labels(s) for s in sublists)
+        if len(operands) % 2:
+            subscripts += "->" + _sublist_labels(operands[-1])
+    shapes = [tuple(shape_of(a)) for a in arrays]
+    normalized = _normalize_einsum(subscripts, shapes)
+    return _einsum(*arrays, subscripts=normalized, optimize=optimize)
+
+
+# ----- functions built on matmul / einsum -----------------------------------------
+def _axes_list(axes: Any, ndim: int) -> list[int]:
+    if isinstance(axes, (int, np.integer)):
+        axes = [axes]
+    return [int(a) % ndim if ndim else int(a) for a in axes]
+
+
+def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+    """Sum products over the given axes of ``a`` and ``b`` (numpy.tensordot).
+
+    ``axes`` is an int N (the last N axes of ``a`` with the first N of ``b``) or
+    a pair of axis sequences.
+
+    Example:
+        >>> tensordot(np.ones((2, 3)), np.ones((3, 4)), axes=1).shape
+        (2, 4)
+    """
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if isinstance(axes, (int, np.integer)):
+        n = int(axes)
+        if n < 0 or n > na or n > nb:
+            raise ValueError(f"tensordot: cannot contract {n} axes of arrays with {na} and {nb} dims")
+        axes_a, axes_b = list(range(na - n, na)), list(range(n))
+    else:
+        axes_a, axes_b = _axes_list(axes[0], na), _axes_list(axes[1], nb)
+        if len(axes_a) != len(axes_b):
+            raise ValueError("tensordot: the two axis lists must have the same length")
+    if na + nb > len(_LABELS):
+        raise ValueError("tensordot: too many dimensions for einsum labels")
+    la = list(_LABELS[:na])
+    lb = list(_LABELS[na : na + nb])
+    for i, j in zip(axes_a, axes_b):
+        if shape_of(a)[i] != shape_of(b)[j]:
+            raise ValueError(
+                f"tensordot: shape mismatch, axis {i} of a has length {shape_of(a)[i]} but "
+                f"axis {j} of b has length {shape_of(b)[j]}"
+            )
+        lb[j] = la[i]
+    out = [c for i, c in enumerate(la) if i not in axes_a] + [c for j, c in enumerate(lb) if j not in axes_b]
+    return _einsum(a, b, subscripts="".join(la) + "," + "".join(lb) + "->" + "".join(out))
+
+
+def dot(a: Any, b: Any, out: Any = None) -> Any:
+    """numpy.dot: matmul for 1-d and 2-d arrays, a product for 0-d ones, and for
+    N-d arrays a sum over the last axis of ``a`` and the second-to-last of ``b``."""
+    if out is not None:
+        raise TypeError("tnp.dot(..., out=...) would write in place; assign the result instead")
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 0 or nb == 0:
         from tapeflow.numpy.elementwise import multiply
 
         return multiply(a, b)
-    if len(shape_of(a)) <= 2 and len(shape_of(b)) <= 2:
+    if na <= 2 and nb <= 2:
         return matmul(a, b)
-    return tensordot(a, b, axes=([-1], [-2]))  # noqa: F821 - defined with the products family
+    return tensordot(a, b, axes=([na - 1], [nb - 2 if nb >= 2 else 0]))
 
 
-register_numpy(np.dot, dot)
+def vdot(a: Any, b: Any) -> Any:
+    """The dot product of the flattened arrays, conjugating ``a`` (numpy.vdot)."""
+    from tapeflow.numpy.shape import ravel
+
+    if np.iscomplexobj(np.empty(0, dtype_of(a))):
+        from tapeflow.numpy import conj  # type: ignore[attr-defined]
+
+        a = conj(a)
+    return _einsum(ravel(a), ravel(b), subscripts="i,i->")
+
+
+def inner(a: Any, b: Any) -> Any:
+    """Sum of products over the last axes of ``a`` and ``b`` (numpy.inner)."""
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if na == 0 or nb == 0:
+        from tapeflow.numpy.elementwise import multiply
+
+        return multiply(a, b)
+    return tensordot(a, b, axes=([na - 1], [nb - 1]))
+
+
+def outer(a: Any, b: Any, out: Any = None) -> Any:
+    """``a.ravel()[:, None] * b.ravel()[None, :]`` (numpy.outer)."""
+    from tapeflow.numpy.shape import reshape
+
+    if out is not None:
+        raise TypeError("tnp.outer(..., out=...) would write in place; assign the result instead")
+    return reshape(a, (-1, 1)) * reshape(b, (1, -1))
+
+
+def kron(a: Any, b: Any) -> Any:
+    """Kronecker product (numpy.kron): blocks of ``b`` scaled by the entries of ``a``.
+
+    Example:
+        >>> kron(np.eye(2), np.ones((2, 2))).shape
+        (4, 4)
+    """
+    from tapeflow.numpy.shape import reshape
+
+    sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
+    n = max(len(sa), len(sb))
+    sa, sb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    # Interleave the axes: a on even positions, b on odd ones, then merge the pairs.
+    a2 = reshape(a, tuple(x for d in sa for x in (d, 1)))
+    b2 = reshape(b, tuple(x for d in sb for x in (1, d)))
+    return reshape(a2 * b2, tuple(x * y for x, y in zip(sa, sb)))
+
+
+def _move_last(x: Any, axis: int) -> Any:
+    from tapeflow.numpy.shape import transpose
+
+    nd = len(shape_of(x))
+    axis %= nd
+    if axis == nd - 1:
+        return x
+    return transpose(x, [d for d in range(nd) if d != axis] + [axis])
+
+
+def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | None = None) -> Any:
+    """Cross product of 3-vectors (or the scalar z component for 2-vectors), numpy.cross.
+
+    Example:
+        >>> cross(np.array([1.0, 0, 0]), np.array([0.0, 1, 0]))
+        array([0., 0., 1.])
+    """
+    from tapeflow.numpy.shape import concatenate, reshape, transpose
+
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = _move_last(a, axisa), _move_last(b, axisb)
+    na, nb = shape_of(a)[-1], shape_of(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("cross: incompatible dimensions (vector length must be 2 or 3)")
+    a0, a1 = a[..., 0], a[..., 1]
+    b0, b1 = b[..., 0], b[..., 1]
+    if na == 2 and nb == 2:
+        return a0 * b1 - a1 * b0
+    a2 = a[..., 2] if na == 3 else None
+    b2 = b[..., 2] if nb == 3 else None
+    z = a0 * b1 - a1 * b0
+    if a2 is None:
+        parts = [a1 * b2, -(a0 * b2), z]
+    elif b2 is None:
+        parts = [-(a2 * b1), a2 * b0, z]
+    else:
+        parts = [a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, z]
+    c = concatenate([reshape(p, tuple(shape_of(p)) + (1,)) for p in parts], axis=-1)
+    nd = len(shape_of(c))
+    axisc %= nd
+    if axisc == nd - 1:
+        return c
+    order = list(range(nd - 1))
+    order.insert(axisc, nd - 1)
+    return transpose(c, order)
+
+
+for _np_fun, _impl in (
+    (np.dot, dot),
+    (np.vdot, vdot),
+    (np.inner, inner),
+    (np.outer, outer),
+    (np.tensordot, tensordot),
+    (np.einsum, einsum),
+    (np.kron, kron),
+    (np.cross, cross),
+):
+    register_numpy(_np_fun, _impl)
