@@ -7,7 +7,7 @@ Example:
     >>> g = tp.grad(f)
 """
 
-from tapeflow import tracer, tree_util
+from tapeflow import tree_util
 from tapeflow.forward import jvp
 from tapeflow.jit import jit
 from tapeflow.primitive import (
@@ -22,15 +22,12 @@ from tapeflow.testing import check_grads
 from tapeflow.tracer import Tracer, is_traced
 from tapeflow.transforms import grad, value_and_grad, vjp
 from tapeflow.tree_util import ravel_pytree
-from tapeflow.vmap import vmap
 
 import tapeflow.numpy  # noqa: E402,F401  (registers every primitive)
-from tapeflow import datasets  # noqa: E402
 from tapeflow import datasets  # noqa: E402
 from tapeflow.primitive import mark_builtin_primitives as _mark_builtin_primitives
 
 _mark_builtin_primitives()
-tracer.install_operators(tapeflow.numpy)
 
 __version__ = "0.1.0"
 
@@ -39,7 +36,6 @@ __all__ = [
     "value_and_grad",
     "vjp",
     "jvp",
-    "vmap",
     "jit",
     "primitive",
     "defvjp",
@@ -48,7 +44,6 @@ __all__ = [
     "defjvp_argnum",
     "nondifferentiable",
     "tree_util",
-    "datasets",
     "datasets",
     "ravel_pytree",
     "check_grads",
