@@ -244,7 +244,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     return out, vjp_fn
 
 
-def _scalar_seed(out: Any, name: str) -> Any:
+def _scalar_seed(out: Any, name: str, holomorphic: bool = False) -> Any:
     shape = value_shape(out)
     if shape != ():
         raise TypeError(
@@ -259,7 +259,20 @@ def _scalar_seed(out: Any, name: str) -> Any:
             f"{name} requires a function returning a scalar array or float, got "
             f"{type(out).__name__}"
         ) from None
-    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)):
+    if holomorphic:
+        if not np.issubdtype(dtype, np.complexfloating):
+            raise TypeError(
+                f"{name}(..., holomorphic=True) requires a complex output, but the function "
+                f"returned dtype {dtype}; drop holomorphic=True for real-valued functions"
+            )
+        return np.ones((), dtype)
+    if np.issubdtype(dtype, np.complexfloating):
+        raise TypeError(
+            f"{name} requires a real floating-point output, but the function returned dtype "
+            f"{dtype}. Pass holomorphic=True to differentiate a holomorphic function of complex "
+            "inputs, return a real loss (for example abs(z) ** 2 or z.real), or use tp.vjp."
+        )
+    if not np.issubdtype(dtype, np.floating):
         raise TypeError(
             f"{name} requires a real floating-point output, but the function returned dtype "
             f"{dtype}; the output of a loss must be computed from float inputs"
@@ -267,14 +280,30 @@ def _scalar_seed(out: Any, name: str) -> Any:
     return np.ones((), dtype)
 
 
+def _check_complex_inputs(dyn: tuple[Any, ...]) -> None:
+    """holomorphic=True: every differentiated leaf must be complex (as in JAX)."""
+    for path, leaf in tree_flatten_with_path(dyn)[0]:
+        dtype = leaf_dtype(leaf)
+        if not np.issubdtype(dtype, np.complexfloating):
+            raise TypeError(
+                f"grad(..., holomorphic=True) requires complex inputs, but the argument at "
+                f"{keystr(path) or 'the top'} has dtype {dtype}; convert it with "
+                ".astype(complex) or drop holomorphic=True"
+            )
+
+
 def value_and_grad(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Return a function computing ``fun``'s value and its gradient in one pass.
 
     The new function returns ``(value, grad)``, or ``((value, aux), grad)`` with
     ``has_aux=True``. ``grad`` has the structure of the argument(s) named by
-    ``argnums`` (a tuple of gradients when ``argnums`` is a tuple).
+    ``argnums`` (a tuple of gradients when ``argnums`` is a tuple). Complex
+    inputs and ``holomorphic=True``: see :func:`grad`.
 
     Example:
         >>> import tapeflow as tp
@@ -291,6 +320,8 @@ def value_and_grad(
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), "value_and_grad")
         f_dyn, dyn = partial_args(fun, args, kwargs, nums)
+        if holomorphic:
+            _check_complex_inputs(dyn)
         out, tape, out_leaves, out_tree, in_leaves, in_tree, aux = _trace_reverse(
             f_dyn, dyn, has_aux, "grad"
         )
@@ -300,7 +331,7 @@ def value_and_grad(
                 f"{type(out).__name__} with structure {out_tree}. Use has_aux=True to return "
                 "extra values, or tp.vjp for several outputs."
             )
-        seed = _scalar_seed(out, "grad")
+        seed = _scalar_seed(out, "grad", holomorphic)
         in_cts = _pull_back(tape, out_leaves, [seed], in_leaves, retain=False)
         grads = tree_unflatten(in_tree, in_cts)
         g = grads[0] if single else tuple(grads)
@@ -310,13 +341,22 @@ def value_and_grad(
 
 
 def grad(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Return a function computing the gradient of scalar-valued ``fun``.
 
     ``argnums`` picks the differentiated positional argument(s); each may be a
     pytree of float arrays. With ``has_aux=True`` the function returns
     ``(loss, aux)`` and the gradient function returns ``(grad, aux)``.
+
+    Complex inputs follow JAX's convention (docs/coverage.md): for a real loss
+    ``L`` of ``z = x + iy`` the gradient is ``dL/dx - i dL/dy`` (so
+    ``grad(lambda z: abs(z) ** 2)(z) == 2 * conj(z)``; descend along its
+    conjugate). With ``holomorphic=True`` the function may return a complex
+    scalar, every input must be complex, and the gradient is ``f'(z)``.
 
     Example:
         >>> import tapeflow as tp
@@ -326,7 +366,7 @@ def grad(
         >>> float(tp.grad(tp.grad(lambda x: x ** 3))(2.0))
         12.0
     """
-    vag = value_and_grad(fun, argnums, has_aux)
+    vag = value_and_grad(fun, argnums, has_aux, holomorphic)
 
     @functools.wraps(fun)
     def grad_fun(*args: Any, **kwargs: Any) -> Any:
