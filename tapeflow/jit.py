@@ -176,10 +176,18 @@ def _compile(
         return const(m)
 
     for i, (fun, margs, kwargs, slot) in enumerate(kept):
-        call = ", ".join(expr(m) for m in margs)
-        if kwargs:
-            call += (", " if call else "") + f"**{const(kwargs)}"
-        lines.append(f"    v{slot} = {const(fun)}({call})")
+        op = _OPERATORS.get(fun) if not kwargs else None
+        if op is not None and len(margs) == 2:
+            # The operator calls the same ufunc for arrays (identical results) but
+            # skips the generic ufunc call overhead, which dominates on scalars.
+            lines.append(f"    v{slot} = {expr(margs[0])} {op} {expr(margs[1])}")
+        elif fun is np.negative and not kwargs and len(margs) == 1:
+            lines.append(f"    v{slot} = -{expr(margs[0])}")
+        else:
+            call = ", ".join(expr(m) for m in margs)
+            if kwargs:
+                call += (", " if call else "") + f"**{const(kwargs)}"
+            lines.append(f"    v{slot} = {const(fun)}({call})")
         dead = [m for m in _slots_in(margs) if last_use.get(m) == i and m not in out_slots]
         if dead:
             lines.append(f"    del {', '.join(f'v{m}' for m in sorted(set(dead)))}")
@@ -188,6 +196,10 @@ def _compile(
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<tapeflow.jit {name}>", "exec"), namespace)
     return namespace[name], source, len(kept)
+
+
+_OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/",
+              np.matmul: "@"}
 
 
 def _slots_in(margs: Any) -> list[int]:

@@ -49,9 +49,13 @@ class Tracer:
     def shape(self) -> tuple[int, ...]:
         v = self._value
         try:
-            return v.shape  # type: ignore[no-any-return]
+            shape: tuple[int, ...] = v.shape
         except AttributeError:
-            return np.shape(v)
+            shape = np.shape(v)
+        if self._trace.batched:  # vmap: hide the batch axis (stored in _aux)
+            d = self._aux
+            return shape[:d] + shape[d + 1 :]
+        return shape
 
     @property
     def ndim(self) -> int:
@@ -338,3 +342,35 @@ def unwrap(x: Any) -> Any:
     while type(x) is Tracer:
         x = x._value
     return x
+
+
+def install_operators(tnp: Any) -> None:
+    """Bind the arithmetic operators straight to the primitives (called once at import).
+
+    The methods above go through ``_tnp()`` and work at any time; replacing them by
+    the bound primitives saves two Python calls on every operator, the hottest path
+    of the library.
+    """
+    direct = {
+        "__add__": "add",
+        "__sub__": "subtract",
+        "__mul__": "multiply",
+        "__truediv__": "true_divide",
+        "__pow__": "power",
+        "__matmul__": "matmul",
+        "__neg__": "negative",
+        "__lt__": "less",
+        "__le__": "less_equal",
+        "__gt__": "greater",
+        "__ge__": "greater_equal",
+    }
+    for method, name in direct.items():
+        fn = getattr(tnp, name, None)
+        if fn is not None:
+            setattr(Tracer, method, fn)
+    reflected = {"__radd__": "add", "__rsub__": "subtract", "__rmul__": "multiply",
+                 "__rtruediv__": "true_divide", "__rpow__": "power", "__rmatmul__": "matmul"}
+    for method, name in reflected.items():
+        fn = getattr(tnp, name, None)
+        if fn is not None:
+            setattr(Tracer, method, (lambda f: lambda self, other: f(other, self))(fn))

@@ -1,0 +1,243 @@
+"""Threads, exceptions, interrupts and memory: tapeflow never leaves state behind."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+import tapeflow as tp
+import tapeflow.numpy as tnp
+from tapeflow.tape import active_traces
+from tapeflow.tracer import Tracer
+
+# ----- threads -------------------------------------------------------------------
+
+
+def _functions():
+    return [
+        lambda x: tnp.sum(tnp.sin(x) * tnp.exp(x)),
+        lambda x: tnp.sum(tnp.tanh(x @ x.T)),
+        lambda x: tnp.max(x * x) + tnp.mean(x),
+        lambda x: tnp.sum(tp.grad(lambda y: tnp.sum(y**3))(x) * x),
+    ]
+
+
+def test_eight_threads_match_single_threaded_results_bit_for_bit():
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal((4, 4)) for _ in range(8)]
+    funcs = _functions()
+    expected = [tp.grad(funcs[i % len(funcs)])(xs[i]) for i in range(8)]
+    failures: list[str] = []
+
+    def worker(i: int) -> None:
+        f = tp.grad(funcs[i % len(funcs)])
+        for _ in range(200):
+            g = f(xs[i])
+            if not np.array_equal(g, expected[i]):
+                failures.append(f"thread {i} differs")
+                return
+        if active_traces():
+            failures.append(f"thread {i} left a trace behind")
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+
+
+# ----- exceptions ------------------------------------------------------------------
+
+
+class Boom(Exception):
+    pass
+
+
+def _works_afterwards():
+    assert active_traces() == ()
+    assert tp.grad(lambda x: x * x)(3.0) == 6.0
+
+
+def test_exception_in_the_differentiated_function():
+    def f(x):
+        tnp.sin(x)
+        raise Boom
+
+    with pytest.raises(Boom):
+        tp.grad(f)(1.0)
+    _works_afterwards()
+
+
+def test_exception_in_a_vjp_rule():
+    bad = tp.primitive(lambda x: x * 2.0, name="_test_bad_rule")
+
+    def rule(ans, x):
+        def vjp(g):
+            raise Boom
+
+        return vjp
+
+    tp.defvjp(bad, rule)
+    with pytest.raises(Boom):
+        tp.grad(lambda x: bad(x) * 3.0)(1.0)
+    _works_afterwards()
+
+
+def test_exception_in_nested_transforms():
+    def inner(y):
+        raise Boom
+
+    def outer(x):
+        return tp.grad(inner)(x) * x
+
+    with pytest.raises(Boom):
+        tp.grad(tp.grad(outer))(1.0)
+    _works_afterwards()
+    with pytest.raises(Boom):
+        tp.jvp(lambda x: tp.grad(inner)(x), (1.0,), (1.0,))
+    _works_afterwards()
+
+
+def test_keyboard_interrupt_mid_backward_leaves_library_usable():
+    calls = {"n": 0}
+    interrupting = tp.primitive(lambda x: x + 0.0, name="_test_interrupting")
+
+    def rule(ans, x):
+        def vjp(g):
+            calls["n"] += 1
+            raise KeyboardInterrupt
+
+        return vjp
+
+    tp.defvjp(interrupting, rule)
+    with pytest.raises(KeyboardInterrupt):
+        tp.grad(lambda x: tnp.sum(interrupting(tnp.sin(x))))(np.ones(3))
+    assert calls["n"] == 1
+    _works_afterwards()
+
+
+def test_leaked_tracer_is_a_clear_error():
+    leaked = []
+
+    def f(x):
+        leaked.append(x * 2.0)
+        return x * x
+
+    tp.grad(f)(1.0)
+    assert type(leaked[0]) is Tracer
+    with pytest.raises(RuntimeError, match="escaped"):
+        tp.grad(lambda y: y * leaked[0])(2.0)
+    _works_afterwards()
+
+
+# ----- memory --------------------------------------------------------------------
+
+
+def _mlp_step(params, x, y):
+    def loss(p):
+        h = tnp.tanh(x @ p["w1"] + p["b1"])
+        out = h @ p["w2"] + p["b2"]
+        return tnp.mean((out - y) ** 2)
+
+    g = tp.grad(loss)(params)
+    return {k: params[k] - 0.01 * g[k] for k in params}
+
+
+def _small_mlp():
+    rng = np.random.default_rng(0)
+    params = {
+        "w1": rng.standard_normal((16, 32)) * 0.1,
+        "b1": np.zeros(32),
+        "w2": rng.standard_normal((32, 4)) * 0.1,
+        "b2": np.zeros(4),
+    }
+    return params, rng.standard_normal((8, 16)), rng.standard_normal((8, 4))
+
+
+def test_two_thousand_training_steps_do_not_grow_memory():
+    params, x, y = _small_mlp()
+    for _ in range(20):  # warm caches (rule closures, numpy internals)
+        params = _mlp_step(params, x, y)
+    tracemalloc.start()
+    try:
+        # A full collection empties CPython's object free lists, which otherwise hold
+        # a bounded number of recycled blocks; what remains is really live.
+        gc.collect()
+        baseline = tracemalloc.get_traced_memory()[0]
+        levels = []
+        for step in range(1, 2001):
+            params = _mlp_step(params, x, y)
+            assert not active_traces()
+            if step % 100 == 0:
+                gc.collect()
+                levels.append(tracemalloc.get_traced_memory()[0] - baseline)
+    finally:
+        tracemalloc.stop()
+    # The live set after a step is the parameters (a few KB); it must not creep up.
+    assert max(levels) < 32 * 1024, levels
+    assert max(levels[5:]) - levels[4] < 1024, f"memory crept up: {levels}"
+
+
+def test_no_traced_array_survives_its_transform():
+    refs = []
+
+    def f(x):
+        y = tnp.sin(x) * 2.0
+        refs.append(weakref.ref(y))
+        refs.append(weakref.ref(x))
+        return tnp.sum(y)
+
+    tp.grad(f)(np.ones(3))
+    assert all(r() is None for r in refs)
+
+
+def test_memory_is_reclaimed_without_the_garbage_collector():
+    params, x, y = _small_mlp()
+    big = np.ones((512, 512))
+    refs = []
+
+    def f(w):
+        h = tnp.tanh(big * w)
+        refs.append(weakref.ref(h))
+        return tnp.sum(h)
+
+    gc.disable()
+    try:
+        for _ in range(5):
+            tp.grad(f)(np.float64(0.5))
+            params = _mlp_step(params, x, y)
+        assert all(r() is None for r in refs), "a reference cycle kept a traced array alive"
+    finally:
+        gc.enable()
+
+
+def test_backward_releases_records_as_it_goes():
+    sizes = []
+
+    def f(x):
+        for _ in range(10):
+            x = tnp.sin(x)
+        return tnp.sum(x)
+
+    # the tape of a grad call is empty after the backward pass
+    from tapeflow import transforms
+
+    original = transforms.backward
+
+    def spy(tape, seeds, retain=False):
+        out = original(tape, seeds, retain)
+        sizes.append(sum(r is not None for r in tape.records))
+        return out
+
+    transforms.backward = spy
+    try:
+        tp.grad(f)(np.ones(4))
+    finally:
+        transforms.backward = original
+    assert sizes == [0]
