@@ -1,0 +1,165 @@
+"""Complex inputs: the real-valued-loss convention and ``holomorphic=True``.
+
+Convention (JAX's; documented in docs/coverage.md). Write ``z = x + iy``.
+
+* For a real loss ``L(z)``, ``tp.grad(L)(z) = dL/dx - i dL/dy``, which is
+  ``2 dL/dz`` (the Wirtinger derivative with respect to ``z``). Example:
+  ``L = |z|^2`` gives ``2 * conj(z)``. The steepest-ascent direction is the
+  conjugate, so gradient descent is ``z - lr * conj(g)``.
+* For holomorphic ``f``, ``tp.grad(f, holomorphic=True)(z) = f'(z)``.
+* ``vjp`` applies the transpose (not the conjugate transpose) of the
+  derivative: ``Re sum(u * J v) == Re sum(vjp(u) * v)``; ``jvp`` is the
+  ordinary directional derivative.
+
+Every expected value below comes either from a closed form or from central
+finite differences along the real and imaginary axes separately.
+"""
+
+import numpy as np
+import pytest
+
+import tapeflow as tp
+import tapeflow.numpy as tnp
+
+RNG = np.random.default_rng(0)
+
+
+def _cplx(*shape, dtype=np.complex128):
+    return (RNG.standard_normal(shape) + 1j * RNG.standard_normal(shape)).astype(dtype)
+
+
+def _numeric_grad(loss, z, h=1e-6):
+    """dL/dx - i dL/dy for a real loss, entry by entry, by central differences."""
+    z = np.asarray(z, np.complex128)
+    g = np.zeros(z.shape, np.complex128)
+    for j in np.ndindex(z.shape):
+        e = np.zeros(z.shape, np.complex128)
+        e[j] = 1.0
+        dx = (loss(z + h * e) - loss(z - h * e)) / (2 * h)
+        dy = (loss(z + 1j * h * e) - loss(z - 1j * h * e)) / (2 * h)
+        g[j] = float(np.real(dx)) - 1j * float(np.real(dy))
+    return g
+
+
+# ----- real-valued losses of complex parameters --------------------------------
+A = _cplx(3, 3)
+REAL_LOSSES = [
+    ("abs2-elementwise", lambda z: tnp.sum(tnp.real(z * tnp.conj(z)))),
+    ("abs", lambda z: tnp.sum(tnp.abs(z))),
+    ("abs-squared", lambda z: tnp.sum(tnp.abs(z) ** 2)),
+    ("real-exp", lambda z: tnp.sum(tnp.real(tnp.exp(z)))),
+    ("imag-sin", lambda z: tnp.sum(tnp.imag(tnp.sin(z)))),
+    ("real-of-product", lambda z: tnp.sum(tnp.real(z * z * (0.5 - 2j)))),
+    ("mixed", lambda z: tnp.sum(tnp.real(z) ** 2 * tnp.imag(z) + tnp.abs(z * 1j + 0.3))),
+    ("matmul", lambda z: tnp.sum(tnp.abs(A @ z) ** 2)),
+    ("matmul-right", lambda z: tnp.sum(tnp.real((z @ A) * tnp.conj(z @ A.T)))),
+    ("numpy-ops", lambda z: np.sum(np.abs(np.exp(z) @ A) ** 2)),
+]
+
+
+@pytest.mark.parametrize("name,loss", REAL_LOSSES, ids=[n for n, _ in REAL_LOSSES])
+def test_real_loss_gradient_is_dx_minus_i_dy(name, loss):
+    z = _cplx(3) if "matmul" not in name and "numpy" not in name else _cplx(3, 3)
+    g = tp.grad(loss)(z)
+    assert g.dtype == np.complex128 and g.shape == z.shape
+    np.testing.assert_allclose(g, _numeric_grad(loss, z), rtol=1e-6, atol=1e-8)
+
+
+def test_abs_squared_gives_two_conj_z_and_descent_works():
+    z = np.array([3.0 + 4.0j, -1.0 + 0.5j])
+    loss = lambda z: tnp.sum(tnp.abs(z) ** 2)  # noqa: E731
+    g = tp.grad(loss)(z)
+    np.testing.assert_allclose(g, 2 * np.conj(z))
+    w = z.copy()
+    for _ in range(20):
+        w = w - 0.1 * np.conj(tp.grad(loss)(w))  # steepest descent uses the conjugate
+    assert loss(w) < 1e-3 * loss(z)
+
+
+def test_abs_gradient_is_conj_sign_and_zero_at_zero():
+    z = np.array([3.0 + 4.0j, 0.0 + 0.0j])
+    g = tp.grad(lambda z: tnp.sum(tnp.abs(z)))(z)
+    np.testing.assert_allclose(g, [0.6 - 0.8j, 0.0])
+
+
+def test_real_weights_with_complex_intermediates_get_real_gradients():
+    W = RNG.standard_normal((3, 3))
+    z = _cplx(3)
+    loss = lambda W: tnp.sum(tnp.abs(W @ z) ** 2)  # noqa: E731
+    g = tp.grad(loss)(W)
+    assert g.dtype == np.float64
+    h = 1e-6
+    numeric = np.zeros_like(W)
+    for j in np.ndindex(W.shape):
+        e = np.zeros_like(W)
+        e[j] = h
+        numeric[j] = (loss(W + e) - loss(W - e)) / (2 * h)
+    np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8)
+
+
+# ----- holomorphic functions --------------------------------------------------------
+HOLOMORPHIC = [
+    ("exp", lambda z: tnp.exp(z), lambda z: np.exp(z)),
+    ("sin", lambda z: tnp.sin(z), lambda z: np.cos(z)),
+    ("cube", lambda z: z ** 3, lambda z: 3 * z ** 2),
+    ("reciprocal", lambda z: 1.0 / z, lambda z: -1.0 / z ** 2),
+    ("log", lambda z: tnp.log(z), lambda z: 1.0 / z),
+    ("product", lambda z: z * tnp.exp(z) * (2 - 1j), lambda z: (1 + z) * np.exp(z) * (2 - 1j)),
+    ("np-tanh", lambda z: np.tanh(z), lambda z: 1 - np.tanh(z) ** 2),
+]
+
+
+@pytest.mark.parametrize("name,f,df", HOLOMORPHIC, ids=[n for n, _, _ in HOLOMORPHIC])
+def test_holomorphic_grad_is_complex_derivative(name, f, df):
+    z = 0.7 - 0.4j
+    g = tp.grad(f, holomorphic=True)(z)
+    np.testing.assert_allclose(g, df(z), rtol=1e-10)
+    h = 1e-6  # the derivative is the same along the real and the imaginary axis
+    np.testing.assert_allclose(g, (f(z + h) - f(z - h)) / (2 * h), rtol=1e-6)
+    np.testing.assert_allclose(g, (f(z + 1j * h) - f(z - 1j * h)) / (2j * h), rtol=1e-6)
+
+
+def test_holomorphic_matmul_and_sum_of_arrays():
+    z = _cplx(3)
+    f = lambda z: tnp.sum(A @ (z * z))  # noqa: E731
+    g = tp.grad(f, holomorphic=True)(z)
+    np.testing.assert_allclose(g, 2 * z * A.sum(axis=0), rtol=1e-12)
+
+
+def test_holomorphic_second_derivative():
+    f = lambda z: z ** 4  # noqa: E731
+    z = 0.3 + 1.1j
+    d2 = tp.grad(tp.grad(f, holomorphic=True), holomorphic=True)(z)
+    np.testing.assert_allclose(d2, 12 * z ** 2, rtol=1e-12)
+
+
+def test_holomorphic_keeps_complex64():
+    z = np.complex64(0.5 + 0.25j)
+    g = tp.grad(lambda z: tnp.exp(z) * z, holomorphic=True)(z)
+    assert np.result_type(g) == np.complex64
+    np.testing.assert_allclose(g, np.exp(z) * (1 + z), rtol=1e-5)
+
+
+def test_complex_output_without_holomorphic_raises():
+    with pytest.raises(TypeError, match="holomorphic=True"):
+        tp.grad(tnp.exp)(1.0 + 1.0j)
+
+
+def test_holomorphic_requires_complex_inputs_and_outputs():
+    with pytest.raises(TypeError, match="requires complex inputs"):
+        tp.grad(tnp.exp, holomorphic=True)(1.0)
+    with pytest.raises(TypeError, match="requires a complex output"):
+        tp.grad(lambda z: tnp.abs(z), holomorphic=True)(1.0 + 1.0j)
+
+
+# ----- vjp and jvp with complex values ------------------------------------------------
+def test_vjp_is_the_transpose_and_jvp_the_directional_derivative():
+    f = lambda z: tnp.exp(z) * tnp.conj(z) + tnp.abs(z)  # noqa: E731  (not holomorphic)
+    z, v, u = _cplx(4), _cplx(4), _cplx(4)
+    h = 1e-6
+    numeric_jv = (f(z + h * v) - f(z - h * v)) / (2 * h)
+    _, jv = tp.jvp(f, (z,), (v,))
+    np.testing.assert_allclose(jv, numeric_jv, rtol=1e-6, atol=1e-8)
+    _, f_vjp = tp.vjp(f, z)
+    (ju,) = f_vjp(u)
+    np.testing.assert_allclose(np.real(np.sum(ju * v)), np.real(np.sum(u * numeric_jv)), rtol=1e-6)
