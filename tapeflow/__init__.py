@@ -21,6 +21,9 @@ from tapeflow.primitive import (
 from tapeflow.testing import check_grads
 from tapeflow.tracer import Tracer, is_traced
 from tapeflow.transforms import grad, value_and_grad, vjp
+from tapeflow.jacobians import elementwise_grad, hessian, hvp, jacfwd, jacobian, jacrev, linearize
+from tapeflow.custom import custom_jvp, custom_vjp, stop_gradient
+from tapeflow.checkpoint import checkpoint
 from tapeflow.tree_util import ravel_pytree
 
 import tapeflow.numpy  # noqa: E402,F401  (registers every primitive)
@@ -36,6 +39,17 @@ __all__ = [
     "value_and_grad",
     "vjp",
     "jvp",
+    "linearize",
+    "jacrev",
+    "jacfwd",
+    "jacobian",
+    "hessian",
+    "hvp",
+    "elementwise_grad",
+    "custom_vjp",
+    "custom_jvp",
+    "stop_gradient",
+    "checkpoint",
     "jit",
     "primitive",
     "defvjp",

@@ -93,6 +93,8 @@ class Tape(Trace):
                     outer = True
                     continue
                 vals[i] = a._value
+                if type(vals[i]) is Tracer:
+                    outer = True
                 rule = rules[i] if i < len(rules) else prim.vjp_rest
                 if rule is None:
                     continue
@@ -101,8 +103,6 @@ class Tape(Trace):
                 if type(rule) is _ArgnumRule:
                     rule = rule.for_argnum(i)
                 parents.append((i, a._aux, rule))
-                if type(vals[i]) is Tracer:
-                    outer = True
         # Only re-dispatch when an outer trace must see the call too.
         ans = prim.bind(*vals, **kwargs) if outer else prim.fun(*vals, **kwargs)
         if not parents:
