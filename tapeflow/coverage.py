@@ -1,0 +1,448 @@
+"""Generate docs/coverage.md, the table of what tapeflow can differentiate.
+
+Run ``python -m tapeflow.coverage`` after adding a primitive or a numpy
+function; ``tests/test_coverage_table.py`` fails while the file is stale.
+
+The table is computed from the registries, never written by hand:
+
+* every builtin primitive (``registered_primitives(builtin_only=True)``) with
+  whether it has VJP rules, JVP rules and a ``vmap`` batching rule;
+* every numpy function, ufunc and ufunc method reachable from traced arrays
+  through ``NUMPY_DISPATCH`` (plus ``ufunc.outer`` of every registered binary
+  ufunc), and every ndarray method of traced arrays.
+
+A numpy function whose implementation is a wrapper (``numpy.dot`` calls
+``matmul`` or ``tensordot``) is resolved by reading which tapeflow primitives
+its code refers to, following tapeflow helper functions a few levels deep; it
+has a VJP (JVP) when every primitive it reaches has one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dis
+import functools
+import importlib
+import sys
+import types
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["build_table", "main", "NOTES", "default_path"]
+
+# Conventions worth knowing, by primitive or function name (shown in the notes column).
+NOTES: dict[str, str] = {
+    # ties
+    "max": "ties split the gradient equally",
+    "min": "ties split the gradient equally",
+    "amax": "ties split the gradient equally",
+    "amin": "ties split the gradient equally",
+    "maximum": "ties split the gradient equally between the arguments",
+    "minimum": "ties split the gradient equally between the arguments",
+    "fmax": "ties split equally; a NaN argument gets no gradient",
+    "fmin": "ties split equally; a NaN argument gets no gradient",
+    "nanmax": "NaNs ignored; ties split equally",
+    "nanmin": "NaNs ignored; ties split equally",
+    "ptp": "ties split equally at both ends",
+    "sort": "gradient follows the sorted order; ties are broken by position",
+    "median": "gradient to the middle element(s); ties by position",
+    "percentile": "linear interpolation between order statistics",
+    "quantile": "linear interpolation between order statistics",
+    "at_max": "ties (between x and the values) split the gradient equally",
+    "at_min": "ties (between x and the values) split the gradient equally",
+    # kinks
+    "absolute": "derivative 0 at 0; complex: conj(z)/|z|",
+    "abs": "derivative 0 at 0; complex: conj(z)/|z|",
+    "clip": "gradient 1 strictly inside the bounds, 0 outside",
+    "relu": "derivative 0 at 0",
+    "norm": "gradient 0 at the zero vector",
+    "sqrt": "x > 0 (infinite slope at 0)",
+    "cbrt": "infinite slope at 0",
+    "power": "d/dx uses x**(y-1) (no division by x); d/dy is 0 where x == 0",
+    "mod": "d/dx = 1, d/dy = -floor(x / y); undefined at the jumps",
+    "fmod": "undefined at the jumps",
+    "remainder": "undefined at the jumps",
+    # domains
+    "log": "x > 0",
+    "log2": "x > 0",
+    "log10": "x > 0",
+    "log1p": "x > -1",
+    "arcsin": "|x| < 1",
+    "arccos": "|x| < 1",
+    "arctanh": "|x| < 1",
+    "arccosh": "x > 1",
+    "reciprocal": "x != 0",
+    "true_divide": "divisor != 0",
+    "divide": "divisor != 0",
+    "logit": "0 < p < 1",
+    "gammaln": "x > 0 away from poles",
+    "digamma": "away from poles",
+    "xlogy": "0 where x == 0",
+    "xlog1py": "0 where x == 0",
+    "entr": "x > 0",
+    # numerically stable forms
+    "logsumexp": "numerically stable (shifted by the max)",
+    "log_softmax": "numerically stable",
+    "softmax": "numerically stable",
+    "logaddexp": "numerically stable",
+    "logaddexp2": "numerically stable",
+    # products and reductions
+    "prod": "zero-safe (no division by x)",
+    "cumprod": "zero-safe",
+    "var": "ddof supported",
+    "std": "ddof supported; infinite slope where the variance is 0",
+    # linear algebra
+    "inv": "nonsingular input",
+    "solve": "nonsingular a; vector or matrix right-hand sides, batched",
+    "det": "any square input (uses the adjugate-free formula when nonsingular)",
+    "slogdet": "nonsingular input",
+    "cholesky": "symmetric positive definite input; symmetric cotangent",
+    "eigh": "distinct eigenvalues (degenerate ones give inf/nan)",
+    "svd": "distinct nonzero singular values",
+    "qr": "full-rank input, reduced mode",
+    "pinv": "constant rank near the input",
+    "lstsq": "full-rank input",
+    # indexing and updates
+    "getitem": "repeated integer indices accumulate (scatter-add)",
+    "take": "repeated indices accumulate",
+    "take_along_axis": "repeated indices accumulate",
+    "at_set": "repeated indices: the last write wins and gets the gradient",
+    "at_add": "repeated indices accumulate",
+    "at_multiply": "gradient in the values needs unique indices",
+    "where": "no gradient for the condition",
+    "interp": "gradient with respect to the values fp only",
+    "real": "complex input: the real part",
+    "imag": "complex input: cotangent -i g",
+    "conj": "cotangent conj(g)",
+    "angle": "0 at 0",
+}
+_ZERO_NOTE = "no gradient (integer, boolean or piecewise-constant output)"
+
+
+def default_path() -> Path:
+    """docs/coverage.md next to the package (the repository's docs folder)."""
+    return Path(__file__).resolve().parent.parent / "docs" / "coverage.md"
+
+
+def _load_registries() -> None:
+    import tapeflow  # noqa: F401  (registers and marks the builtin primitives)
+
+    for optional in ("tapeflow.scipy.special", "tapeflow.numpy.linalg"):
+        try:
+            importlib.import_module(optional)
+        except ImportError:
+            pass
+
+
+# ----- which primitives does an implementation reach? ----------------------------
+def _bound_primitive(obj: Any) -> Any:
+    from tapeflow.primitive import Primitive
+
+    prim = getattr(obj, "primitive", None)
+    return prim if isinstance(prim, Primitive) else None
+
+
+def _referenced(fn: types.FunctionType) -> Iterable[Any]:
+    """The objects ``fn``'s code loads as globals, imports, or reads off tapeflow modules."""
+    namespace = fn.__globals__
+
+    def walk(code: types.CodeType) -> Iterable[Any]:
+        module_name = None
+        last_module: Any = None
+        for ins in dis.get_instructions(code):
+            op = ins.opname
+            if op == "IMPORT_NAME":
+                module_name = ins.argval
+            elif op == "IMPORT_FROM" and module_name:
+                try:
+                    yield getattr(importlib.import_module(module_name), ins.argval)
+                except (ImportError, AttributeError):
+                    pass
+            elif op in ("LOAD_GLOBAL", "LOAD_NAME"):
+                if ins.argval in namespace:
+                    value = namespace[ins.argval]
+                    if isinstance(value, types.ModuleType):
+                        last_module = value
+                        continue
+                    yield value
+                last_module = None
+                continue
+            elif op == "LOAD_ATTR" and last_module is not None:
+                if last_module.__name__.startswith("tapeflow"):
+                    value = getattr(last_module, ins.argval, None)
+                    if value is not None:
+                        yield value
+            last_module = None
+        for const in code.co_consts:
+            if isinstance(const, types.CodeType):
+                yield from walk(const)
+
+    yield from walk(fn.__code__)
+
+
+def _reached(impl: Any, builtin: dict[str, Any], depth: int = 4) -> set[str]:
+    """Names of the builtin primitives ``impl`` calls, directly or through tapeflow helpers."""
+    import tapeflow.numpy as tnp
+
+    found: set[str] = set()
+    seen: set[int] = set()
+
+    def visit(obj: Any, level: int) -> None:
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        prim = _bound_primitive(obj)
+        if prim is not None:
+            if prim.name in builtin:
+                found.add(prim.name)
+            return
+        target = getattr(obj, "tapeflow_target", None)
+        if isinstance(target, str):
+            resolved = getattr(tnp, target, None) or _scipy_special(target)
+            if resolved is not None:
+                visit(resolved, level)
+            return
+        if isinstance(obj, functools.partial):
+            visit(obj.func, level)
+            return
+        if level <= 0 or not isinstance(obj, types.FunctionType):
+            return
+        if not (obj.__module__ or "").startswith("tapeflow"):
+            return
+        for value in _referenced(obj):
+            if callable(value):
+                visit(value, level - 1)
+
+    visit(impl, depth)
+    return found
+
+
+def _scipy_special(name: str) -> Any:
+    try:
+        from tapeflow.scipy import special
+    except ImportError:
+        return None
+    return getattr(special, name, None)
+
+
+# ----- rule status ----------------------------------------------------------------------
+def _has_rules(prim: Any, kind: str) -> bool:
+    from tapeflow.tape import _MISSING
+
+    rules = prim.vjps if kind == "vjp" else prim.jvps
+    rest = prim.vjp_rest if kind == "vjp" else prim.jvp_rest
+    return any(r is not None for r in rules) or (rest is not None and rest is not _MISSING)
+
+
+def _status(names: set[str], prims: dict[str, Any], kind: str) -> str:
+    if not names:
+        return "no"
+    live = [prims[n] for n in names if not prims[n].zero_gradient]
+    if not live:
+        return "zero"
+    return "yes" if all(_has_rules(p, kind) for p in live) else "no"
+
+
+def _batching(names: set[str], prims: dict[str, Any]) -> str:
+    if not names:
+        return "no"
+    return "yes" if all(prims[n].batch_rule is not None for n in names) else "no"
+
+
+def _note(*keys: str, zero: bool = False) -> str:
+    for key in keys:
+        if key in NOTES:
+            return NOTES[key]
+    return _ZERO_NOTE if zero else ""
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+# ----- the table ---------------------------------------------------------------------
+def _numpy_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
+    """(numpy name, tapeflow implementation, primitives reached) for every dispatch entry."""
+    from tapeflow.numpy.dispatch import _make_outer, outer_ufuncs, qualified_name
+    from tapeflow.primitive import NUMPY_DISPATCH
+
+    rows = []
+    for key, impl in list(NUMPY_DISPATCH.items()):
+        if not (getattr(impl, "__module__", "") or "").startswith("tapeflow"):
+            continue  # registered by user code, not part of tapeflow
+        prim = _bound_primitive(impl)
+        if prim is not None and prim.name not in prims:
+            continue
+        impl_name = prim.name if prim is not None else getattr(impl, "__name__", repr(impl))
+        rows.append((qualified_name(key), impl_name, _reached(impl, prims)))
+    for ufunc in outer_ufuncs():
+        if (ufunc, "outer") in NUMPY_DISPATCH:
+            continue
+        impl = NUMPY_DISPATCH[ufunc]
+        if not (getattr(impl, "__module__", "") or "").startswith("tapeflow"):
+            continue
+        rows.append((f"numpy.{ufunc.__name__}.outer", f"{ufunc.__name__}_outer",
+                     _reached(_make_outer(ufunc), prims)))
+    rows = [r for r in rows if r[2] or not r[1]]  # drop lazy entries whose target is missing
+    return sorted(rows)
+
+
+def _method_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
+    import tapeflow.numpy as tnp
+    from tapeflow import tracer
+
+    rows = []
+    table: dict[str, str] = dict(getattr(tracer, "_METHODS", {}))
+    extra = {"T": "transpose", "mT": "swapaxes", "real": "real", "imag": "imag",
+             "reshape": "reshape", "transpose": "transpose", "astype": "astype",
+             "__getitem__": "getitem", "at": "at"}
+    table.update({k: v for k, v in extra.items() if hasattr(tracer.Tracer, k)})
+    for method, fname in sorted(table.items()):
+        fn = getattr(tnp, fname, None)
+        if fn is None:
+            continue
+        if method == "at":
+            from tapeflow.numpy import at as at_module
+
+            reached = {n for n in ("at_set", "at_add", "at_multiply", "at_min", "at_max")
+                       if n in prims}
+            del at_module
+        else:
+            reached = _reached(fn, prims)
+        if reached:
+            rows.append((f"x.{method}", fname, reached))
+    return rows
+
+
+_CONVENTIONS = """\
+## Conventions
+
+- **Ties** (max, min, maximum, minimum, sort-like functions): the gradient is split
+  equally among the tied entries.
+- **Kinks**: `abs` and `sign`-like functions have derivative 0 at 0; `clip` passes the
+  gradient strictly inside its bounds.
+- **Zero gradient**: functions with integer, boolean or piecewise-constant outputs
+  (comparisons, `argmax`, `floor`, `round`, `sign`, `isnan`, ...) return plain arrays and
+  carry no gradient ("zero" below); they never raise.
+- **Domains**: inputs are expected inside the function's domain (`log` of x > 0, ...);
+  outside it the value and gradient are numpy's (nan/inf).
+- **Complex numbers** (JAX's convention). For a real loss L of z = x + iy,
+  `tp.grad(L)(z)` is dL/dx - i dL/dy (twice the Wirtinger derivative dL/dz), so
+  `tp.grad(lambda z: abs(z) ** 2)(z) == 2 * conj(z)` and gradient descent steps along
+  `-conj(grad)`. For holomorphic f, `tp.grad(f, holomorphic=True)(z)` is f'(z).
+  `vjp` applies the transpose (not the conjugate transpose) of the derivative; `jvp` is
+  the ordinary directional derivative.
+- **dtypes**: float16, float32, float64, complex64 and complex128 are supported; the
+  gradient always has its input's dtype (float16 computes as numpy does).
+- **Not supported**: any numpy function missing from this page raises
+  `TypeError: tapeflow cannot differentiate numpy.<name> yet` when called on a traced
+  array; `out=` arguments and in-place updates raise an error pointing to `x.at[idx]`.
+"""
+
+
+def build_table() -> str:
+    """The full text of docs/coverage.md for the primitives registered right now."""
+    from tapeflow.primitive import registered_primitives
+
+    _load_registries()
+    prims = registered_primitives(builtin_only=True)
+    numpy_rows = _numpy_rows(prims)
+    method_rows = _method_rows(prims)
+
+    def both(rows: list[tuple[str, str, set[str]]]) -> int:
+        return sum(
+            1 for _, _, r in rows
+            if _status(r, prims, "vjp") == "yes" and _status(r, prims, "jvp") == "yes"
+        )
+
+    prim_both = sum(
+        1 for p in prims.values()
+        if not p.zero_gradient and _has_rules(p, "vjp") and _has_rules(p, "jvp")
+    )
+    lines = [
+        "# What tapeflow can differentiate",
+        "",
+        "<!-- Generated by `python -m tapeflow.coverage` from the registries; do not edit. -->",
+        "",
+        f"- {len(prims)} builtin primitives, {prim_both} of them with both VJP and JVP rules "
+        f"({sum(p.zero_gradient for p in prims.values())} without gradient by design).",
+        f"- {len(numpy_rows)} numpy functions, ufuncs and ufunc methods dispatch to tapeflow on "
+        f"traced arrays ({both(numpy_rows)} with VJP and JVP).",
+        f"- {len(method_rows)} ndarray methods and attributes of traced arrays "
+        f"({both(method_rows)} with VJP and JVP).",
+        "",
+        "Columns: **VJP** / **JVP**: reverse / forward-mode rules (`zero`: no gradient by "
+        "design); **batching**: a `vmap` rule (`no` means vmap falls back to a loop or is "
+        "unsupported); **via**: the primitives a numpy function's implementation calls, read "
+        "statically from its code (a function has a VJP/JVP when all of them do).",
+        "",
+        _CONVENTIONS,
+        "## numpy functions (`np.f(traced)`)",
+        "",
+        "| numpy | VJP | JVP | batching | via | notes |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, impl_name, reached in numpy_rows:
+        short = name.rsplit(".", 1)[-1]
+        zero = _status(reached, prims, "vjp") == "zero"
+        lines.append(
+            f"| `{name}` | {_status(reached, prims, 'vjp')} | {_status(reached, prims, 'jvp')} "
+            f"| {_batching(reached, prims)} | {_cell(', '.join(sorted(reached)))} "
+            f"| {_cell(_note(short, impl_name, zero=zero))} |"
+        )
+    lines += [
+        "",
+        "## ndarray methods of traced arrays",
+        "",
+        "| method | VJP | JVP | batching | via |",
+        "|---|---|---|---|---|",
+    ]
+    for name, _, reached in method_rows:
+        lines.append(
+            f"| `{name}` | {_status(reached, prims, 'vjp')} | {_status(reached, prims, 'jvp')} "
+            f"| {_batching(reached, prims)} | {_cell(', '.join(sorted(reached)))} |"
+        )
+    lines += [
+        "",
+        "## Primitives",
+        "",
+        "| primitive | VJP | JVP | batching | notes |",
+        "|---|---|---|---|---|",
+    ]
+    for name in sorted(prims):
+        p = prims[name]
+        if p.zero_gradient:
+            vjp = jvp = "zero"
+        else:
+            vjp = "yes" if _has_rules(p, "vjp") else "no"
+            jvp = "yes" if _has_rules(p, "jvp") else "no"
+        batch = "yes" if p.batch_rule is not None else "no"
+        note = _note(name, name.rsplit(".", 1)[-1], zero=p.zero_gradient)
+        lines.append(f"| `{name}` | {vjp} | {jvp} | {batch} | {_cell(note)} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write (or with ``--check`` verify) docs/coverage.md; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m tapeflow.coverage", description=__doc__.split("\n")[0])
+    parser.add_argument("--output", type=Path, default=default_path(), help="where to write")
+    parser.add_argument("--check", action="store_true", help="fail if the file is stale")
+    args = parser.parse_args(argv)
+    text = build_table()
+    if args.check:
+        current = args.output.read_text() if args.output.exists() else ""
+        if current != text:
+            print(f"{args.output} is stale; run python -m tapeflow.coverage", file=sys.stderr)
+            return 1
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
