@@ -61,7 +61,9 @@ def fit_cotangent(ct: Any, arg: Any) -> Any:
     shape = shape_of(arg)
     if shape_of(ct) != shape:
         ct = unbroadcast(ct, shape)
-    if not isinstance(arg, (float, int, complex)):
+    # type(), not isinstance: numpy's float64/complex128 scalars subclass float/complex
+    # and still need their complex cotangents made real.
+    if type(arg) not in (float, int, complex):
         dtype = dtype_of(arg)
         ct_dtype = dtype_of(ct)
         if ct_dtype != dtype and np.issubdtype(dtype, np.inexact):
