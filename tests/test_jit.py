@@ -183,3 +183,20 @@ def test_bad_arguments():
         tp.jit(lambda x: x, static_argnums=3)(np.ones(2))
     with pytest.raises(TypeError, match="hashable"):
         tp.jit(lambda x, s: x, static_argnums=1)(np.ones(2), [1, 2])
+
+
+def test_traced_integer_indices_are_read_on_every_call():
+    # Regression: index arrays passed to a jitted function used to be baked into
+    # the program as the values of the first call.
+    def loss(z, labels):
+        return -tnp.mean(z[np.arange(len(labels)), labels])
+
+    z = np.arange(6.0).reshape(2, 3)
+    f = tp.jit(tp.value_and_grad(loss))
+    for labels in ([0, 1], [2, 2], [1, 0]):
+        labels = np.array(labels)
+        assert_trees_equal(f(z, labels), tp.value_and_grad(loss)(z, labels))
+    assert f.trace_count == 1
+    g = tp.jit(lambda x, i: tnp.sum(tnp.take_along_axis(x, i, axis=1)))
+    assert g(z, np.array([[0], [1]])) == 4.0
+    assert g(z, np.array([[2], [2]])) == 7.0

@@ -23,22 +23,86 @@ from tapeflow.primitive import defjvp, defvjp, primitive, register_numpy
 __all__ = ["getitem", "scatter_add", "take", "take_along_axis"]
 
 
+def _static_part(t: Any) -> Any:
+    """Strip the tracing layers of an index value, except those of ``tp.jit``.
+
+    Under grad/jvp an index is a constant, so its value is used. Under jit the
+    value changes from call to call, so a jit tracer must stay in the index and
+    reach the recorded program (see ``_getitem_traced``).
+    """
+    from tapeflow.tracer import Tracer
+
+    while type(t) is Tracer and getattr(t._trace, "concrete_error", None) is None:
+        t = t._value
+    return t
+
+
 def _unwrap_index(index: Any) -> Any:
     """Indices are static: traced values inside an index become plain values (no gradient).
 
     Tuples and lists are searched (``x[i, j]``, ``x[[i, 2]]``), so integer-valued
     traced scalars and arrays can be used as indices; they must hold integers
-    or booleans, as numpy requires.
+    or booleans, as numpy requires. Values traced by ``tp.jit`` are kept.
     """
-    from tapeflow.tracer import Tracer, unwrap
+    from tapeflow.tracer import Tracer
 
     if type(index) is Tracer:
-        return unwrap(index)
+        return _static_part(index)
     if type(index) is tuple:
         return tuple(_unwrap_index(i) for i in index)
     if type(index) is list and any(type(i) in (Tracer, list) for i in index):
-        return [_unwrap_index(i) for i in index]
+        parts = [_unwrap_index(i) for i in index]
+        if any(type(i) is Tracer for i in parts):
+            from tapeflow.numpy.creation import array
+
+            return array(parts)
+        return parts
     return index
+
+
+class _Hole:
+    """Marks where a jit-traced array sits in an index template."""
+
+    __slots__ = ("position",)
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Hole) and other.position == self.position
+
+    def __hash__(self) -> int:
+        return hash(("hole", self.position))
+
+
+def _split_index(index: Any) -> tuple[list[Any], Any]:
+    """(traced parts, template with holes) of an index holding jit tracers."""
+    from tapeflow.tracer import Tracer
+
+    parts: list[Any] = []
+    items = index if type(index) is tuple else (index,)
+    template = []
+    for item in items:
+        if type(item) is Tracer:
+            template.append(_Hole(len(parts)))
+            parts.append(item)
+        else:
+            template.append(item)
+    return parts, (tuple(template) if type(index) is tuple else template[0])
+
+
+def _fill(template: Any, parts: tuple[Any, ...]) -> Any:
+    if type(template) is tuple:
+        return tuple(parts[t.position] if type(t) is _Hole else t for t in template)
+    return parts[template.position] if type(template) is _Hole else template
+
+
+def _has_tracer(index: Any) -> bool:
+    from tapeflow.tracer import Tracer
+
+    if type(index) is tuple:
+        return any(type(i) is Tracer for i in index)
+    return type(index) is Tracer
 
 
 def _np_getitem(x: Any, index: Any) -> Any:
@@ -58,7 +122,11 @@ def getitem(x: Any, index: Any) -> Any:
         >>> tp.grad(lambda x: getitem(x, [0, 0, 2]).sum())(np.zeros(3))
         array([2., 0., 1.])
     """
-    return _getitem(x, _unwrap_index(index))
+    index = _unwrap_index(index)
+    if _has_tracer(index):
+        parts, template = _split_index(index)
+        return _getitem_traced(x, *parts, template=template)
+    return _getitem(x, index)
 
 
 def _needs_accumulation(index: Any) -> bool:
@@ -97,6 +165,46 @@ defvjp(_getitem, lambda ans, x, index: lambda g: scatter_add(g, index, shape_of(
 defjvp(_getitem, lambda t, ans, x, index: _getitem(t, index))
 
 
+# Indices traced by tp.jit: the traced parts are positional (non-differentiable)
+# arguments, so the recorded program reads them on every call.
+def _np_getitem_traced(x: Any, *parts: Any, template: Any) -> Any:
+    return x[_fill(template, parts)]
+
+
+def _np_scatter_add_traced(g: Any, *parts: Any, template: Any, shape: Any, dtype: Any) -> Any:
+    return _np_scatter_add(g, _fill(template, parts), shape, dtype)
+
+
+_getitem_traced = primitive(_np_getitem_traced, name="getitem_traced")
+_scatter_add_traced = primitive(_np_scatter_add_traced, name="scatter_add_traced")
+defvjp(
+    _getitem_traced,
+    lambda ans, x, *parts, template: lambda g: _scatter_add_traced(
+        g, *parts, template=template, shape=shape_of(x), dtype=dtype_of(x)
+    ),
+    rest=None,
+)
+defjvp(
+    _getitem_traced,
+    lambda t, ans, x, *parts, template: _getitem_traced(t, *parts, template=template),
+    rest=None,
+)
+defvjp(
+    _scatter_add_traced,
+    lambda ans, g, *parts, template, shape, dtype: lambda h: _getitem_traced(
+        h, *parts, template=template
+    ),
+    rest=None,
+)
+defjvp(
+    _scatter_add_traced,
+    lambda t, ans, g, *parts, template, shape, dtype: _scatter_add_traced(
+        t, *parts, template=template, shape=shape, dtype=dtype
+    ),
+    rest=None,
+)
+
+
 def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise") -> Any:
     """Entries of ``a`` at ``indices`` along ``axis`` (the flattened array when None), as numpy.take.
 
@@ -112,15 +220,17 @@ def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: s
     if mode != "raise":
         raise NotImplementedError(f"tnp.take supports mode='raise' only, got mode={mode!r}")
     indices = _unwrap_index(indices)
+    if not _has_tracer(indices):
+        indices = np.asarray(indices)
     if axis is None:
         from tapeflow.numpy.shape import ravel
 
-        return _getitem(ravel(a), np.asarray(indices))
+        return getitem(ravel(a), indices)
     ndim = len(shape_of(a))
     axis = int(axis)
     if not -ndim <= axis < ndim:
         raise np.exceptions.AxisError(axis, ndim)
-    return _getitem(a, (slice(None),) * (axis % ndim) + (np.asarray(indices),))
+    return getitem(a, (slice(None),) * (axis % ndim) + (indices,))
 
 
 def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
@@ -129,13 +239,15 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
     Typical use: ``take_along_axis(x, np.argsort(x, axis=1), axis=1)`` sorts ``x``
     differentiably; each index may appear several times.
     """
-    indices = np.asarray(_unwrap_index(indices))
+    indices = _unwrap_index(indices)
+    if not _has_tracer(indices):
+        indices = np.asarray(indices)
     if not np.issubdtype(indices.dtype, np.integer):
         raise IndexError("take_along_axis: the indices must be an integer array")
     if axis is None:
         from tapeflow.numpy.shape import ravel
 
-        return _getitem(ravel(arr), indices)
+        return getitem(ravel(arr), indices)
     shape = shape_of(arr)
     ndim = len(shape)
     if indices.ndim != ndim:
@@ -153,7 +265,7 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
             view = [1] * ndim
             view[d] = shape[d]
             index.append(np.arange(shape[d]).reshape(view))
-    return _getitem(arr, tuple(index))
+    return getitem(arr, tuple(index))
 
 
 register_numpy(np.take, take)
