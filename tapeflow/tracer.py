@@ -276,13 +276,13 @@ class Tracer:
 
     def __getattr__(self, name: str) -> Any:
         method = _METHODS.get(name)
-        if method is None:
+        fn = None if method is None else getattr(_tnp(), method, None)
+        if fn is None:
             raise AttributeError(
                 f"tapeflow traced arrays do not support the ndarray attribute {name!r} yet. "
                 f"Use the tapeflow.numpy function if there is one (tnp.{name}(x)); see "
                 "docs/coverage.md for what is supported."
             )
-        fn = getattr(_tnp(), method)
         return lambda *args, **kwargs: fn(self, *args, **kwargs)
 
     # ----- numpy dispatch protocols (NEP 13 and NEP 18) ---------------------

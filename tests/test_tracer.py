@@ -108,7 +108,7 @@ def test_comparisons_return_plain_boolean_arrays():
 
 
 # ----- errors -------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["tofile", "itemset", "resize", "partition_inplace", "foo"])
+@pytest.mark.parametrize("name", ["tofile", "itemset", "resize", "nonzero_inplace", "foo"])
 def test_unsupported_attribute_raises_attribute_error_naming_it(name):
     with pytest.raises(AttributeError, match=repr(name)):
         _seen(lambda x: getattr(x, name))
@@ -141,3 +141,11 @@ def test_scalar_conversions():
     assert _seen(lambda x: x[0, 1].item()) == -1.2
     assert _seen(lambda x: x.tolist()) == X.tolist()
     assert _seen(lambda x: complex(x[0, 0])) == 0.3 + 0j
+
+
+def test_method_whose_function_is_missing_raises_attribute_error(monkeypatch):
+    from tapeflow import tracer
+
+    monkeypatch.setitem(tracer._METHODS, "fancy", "no_such_tapeflow_function")
+    with pytest.raises(AttributeError, match="'fancy'"):
+        _seen(lambda x: x.fancy())
