@@ -67,7 +67,7 @@ def _seq_keys(x: Any, aux: Hashable) -> list[str]:
 
 _NODE_TYPES[tuple] = _NodeType(lambda t: (t, None), lambda aux, ch: tuple(ch), _seq_keys)
 _NODE_TYPES[list] = _NodeType(lambda t: (t, None), lambda aux, ch: list(ch), _seq_keys)
-_NODE_TYPES[type(None)] = _NodeType(lambda t: ((), None), lambda aux, ch: None, _seq_keys)
+_NODE_TYPES[type(None)] = _NodeType(lambda t: ((), None), lambda aux, ch: None, lambda x, aux: [])
 
 
 def _dict_flatten(d: dict[Any, Any]) -> tuple[list[Any], Hashable]:
