@@ -4,7 +4,18 @@ Every reduction takes ``axis`` (None, an int or a tuple) and ``keepdims`` as
 keyword arguments. The VJP of a reduction puts the reduced axes back into the
 cotangent (``restore_reduced``) and broadcasts it to the input's shape.
 
-Conventions: ``max``/``min`` split the gradient equally among tied entries.
+Conventions (also in docs/coverage.md):
+
+* ``max``/``min`` (and ``ptp``, ``nanmax``, ``nanmin``) split the gradient
+  equally among tied entries.
+* ``prod`` and ``cumprod`` never divide by ``x``: their rules use products of
+  the *other* entries (exclusive cumulative products) and a linear recurrence
+  (``linear_scan``), so zeros, even several in one slice, get exact first and
+  higher derivatives.
+* ``median``/``quantile``/``percentile`` are differentiated through ``sort``:
+  among tied values the gradient goes to the entries the sort placed there.
+* ``all``, ``any``, ``argmax``, ``argmin`` and ``count_nonzero`` return plain
+  values (no gradient).
 """
 
 from __future__ import annotations
@@ -15,9 +26,37 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defvjp, primitive, register_numpy
+from tapeflow.primitive import defjvp, defvjp, nondifferentiable, primitive, register_numpy
 
-__all__ = ["sum", "mean", "max", "min", "amax", "amin", "restore_reduced", "normalize_axis"]
+__all__ = [
+    "sum",
+    "mean",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "prod",
+    "var",
+    "std",
+    "cumsum",
+    "cumprod",
+    "ptp",
+    "average",
+    "nansum",
+    "nanmean",
+    "nanmax",
+    "nanmin",
+    "median",
+    "quantile",
+    "percentile",
+    "all",
+    "any",
+    "argmax",
+    "argmin",
+    "count_nonzero",
+    "restore_reduced",
+    "normalize_axis",
+]
 
 
 def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -146,6 +185,446 @@ def min(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
 amax = max
 amin = min
 
-for _np_fun, _impl in ((np.sum, sum), (np.mean, mean), (np.max, max), (np.min, min),
-                       (np.amax, max), (np.amin, min)):
+
+def _no_out(out: Any, name: str) -> None:
+    if out is not None:
+        raise TypeError(
+            f"tapeflow.numpy.{name}(..., out=...) would write into an array in place; "
+            "assign the result instead (y = np.{name}(x))"
+        )
+
+
+# ----- shifts and a first-order linear recurrence ---------------------------
+def _shift(x: Any, axis: int, fill: Any, forward: bool = True) -> Any:
+    """Move entries one step along ``axis`` (towards higher indices when
+    ``forward``), dropping the last (first) one and filling the gap with ``fill``."""
+    from tapeflow.numpy.shape import concatenate
+
+    shape = shape_of(x)
+    ax = axis % len(shape)
+    n = shape[ax]
+    edge = np.full(shape[:ax] + (1,) + shape[ax + 1 :], fill, dtype_of(x))
+    body = x[(slice(None),) * ax + ((slice(0, n - 1) if forward else slice(1, n)),)]
+    return concatenate((edge, body) if forward else (body, edge), axis=ax)
+
+
+def _np_linear_scan(a: Any, b: Any, axis: int = 0) -> Any:
+    out = np.array(b, dtype=np.result_type(a, b), copy=True)
+    h = np.moveaxis(out, axis, 0)  # a view: writing into h fills out
+    am = np.moveaxis(np.asarray(a), axis, 0)
+    for k in range(1, h.shape[0]):
+        h[k] += am[k] * h[k - 1]
+    return out
+
+
+linear_scan = primitive(_np_linear_scan, name="linear_scan")
+linear_scan.__doc__ = """The recurrence ``h[k] = a[k] * h[k-1] + b[k]`` along ``axis`` (``h[-1] = 0``).
+
+    ``a`` and ``b`` have the same shape. This is the transpose of itself run
+    backwards, which makes it the division-free building block of the
+    ``cumprod`` and ``prod`` rules.
+
+    Example:
+        >>> linear_scan(np.array([0.0, 2.0, 3.0]), np.array([1.0, 1.0, 1.0]))
+        array([ 1.,  3., 10.])
+    """
+
+
+def _scan_back(a: Any, g: Any, axis: int) -> Any:
+    """``s[i] = g[i] + a[i+1] * s[i+1]``: the recurrence transposed (run from the end)."""
+    from tapeflow.numpy.shape import flip
+
+    a_next = flip(_shift(a, axis, 0, forward=False), axis=axis)
+    return flip(linear_scan(a_next, flip(g, axis=axis), axis=axis), axis=axis)
+
+
+defvjp(
+    linear_scan,
+    lambda ans, a, b, axis=0: lambda g: _shift(ans, axis, 0) * _scan_back(a, g, axis),
+    lambda ans, a, b, axis=0: lambda g: _scan_back(a, g, axis),
+)
+defjvp(
+    linear_scan,
+    lambda t, ans, a, b, axis=0: linear_scan(a, t * _shift(ans, axis, 0), axis=axis),
+    lambda t, ans, a, b, axis=0: linear_scan(a, t, axis=axis),
+)
+
+
+# ----- cumulative sums and products -----------------------------------------
+def _np_cumsum(x: Any, axis: int = 0) -> Any:
+    return np.cumsum(x, axis=axis)
+
+
+def _reverse_cumsum(g: Any, axis: int) -> Any:
+    from tapeflow.numpy.shape import flip
+
+    return flip(_cumsum(flip(g, axis=axis), axis=axis), axis=axis)
+
+
+_cumsum = primitive(_np_cumsum, name="cumsum")
+defvjp(_cumsum, lambda ans, x, axis=0: lambda g: _reverse_cumsum(g, axis))
+defjvp(_cumsum, lambda t, ans, x, axis=0: _cumsum(t, axis=axis))
+
+
+def _flat_axis(a: Any, axis: Any) -> tuple[Any, int]:
+    """numpy's ``axis=None`` for cumulative functions: work on the flattened array."""
+    from tapeflow.numpy.shape import ravel
+
+    if axis is None or not shape_of(a):
+        return ravel(a), 0
+    return a, int(axis)
+
+
+def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """Cumulative sum along ``axis`` (the flattened array when None), as numpy.cumsum.
+
+    Example:
+        >>> cumsum(np.array([1.0, 2.0, 3.0]))
+        array([1., 3., 6.])
+    """
+    _no_out(out, "cumsum")
+    if dtype is not None:
+        from tapeflow.numpy.elementwise import astype
+
+        a = astype(a, dtype)
+    a, ax = _flat_axis(a, axis)
+    return _cumsum(a, axis=ax)
+
+
+def _np_cumprod(x: Any, axis: int = 0) -> Any:
+    return np.cumprod(x, axis=axis)
+
+
+_cumprod = primitive(_np_cumprod, name="cumprod")
+# y[k] = prod_{j<=k} x[j].  dy[k]/dx[i] = L[i] * prod_{i<j<=k} x[j] with L the exclusive
+# cumulative product (ans shifted by one): both directions are linear recurrences in x,
+# so no division by x appears and zeros are handled exactly.
+defvjp(
+    _cumprod,
+    lambda ans, x, axis=0: lambda g: _shift(ans, axis, 1) * _scan_back(x, g, axis),
+)
+defjvp(
+    _cumprod,
+    lambda t, ans, x, axis=0: linear_scan(x, t * _shift(ans, axis, 1), axis=axis),
+)
+
+
+def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
+    """Cumulative product along ``axis`` (flattened when None); exact gradients at zeros.
+
+    Example:
+        >>> cumprod(np.array([1.0, 2.0, 3.0]))
+        array([1., 2., 6.])
+    """
+    _no_out(out, "cumprod")
+    if dtype is not None:
+        from tapeflow.numpy.elementwise import astype
+
+        a = astype(a, dtype)
+    a, ax = _flat_axis(a, axis)
+    return _cumprod(a, axis=ax)
+
+
+# ----- prod: gradient = product of the other entries, never ans / x ----------
+def _others_product(x: Any, axis: Any) -> Any:
+    """For each entry, the product of the other entries of its reduced slice."""
+    from tapeflow.numpy.shape import flip, reshape, transpose
+
+    shape = shape_of(x)
+    axes = normalize_axis(axis, len(shape))
+    if not axes:
+        return np.ones(shape, dtype_of(x))
+    kept = [i for i in range(len(shape)) if i not in axes]
+    perm = tuple(kept) + axes
+    lead = tuple(shape[i] for i in kept)
+    rows = reshape(transpose(x, perm), lead + (-1,))
+    before = _shift(_cumprod(rows, axis=-1), -1, 1)
+    after = flip(_shift(_cumprod(flip(rows, axis=-1), axis=-1), -1, 1), axis=-1)
+    others = reshape(before * after, lead + tuple(shape[i] for i in axes))
+    return transpose(others, tuple(int(i) for i in np.argsort(perm)))
+
+
+def _np_prod(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return np.prod(x, axis=axis, keepdims=keepdims)
+
+
+_prod = primitive(_np_prod, name="prod")
+defvjp(
+    _prod,
+    lambda ans, x, axis=None, keepdims=False: lambda g: _spread(g, x, axis, keepdims)
+    * _others_product(x, axis),
+)
+defjvp(
+    _prod,
+    lambda t, ans, x, axis=None, keepdims=False: _sum(
+        t * _others_product(x, axis), axis=axis, keepdims=keepdims
+    ),
+)
+
+
+def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """Product over the given axes (numpy.prod); correct gradients with zeros.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> tp.grad(prod)(np.array([0.0, 2.0, 3.0]))
+        array([6., 0., 0.])
+    """
+    _no_out(out, "prod")
+    if dtype is not None:
+        from tapeflow.numpy.elementwise import astype
+
+        a = astype(a, dtype)
+    return _prod(a, axis=axis, keepdims=keepdims)
+
+
+# ----- moments and spreads (composites of the primitives above) -------------
+def var(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: float = 0,
+    keepdims: bool = False,
+) -> Any:
+    """Variance over the given axes with ``ddof`` delta degrees of freedom (numpy.var).
+
+    Example:
+        >>> float(var(np.array([1.0, 2.0, 3.0, 4.0]), ddof=1))
+        1.6666666666666667
+    """
+    _no_out(out, "var")
+    if dtype is not None:
+        from tapeflow.numpy.elementwise import astype
+
+        a = astype(a, dtype)
+    d = a - _mean(a, axis=axis, keepdims=True)
+    return _sum(d * d, axis=axis, keepdims=keepdims) / (_count(a, axis) - ddof)
+
+
+def std(
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    ddof: float = 0,
+    keepdims: bool = False,
+) -> Any:
+    """Standard deviation (square root of :func:`var`); infinite gradient where it is 0."""
+    from tapeflow.numpy.elementwise import sqrt
+
+    return sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims))
+
+
+def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """Range ``max - min`` over the given axes (numpy.ptp); ties share the gradient."""
+    _no_out(out, "ptp")
+    return _max(a, axis=axis, keepdims=keepdims) - _min(a, axis=axis, keepdims=keepdims)
+
+
+def average(
+    a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *, keepdims: bool = False
+) -> Any:
+    """Weighted average over the given axes (numpy.average), differentiable in ``a`` and ``weights``.
+
+    ``weights`` has ``a``'s shape, or is 1-d along a single integer ``axis``.
+    With ``returned=True`` also returns the sum of the weights.
+
+    Example:
+        >>> float(average(np.array([1.0, 3.0]), weights=np.array([3.0, 1.0])))
+        1.5
+    """
+    from tapeflow.numpy.shape import broadcast_to, reshape
+
+    shape = shape_of(a)
+    if weights is None:
+        avg = _mean(a, axis=axis, keepdims=keepdims)
+        total = np.asarray(_count(a, axis), dtype_of(avg))
+    else:
+        w_shape = shape_of(weights)
+        if w_shape != shape:
+            if axis is None or not isinstance(axis, (int, np.integer)) or len(w_shape) != 1:
+                raise TypeError(
+                    f"average: weights of shape {w_shape} differ from a's shape {shape}; pass "
+                    "an integer axis with 1-d weights, or weights of a's shape"
+                )
+            ax = int(axis) % len(shape)
+            if w_shape[0] != shape[ax]:
+                raise ValueError(f"average: weights length {w_shape[0]} != a.shape[{ax}]")
+            weights = reshape(weights, tuple(n if i == ax else 1 for i, n in enumerate(shape)))
+        weights = broadcast_to(weights, shape)
+        total = _sum(weights, axis=axis, keepdims=keepdims)
+        avg = _sum(a * weights, axis=axis, keepdims=keepdims) / total
+    if returned:
+        if shape_of(total) != shape_of(avg):
+            total = broadcast_to(total, shape_of(avg))
+        return avg, total
+    return avg
+
+
+# ----- NaN-aware reductions: NaN entries are skipped and get zero gradient --
+def _nan_mask(a: Any) -> Any:
+    """Plain boolean array, True at NaN (NaN is the only value unequal to itself)."""
+    return np.asarray(a != a)
+
+
+def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """Sum treating NaN as zero (numpy.nansum); NaN entries get zero gradient."""
+    from tapeflow.numpy.elementwise import where
+
+    _no_out(out, "nansum")
+    return sum(where(_nan_mask(a), 0, a), axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+def nanmean(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
+    """Mean of the non-NaN entries (numpy.nanmean); NaN entries get zero gradient."""
+    mask = _nan_mask(a)
+    total = nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    count = np.sum(~mask, axis=axis, keepdims=keepdims)
+    return total / count.astype(dtype_of(total))
+
+
+def _nan_extremum(a: Any, axis: Any, keepdims: bool, fill: float, reduce: Any) -> Any:
+    from tapeflow.numpy.elementwise import where
+
+    mask = _nan_mask(a)
+    best = reduce(where(mask, fill, a), axis=axis, keepdims=keepdims)
+    all_nan = np.all(mask, axis=axis, keepdims=keepdims)
+    if np.any(all_nan):
+        best = where(all_nan, np.nan, best)
+    return best
+
+
+def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """Maximum ignoring NaN (numpy.nanmax; an all-NaN slice gives NaN); ties share the gradient."""
+    _no_out(out, "nanmax")
+    return _nan_extremum(a, axis, keepdims, -np.inf, _max)
+
+
+def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+    """Minimum ignoring NaN (numpy.nanmin; an all-NaN slice gives NaN); ties share the gradient."""
+    _no_out(out, "nanmin")
+    return _nan_extremum(a, axis, keepdims, np.inf, _min)
+
+
+# ----- order statistics: differentiated through the sort permutation -------
+def quantile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+) -> Any:
+    """The ``q``-th quantiles (0 <= q <= 1) over the given axes, numpy's ``method='linear'``.
+
+    Differentiable in ``a`` (through :func:`tapeflow.numpy.sort`); ``q`` is a
+    constant. The result has shape ``q.shape`` followed by the reduced shape.
+
+    Example:
+        >>> float(quantile(np.array([1.0, 2.0, 4.0]), 0.75))
+        3.0
+    """
+    from tapeflow.numpy.shape import reshape, transpose
+    from tapeflow.numpy.sorting import sort
+    from tapeflow.tracer import Tracer
+
+    _no_out(out, "quantile")
+    if method != "linear":
+        raise NotImplementedError(
+            f"tapeflow.numpy.quantile supports method='linear' only, got method={method!r}"
+        )
+    if type(q) is Tracer:
+        raise TypeError("quantile/percentile: q must be a constant, not a traced value")
+    q = np.asarray(q)
+    if np.any((q < 0) | (q > 1)):
+        raise ValueError("Quantiles must be in the range [0, 1]")
+    shape = shape_of(a)
+    axes = normalize_axis(axis, len(shape))
+    kept = [i for i in range(len(shape)) if i not in axes]
+    # Reduced axes first, flattened into one: sorting along axis 0 then picks rows.
+    rows = reshape(transpose(a, axes + tuple(kept)), (-1,) + tuple(shape[i] for i in kept))
+    n = shape_of(rows)[0]
+    ordered = sort(rows, axis=0)
+    pos = q * (n - 1)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = np.asarray(pos - lo, dtype_of(ordered)).reshape(q.shape + (1,) * len(kept))
+    low, high = ordered[lo], ordered[hi]
+    result = low + (high - low) * frac
+    if keepdims:
+        full = tuple(1 if i in axes else n_ for i, n_ in enumerate(shape))
+        result = reshape(result, q.shape + full)
+    return result
+
+
+def percentile(
+    a: Any,
+    q: Any,
+    axis: Any = None,
+    out: Any = None,
+    overwrite_input: bool = False,
+    method: str = "linear",
+    keepdims: bool = False,
+) -> Any:
+    """The ``q``-th percentiles (0 <= q <= 100); see :func:`quantile`."""
+    return quantile(a, np.asarray(q) / 100, axis=axis, out=out, method=method, keepdims=keepdims)
+
+
+def median(
+    a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False
+) -> Any:
+    """Median over the given axes (numpy.median), differentiable through the sort.
+
+    Example:
+        >>> float(median(np.array([3.0, 1.0, 2.0, 10.0])))
+        2.5
+    """
+    return quantile(a, 0.5, axis=axis, out=out, keepdims=keepdims)
+
+
+# ----- boolean- and index-valued reductions: plain values, no gradient -----
+def _nondiff(np_fun: Any, name: str) -> Any:
+    prim = primitive(np_fun, name=name)
+    nondifferentiable(prim)
+    return prim
+
+
+all = _nondiff(np.all, "all")  # noqa: A001
+any = _nondiff(np.any, "any")  # noqa: A001
+argmax = _nondiff(np.argmax, "argmax")
+argmin = _nondiff(np.argmin, "argmin")
+count_nonzero = _nondiff(np.count_nonzero, "count_nonzero")
+
+
+for _np_fun, _impl in (
+    (np.sum, sum),
+    (np.mean, mean),
+    (np.max, max),
+    (np.min, min),
+    (np.amax, max),
+    (np.amin, min),
+    (np.prod, prod),
+    (np.var, var),
+    (np.std, std),
+    (np.cumsum, cumsum),
+    (np.cumprod, cumprod),
+    (np.ptp, ptp),
+    (np.average, average),
+    (np.nansum, nansum),
+    (np.nanmean, nanmean),
+    (np.nanmax, nanmax),
+    (np.nanmin, nanmin),
+    (np.median, median),
+    (np.quantile, quantile),
+    (np.percentile, percentile),
+    (np.all, all),
+    (np.any, any),
+    (np.argmax, argmax),
+    (np.argmin, argmin),
+    (np.count_nonzero, count_nonzero),
+):
     register_numpy(_np_fun, _impl)

@@ -2,6 +2,11 @@
 
 Shape functions only move entries around, so each VJP moves the cotangent
 back the same way and each JVP applies the same function to the tangent.
+Most functions here are compositions of a few primitives (``reshape``,
+``transpose``, ``broadcast_to``, ``concatenate``, ``flip``, ``roll``, ``pad``,
+``diagonal``, indexing); they need no rules of their own. The module ends with
+the finite-difference helpers ``diff``/``gradient`` and 1-d
+``convolve``/``correlate``, which are differentiable in both arguments.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.numpy._cotangent import shape_of
+from tapeflow.numpy._cotangent import dtype_of, shape_of
 from tapeflow.primitive import defjvp, defjvp_argnum, defvjp, defvjp_argnum, primitive
 from tapeflow.primitive import register_numpy
 
@@ -23,6 +28,40 @@ __all__ = [
     "concatenate",
     "expand_dims",
     "squeeze",
+    "moveaxis",
+    "broadcast_arrays",
+    "stack",
+    "hstack",
+    "vstack",
+    "dstack",
+    "column_stack",
+    "split",
+    "array_split",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "tile",
+    "repeat",
+    "flip",
+    "fliplr",
+    "flipud",
+    "roll",
+    "rot90",
+    "pad",
+    "diag",
+    "diagonal",
+    "trace",
+    "tril",
+    "triu",
+    "atleast_1d",
+    "atleast_2d",
+    "atleast_3d",
+    "copy",
+    "meshgrid",
+    "diff",
+    "gradient",
+    "convolve",
+    "correlate",
 ]
 
 
@@ -156,6 +195,595 @@ def concatenate(arrays: Any, axis: int | None = 0) -> Any:
     return _concatenate(*arrays, axis=axis)
 
 
+def moveaxis(a: Any, source: Any, destination: Any) -> Any:
+    """Move axes to new positions, keeping the others in order (numpy.moveaxis)."""
+    ndim = len(shape_of(a))
+    src = _axes_tuple(source, ndim)
+    dst = _axes_tuple(destination, ndim)
+    if len(src) != len(dst):
+        raise ValueError("moveaxis: `source` and `destination` need the same number of elements")
+    order = [i for i in range(ndim) if i not in src]
+    for d, s_ in sorted(zip(dst, src)):
+        order.insert(d, s_)
+    return _transpose(a, tuple(order))
+
+
+def _axes_tuple(axis: Any, ndim: int) -> tuple[int, ...]:
+    """Axes as non-negative ints in the given order (not sorted), validated."""
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for ax in axes:
+        if not -ndim <= ax < ndim:
+            raise np.exceptions.AxisError(int(ax), ndim)
+        out.append(int(ax) % ndim)
+    return tuple(out)
+
+
+def broadcast_arrays(*args: Any) -> tuple[Any, ...]:
+    """Broadcast arrays against each other (numpy.broadcast_arrays); returns a tuple."""
+    shape = np.broadcast_shapes(*(shape_of(a) for a in args))
+    return tuple(a if shape_of(a) == shape else broadcast_to(a, shape) for a in args)
+
+
+# ----- joining -----------------------------------------------------------------
+def stack(arrays: Any, axis: int = 0) -> Any:
+    """Join arrays of one shape along a new axis (numpy.stack)."""
+    arrays = tuple(arrays)
+    if not arrays:
+        raise ValueError("need at least one array to stack")
+    shapes = {shape_of(a) for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError("all input arrays must have the same shape")
+    shape = shapes.pop()
+    ax = _axes_tuple(axis, len(shape) + 1)[0]
+    new = shape[:ax] + (1,) + shape[ax:]
+    return _concatenate(*(_reshape(a, new) for a in arrays), axis=ax)
+
+
+def atleast_1d(*arys: Any) -> Any:
+    """View inputs as arrays of at least one dimension (numpy.atleast_1d)."""
+    out = tuple(a if len(shape_of(a)) >= 1 else _reshape(a, (1,)) for a in arys)
+    return out[0] if len(out) == 1 else out
+
+
+def _at_least_2d(a: Any) -> Any:
+    shape = shape_of(a)
+    if len(shape) >= 2:
+        return a
+    return _reshape(a, (1,) * (2 - len(shape)) + shape)
+
+
+def _at_least_3d(a: Any) -> Any:
+    shape = shape_of(a)
+    if len(shape) >= 3:
+        return a
+    new = {0: (1, 1, 1), 1: (1,) + shape + (1,), 2: shape + (1,)}[len(shape)]
+    return _reshape(a, new)
+
+
+def atleast_2d(*arys: Any) -> Any:
+    """View inputs as arrays of at least two dimensions (numpy.atleast_2d)."""
+    out = tuple(_at_least_2d(a) for a in arys)
+    return out[0] if len(out) == 1 else out
+
+
+def atleast_3d(*arys: Any) -> Any:
+    """View inputs as arrays of at least three dimensions (numpy.atleast_3d)."""
+    out = tuple(_at_least_3d(a) for a in arys)
+    return out[0] if len(out) == 1 else out
+
+
+def _as_operand(a: Any) -> Any:
+    """Lists and scalars become arrays; traced values stay traced."""
+    from tapeflow.tracer import Tracer
+
+    return a if type(a) is Tracer or isinstance(a, np.ndarray) else np.asarray(a)
+
+
+def hstack(tup: Any) -> Any:
+    """Stack arrays column-wise (numpy.hstack): axis 1, or axis 0 for 1-d inputs."""
+    arrs = [atleast_1d(_as_operand(a)) for a in tup]
+    return concatenate(arrs, axis=0 if len(shape_of(arrs[0])) == 1 else 1)
+
+
+def vstack(tup: Any) -> Any:
+    """Stack arrays row-wise (numpy.vstack)."""
+    return concatenate([_at_least_2d(_as_operand(a)) for a in tup], axis=0)
+
+
+def dstack(tup: Any) -> Any:
+    """Stack arrays along the third axis (numpy.dstack)."""
+    return concatenate([_at_least_3d(_as_operand(a)) for a in tup], axis=2)
+
+
+def column_stack(tup: Any) -> Any:
+    """Stack 1-d arrays as columns of a 2-d array (numpy.column_stack)."""
+    cols = []
+    for a in tup:
+        a = _as_operand(a)
+        shape = shape_of(a)
+        cols.append(_reshape(a, (-1, 1)) if len(shape) < 2 else a)
+    return concatenate(cols, axis=1)
+
+
+# ----- splitting: lists of differentiable pieces --------------------------------
+def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    """Split into pieces along ``axis``; sections need not divide evenly (numpy.array_split)."""
+    ndim = len(shape_of(ary))
+    ax = _axes_tuple(axis, ndim)[0]
+    n = shape_of(ary)[ax]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ValueError("number sections must be larger than 0.")
+        each, extra = divmod(n, sections)
+        sizes = [each + 1] * extra + [each] * (sections - extra)
+        bounds = [0] + [int(b) for b in np.cumsum(sizes)]
+    else:
+        # Python slice semantics (negative or out-of-range indices) as in numpy.
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    lead = (slice(None),) * ax
+    return [ary[lead + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:])]
+
+
+def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
+    """Split into equal pieces or at the given indices along ``axis`` (numpy.split)."""
+    if isinstance(indices_or_sections, (int, np.integer)):
+        n = shape_of(ary)[_axes_tuple(axis, len(shape_of(ary)))[0]]
+        if n % int(indices_or_sections):
+            raise ValueError("array split does not result in an equal division")
+    return array_split(ary, indices_or_sections, axis)
+
+
+def hsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """Split column-wise: axis 1, or axis 0 for 1-d arrays (numpy.hsplit)."""
+    ndim = len(shape_of(ary))
+    if ndim == 0:
+        raise ValueError("hsplit only works on arrays of 1 or more dimensions")
+    return split(ary, indices_or_sections, axis=1 if ndim > 1 else 0)
+
+
+def vsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """Split row-wise, along axis 0 of an array of 2 or more dimensions (numpy.vsplit)."""
+    if len(shape_of(ary)) < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return split(ary, indices_or_sections, axis=0)
+
+
+def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
+    """Split along the third axis of an array of 3 or more dimensions (numpy.dsplit)."""
+    if len(shape_of(ary)) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(ary, indices_or_sections, axis=2)
+
+
+# ----- repetition -----------------------------------------------------------------
+def tile(A: Any, reps: Any) -> Any:
+    """Repeat an array ``reps`` times along each axis (numpy.tile).
+
+    Written as reshape -> broadcast -> reshape, so the VJP sums the copies.
+    """
+    A = _as_operand(A)
+    reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
+    shape = shape_of(A)
+    d = max(len(shape), len(reps))
+    shape = (1,) * (d - len(shape)) + tuple(shape)
+    reps = (1,) * (d - len(reps)) + reps
+    spread = tuple(x for r, n in zip(reps, shape) for x in (1, n))
+    big = tuple(x for r, n in zip(reps, shape) for x in (r, n))
+    out = broadcast_to(_reshape(A, spread), big)
+    return _reshape(out, tuple(r * n for r, n in zip(reps, shape)))
+
+
+def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
+    """Repeat each element ``repeats`` times along ``axis`` (flattened when None), as numpy.repeat.
+
+    ``repeats`` is an int or one count per element along ``axis``.
+    """
+    from tapeflow.tracer import unwrap
+
+    a = _as_operand(a)
+    if axis is None:
+        a = ravel(a)
+        axis = 0
+    shape = shape_of(a)
+    ax = _axes_tuple(axis, len(shape))[0]
+    counts = np.asarray(unwrap(repeats))
+    if counts.size == 1:
+        r = int(counts.reshape(()))
+        out = broadcast_to(_reshape(a, shape[: ax + 1] + (1,) + shape[ax + 1 :]),
+                           shape[: ax + 1] + (r,) + shape[ax + 1 :])
+        return _reshape(out, shape[:ax] + (shape[ax] * r,) + shape[ax + 1 :])
+    index = np.repeat(np.arange(shape[ax]), counts)
+    return a[(slice(None),) * ax + (index,)]
+
+
+# ----- flips and rotations ---------------------------------------------------------
+def _np_flip(x: Any, axis: Any) -> Any:
+    return np.flip(x, axis)
+
+
+_flip = primitive(_np_flip, name="flip")
+defvjp(_flip, lambda ans, x, axis: lambda g: _flip(g, axis=axis))
+defjvp(_flip, lambda t, ans, x, axis: _flip(t, axis=axis))
+
+
+def flip(m: Any, axis: Any = None) -> Any:
+    """Reverse the order of entries along the given axes (all when None), as numpy.flip."""
+    ndim = len(shape_of(m))
+    axes = tuple(range(ndim)) if axis is None else _axes_tuple(axis, ndim)
+    return _flip(m, axis=axes)
+
+
+def fliplr(m: Any) -> Any:
+    """Reverse the columns (axis 1), as numpy.fliplr."""
+    if len(shape_of(m)) < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return flip(m, 1)
+
+
+def flipud(m: Any) -> Any:
+    """Reverse the rows (axis 0), as numpy.flipud."""
+    if len(shape_of(m)) < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return flip(m, 0)
+
+
+def rot90(m: Any, k: int = 1, axes: Any = (0, 1)) -> Any:
+    """Rotate by 90 degrees ``k`` times in the plane of ``axes`` (numpy.rot90)."""
+    ndim = len(shape_of(m))
+    a0, a1 = _axes_tuple(tuple(axes), ndim)
+    if a0 == a1:
+        raise ValueError("Axes must be different.")
+    k %= 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(flip(m, a0), a1)
+    perm = list(range(ndim))
+    perm[a0], perm[a1] = perm[a1], perm[a0]
+    if k == 1:
+        return _transpose(flip(m, a1), tuple(perm))
+    return flip(_transpose(m, tuple(perm)), a1)
+
+
+def _np_roll(x: Any, shift: Any, axis: Any) -> Any:
+    return np.roll(x, shift, axis)
+
+
+def _negate(shift: Any) -> Any:
+    return tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
+
+
+_roll = primitive(_np_roll, name="roll")
+defvjp(_roll, lambda ans, x, shift, axis: lambda g: _roll(g, shift=_negate(shift), axis=axis))
+defjvp(_roll, lambda t, ans, x, shift, axis: _roll(t, shift=shift, axis=axis))
+
+
+def roll(a: Any, shift: Any, axis: Any = None) -> Any:
+    """Shift entries cyclically along ``axis`` (the flattened array when None), as numpy.roll."""
+    if axis is None:
+        return _reshape(_roll(ravel(a), shift=int(shift), axis=0), shape_of(a))
+    shift = int(shift) if isinstance(shift, (int, np.integer)) else tuple(int(s) for s in shift)
+    axis = int(axis) if isinstance(axis, (int, np.integer)) else tuple(int(s) for s in axis)
+    return _roll(a, shift=shift, axis=axis)
+
+
+# ----- padding -----------------------------------------------------------------------
+def _np_pad(x: Any, pad_width: Any, constant_values: Any = 0) -> Any:
+    return np.pad(x, pad_width, mode="constant", constant_values=constant_values)
+
+
+_pad = primitive(_np_pad, name="pad")
+
+
+def _unpad(g: Any, pad_width: Any) -> Any:
+    return g[tuple(slice(lo, n - hi) for (lo, hi), n in zip(pad_width, shape_of(g)))]
+
+
+defvjp(_pad, lambda ans, x, pad_width, constant_values=0: lambda g: _unpad(g, pad_width))
+defjvp(_pad, lambda t, ans, x, pad_width, constant_values=0: _pad(t, pad_width=pad_width))
+
+
+def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
+    """Pad an array (numpy.pad); differentiable in ``array``.
+
+    ``mode='constant'`` (with constant ``constant_values``) is a primitive; the
+    index-based modes ``'edge'``, ``'reflect'``, ``'symmetric'`` and ``'wrap'``
+    gather entries of ``array``, so their gradients sum over the copies.
+
+    Example:
+        >>> pad(np.array([1.0, 2.0]), 1, constant_values=9.0)
+        array([9., 1., 2., 9.])
+    """
+    from tapeflow.tracer import Tracer
+
+    array = _as_operand(array)
+    shape = shape_of(array)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (len(shape), 2))
+    widths = tuple((int(lo), int(hi)) for lo, hi in widths)
+    if mode == "constant":
+        values = kwargs.pop("constant_values", 0)
+        if kwargs:
+            raise TypeError(f"pad: unexpected keyword arguments {sorted(kwargs)} for mode='constant'")
+        if type(values) is Tracer:
+            raise TypeError("pad: constant_values must be a constant, not a traced value")
+        return _pad(array, pad_width=widths, constant_values=values)
+    if mode in ("edge", "reflect", "symmetric", "wrap"):
+        index = np.ix_(*(np.pad(np.arange(n), w, mode=mode, **kwargs) for n, w in zip(shape, widths)))
+        return array[index] if shape else array
+    raise NotImplementedError(
+        f"tapeflow.numpy.pad supports modes 'constant', 'edge', 'reflect', 'symmetric' and 'wrap', "
+        f"got mode={mode!r}"
+    )
+
+
+# ----- diagonals and triangles --------------------------------------------------------
+def _np_diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    return np.diagonal(x, offset, axis1, axis2).copy()
+
+
+def _np_diagonal_scatter(d: Any, shape: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    out = np.zeros(shape, np.result_type(d))
+    view = np.moveaxis(out, (axis1, axis2), (-2, -1))
+    m = np.shape(d)[-1]
+    rows = np.arange(m) + max(-offset, 0)
+    cols = np.arange(m) + max(offset, 0)
+    view[..., rows, cols] = d
+    return out
+
+
+_diagonal = primitive(_np_diagonal, name="diagonal")
+diagonal_scatter = primitive(_np_diagonal_scatter, name="diagonal_scatter")
+diagonal_scatter.__doc__ = """Zeros of ``shape`` with ``d`` written on the given diagonal (transpose of diagonal)."""
+defvjp(
+    _diagonal,
+    lambda ans, x, offset=0, axis1=0, axis2=1: lambda g: diagonal_scatter(
+        g, shape_of(x), offset=offset, axis1=axis1, axis2=axis2
+    ),
+)
+defjvp(
+    _diagonal,
+    lambda t, ans, x, offset=0, axis1=0, axis2=1: _diagonal(
+        t, offset=offset, axis1=axis1, axis2=axis2
+    ),
+)
+defvjp(
+    diagonal_scatter,
+    lambda ans, d, shape, offset=0, axis1=0, axis2=1: lambda g: _diagonal(
+        g, offset=offset, axis1=axis1, axis2=axis2
+    ),
+    None,
+)
+defjvp(
+    diagonal_scatter,
+    lambda t, ans, d, shape, offset=0, axis1=0, axis2=1: diagonal_scatter(
+        t, shape, offset=offset, axis1=axis1, axis2=axis2
+    ),
+    None,
+)
+
+
+def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+    """The diagonal of the ``(axis1, axis2)`` planes, as the last axis (numpy.diagonal)."""
+    a = _as_operand(a)
+    ndim = len(shape_of(a))
+    if ndim < 2:
+        raise ValueError("diag requires an array of at least two dimensions")
+    ax1, ax2 = _axes_tuple((axis1, axis2), ndim)
+    if ax1 == ax2:
+        raise ValueError("axis1 and axis2 cannot be the same")
+    return _diagonal(a, offset=int(offset), axis1=ax1, axis2=ax2)
+
+
+def diag(v: Any, k: int = 0) -> Any:
+    """Extract a diagonal (2-d input) or build a diagonal matrix (1-d input), as numpy.diag."""
+    v = _as_operand(v)
+    shape = shape_of(v)
+    if len(shape) == 1:
+        n = shape[0] + abs(int(k))
+        return diagonal_scatter(v, (n, n), offset=int(k), axis1=0, axis2=1)
+    if len(shape) == 2:
+        return _diagonal(v, offset=int(k), axis1=0, axis2=1)
+    raise ValueError("Input must be 1- or 2-d.")
+
+
+def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
+          out: Any = None) -> Any:
+    """Sum along a diagonal (numpy.trace)."""
+    from tapeflow.numpy.reductions import sum
+
+    if out is not None:
+        raise TypeError("trace(..., out=...) is not supported on traced arrays")
+    return sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+def _triangle(m: Any, k: int, lower: bool) -> Any:
+    from tapeflow.numpy.elementwise import where
+
+    m = _as_operand(m)
+    shape = shape_of(m)
+    rows, cols = (shape[-1], shape[-1]) if len(shape) < 2 else shape[-2:]
+    mask = np.tri(rows, cols, k if lower else k - 1, dtype=bool)
+    return where(mask if lower else ~mask, m, 0)
+
+
+def tril(m: Any, k: int = 0) -> Any:
+    """Zero the entries above the ``k``-th diagonal (numpy.tril; batched over leading axes)."""
+    return _triangle(m, int(k), lower=True)
+
+
+def triu(m: Any, k: int = 0) -> Any:
+    """Zero the entries below the ``k``-th diagonal (numpy.triu; batched over leading axes)."""
+    return _triangle(m, int(k), lower=False)
+
+
+# ----- copies and grids --------------------------------------------------------------
+def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
+    """A copy (numpy.copy). Traced arrays are immutable, so they are returned as they are."""
+    from tapeflow.tracer import Tracer
+
+    return a if type(a) is Tracer else np.copy(a, order=order, subok=subok)
+
+
+def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> tuple:
+    """Coordinate grids from 1-d coordinate arrays (numpy.meshgrid), differentiable in them."""
+    from tapeflow.numpy.creation import _contains_tracer
+
+    if not _contains_tracer(list(xi)):
+        return tuple(np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing))
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    ndim = len(xi)
+    ones = (1,) * ndim
+    out = [_reshape(_as_operand(x), ones[:i] + (-1,) + ones[i + 1 :]) for i, x in enumerate(xi)]
+    if indexing == "xy" and ndim > 1:
+        out[0] = _reshape(out[0], (1, -1) + ones[2:])
+        out[1] = _reshape(out[1], (-1, 1) + ones[2:])
+    return tuple(out) if sparse else broadcast_arrays(*out)
+
+
+# ----- finite differences ----------------------------------------------------------------
+def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Any:
+    """The ``n``-th discrete difference along ``axis`` (numpy.diff)."""
+    a = _as_operand(a)
+    shape = shape_of(a)
+    if not shape:
+        raise ValueError("diff requires input that is at least one dimensional")
+    ax = _axes_tuple(axis, len(shape))[0]
+    parts = []
+    for extra in (prepend, a, append):
+        if extra is None:
+            continue
+        if extra is not a and not shape_of(extra):
+            if isinstance(extra, (int, float, complex)):
+                # a Python scalar is weakly typed (NEP 50): keep a's precision.
+                extra = np.asarray(extra, np.result_type(dtype_of(a), extra))
+            extra = broadcast_to(extra, shape[:ax] + (1,) + shape[ax + 1 :])
+        parts.append(extra)
+    if len(parts) > 1:
+        a = concatenate(parts, axis=ax)
+    lead = (slice(None),) * ax
+    for _ in range(int(n)):
+        a = a[lead + (slice(1, None),)] - a[lead + (slice(None, -1),)]
+    return a
+
+
+def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> Any:
+    """Second-order accurate differences of ``f`` (numpy.gradient), uniform scalar spacing.
+
+    Interior points use central differences, the edges one-sided differences of
+    order ``edge_order`` (1 or 2). Returns one array per axis (a tuple) or a
+    single array when one axis is asked for.
+    """
+    f = _as_operand(f)
+    shape = shape_of(f)
+    axes = tuple(range(len(shape))) if axis is None else _axes_tuple(axis, len(shape))
+    if len(varargs) == 0:
+        spacing = [1.0] * len(axes)
+    elif len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+        spacing = [float(varargs[0])] * len(axes)
+    elif len(varargs) == len(axes) and all(np.ndim(h) == 0 for h in varargs):
+        spacing = [float(h) for h in varargs]
+    else:
+        raise NotImplementedError(
+            "tapeflow.numpy.gradient supports scalar (uniform) spacings only"
+        )
+    if edge_order not in (1, 2):
+        raise ValueError("'edge_order' greater than 2 not supported")
+    outs = []
+    for ax, h in zip(axes, spacing):
+        n = shape[ax]
+        if n < edge_order + 1:
+            raise ValueError(
+                "Shape of array too small to calculate a numerical gradient, "
+                "at least (edge_order + 1) elements are required."
+            )
+        lead = (slice(None),) * ax
+
+        def at(start: int, stop: Any) -> Any:
+            return f[lead + (slice(start, stop),)]
+
+        if edge_order == 1:
+            first = (at(1, 2) - at(0, 1)) / h
+            last = (at(n - 1, n) - at(n - 2, n - 1)) / h
+        else:
+            first = (-1.5 * at(0, 1) + 2.0 * at(1, 2) - 0.5 * at(2, 3)) / h
+            last = (0.5 * at(n - 3, n - 2) - 2.0 * at(n - 2, n - 1) + 1.5 * at(n - 1, n)) / h
+        interior = (at(2, None) - at(0, n - 2)) / (2.0 * h)
+        outs.append(concatenate([first, interior, last], axis=ax))
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+# ----- 1-d convolution and correlation ------------------------------------------------------
+def _np_convolve_full(a: Any, v: Any) -> Any:
+    return np.convolve(a, v, mode="full")
+
+
+_convolve_full = primitive(_np_convolve_full, name="convolve")
+
+
+def _convolve_vjp(other: Any, n: int) -> Any:
+    """Cotangent of one factor of a full convolution: correlate g with the other factor."""
+    m = shape_of(other)[0]
+    return lambda g: _convolve_full(g, _flip(other, axis=(0,)))[m - 1 : m - 1 + n]
+
+
+defvjp(
+    _convolve_full,
+    lambda ans, a, v: _convolve_vjp(v, shape_of(a)[0]),
+    lambda ans, a, v: _convolve_vjp(a, shape_of(v)[0]),
+)
+defjvp(
+    _convolve_full,
+    lambda t, ans, a, v: _convolve_full(t, v),
+    lambda t, ans, a, v: _convolve_full(a, t),
+)
+
+
+def _mode_window(full: Any, n: int, m: int, mode: str, swapped: bool = False) -> Any:
+    """Cut numpy's 'same' / 'valid' result out of the full convolution."""
+    if mode == "full":
+        return full
+    length = {"same": max(n, m), "valid": max(n, m) - min(n, m) + 1}.get(mode)
+    if length is None:
+        raise ValueError(f"mode must be one of 'full', 'same' or 'valid', got {mode!r}")
+    start = min(n, m) - 1 if mode == "valid" else (min(n, m) - 1) // 2
+    if swapped and mode == "same":
+        start = (n + m - 1 - length) - start
+    return full[start : start + length]
+
+
+def _check_1d(a: Any, v: Any, name: str) -> tuple[int, int]:
+    sa, sv = shape_of(a), shape_of(v)
+    if len(sa) != 1 or len(sv) != 1:
+        raise ValueError(f"{name}: a and v must be 1-d, got shapes {sa} and {sv}")
+    if sa[0] == 0 or sv[0] == 0:
+        raise ValueError(f"{name}: a and v cannot be empty")
+    return sa[0], sv[0]
+
+
+def convolve(a: Any, v: Any, mode: str = "full") -> Any:
+    """Discrete 1-d convolution (numpy.convolve), differentiable in ``a`` and ``v``.
+
+    Example:
+        >>> convolve(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+        array([1., 3., 2.])
+    """
+    a, v = atleast_1d(_as_operand(a)), atleast_1d(_as_operand(v))
+    n, m = _check_1d(a, v, "convolve")
+    return _mode_window(_convolve_full(a, v), n, m, mode)
+
+
+def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
+    """Cross-correlation of 1-d real sequences (numpy.correlate), differentiable in both."""
+    a, v = atleast_1d(_as_operand(a)), atleast_1d(_as_operand(v))
+    n, m = _check_1d(a, v, "correlate")
+    if np.issubdtype(np.result_type(a.dtype, v.dtype), np.complexfloating):
+        v = np.conjugate(v)
+    return _mode_window(_convolve_full(a, flip(v, 0)), n, m, mode, swapped=n < m)
+
+
 for _np_fun, _impl in (
     (np.reshape, reshape),
     (np.ravel, ravel),
@@ -165,5 +793,39 @@ for _np_fun, _impl in (
     (np.expand_dims, expand_dims),
     (np.squeeze, squeeze),
     (np.concatenate, concatenate),
+    (np.moveaxis, moveaxis),
+    (np.broadcast_arrays, broadcast_arrays),
+    (np.stack, stack),
+    (np.hstack, hstack),
+    (np.vstack, vstack),
+    (np.dstack, dstack),
+    (np.column_stack, column_stack),
+    (np.split, split),
+    (np.array_split, array_split),
+    (np.hsplit, hsplit),
+    (np.vsplit, vsplit),
+    (np.dsplit, dsplit),
+    (np.tile, tile),
+    (np.repeat, repeat),
+    (np.flip, flip),
+    (np.fliplr, fliplr),
+    (np.flipud, flipud),
+    (np.roll, roll),
+    (np.rot90, rot90),
+    (np.pad, pad),
+    (np.diag, diag),
+    (np.diagonal, diagonal),
+    (np.trace, trace),
+    (np.tril, tril),
+    (np.triu, triu),
+    (np.atleast_1d, atleast_1d),
+    (np.atleast_2d, atleast_2d),
+    (np.atleast_3d, atleast_3d),
+    (np.copy, copy),
+    (np.meshgrid, meshgrid),
+    (np.diff, diff),
+    (np.gradient, gradient),
+    (np.convolve, convolve),
+    (np.correlate, correlate),
 ):
     register_numpy(_np_fun, _impl)

@@ -1,0 +1,151 @@
+"""Sorting, searching and interpolation.
+
+``sort`` and ``partition`` are differentiable in the values: they gather the
+input through a permutation found by ``argsort`` / ``argpartition``, and the
+gather's VJP sends each cotangent entry back through the inverse permutation.
+Among tied values the gradient goes to the entry the sort put in that place.
+``argsort``, ``argpartition``, ``searchsorted`` and ``unique`` return plain
+values (indices, or the sorted distinct values) with no gradient. ``interp``
+is differentiable in ``x`` and ``fp`` (and, where it is defined, ``xp``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tapeflow.numpy._cotangent import shape_of
+from tapeflow.primitive import defjvp, defvjp, nondifferentiable, primitive, register_numpy
+
+__all__ = [
+    "sort",
+    "partition",
+    "argsort",
+    "argpartition",
+    "searchsorted",
+    "unique",
+    "interp",
+    "permute_along_axis",
+]
+
+
+# ----- index-valued functions: plain results, no gradient -------------------
+def _nondiff(np_fun: Any, name: str) -> Any:
+    prim = primitive(np_fun, name=name)
+    nondifferentiable(prim)
+    return prim
+
+
+argsort = _nondiff(np.argsort, "argsort")
+argpartition = _nondiff(np.argpartition, "argpartition")
+searchsorted = _nondiff(np.searchsorted, "searchsorted")
+unique = _nondiff(np.unique, "unique")
+
+
+# ----- a gather through a permutation along one axis ------------------------
+def _np_permute(x: Any, perm: Any, axis: int = -1) -> Any:
+    return np.take_along_axis(x, perm, axis=axis)
+
+
+permute_along_axis = primitive(_np_permute, name="permute_along_axis")
+permute_along_axis.__doc__ = """``take_along_axis(x, perm, axis)`` for a permutation ``perm`` of each slice.
+
+    Its VJP applies the inverse permutation (a gather, no scatter-add needed).
+    """
+
+
+def _inverse(perm: Any, axis: int) -> Any:
+    return np.argsort(perm, axis=axis)
+
+
+defvjp(
+    permute_along_axis,
+    lambda ans, x, perm, axis=-1: lambda g: permute_along_axis(g, _inverse(perm, axis), axis=axis),
+    None,
+)
+defjvp(
+    permute_along_axis,
+    lambda t, ans, x, perm, axis=-1: permute_along_axis(t, perm, axis=axis),
+    None,
+)
+
+
+def _flat(a: Any, axis: Any) -> tuple[Any, int]:
+    from tapeflow.numpy.shape import ravel
+
+    if axis is None:
+        return ravel(a), 0
+    return a, int(axis)
+
+
+def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None) -> Any:
+    """Sorted copy along ``axis`` (flattened when None), differentiable in the values.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> tp.grad(lambda x: sort(x)[0])(np.array([3.0, 1.0, 2.0]))
+        array([0., 1., 0.])
+    """
+    if order is not None:
+        raise NotImplementedError("sort(..., order=...) of structured arrays is not supported")
+    a, ax = _flat(a, axis)
+    if not shape_of(a):
+        return a
+    perm = argsort(a, axis=ax, kind=kind, stable=stable)
+    return permute_along_axis(a, perm, axis=ax)
+
+
+def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None) -> Any:
+    """Partially sorted copy with the ``kth`` entries in their sorted places (numpy.partition)."""
+    if order is not None:
+        raise NotImplementedError("partition(..., order=...) is not supported")
+    a, ax = _flat(a, axis)
+    perm = argpartition(a, kth, axis=ax, kind=kind)
+    return permute_along_axis(a, perm, axis=ax)
+
+
+# ----- piecewise-linear interpolation ----------------------------------------
+def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None) -> Any:
+    """One-dimensional piecewise-linear interpolation (numpy.interp).
+
+    Differentiable in ``x`` (the slope of the segment, 0 outside ``xp``'s range)
+    and in ``fp`` (the two interpolation weights). ``xp`` must be increasing.
+    Unlike numpy, float32 inputs give a float32 result.
+
+    Example:
+        >>> float(interp(2.5, np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 0.0])))
+        1.0
+    """
+    from tapeflow.numpy.elementwise import where
+    from tapeflow.numpy.shape import broadcast_to
+
+    if period is not None:
+        raise NotImplementedError("tapeflow.numpy.interp does not support period= yet")
+    if len(shape_of(xp)) != 1 or shape_of(xp) != shape_of(fp):
+        raise ValueError("interp: xp and fp must be 1-d sequences of the same length")
+    n = shape_of(xp)[0]
+    if n == 0:
+        raise ValueError("array of sample points is empty")
+    first = fp[0] if left is None else left
+    last = fp[n - 1] if right is None else right
+    if n == 1:
+        y = broadcast_to(fp[0], shape_of(x)) + 0 * x
+    else:
+        j = np.clip(np.asarray(searchsorted(xp, x, side="right")) - 1, 0, n - 2)
+        x0, x1 = xp[j], xp[j + 1]
+        y0, y1 = fp[j], fp[j + 1]
+        y = y0 + (y1 - y0) / (x1 - x0) * (x - x0)
+    return where(x < xp[0], first, where(x > xp[n - 1], last, y))
+
+
+for _np_fun, _impl in (
+    (np.sort, sort),
+    (np.partition, partition),
+    (np.argsort, argsort),
+    (np.argpartition, argpartition),
+    (np.searchsorted, searchsorted),
+    (np.unique, unique),
+    (np.interp, interp),
+):
+    register_numpy(_np_fun, _impl)
