@@ -10,6 +10,7 @@ recorded. The rules live beside the primitives, grouped by family:
 - ``sorting``: sort, partition, interp, searchsorted, ...
 - ``indexing``: ``x[index]`` and scatter-add
 - ``products``: matmul, dot, einsum, ...
+- ``linalg``: the ``tnp.linalg`` namespace (inv, solve, eigh, svd, norm, ...)
 - ``creation``: constants and array construction (no gradients)
 """
 
@@ -19,6 +20,7 @@ from tapeflow.numpy.indexing import *  # noqa: F403
 from tapeflow.numpy.products import *  # noqa: F403
 from tapeflow.numpy.reductions import *  # noqa: F403
 from tapeflow.numpy.shape import *  # noqa: F403
+from tapeflow.numpy import linalg  # noqa: F401,E402  (tnp.linalg; registers np.linalg dispatch)
 from tapeflow.numpy.sorting import *  # noqa: F403
 from tapeflow.numpy.at import at  # noqa: F401  (functional updates: x.at[idx].set(v))
 from tapeflow.numpy import dispatch as _dispatch  # noqa: F401,E402  (ufunc methods)

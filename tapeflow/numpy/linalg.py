@@ -1,0 +1,920 @@
+"""``tapeflow.numpy.linalg``: differentiable linear algebra (and ``np.linalg`` dispatch).
+
+Every function takes stacks of matrices (``(..., M, N)``) as numpy does.
+Primitives (each with a VJP and a JVP written with tapeflow operations, so
+derivatives of any order work): ``inv``, ``solve``, ``det``, the log-|det|
+of ``slogdet``, ``cholesky``, ``eigh``, ``qr``, ``svd``, the singular values
+alone, and ``pinv``. ``norm``, ``matrix_power``, ``multi_dot`` and
+``lstsq`` are compositions of those and of the products.
+
+Multi-output functions (``eigh``, ``qr``, ``svd``) are primitives returning a
+tuple; one small ``linalg.result_item`` primitive picks an entry, and its VJP
+hands back a tuple with ``None`` (zero) for the other entries, so the rule of
+the factorization only pays for the outputs that were used. The public
+functions return numpy's own named tuples (``EighResult``, ``QRResult``,
+``SVDResult``, ``SlogdetResult``), which are pytrees.
+
+Conventions and limits (the derivative is only defined where the function is smooth):
+
+* ``eigh`` and ``cholesky`` read one triangle of the input, exactly as numpy
+  does (``UPLO``/``upper``); their gradients live on that triangle (the
+  diagonal once, the off-diagonal entries counted for both positions).
+* ``eigh``: eigenvector derivatives need distinct eigenvalues. With repeated
+  eigenvalues the eigenvectors are not unique and their derivative is
+  infinite/NaN; the eigenvalues alone (``eigvalsh``, or only ``w`` used)
+  remain differentiable.
+* ``svd``: needs ``full_matrices=False`` (or a square input) for traced
+  values, and distinct nonzero singular values for the derivative of ``U``
+  and ``Vh``; singular values alone (``svd(a, compute_uv=False)``,
+  ``svdvals``, the ``'nuc'`` and 2-norms) only need them distinct from
+  each other where a tie would make the result non-smooth.
+* ``qr``: reduced mode, ``M >= N`` and full column rank.
+* ``det``/``slogdet``/``inv``/``solve``: nonsingular matrices.
+* ``pinv`` and ``lstsq``: constant (full) rank near the point.
+* ``norm`` at the zero vector/matrix: the 2-norm, Frobenius norm and p-norms
+  have gradient 0 there (the subgradient of smallest size), not NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from tapeflow.numpy._cotangent import dtype_of, shape_of, unbroadcast
+from tapeflow.primitive import defjvp, defvjp, nondifferentiable, primitive, register_numpy
+
+try:  # numpy >= 2.0 exposes its result types here; share them so isinstance works.
+    from numpy.linalg._linalg import EighResult, QRResult, SlogdetResult, SVDResult
+except ImportError:  # pragma: no cover - older numpy
+
+    class EighResult(NamedTuple):  # type: ignore[no-redef]
+        eigenvalues: Any
+        eigenvectors: Any
+
+    class QRResult(NamedTuple):  # type: ignore[no-redef]
+        Q: Any
+        R: Any
+
+    class SlogdetResult(NamedTuple):  # type: ignore[no-redef]
+        sign: Any
+        logabsdet: Any
+
+    class SVDResult(NamedTuple):  # type: ignore[no-redef]
+        U: Any
+        S: Any
+        Vh: Any
+
+
+__all__ = [
+    "inv",
+    "solve",
+    "det",
+    "slogdet",
+    "cholesky",
+    "eigh",
+    "eigvalsh",
+    "qr",
+    "svd",
+    "svdvals",
+    "pinv",
+    "norm",
+    "vector_norm",
+    "matrix_norm",
+    "matrix_power",
+    "matrix_rank",
+    "multi_dot",
+    "lstsq",
+    "EighResult",
+    "QRResult",
+    "SlogdetResult",
+    "SVDResult",
+    "LinAlgError",
+]
+
+LinAlgError = np.linalg.LinAlgError
+
+
+# ----- small helpers written with tapeflow operations --------------------------
+def _tnp() -> Any:
+    import tapeflow.numpy as tnp
+
+    return tnp
+
+
+def _T(x: Any) -> Any:
+    """Transpose the last two axes."""
+    return _tnp().swapaxes(x, -1, -2)
+
+
+def _mm(a: Any, b: Any) -> Any:
+    from tapeflow.numpy.products import matmul
+
+    return matmul(a, b)
+
+
+def _col(v: Any) -> Any:
+    """(..., n) -> (..., n, 1)."""
+    return _tnp().reshape(v, tuple(shape_of(v)) + (1,))
+
+
+def _row(v: Any) -> Any:
+    """(..., n) -> (..., 1, n)."""
+    s = tuple(shape_of(v))
+    return _tnp().reshape(v, s[:-1] + (1,) + s[-1:])
+
+
+def _diag_part(m: Any) -> Any:
+    from tapeflow.numpy.products import einsum
+
+    return einsum("...ii->...i", m)
+
+
+def _trace(m: Any) -> Any:
+    from tapeflow.numpy.products import einsum
+
+    return einsum("...ii->...", m)
+
+
+def _eye(n: int, like: Any) -> np.ndarray:
+    return np.eye(n, dtype=dtype_of(like))
+
+
+def _diag_embed(v: Any) -> Any:
+    """(..., n) -> (..., n, n) with ``v`` on the diagonal."""
+    return _col(v) * _eye(shape_of(v)[-1], v)
+
+
+def _strict_lower(n: int, like: Any) -> np.ndarray:
+    return np.tril(np.ones((n, n), dtype_of(like)), -1)
+
+
+def _scalar_to_matrix(x: Any) -> Any:
+    """(...,) -> (..., 1, 1), for batched scalars times batched matrices."""
+    return _tnp().reshape(x, tuple(shape_of(x)) + (1, 1))
+
+
+def _read_triangle(t: Any, lower: bool) -> Any:
+    """The symmetric matrix numpy actually sees when it reads one triangle of ``t``."""
+    n = shape_of(t)[-1]
+    strict = _strict_lower(n, t)
+    if not lower:
+        strict = strict.T
+    part = t * strict
+    return part + _T(part) + t * _eye(n, t)
+
+
+def _triangle_adjoint(g: Any, lower: bool) -> Any:
+    """Transpose of :func:`_read_triangle`: the gradient lands on the triangle read."""
+    n = shape_of(g)[-1]
+    strict = _strict_lower(n, g)
+    if not lower:
+        strict = strict.T
+    return (g + _T(g)) * strict + g * _eye(n, g)
+
+
+def _gap_inverse(w: Any) -> Any:
+    """F[..., i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it."""
+    n = shape_of(w)[-1]
+    eye = _eye(n, w)
+    return (1 - eye) / (_row(w) - _col(w) + eye)
+
+
+def _square_check(a: Any, name: str) -> None:
+    s = shape_of(a)
+    if len(s) < 2 or s[-1] != s[-2]:
+        raise LinAlgError(f"{name}: last 2 dimensions of the array must be square, got shape {tuple(s)}")
+
+
+# ----- multi-output plumbing ----------------------------------------------------
+def _np_result_item(result: Any, index: int, length: int) -> Any:
+    return result[index]
+
+
+_result_item = primitive(_np_result_item, name="linalg.result_item")
+defvjp(
+    _result_item,
+    lambda ans, result, index, length: lambda g: tuple(g if i == index else None for i in range(length)),
+)
+defjvp(_result_item, lambda t, ans, result, index, length: t[index])
+
+
+def _items(result: Any, length: int) -> list[Any]:
+    return [_result_item(result, i, length) for i in range(length)]
+
+
+# ----- inv, solve ---------------------------------------------------------------
+_inv = primitive(np.linalg.inv, name="linalg.inv")
+defvjp(_inv, lambda ans, a: lambda g: -_mm(_mm(_T(ans), g), _T(ans)))
+defjvp(_inv, lambda t, ans, a: -_mm(_mm(ans, t), ans))
+
+
+def inv(a: Any) -> Any:
+    """Inverse of a (stack of) square matrices (numpy.linalg.inv).
+
+    Example:
+        >>> inv(np.array([[2.0, 0.0], [0.0, 4.0]]))
+        array([[0.5 , 0.  ],
+               [0.  , 0.25]])
+    """
+    return _inv(a)
+
+
+_solve = primitive(np.linalg.solve, name="linalg.solve")
+
+
+def _solve_vec(a: Any, v: Any) -> Any:
+    """``a^-1 v`` for stacks of vectors ``v`` of shape (..., M), whatever their batch shape."""
+    x = _solve(a, _col(v))
+    return _tnp().reshape(x, tuple(shape_of(x))[:-1])
+
+
+def _solve_any(a: Any, rhs: Any, vector: bool) -> Any:
+    return _solve_vec(a, rhs) if vector else _solve(a, rhs)
+
+
+def _solve_vjp_a(ans: Any, a: Any, b: Any) -> Any:
+    vector = len(shape_of(b)) == 1
+
+    def vjp(g: Any) -> Any:
+        gb = _solve_any(_T(a), g, vector)
+        ga = -(_col(gb) * _row(ans)) if vector else -_mm(gb, _T(ans))
+        return unbroadcast(ga, shape_of(a))
+
+    return vjp
+
+
+def _solve_vjp_b(ans: Any, a: Any, b: Any) -> Any:
+    vector = len(shape_of(b)) == 1
+    return lambda g: unbroadcast(_solve_any(_T(a), g, vector), shape_of(b))
+
+
+def _solve_jvp_a(t: Any, ans: Any, a: Any, b: Any) -> Any:
+    if len(shape_of(b)) == 1:
+        return -_solve_vec(a, _tnp().reshape(_mm(t, _col(ans)), shape_of(ans)))
+    return -_solve(a, _mm(t, ans))
+
+
+def _solve_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
+    out = _solve_any(a, t, len(shape_of(b)) == 1)
+    if shape_of(out) != shape_of(ans):
+        out = _tnp().broadcast_to(out, shape_of(ans))
+    return out
+
+
+defvjp(_solve, _solve_vjp_a, _solve_vjp_b)
+defjvp(_solve, _solve_jvp_a, _solve_jvp_b)
+
+
+def solve(a: Any, b: Any) -> Any:
+    """Solve ``a @ x = b`` (numpy.linalg.solve), batched.
+
+    As in numpy 2, a 1-d ``b`` is one vector (broadcast over the stack of
+    ``a``); otherwise ``b`` is a (stack of) ``(M, K)`` matrices.
+
+    Example:
+        >>> solve(np.array([[2.0, 0.0], [0.0, 4.0]]), np.array([1.0, 1.0]))
+        array([0.5 , 0.25])
+    """
+    return _solve(a, b)
+
+
+# ----- det, slogdet ---------------------------------------------------------------
+_det = primitive(np.linalg.det, name="linalg.det")
+defvjp(_det, lambda ans, a: lambda g: _scalar_to_matrix(g * ans) * _T(_inv(a)))
+defjvp(_det, lambda t, ans, a: ans * _trace(_solve(a, t)))
+
+
+def det(a: Any) -> Any:
+    """Determinant of a (stack of) square matrices (numpy.linalg.det).
+
+    The gradient ``det(a) * inv(a).T`` needs a nonsingular matrix.
+    """
+    return _det(a)
+
+
+def _np_slogdet_sign(a: Any) -> Any:
+    return np.linalg.slogdet(a)[0]
+
+
+def _np_logabsdet(a: Any) -> Any:
+    return np.linalg.slogdet(a)[1]
+
+
+_slogdet_sign = primitive(_np_slogdet_sign, name="linalg.slogdet_sign")
+nondifferentiable(_slogdet_sign)
+_logabsdet = primitive(_np_logabsdet, name="linalg.logabsdet")
+defvjp(_logabsdet, lambda ans, a: lambda g: _scalar_to_matrix(g) * _T(_inv(a)))
+defjvp(_logabsdet, lambda t, ans, a: _trace(_solve(a, t)))
+
+
+def slogdet(a: Any) -> Any:
+    """Sign and log of the absolute determinant (numpy.linalg.slogdet), as ``SlogdetResult``.
+
+    ``logabsdet`` is differentiable (gradient ``inv(a).T``); ``sign`` is
+    piecewise constant and carries no gradient.
+
+    Example:
+        >>> slogdet(np.diag([-2.0, 3.0])).sign
+        np.float64(-1.0)
+    """
+    return SlogdetResult(_slogdet_sign(a), _logabsdet(a))
+
+
+# ----- cholesky -------------------------------------------------------------------
+_cholesky = primitive(np.linalg.cholesky, name="linalg.cholesky")
+
+
+def _half_lower(x: Any) -> Any:
+    """Lower triangle of ``x`` with the diagonal halved."""
+    n = shape_of(x)[-1]
+    return x * (_strict_lower(n, x) + 0.5 * _eye(n, x))
+
+
+def _cholesky_vjp(ans: Any, a: Any) -> Any:
+    def vjp(g: Any) -> Any:
+        p = _half_lower(_mm(_T(ans), g))
+        left = _solve(_T(ans), p)  # L^-T P
+        full = _T(_solve(_T(ans), _T(left)))  # L^-T P L^-1
+        return _triangle_adjoint(full, lower=True)
+
+    return vjp
+
+
+def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
+    da = _read_triangle(t, lower=True)
+    x = _T(_solve(ans, _T(_solve(ans, da))))  # L^-1 dA L^-T
+    return _mm(ans, _half_lower(x))
+
+
+defvjp(_cholesky, _cholesky_vjp)
+defjvp(_cholesky, _cholesky_jvp)
+
+
+def cholesky(a: Any, upper: bool = False) -> Any:
+    """Cholesky factor of a symmetric positive-definite (stack of) matrix (numpy.linalg.cholesky).
+
+    Like numpy, only the lower triangle of ``a`` is read (the upper one when
+    ``upper=True``, which returns the upper factor).
+
+    Example:
+        >>> cholesky(np.array([[4.0, 2.0], [2.0, 5.0]]))
+        array([[2., 0.],
+               [1., 2.]])
+    """
+    _square_check(a, "cholesky")
+    if upper:
+        return _T(_cholesky(_T(a)))
+    return _cholesky(a)
+
+
+# ----- eigh -----------------------------------------------------------------------
+def _np_eigh(a: Any, UPLO: str = "L") -> tuple[Any, Any]:
+    w, v = np.linalg.eigh(a, UPLO=UPLO)
+    return (w, v)
+
+
+_eigh = primitive(_np_eigh, name="linalg.eigh")
+
+
+def _eigh_vjp(ans: Any, a: Any, UPLO: str = "L") -> Any:
+    w, v = _items(ans, 2)
+
+    def vjp(g: Any) -> Any:
+        gw, gv = g
+        inner = None
+        if gw is not None:
+            inner = _diag_embed(gw)
+        if gv is not None:
+            part = _gap_inverse(w) * _mm(_T(v), gv)
+            inner = part if inner is None else inner + part
+        return _triangle_adjoint(_mm(_mm(v, inner), _T(v)), lower=UPLO.upper() == "L")
+
+    return vjp
+
+
+def _eigh_jvp(t: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
+    w, v = _items(ans, 2)
+    m = _mm(_mm(_T(v), _read_triangle(t, lower=UPLO.upper() == "L")), v)
+    return (_diag_part(m), _mm(v, _gap_inverse(w) * m))
+
+
+defvjp(_eigh, _eigh_vjp)
+defjvp(_eigh, _eigh_jvp)
+
+
+def eigh(a: Any, UPLO: str = "L") -> Any:
+    """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix
+    (numpy.linalg.eigh), as ``EighResult(eigenvalues, eigenvectors)``.
+
+    Only the ``UPLO`` triangle is read. Eigenvector derivatives require
+    distinct eigenvalues (see the module notes); each eigenvector's sign is
+    LAPACK's choice, so differentiate sign-invariant quantities of them.
+
+    Example:
+        >>> eigh(np.diag([2.0, 1.0])).eigenvalues
+        array([1., 2.])
+    """
+    _square_check(a, "eigh")
+    if UPLO.upper() not in ("L", "U"):
+        raise ValueError("eigh: UPLO argument must be 'L' or 'U'")
+    w, v = _items(_eigh(a, UPLO=UPLO.upper()), 2)
+    return EighResult(w, v)
+
+
+def eigvalsh(a: Any, UPLO: str = "L") -> Any:
+    """Eigenvalues of a symmetric matrix, ascending (numpy.linalg.eigvalsh)."""
+    return eigh(a, UPLO).eigenvalues
+
+
+# ----- qr -----------------------------------------------------------------------
+def _np_qr(a: Any) -> tuple[Any, Any]:
+    q, r = np.linalg.qr(a, mode="reduced")
+    return (q, r)
+
+
+_qr = primitive(_np_qr, name="linalg.qr")
+
+
+def _qr_shape_check(a: Any) -> None:
+    m, n = shape_of(a)[-2:]
+    if m < n:
+        raise NotImplementedError(
+            f"tapeflow differentiates qr only for M >= N (tall or square matrices); got {m}x{n}"
+        )
+
+
+def _copy_lower_to_upper(m: Any) -> Any:
+    n = shape_of(m)[-1]
+    lower = m * _strict_lower(n, m)
+    return lower + _T(lower) + m * _eye(n, m)
+
+
+def _qr_vjp(ans: Any, a: Any) -> Any:
+    _qr_shape_check(a)
+    q, r = _items(ans, 2)
+
+    def vjp(g: Any) -> Any:
+        gq, gr = g
+        m = None
+        if gr is not None:
+            m = _mm(r, _T(gr))
+        if gq is not None:
+            part = _mm(_T(gq), q)
+            m = -part if m is None else m - part
+        b = _mm(q, _copy_lower_to_upper(m))
+        if gq is not None:
+            b = b + gq
+        return _T(_solve(r, _T(b)))  # B R^-T
+
+    return vjp
+
+
+def _qr_jvp(t: Any, ans: Any, a: Any) -> Any:
+    _qr_shape_check(a)
+    q, r = _items(ans, 2)
+    t_rinv = _T(_solve(_T(r), _T(t)))  # dA R^-1
+    c = _mm(_T(q), t_rinv)
+    n = shape_of(c)[-1]
+    low = c * _strict_lower(n, c)
+    upper = c - low + _T(low)  # C - Omega, upper triangular
+    return (t_rinv - _mm(q, upper), _mm(upper, r))
+
+
+defvjp(_qr, _qr_vjp)
+defjvp(_qr, _qr_jvp)
+
+
+def qr(a: Any, mode: str = "reduced") -> Any:
+    """QR factorization (numpy.linalg.qr), ``mode="reduced"`` (a ``QRResult``) or ``"r"``.
+
+    Derivatives need ``M >= N`` and full column rank.
+
+    Example:
+        >>> q, r = qr(np.eye(3)[:, :2] * 2.0)
+        >>> q.shape, r.shape
+        ((3, 2), (2, 2))
+    """
+    if mode not in ("reduced", "r"):
+        raise NotImplementedError(f"tapeflow's qr supports mode='reduced' and 'r', got {mode!r}")
+    q, r = _items(_qr(a), 2)
+    return r if mode == "r" else QRResult(q, r)
+
+
+# ----- svd ------------------------------------------------------------------------
+def _np_svd(a: Any) -> tuple[Any, Any, Any]:
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return (u, s, vh)
+
+
+_svd = primitive(_np_svd, name="linalg.svd")
+
+
+def _svd_vjp(ans: Any, a: Any) -> Any:
+    u, s, vh = _items(ans, 3)
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+
+    def vjp(g: Any) -> Any:
+        gu, gs, gvh = g
+        core = None if gs is None else _diag_embed(gs)
+        extra = None
+        if gu is not None or gvh is not None:
+            f = _gap_inverse(s * s)
+        if gu is not None:
+            j = _mm(_T(u), gu)
+            part = f * (j - _T(j)) * _row(s)
+            core = part if core is None else core + part
+            if m > k:  # the part of gU orthogonal to U
+                extra = _mm((gu - _mm(u, j)) / _row(s), vh)
+        if gvh is not None:
+            gv = _T(gvh)
+            j = _mm(vh, gv)  # V^T gV
+            part = _col(s) * (f * (j - _T(j)))
+            core = part if core is None else core + part
+            if n > k:  # the part of gV orthogonal to V
+                ortho = _mm(u, (gvh - _mm(_T(j), vh)) / _col(s))
+                extra = ortho if extra is None else extra + ortho
+        out = _mm(_mm(u, core), vh)
+        return out if extra is None else out + extra
+
+    return vjp
+
+
+def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
+    u, s, vh = _items(ans, 3)
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+    v = _T(vh)
+    dp = _mm(_mm(_T(u), t), v)
+    ds = _diag_part(dp)
+    f = _gap_inverse(s * s)
+    du = _mm(u, f * (dp * _row(s) + _col(s) * _T(dp)))
+    dv = _mm(v, f * (_col(s) * dp + _T(dp) * _row(s)))
+    if m > k:
+        tv = _mm(t, v)
+        du = du + (tv - _mm(u, _mm(_T(u), tv))) / _row(s)
+    if n > k:
+        tu = _mm(_T(t), u)
+        dv = dv + (tu - _mm(v, _mm(vh, tu))) / _row(s)
+    return (du, ds, _T(dv))
+
+
+defvjp(_svd, _svd_vjp)
+defjvp(_svd, _svd_jvp)
+
+
+def _np_svdvals(a: Any) -> Any:
+    return np.linalg.svd(a, compute_uv=False)
+
+
+_svdvals = primitive(_np_svdvals, name="linalg.svdvals")
+
+
+def _svdvals_vjp(ans: Any, a: Any) -> Any:
+    def vjp(g: Any) -> Any:
+        u, _, vh = _items(_svd(a), 3)
+        return _mm(u * _row(g), vh)
+
+    return vjp
+
+
+def _svdvals_jvp(t: Any, ans: Any, a: Any) -> Any:
+    from tapeflow.numpy.products import einsum
+
+    u, _, vh = _items(_svd(a), 3)
+    return einsum("...ik,...ij,...kj->...k", u, t, vh)
+
+
+defvjp(_svdvals, _svdvals_vjp)
+defjvp(_svdvals, _svdvals_jvp)
+
+
+def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
+    """Singular value decomposition (numpy.linalg.svd), as ``SVDResult(U, S, Vh)``.
+
+    For traced non-square inputs pass ``full_matrices=False``: the extra
+    columns of a full ``U`` (or rows of ``Vh``) are not unique, so they have
+    no derivative. Derivatives of ``U``/``Vh`` need distinct nonzero singular
+    values; ``compute_uv=False`` returns the singular values alone, whose
+    derivative ``U diag(g) Vh`` exists whenever they are distinct.
+
+    Example:
+        >>> svd(np.diag([3.0, 2.0]), compute_uv=False)
+        array([3., 2.])
+    """
+    if not compute_uv:
+        return _svdvals(a)
+    m, n = shape_of(a)[-2:]
+    if full_matrices and m != n:
+        from tapeflow.tracer import Tracer
+
+        if type(a) is Tracer:
+            raise NotImplementedError(
+                "tapeflow differentiates svd only with full_matrices=False for non-square "
+                f"matrices (got shape {tuple(shape_of(a))}): the extra singular vectors of "
+                "the full decomposition are not unique"
+            )
+        return SVDResult(*np.linalg.svd(a, full_matrices=True, hermitian=hermitian))
+    u, s, vh = _items(_svd(a), 3)
+    return SVDResult(u, s, vh)
+
+
+def svdvals(x: Any) -> Any:
+    """Singular values, descending (numpy.linalg.svdvals)."""
+    return _svdvals(x)
+
+
+# ----- pinv -----------------------------------------------------------------------
+_pinv = primitive(np.linalg.pinv, name="linalg.pinv")
+
+
+def _pinv_vjp(ans: Any, a: Any, **kwargs: Any) -> Any:
+    p = ans
+
+    def vjp(g: Any) -> Any:
+        pt, gt = _T(p), _T(g)
+        y = _mm(_mm(gt, p), pt)  # (I - A P) G^T P P^T
+        z = _mm(_mm(pt, p), gt)  # P^T P G^T (I - P A)
+        return -_mm(_mm(pt, g), pt) + (y - _mm(a, _mm(p, y))) + (z - _mm(_mm(z, p), a))
+
+    return vjp
+
+
+def _pinv_jvp(t: Any, ans: Any, a: Any, **kwargs: Any) -> Any:
+    p = ans
+    pt, tt = _T(p), _T(t)
+    w = _mm(_mm(p, pt), tt)  # P P^T dA^T (I - A P)
+    z = _mm(_mm(tt, pt), p)  # (I - P A) dA^T P^T P
+    return -_mm(_mm(p, t), p) + (w - _mm(_mm(w, a), p)) + (z - _mm(p, _mm(a, z)))
+
+
+defvjp(_pinv, _pinv_vjp)
+defjvp(_pinv, _pinv_jvp)
+
+
+def pinv(a: Any, rcond: Any = None, hermitian: bool = False, **kwargs: Any) -> Any:
+    """Moore-Penrose pseudo-inverse (numpy.linalg.pinv).
+
+    The derivative is the constant-rank formula; it is exact where the rank
+    does not change nearby (full rank, or singular values well above ``rcond``).
+    """
+    if rcond is not None:
+        kwargs["rcond"] = rcond
+    if hermitian:
+        kwargs["hermitian"] = True
+    return _pinv(a, **kwargs)
+
+
+# ----- rank (no gradient) -----------------------------------------------------------
+matrix_rank = primitive(np.linalg.matrix_rank, name="linalg.matrix_rank")
+nondifferentiable(matrix_rank)
+
+
+# ----- norm -----------------------------------------------------------------------
+def _safe_root(s: Any, power: float) -> Any:
+    """``s ** power`` for s >= 0 whose derivative at s == 0 is 0 instead of inf/NaN.
+
+    Used for norms of zero vectors: the zero subgradient is the natural choice
+    and keeps gradient descent on ``norm(x)`` well defined at the origin.
+    """
+    tnp = _tnp()
+    zero = s == 0  # a plain boolean array: no gradient flows through it
+    safe = s + zero
+    root = tnp.sqrt(safe) if power == 0.5 else tnp.power(safe, power)
+    return root * ~np.asarray(zero)
+
+
+def _vector_norm(x: Any, ord: Any, axis: Any) -> Any:
+    """Vector norm over ``axis`` (a tuple), dropping those axes."""
+    tnp = _tnp()
+    if ord is None or ord == 2:
+        return _safe_root(tnp.sum(x * x, axis=axis), 0.5)
+    if ord == np.inf:
+        return tnp.max(tnp.abs(x), axis=axis)
+    if ord == -np.inf:
+        return tnp.min(tnp.abs(x), axis=axis)
+    if ord == 1:
+        return tnp.sum(tnp.abs(x), axis=axis)
+    if ord == 0:  # a count: piecewise constant, no gradient
+        return np.sum(np.asarray(x != 0), axis=axis).astype(dtype_of(x))
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")
+    p = float(ord)
+    return _safe_root(tnp.sum(tnp.abs(x) ** p, axis=axis), 1.0 / p)
+
+
+def _matrix_norm(x: Any, ord: Any, rc: tuple[int, int]) -> Any:
+    """Matrix norm over the axis pair ``rc`` (rows, columns), dropping both axes."""
+    tnp = _tnp()
+    r, c = rc
+    if ord is None or ord == "fro":
+        return _safe_root(tnp.sum(x * x, axis=rc), 0.5)
+    if ord in (1, -1, np.inf, -np.inf):
+        summed_axis, other = (r, c) if ord in (1, -1) else (c, r)
+        sums = tnp.sum(tnp.abs(x), axis=summed_axis, keepdims=True)
+        pick = tnp.max if ord in (1, np.inf) else tnp.min
+        return tnp.reshape(pick(sums, axis=other, keepdims=True), _drop(shape_of(x), rc))
+    if ord in (2, -2, "nuc"):
+        nd = len(shape_of(x))
+        rest = [d for d in range(nd) if d not in rc]
+        s = _svdvals(tnp.transpose(x, tuple(rest) + (r, c)))
+        if ord == "nuc":
+            return tnp.sum(s, axis=-1)
+        return s[..., 0] if ord == 2 else s[..., -1]
+    raise ValueError("Invalid norm order for matrices.")
+
+
+def _drop(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    """Vector or matrix norm (numpy.linalg.norm), for every ``ord`` numpy accepts.
+
+    Vectors: ``None``/2, 1, ``inf``, ``-inf``, 0 (a count: no gradient), any
+    other p. Matrices: ``None``/``'fro'``, ``'nuc'``, 1, -1, 2, -2, ``inf``,
+    ``-inf``. Conventions: the gradient at the zero vector/matrix is 0 for the
+    2-, Frobenius and p-norms; ties of ``inf``/``max``-type norms split the
+    gradient equally; ``abs`` has derivative 0 at 0.
+
+    Example:
+        >>> norm(np.array([3.0, 4.0]))
+        np.float64(5.0)
+    """
+    shape = tuple(shape_of(x))
+    nd = len(shape)
+    if axis is None:
+        if ord is None:  # the 2-norm of the flattened array
+            out = _safe_root(_tnp().sum(x * x), 0.5)
+            return _tnp().reshape(out, (1,) * nd) if keepdims else out
+        if nd not in (1, 2):
+            raise ValueError("Improper number of dimensions to norm.")
+        axis = tuple(range(nd))
+    elif isinstance(axis, (int, np.integer)):
+        axis = (int(axis),)
+    for a in axis:
+        if not -nd <= a < nd:
+            raise np.exceptions.AxisError(int(a), nd)
+    axis = tuple(int(a) % nd for a in axis)
+    if len(axis) not in (1, 2):
+        raise ValueError("Improper number of dimensions to norm.")
+    if len(axis) == 2 and axis[0] == axis[1]:
+        raise ValueError("Duplicate axes given.")
+    expected = tuple(1 if i in axis else n for i, n in enumerate(shape)) if keepdims else _drop(shape, axis)
+    if len(axis) == 1:
+        out = _vector_norm(x, ord, axis)
+    else:
+        out = _matrix_norm(x, ord, axis)
+    if tuple(shape_of(out)) != expected:
+        out = _tnp().reshape(out, expected)
+    return out
+
+
+def vector_norm(x: Any, axis: Any = None, keepdims: bool = False, ord: Any = 2) -> Any:
+    """Vector norm over ``axis`` (all axes, flattened, by default), numpy.linalg.vector_norm."""
+    if axis is None:
+        out = _vector_norm(_tnp().ravel(x), ord, (0,))
+        return _tnp().reshape(out, (1,) * len(shape_of(x))) if keepdims else out
+    return norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+def matrix_norm(x: Any, keepdims: bool = False, ord: Any = "fro") -> Any:
+    """Matrix norm over the last two axes (numpy.linalg.matrix_norm)."""
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+
+# ----- compositions -----------------------------------------------------------------
+def matrix_power(a: Any, n: int) -> Any:
+    """``a`` multiplied by itself ``n`` times (numpy.linalg.matrix_power); negative
+    ``n`` uses the inverse, ``n == 0`` gives the identity (a constant).
+
+    Example:
+        >>> matrix_power(np.array([[1.0, 1.0], [0.0, 1.0]]), 3)
+        array([[1., 3.],
+               [0., 1.]])
+    """
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError("exponent must be an integer")
+    _square_check(a, "matrix_power")
+    n = int(n)
+    if n == 0:
+        return np.broadcast_to(np.eye(shape_of(a)[-1], dtype=dtype_of(a)), shape_of(a)).copy()
+    if n < 0:
+        a, n = _inv(a), -n
+    result = None
+    base = a
+    while True:  # binary exponentiation: about log2(n) products
+        if n & 1:
+            result = base if result is None else _mm(result, base)
+        n >>= 1
+        if not n:
+            return result
+        base = _mm(base, base)
+
+
+def _chain_order(dims: list[int]) -> list[list[int]]:
+    """Optimal split points for the product of matrices with sizes dims[i] x dims[i+1]."""
+    k = len(dims) - 1
+    cost = [[0] * k for _ in range(k)]
+    split = [[0] * k for _ in range(k)]
+    for length in range(1, k):
+        for i in range(k - length):
+            j = i + length
+            cost[i][j] = -1
+            for s in range(i, j):
+                c = cost[i][s] + cost[s + 1][j] + dims[i] * dims[s + 1] * dims[j + 1]
+                if cost[i][j] < 0 or c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, s
+    return split
+
+
+def multi_dot(arrays: Any, *, out: Any = None) -> Any:
+    """Product of two or more matrices in the cheapest order (numpy.linalg.multi_dot).
+
+    The first array may be 1-d (a row vector) and the last 1-d (a column vector).
+    """
+    if out is not None:
+        raise TypeError("multi_dot(..., out=...) would write in place; assign the result instead")
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    if len(arrays) == 2:
+        from tapeflow.numpy.products import dot
+
+        return dot(arrays[0], arrays[1])
+    first_vec = len(shape_of(arrays[0])) == 1
+    last_vec = len(shape_of(arrays[-1])) == 1
+    if first_vec:
+        arrays[0] = _row(arrays[0])
+    if last_vec:
+        arrays[-1] = _col(arrays[-1])
+    for x in arrays:
+        if len(shape_of(x)) != 2:
+            raise ValueError("multi_dot: arrays other than the first and last must be 2-d")
+    dims = [shape_of(x)[0] for x in arrays] + [shape_of(arrays[-1])[1]]
+    split = _chain_order(dims)
+
+    def product(i: int, j: int) -> Any:
+        if i == j:
+            return arrays[i]
+        s = split[i][j]
+        return _mm(product(i, s), product(s + 1, j))
+
+    result = product(0, len(arrays) - 1)
+    shape = tuple(shape_of(result))
+    if first_vec:
+        shape = shape[1:]
+    if last_vec:
+        shape = shape[:-1]
+    return _tnp().reshape(result, shape) if shape != tuple(shape_of(result)) else result
+
+
+def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
+    """Least-squares solution of ``a @ x = b`` (numpy.linalg.lstsq).
+
+    Returns ``(x, residuals, rank, s)`` as numpy does. ``x`` is computed as
+    ``pinv(a) @ b`` so its derivative with respect to ``a`` and ``b`` is the
+    exact one for full-rank ``a``; ``residuals`` (squared 2-norms of the
+    residual columns, empty unless ``a`` has full column rank and M > N) and
+    the singular values ``s`` are differentiable too; ``rank`` is an integer.
+    """
+    tnp = _tnp()
+    if len(shape_of(a)) != 2:
+        raise LinAlgError(f"lstsq: a must be 2-dimensional, got shape {tuple(shape_of(a))}")
+    m, n = shape_of(a)
+    kwargs = {} if rcond is None else {"rcond": rcond}
+    x = _mm(_pinv(a, **kwargs), b)
+    rank = matrix_rank(a)
+    s = _svdvals(a)
+    if int(rank) == n and m > n:
+        r = b - _mm(a, x)
+        residuals = tnp.sum(r * r, axis=0)
+        if len(shape_of(b)) == 1:
+            residuals = tnp.reshape(residuals, (1,))
+    else:
+        residuals = np.empty((0,), dtype=dtype_of(x))
+    return x, residuals, rank, s
+
+
+for _np_fun, _impl in (
+    (np.linalg.inv, inv),
+    (np.linalg.solve, solve),
+    (np.linalg.det, det),
+    (np.linalg.slogdet, slogdet),
+    (np.linalg.cholesky, cholesky),
+    (np.linalg.eigh, eigh),
+    (np.linalg.eigvalsh, eigvalsh),
+    (np.linalg.qr, qr),
+    (np.linalg.svd, svd),
+    (np.linalg.svdvals, svdvals),
+    (np.linalg.pinv, pinv),
+    (np.linalg.norm, norm),
+    (np.linalg.vector_norm, vector_norm),
+    (np.linalg.matrix_norm, matrix_norm),
+    (np.linalg.matrix_power, matrix_power),
+    (np.linalg.matrix_rank, matrix_rank),
+    (np.linalg.multi_dot, multi_dot),
+    (np.linalg.lstsq, lstsq),
+):
+    register_numpy(_np_fun, _impl)
