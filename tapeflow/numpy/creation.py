@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
+from tapeflow.primitive import nondifferentiable, primitive, register_numpy
 from tapeflow.tracer import Tracer
 
 __all__ = [
@@ -28,6 +29,13 @@ __all__ = [
     "zeros_like",
     "ones_like",
     "full_like",
+    "empty_like",
+    "iscomplexobj",
+    "isrealobj",
+    "result_type",
+    "isclose",
+    "allclose",
+    "array_equal",
     "shape",
     "ndim",
     "size",
@@ -63,7 +71,7 @@ int8, int16, int32, int64, uint8, bool_ = np.int8, np.int16, np.int32, np.int64,
 dtype = np.dtype
 ndarray = np.ndarray
 zeros, ones, empty, full, eye, identity = np.zeros, np.ones, np.empty, np.full, np.eye, np.identity
-arange, linspace = np.arange, np.linspace
+arange = np.arange
 
 
 def _contains_tracer(obj: Any) -> bool:
@@ -105,19 +113,52 @@ def asarray(obj: Any, dtype: Any = None) -> Any:
     return np.asarray(obj, dtype=dtype)
 
 
-def zeros_like(a: Any, dtype: Any = None) -> np.ndarray:
+def _like_shape(a: Any, shape: Any) -> Any:
+    return shape_of(a) if shape is None else shape
+
+
+def zeros_like(
+    a: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None
+) -> np.ndarray:
     """Zeros with the shape and dtype of ``a`` (a plain array: constants carry no gradient)."""
-    return np.zeros(shape_of(a), dtype or dtype_of(a))
+    return np.zeros(_like_shape(a, shape), dtype or dtype_of(a))
 
 
-def ones_like(a: Any, dtype: Any = None) -> np.ndarray:
+def ones_like(
+    a: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None
+) -> np.ndarray:
     """Ones with the shape and dtype of ``a`` (a plain array)."""
-    return np.ones(shape_of(a), dtype or dtype_of(a))
+    return np.ones(_like_shape(a, shape), dtype or dtype_of(a))
 
 
-def full_like(a: Any, fill_value: Any, dtype: Any = None) -> np.ndarray:
-    """An array of ``fill_value`` with the shape and dtype of ``a`` (a plain array)."""
-    return np.full(shape_of(a), fill_value, dtype or dtype_of(a))
+def empty_like(
+    a: Any, dtype: Any = None, order: str = "K", subok: bool = True, shape: Any = None
+) -> np.ndarray:
+    """An uninitialized array with the shape and dtype of ``a`` (a plain array)."""
+    return np.empty(_like_shape(a, shape), dtype or dtype_of(a))
+
+
+def full_like(
+    a: Any,
+    fill_value: Any,
+    dtype: Any = None,
+    order: str = "K",
+    subok: bool = True,
+    shape: Any = None,
+) -> Any:
+    """An array of ``fill_value`` with the shape and dtype of ``a``.
+
+    Plain when ``fill_value`` is plain; a traced ``fill_value`` is broadcast
+    (differentiably) to the shape.
+    """
+    target = _like_shape(a, shape)
+    dtype = dtype or dtype_of(a)
+    if type(fill_value) is Tracer:
+        from tapeflow.numpy.elementwise import astype
+        from tapeflow.numpy.shape import broadcast_to
+
+        return broadcast_to(astype(fill_value, dtype), target)
+    return np.full(target, fill_value, dtype)
 
 
 def zeros_like_shape(a: Any, like_dtype_of: Any) -> np.ndarray:
@@ -127,7 +168,7 @@ def zeros_like_shape(a: Any, like_dtype_of: Any) -> np.ndarray:
 
 def shape(a: Any) -> tuple[int, ...]:
     """The shape of an array or traced array."""
-    return shape_of(a)
+    return tuple(shape_of(a))
 
 
 def ndim(a: Any) -> int:
@@ -135,6 +176,118 @@ def ndim(a: Any) -> int:
     return len(shape_of(a))
 
 
-def size(a: Any) -> int:
-    """The number of elements of an array or traced array."""
-    return int(np.prod(shape_of(a)))
+def size(a: Any, axis: Any = None) -> int:
+    """The number of elements of an array or traced array (along ``axis`` if given)."""
+    dims = shape_of(a)
+    if axis is None:
+        return int(np.prod(dims))
+    return int(dims[axis])
+
+
+def iscomplexobj(x: Any) -> bool:
+    """True when ``x`` has a complex dtype (numpy.iscomplexobj for traced arrays)."""
+    return bool(np.issubdtype(dtype_of(x), np.complexfloating))
+
+
+def isrealobj(x: Any) -> bool:
+    """True when ``x`` does not have a complex dtype."""
+    return not iscomplexobj(x)
+
+
+def result_type(*arrays_and_dtypes: Any) -> np.dtype[Any]:
+    """numpy.result_type, reading the dtype of traced arrays without touching their values."""
+    return np.result_type(
+        *[dtype_of(a) if type(a) is Tracer else a for a in arrays_and_dtypes]
+    )
+
+
+def linspace(
+    start: Any,
+    stop: Any,
+    num: int = 50,
+    endpoint: bool = True,
+    retstep: bool = False,
+    dtype: Any = None,
+    axis: int = 0,
+) -> Any:
+    """numpy.linspace; differentiable in ``start`` and ``stop`` when they are traced.
+
+    Example:
+        >>> import tapeflow as tp, tapeflow.numpy as tnp
+        >>> float(tp.grad(lambda b: tnp.linspace(0.0, b, 5).sum())(2.0))
+        2.5
+    """
+    if type(start) is not Tracer and type(stop) is not Tracer:
+        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+    from tapeflow.numpy.elementwise import astype
+    from tapeflow.numpy.shape import moveaxis
+
+    div = (num - 1) if endpoint else num
+    steps = np.arange(num, dtype=np.float64) / div if div > 0 else np.zeros(num)
+    if num == 1 and endpoint:
+        steps = np.zeros(1)
+    common = np.result_type(dtype_of(start), dtype_of(stop), float)
+    steps = steps.astype(common)
+    extra = max(len(shape_of(start)), len(shape_of(stop)))
+    steps = steps.reshape((num,) + (1,) * extra)
+    out = start + (stop - start) * steps
+    if axis != 0:
+        out = moveaxis(out, 0, axis)
+    if dtype is not None:
+        out = astype(out, dtype)
+    if retstep:
+        return out, (stop - start) / div if div > 0 else np.nan
+    return out
+
+
+def _np_isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
+    return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def _np_allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
+    return np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def _np_array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Any:
+    return np.array_equal(a1, a2, equal_nan=equal_nan)
+
+
+_isclose = primitive(_np_isclose, name="isclose")
+_allclose = primitive(_np_allclose, name="allclose")
+_array_equal = primitive(_np_array_equal, name="array_equal")
+for _prim in (_isclose, _allclose, _array_equal):
+    nondifferentiable(_prim)
+
+
+def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
+    """numpy.isclose on values (a plain boolean array; no gradient)."""
+    return _isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """numpy.allclose on values (a plain bool; no gradient)."""
+    return bool(_allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> bool:
+    """numpy.array_equal on values (a plain bool; no gradient)."""
+    return bool(_array_equal(a1, a2, equal_nan=equal_nan))
+
+
+for _np_fun, _impl in (
+    (np.zeros_like, zeros_like),
+    (np.ones_like, ones_like),
+    (np.empty_like, empty_like),
+    (np.full_like, full_like),
+    (np.shape, shape),
+    (np.ndim, ndim),
+    (np.size, size),
+    (np.iscomplexobj, iscomplexobj),
+    (np.isrealobj, isrealobj),
+    (np.result_type, result_type),
+    (np.linspace, linspace),
+    (np.isclose, isclose),
+    (np.allclose, allclose),
+    (np.array_equal, array_equal),
+):
+    register_numpy(_np_fun, _impl)

@@ -238,3 +238,47 @@ def test_python_scalars_and_comparisons_are_plain_values():
     assert type(seen["mask"]) is np.ndarray and seen["mask"].dtype == bool
     np.testing.assert_array_equal(seen["mask"], [True, False, True])
     assert type(seen["eq"]) is np.ndarray and seen["eq"].all()
+
+
+# ----- creation and introspection helpers ----------------------------------------------
+def test_creation_and_introspection_helpers_accept_traced_arrays():
+    seen = {}
+
+    def f(x):
+        seen["zeros"] = np.zeros_like(x)
+        seen["ones32"] = np.ones_like(x, dtype=np.float32)
+        seen["empty"] = np.empty_like(x, shape=(2,))
+        seen["full"] = np.full_like(x, 7.0)
+        seen["facts"] = (np.shape(x), np.ndim(x), np.size(x), np.size(x, 0))
+        seen["kinds"] = (np.iscomplexobj(x), np.isrealobj(x), np.result_type(x, np.float32))
+        seen["close"] = (np.isclose(x, 2.0), np.allclose(x, x), np.array_equal(x, x * 2))
+        return x.sum()
+
+    tp.grad(f)(np.array([1.0, 2.0, 3.0]))
+    for key in ("zeros", "ones32", "empty", "full"):
+        assert type(seen[key]) is np.ndarray, key
+    np.testing.assert_array_equal(seen["zeros"], np.zeros(3))
+    assert seen["ones32"].dtype == np.float32 and seen["empty"].shape == (2,)
+    np.testing.assert_array_equal(seen["full"], [7.0, 7.0, 7.0])
+    assert seen["facts"] == ((3,), 1, 3, 3)
+    assert seen["kinds"] == (False, True, np.float64)
+    np.testing.assert_array_equal(seen["close"][0], [False, True, False])
+    assert seen["close"][1:] == (True, False)
+
+
+def test_full_like_with_traced_fill_value_is_differentiable():
+    # numpy dispatches full_like on its first argument only: traced a, or tnp.full_like.
+    g = tp.grad(lambda x: np.full_like(x, x[1]).sum())(np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(g, [0.0, 2.0])
+    g = tp.grad(lambda x: tnp.full_like(np.zeros((2, 3)), x[1]).sum())(np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(g, [0.0, 6.0])
+
+
+@pytest.mark.parametrize("endpoint", [True, False])
+def test_linspace_differentiable_in_its_endpoints(endpoint):
+    a, b = np.array([1.0, -2.0]), np.array([3.0, 5.0])
+    fun = lambda a, b: np.linspace(a, b, 5, endpoint=endpoint, axis=-1)  # noqa: E731
+    np.testing.assert_allclose(tp.vjp(fun, a, b)[0], np.linspace(a, b, 5, endpoint=endpoint, axis=-1))
+    tp.check_grads(fun, (a, b), order=2, modes=("rev", "fwd"))
+    g = tp.grad(lambda s: tnp.linspace(0.0, s, 5).sum())(2.0)
+    assert float(g) == 2.5
