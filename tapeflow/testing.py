@@ -55,11 +55,15 @@ def _random_like(x: Any, rng: np.random.Generator) -> Any:
 
 
 def _inner(a: Any, b: Any) -> float:
-    """Real inner product of two pytrees with the same structure."""
+    """Re sum(a * b) over two pytrees with the same structure.
+
+    No conjugation: tapeflow's VJPs are transposes (JAX's complex convention),
+    so ``Re sum(J^T u * v) == Re sum(u * J v)`` is the identity that holds.
+    """
     la, lb = tree_flatten(a)[0], tree_flatten(b)[0]
     total = 0.0
     for x, y in zip(la, lb):
-        total += float(np.real(np.sum(np.conj(np.asarray(x, np.complex128)) * np.asarray(y))))
+        total += float(np.real(np.sum(np.asarray(x, np.complex128) * np.asarray(y))))
     return total
 
 
