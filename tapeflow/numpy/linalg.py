@@ -180,6 +180,15 @@ def _gap_inverse(w: Any) -> Any:
     return (1 - eye) / (_row(w) - _col(w) + eye)
 
 
+def _real_only(a: Any, name: str) -> None:
+    """Derivative rules below use transposes: right for real matrices (and for the
+    holomorphic inv/solve/det), wrong for complex Hermitian problems, so refuse those."""
+    if np.issubdtype(dtype_of(a), np.complexfloating):
+        raise NotImplementedError(
+            f"tapeflow differentiates {name} for real matrices only, got dtype {dtype_of(a)}"
+        )
+
+
 def _square_check(a: Any, name: str) -> None:
     s = shape_of(a)
     if len(s) < 2 or s[-1] != s[-2]:
@@ -304,8 +313,18 @@ def _np_logabsdet(a: Any) -> Any:
 _slogdet_sign = primitive(_np_slogdet_sign, name="linalg.slogdet_sign")
 nondifferentiable(_slogdet_sign)
 _logabsdet = primitive(_np_logabsdet, name="linalg.logabsdet")
-defvjp(_logabsdet, lambda ans, a: lambda g: _scalar_to_matrix(g) * _T(_inv(a)))
-defjvp(_logabsdet, lambda t, ans, a: _trace(_solve(a, t)))
+def _logabsdet_vjp(ans: Any, a: Any) -> Any:
+    _real_only(a, "slogdet")
+    return lambda g: _scalar_to_matrix(g) * _T(_inv(a))
+
+
+def _logabsdet_jvp(t: Any, ans: Any, a: Any) -> Any:
+    _real_only(a, "slogdet")
+    return _trace(_solve(a, t))
+
+
+defvjp(_logabsdet, _logabsdet_vjp)
+defjvp(_logabsdet, _logabsdet_jvp)
 
 
 def slogdet(a: Any) -> Any:
@@ -332,6 +351,7 @@ def _half_lower(x: Any) -> Any:
 
 
 def _cholesky_vjp(ans: Any, a: Any) -> Any:
+    _real_only(a, "cholesky")
     def vjp(g: Any) -> Any:
         p = _half_lower(_mm(_T(ans), g))
         left = _solve(_T(ans), p)  # L^-T P
@@ -342,6 +362,7 @@ def _cholesky_vjp(ans: Any, a: Any) -> Any:
 
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
+    _real_only(a, "cholesky")
     da = _read_triangle(t, lower=True)
     x = _T(_solve(ans, _T(_solve(ans, da))))  # L^-1 dA L^-T
     return _mm(ans, _half_lower(x))
@@ -378,6 +399,7 @@ _eigh = primitive(_np_eigh, name="linalg.eigh")
 
 
 def _eigh_vjp(ans: Any, a: Any, UPLO: str = "L") -> Any:
+    _real_only(a, "eigh")
     w, v = _items(ans, 2)
 
     def vjp(g: Any) -> Any:
@@ -394,6 +416,7 @@ def _eigh_vjp(ans: Any, a: Any, UPLO: str = "L") -> Any:
 
 
 def _eigh_jvp(t: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
+    _real_only(a, "eigh")
     w, v = _items(ans, 2)
     m = _mm(_mm(_T(v), _read_triangle(t, lower=UPLO.upper() == "L")), v)
     return (_diag_part(m), _mm(v, _gap_inverse(w) * m))
@@ -437,6 +460,7 @@ _qr = primitive(_np_qr, name="linalg.qr")
 
 
 def _qr_shape_check(a: Any) -> None:
+    _real_only(a, "qr")
     m, n = shape_of(a)[-2:]
     if m < n:
         raise NotImplementedError(
@@ -511,6 +535,7 @@ _svd = primitive(_np_svd, name="linalg.svd")
 
 
 def _svd_vjp(ans: Any, a: Any) -> Any:
+    _real_only(a, "svd")
     u, s, vh = _items(ans, 3)
     m, n = shape_of(a)[-2:]
     k = min(m, n)
@@ -542,6 +567,7 @@ def _svd_vjp(ans: Any, a: Any) -> Any:
 
 
 def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
+    _real_only(a, "svd")
     u, s, vh = _items(ans, 3)
     m, n = shape_of(a)[-2:]
     k = min(m, n)
@@ -572,6 +598,7 @@ _svdvals = primitive(_np_svdvals, name="linalg.svdvals")
 
 
 def _svdvals_vjp(ans: Any, a: Any) -> Any:
+    _real_only(a, "svd")
     def vjp(g: Any) -> Any:
         u, _, vh = _items(_svd(a), 3)
         return _mm(u * _row(g), vh)
@@ -580,6 +607,7 @@ def _svdvals_vjp(ans: Any, a: Any) -> Any:
 
 
 def _svdvals_jvp(t: Any, ans: Any, a: Any) -> Any:
+    _real_only(a, "svd")
     from tapeflow.numpy.products import einsum
 
     u, _, vh = _items(_svd(a), 3)
@@ -630,6 +658,7 @@ _pinv = primitive(np.linalg.pinv, name="linalg.pinv")
 
 
 def _pinv_vjp(ans: Any, a: Any, **kwargs: Any) -> Any:
+    _real_only(a, "pinv")
     p = ans
 
     def vjp(g: Any) -> Any:
@@ -642,6 +671,7 @@ def _pinv_vjp(ans: Any, a: Any, **kwargs: Any) -> Any:
 
 
 def _pinv_jvp(t: Any, ans: Any, a: Any, **kwargs: Any) -> Any:
+    _real_only(a, "pinv")
     p = ans
     pt, tt = _T(p), _T(t)
     w = _mm(_mm(p, pt), tt)  # P P^T dA^T (I - A P)
@@ -685,11 +715,19 @@ def _safe_root(s: Any, power: float) -> Any:
     return root * ~np.asarray(zero)
 
 
+def _abs2(x: Any) -> Any:
+    """|x|^2 entrywise (x * x for real input, the cheap and smooth case)."""
+    if np.issubdtype(dtype_of(x), np.complexfloating):
+        tnp = _tnp()
+        return tnp.real(x * tnp.conj(x))
+    return x * x
+
+
 def _vector_norm(x: Any, ord: Any, axis: Any) -> Any:
     """Vector norm over ``axis`` (a tuple), dropping those axes."""
     tnp = _tnp()
     if ord is None or ord == 2:
-        return _safe_root(tnp.sum(x * x, axis=axis), 0.5)
+        return _safe_root(tnp.sum(_abs2(x), axis=axis), 0.5)
     if ord == np.inf:
         return tnp.max(tnp.abs(x), axis=axis)
     if ord == -np.inf:
@@ -709,7 +747,7 @@ def _matrix_norm(x: Any, ord: Any, rc: tuple[int, int]) -> Any:
     tnp = _tnp()
     r, c = rc
     if ord is None or ord == "fro":
-        return _safe_root(tnp.sum(x * x, axis=rc), 0.5)
+        return _safe_root(tnp.sum(_abs2(x), axis=rc), 0.5)
     if ord in (1, -1, np.inf, -np.inf):
         summed_axis, other = (r, c) if ord in (1, -1) else (c, r)
         sums = tnp.sum(tnp.abs(x), axis=summed_axis, keepdims=True)
@@ -746,7 +784,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     nd = len(shape)
     if axis is None:
         if ord is None:  # the 2-norm of the flattened array
-            out = _safe_root(_tnp().sum(x * x), 0.5)
+            out = _safe_root(_tnp().sum(_abs2(x)), 0.5)
             return _tnp().reshape(out, (1,) * nd) if keepdims else out
         if nd not in (1, 2):
             raise ValueError("Improper number of dimensions to norm.")

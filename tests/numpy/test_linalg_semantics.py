@@ -1,0 +1,234 @@
+"""Products and tnp.linalg beyond finite differences: values against numpy,
+numpy's named tuples as pytrees, np.linalg dispatch, documented conventions
+(zero gradient of norms at 0, repeated eigenvalues) and errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tapeflow as tp
+import tapeflow.numpy as tnp
+
+L = tnp.linalg
+RNG = np.random.default_rng(42)
+A = RNG.standard_normal((3, 3)) + 3 * np.eye(3)
+SPD = A @ A.T + np.eye(3)
+B = RNG.standard_normal((2, 4, 3))
+
+EINSUM_VALUES = [
+    ("ij,jk", (A, A)),
+    ("ii", (A,)),
+    ("ii->i", (A,)),
+    ("...ij,...jk->...ik", (B, A)),
+    ("bij->", (B,)),
+    ("i,j,k->ijk", (A[0], A[1], A[2])),
+    ("ba", (A,)),
+    ("ij,ij->ij", (A[:1], A)),
+]
+
+
+@pytest.mark.parametrize("subscripts,ops", EINSUM_VALUES, ids=[s for s, _ in EINSUM_VALUES])
+def test_einsum_values_match_numpy(subscripts, ops) -> None:
+    np.testing.assert_allclose(tnp.einsum(subscripts, *ops), np.einsum(subscripts, *ops))
+
+
+def test_products_values_match_numpy() -> None:
+    x, y = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((5, 4, 2))
+    np.testing.assert_allclose(tnp.dot(x, y), np.dot(x, y))
+    np.testing.assert_allclose(tnp.dot(x, y[0, :, 0]), np.dot(x, y[0, :, 0]))
+    np.testing.assert_allclose(tnp.tensordot(x, y, axes=([2], [1])), np.tensordot(x, y, axes=([2], [1])))
+    np.testing.assert_allclose(tnp.tensordot(x, x, axes=0), np.tensordot(x, x, axes=0))
+    np.testing.assert_allclose(tnp.inner(x, y[:, :, 0]), np.inner(x, y[:, :, 0]))
+    np.testing.assert_allclose(tnp.vdot(x, x), np.vdot(x, x))
+    np.testing.assert_allclose(tnp.outer(x[0], y[0]), np.outer(x[0], y[0]))
+    np.testing.assert_allclose(tnp.kron(x[0], A), np.kron(x[0], A))
+    np.testing.assert_allclose(tnp.kron(A[0], x), np.kron(A[0], x))
+    np.testing.assert_allclose(tnp.cross(x[..., :3], A), np.cross(x[..., :3], A))
+    np.testing.assert_allclose(
+        tnp.cross(A, B[0, :3], axisa=0, axisb=1, axisc=0), np.cross(A, B[0, :3], axisa=0, axisb=1, axisc=0)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # numpy 2 deprecates 2-vectors
+        np.testing.assert_allclose(tnp.cross(A[:, :2], A[:, 1:]), np.cross(A[:, :2], A[:, 1:]))
+
+
+def test_linalg_values_match_numpy() -> None:
+    stack = np.stack([A, SPD])
+    for ours, theirs in [
+        (L.inv, np.linalg.inv),
+        (L.det, np.linalg.det),
+        (L.cholesky, np.linalg.cholesky),
+        (L.pinv, np.linalg.pinv),
+        (L.eigvalsh, np.linalg.eigvalsh),
+        (L.svdvals, np.linalg.svdvals),
+        (lambda a: L.matrix_power(a, -3), lambda a: np.linalg.matrix_power(a, -3)),
+    ]:
+        np.testing.assert_allclose(ours(stack), theirs(stack), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(L.solve(stack, A[0]), np.linalg.solve(stack, A[0]))
+    np.testing.assert_allclose(L.solve(stack, B[:, :3]), np.linalg.solve(stack, B[:, :3]))
+    for got, want in zip(L.slogdet(-stack), np.linalg.slogdet(-stack)):
+        np.testing.assert_allclose(got, want)
+    for got, want in zip(L.lstsq(B[0], B[1]), np.linalg.lstsq(B[0], B[1])):
+        np.testing.assert_allclose(got, want, atol=1e-12)
+    chain = [A[0], A, SPD, B[0].T, B[1, :, 0]]
+    np.testing.assert_allclose(L.multi_dot(chain), np.linalg.multi_dot(chain))
+
+
+NORM_CASES = [
+    (None, None),
+    (1, None),
+    (np.inf, None),
+    (-np.inf, 0),
+    (0, 1),
+    (3, -1),
+    ("fro", None),
+    ("nuc", None),
+    (2, None),
+    (-2, (1, 0)),
+    (1, (0, 1)),
+    (-1, None),
+    (np.inf, (1, 0)),
+    (-np.inf, None),
+]
+
+
+@pytest.mark.parametrize("ord,axis", NORM_CASES, ids=[f"{o}-{a}" for o, a in NORM_CASES])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_norm_matches_numpy(ord, axis, keepdims) -> None:
+    x = B[0]
+    got = L.norm(x, ord, axis, keepdims)
+    want = np.linalg.norm(x, ord, axis, keepdims)
+    assert np.shape(got) == np.shape(want)
+    np.testing.assert_allclose(got, want)
+    assert L.norm(x.astype(np.float32), ord, axis, keepdims).dtype == np.float32
+
+
+def test_norm_of_complex_input_matches_numpy() -> None:
+    z = np.array([[3 + 4j, 1 - 1j], [0.5j, 2.0]])
+    for ord in (None, "fro", 1, 3):
+        axis = -1 if ord == 3 else None
+        np.testing.assert_allclose(L.norm(z, ord, axis), np.linalg.norm(z, ord, axis))
+
+
+@pytest.mark.parametrize("ord", [None, 2, 3, 1, np.inf])
+def test_norm_gradient_at_zero_vector_is_zero(ord) -> None:
+    g = tp.grad(lambda x: L.norm(x, ord))(np.zeros(3))
+    assert np.array_equal(g, np.zeros(3))
+    g = tp.grad(lambda x: tnp.sum(L.norm(x, axis=1)))(np.zeros((2, 3), np.float32))
+    assert g.dtype == np.float32 and np.array_equal(g, np.zeros((2, 3)))
+    g = tp.grad(lambda x: L.norm(x, "fro"))(np.zeros((2, 2)))
+    assert np.array_equal(g, np.zeros((2, 2)))
+
+
+def test_norm_gradient_matches_closed_form() -> None:
+    x = np.array([3.0, 4.0])
+    np.testing.assert_allclose(tp.grad(L.norm)(x), x / 5.0)
+    np.testing.assert_allclose(tp.grad(lambda v: np.linalg.norm(v))(x), x / 5.0)
+
+
+def test_named_tuples_come_back_from_traced_calls_and_are_pytrees() -> None:
+    seen = {}
+
+    def f(a):
+        r = np.linalg.eigh(a)
+        q = np.linalg.qr(a)
+        s = np.linalg.svd(a, full_matrices=False)
+        d = np.linalg.slogdet(a)
+        seen.update(eigh=r, qr=q, svd=s, slogdet=d)
+        return tnp.sum(r.eigenvalues) + tnp.sum(s.S) + d.logabsdet + tnp.sum(q.R[0] ** 2)
+
+    tp.grad(f)(SPD)
+    assert type(seen["eigh"]).__name__ == "EighResult" and seen["eigh"]._fields == ("eigenvalues", "eigenvectors")
+    assert type(seen["qr"]).__name__ == "QRResult" and seen["qr"]._fields == ("Q", "R")
+    assert type(seen["svd"]).__name__ == "SVDResult" and seen["svd"]._fields == ("U", "S", "Vh")
+    assert type(seen["slogdet"]).__name__ == "SlogdetResult"
+    assert isinstance(seen["eigh"], L.EighResult)
+
+    out, tangent = tp.jvp(L.eigh, (SPD,), (np.eye(3),))
+    assert isinstance(out, L.EighResult) and isinstance(tangent, L.EighResult)
+    # d/dt eigenvalues(A + t I) = 1 for every eigenvalue
+    np.testing.assert_allclose(tangent.eigenvalues, np.ones(3))
+    out, vjp_fn = tp.vjp(lambda a: L.svd(a, full_matrices=False), B[0])
+    (ct,) = vjp_fn(L.SVDResult(np.zeros((4, 3)), np.ones(3), np.zeros((3, 3))))
+    u, _, vh = np.linalg.svd(B[0], full_matrices=False)
+    np.testing.assert_allclose(ct, u @ vh)  # gradient of the nuclear norm
+    leaves, tree = tp.tree_util.tree_flatten(out)
+    assert len(leaves) == 3 and type(tp.tree_util.tree_unflatten(tree, leaves)) is type(out)
+
+
+def test_closed_form_gradients() -> None:
+    np.testing.assert_allclose(tp.grad(lambda a: L.slogdet(a).logabsdet)(A), np.linalg.inv(A).T)
+    np.testing.assert_allclose(tp.grad(L.det)(A), np.linalg.det(A) * np.linalg.inv(A).T)
+    # Hessian-vector product of log det: -A^-T H^T A^-T
+    h = RNG.standard_normal((3, 3))
+    hvp = tp.jvp(tp.grad(lambda a: L.slogdet(a).logabsdet), (A,), (h,))[1]
+    ai = np.linalg.inv(A)
+    np.testing.assert_allclose(hvp, -(ai @ h @ ai).T)
+    # derivative of trace(inv(A)) is -(A^-2)^T
+    np.testing.assert_allclose(tp.grad(lambda a: tnp.sum(tnp.einsum("ii", L.inv(a))))(A), -(ai @ ai).T)
+
+
+def test_third_order_through_inv_and_solve() -> None:
+    tp.check_grads(lambda a: L.solve(a, L.inv(a)[0]), (A,), order=3, modes=("rev", "fwd"))
+
+
+def test_repeated_eigenvalues_still_give_eigenvalue_gradients() -> None:
+    # Eigenvectors are not unique at I, but the eigenvalues' gradient is.
+    g = tp.grad(lambda a: tnp.sum(L.eigvalsh(a) ** 2))(np.eye(3))
+    np.testing.assert_allclose(g, 2 * np.eye(3))
+    g = tp.grad(lambda a: L.norm(a, "nuc"))(np.eye(3))
+    np.testing.assert_allclose(g, np.eye(3))
+
+
+def test_eigh_and_cholesky_read_one_triangle_like_numpy() -> None:
+    a = SPD + np.triu(np.ones((3, 3)), 1) * 5.0  # garbage above the diagonal
+    np.testing.assert_allclose(L.cholesky(a), np.linalg.cholesky(a))
+    g = tp.grad(lambda m: tnp.sum(L.cholesky(m)))(a)
+    assert np.array_equal(np.triu(g, 1), np.zeros((3, 3)))
+    g = tp.grad(lambda m: tnp.sum(L.eigvalsh(m, UPLO="U") * np.arange(3.0)))(a)
+    assert np.array_equal(np.tril(g, -1), np.zeros((3, 3)))
+
+
+def test_np_linalg_dispatch_differentiates() -> None:
+    for fun in [
+        lambda a: np.sum(np.linalg.inv(a)),
+        lambda a: np.linalg.det(a),
+        lambda a: np.sum(np.linalg.solve(a, a[0])),
+        lambda a: np.sum(np.linalg.cholesky(a @ a.T)),
+        lambda a: np.sum(np.linalg.pinv(a)),
+        lambda a: np.sum(np.linalg.matrix_power(a, 2)),
+        lambda a: np.sum(np.linalg.multi_dot([a, a, a])),
+        lambda a: np.sum(np.linalg.lstsq(a, a[0])[0]),
+        lambda a: np.linalg.norm(a, "nuc"),
+        lambda a: np.sum(np.linalg.svdvals(a)),
+        lambda a: np.sum(np.einsum("ij,jk->ik", a, a)),
+        lambda a: np.sum(np.kron(a, a)),
+    ]:
+        tp.check_grads(fun, (A,), modes=("rev", "fwd"))
+    assert int(tp.grad(lambda a: np.linalg.matrix_rank(a) * tnp.sum(a))(A)[0, 0]) == 3
+
+
+def test_unsupported_derivatives_raise_clearly() -> None:
+    wide = RNG.standard_normal((2, 3))
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        tp.grad(lambda a: tnp.sum(L.svd(a).S))(wide)
+    assert L.svd(wide).U.shape == (2, 2)  # plain values: numpy's full decomposition
+    with pytest.raises(NotImplementedError, match="M >= N"):
+        tp.grad(lambda a: tnp.sum(L.qr(a).R))(wide)
+    with pytest.raises(NotImplementedError, match="real matrices"):
+        tp.jvp(L.eigvalsh, (SPD.astype(complex),), (np.eye(3, dtype=complex),))
+    with pytest.raises(np.linalg.LinAlgError):
+        L.cholesky(wide)
+    with pytest.raises(ValueError):
+        tnp.einsum("ij,jk->ik", A)
+    with pytest.raises(ValueError):
+        tnp.einsum("...ij,jk->ik", B, A)
+    with pytest.raises(ValueError):
+        tnp.tensordot(A, B, axes=([0], [0]))
+    with pytest.raises(ValueError):
+        L.norm(B, "fro")
+    with pytest.raises(TypeError):
+        L.matrix_power(A, 1.5)
