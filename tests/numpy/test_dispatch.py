@@ -282,3 +282,13 @@ def test_linspace_differentiable_in_its_endpoints(endpoint):
     tp.check_grads(fun, (a, b), order=2, modes=("rev", "fwd"))
     g = tp.grad(lambda s: tnp.linspace(0.0, s, 5).sum())(2.0)
     assert float(g) == 2.5
+
+
+def test_numpy_array_of_a_list_of_traced_scalars_raises_and_tnp_array_works():
+    def bad(x):
+        return np.array([x[0], x[1] * 2.0]).sum()
+
+    with pytest.raises(TypeError, match="drop its gradient"):
+        tp.grad(bad)(np.array([1.0, 2.0]))
+    good = lambda x: (tnp.array([x[0], x[1] * 2.0]) ** 2).sum()  # noqa: E731
+    np.testing.assert_allclose(tp.grad(good)(np.array([1.0, 2.0])), [2.0, 16.0])
