@@ -24,3 +24,8 @@ from tapeflow.numpy import linalg  # noqa: F401,E402  (tnp.linalg; registers np.
 from tapeflow.numpy.sorting import *  # noqa: F403
 from tapeflow.numpy.at import at  # noqa: F401  (functional updates: x.at[idx].set(v))
 from tapeflow.numpy import dispatch as _dispatch  # noqa: F401,E402  (ufunc methods)
+from tapeflow.scipy.special import logsumexp  # noqa: E402  (same primitive as tapeflow.scipy.special's)
+
+# Importing the submodule tapeflow.numpy.shape rebinds the package attribute `shape`
+# to that module; numpy's name `shape` must be the function.
+from tapeflow.numpy.creation import shape  # noqa: E402,F811
