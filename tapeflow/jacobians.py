@@ -28,7 +28,7 @@ from tapeflow.tape import active_traces
 from tapeflow.tracer import Tracer
 from tapeflow.transforms import (
     _scalar_seed,
-    check_differentiable,
+    check_args_differentiable,
     grad,
     leaf_dtype,
     normalize_argnums,
@@ -57,15 +57,6 @@ def _is_float(x: Any) -> bool:
     except TypeError:
         return False
     return bool(np.issubdtype(dtype, np.inexact))
-
-
-def _check_inputs(dyn: tuple[Any, ...], nums: tuple[int, ...], name: str) -> None:
-    """Name the argument by its position in the call, plus the path inside it."""
-    pairs = []
-    for n, arg in zip(nums, dyn):
-        for path, leaf in tree_flatten_with_path(arg)[0]:
-            pairs.append((f"argument {n}{path}", leaf))
-    check_differentiable(pairs, f"{name}: input")
 
 
 def _check_outputs(out: Any, name: str) -> list[Any]:
@@ -150,7 +141,7 @@ def jacrev(
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), "jacrev")
         f_dyn, dyn = partial_args(fun, args, kwargs, nums)
-        _check_inputs(dyn, nums, "jacrev")
+        check_args_differentiable(dyn, nums, "jacrev")
         res = vjp(f_dyn, *dyn, has_aux=has_aux)
         out, vjp_fn = res[0], res[1]
         out_leaves, out_tree = tree_flatten(out)
@@ -202,7 +193,7 @@ def jacfwd(
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), "jacfwd")
         f_dyn, dyn = partial_args(fun, args, kwargs, nums)
-        _check_inputs(dyn, nums, "jacfwd")
+        check_args_differentiable(dyn, nums, "jacfwd")
         box: dict[str, Any] = {}
 
         def f_out(*a: Any) -> Any:
@@ -337,7 +328,7 @@ def elementwise_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) 
     def egrad(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), "elementwise_grad")
         f_dyn, dyn = partial_args(fun, args, kwargs, nums)
-        _check_inputs(dyn, nums, "elementwise_grad")
+        check_args_differentiable(dyn, nums, "elementwise_grad")
         out, vjp_fn = vjp(f_dyn, *dyn)
         leaves = _check_outputs(out, "elementwise_grad")
         ones = [np.ones(value_shape(o), leaf_dtype(o)) for o in leaves]
@@ -390,7 +381,7 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
         raise TypeError(f"linearize expects a callable, got {type(fun).__name__}")
     if not primals:
         raise TypeError("linearize(fun, *primals) needs at least one primal")
-    _check_inputs(primals, tuple(range(len(primals))), "linearize")
+    check_args_differentiable(primals, tuple(range(len(primals))), "linearize")
     out, vjp_fn = vjp(fun, *primals)
     out_leaves, out_tree = tree_flatten(out)
     float_idx = [j for j, o in enumerate(out_leaves) if _is_float(o)]

@@ -55,10 +55,22 @@ def check_differentiable(leaves_with_paths: Sequence[tuple[str, Any]], what: str
             )
 
 
+def check_args_differentiable(dyn: Sequence[Any], nums: Sequence[int], name: str) -> None:
+    """Like :func:`check_differentiable`, naming each leaf by its argument position and path."""
+    check_differentiable(
+        [(f"argument {n}{p}", x) for n, a in zip(nums, dyn) for p, x in tree_flatten_with_path(a)[0]],
+        f"{name}: input",
+    )
+
+
 def normalize_argnums(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
     """Validate ``argnums`` against the number of positional arguments."""
-    single = isinstance(argnums, (int, np.integer))
-    nums = (int(argnums),) if single else tuple(argnums)  # type: ignore[arg-type]
+    if isinstance(argnums, (int, np.integer)):
+        nums: tuple[Any, ...] = (int(argnums),)
+    elif isinstance(argnums, (tuple, list)):
+        nums = tuple(argnums)
+    else:
+        raise TypeError(f"{name}: argnums must be an int or a tuple of ints, got {argnums!r}")
     if not nums:
         raise ValueError(f"{name}: argnums must name at least one argument, got ()")
     out = []
@@ -313,13 +325,14 @@ def value_and_grad(
     if not callable(fun):
         raise TypeError(f"value_and_grad expects a callable, got {type(fun).__name__}")
     single = isinstance(argnums, (int, np.integer))
-    if not single:
+    if isinstance(argnums, list):
         argnums = tuple(argnums)
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         nums = normalize_argnums(argnums, len(args), "value_and_grad")
         f_dyn, dyn = partial_args(fun, args, kwargs, nums)
+        check_args_differentiable(dyn, nums, "grad")
         if holomorphic:
             _check_complex_inputs(dyn)
         out, tape, out_leaves, out_tree, in_leaves, in_tree, aux = _trace_reverse(
