@@ -28,6 +28,8 @@ from tapeflow.tree_util import ravel_pytree
 
 import tapeflow.numpy  # noqa: E402,F401  (registers every primitive)
 from tapeflow import datasets  # noqa: E402
+from tapeflow import nn, optim  # noqa: E402  (nn registers its primitives)
+from tapeflow.serialization import load_params, save_params  # noqa: E402
 from tapeflow.primitive import mark_builtin_primitives as _mark_builtin_primitives
 
 _mark_builtin_primitives()
@@ -59,6 +61,10 @@ __all__ = [
     "nondifferentiable",
     "tree_util",
     "datasets",
+    "nn",
+    "optim",
+    "save_params",
+    "load_params",
     "ravel_pytree",
     "check_grads",
     "Tracer",

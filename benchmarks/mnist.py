@@ -1,0 +1,440 @@
+"""Train a network on MNIST with tapeflow: the main job.
+
+    python benchmarks/mnist.py                      # the lab network: 784-256 sigmoid-10, plain SGD
+    python benchmarks/mnist.py --model mlp          # two hidden ReLU layers, Adam
+    python benchmarks/mnist.py --model cnn          # two conv + max-pool layers, dense head, Adam
+    python benchmarks/mnist.py --epochs 3 --lr 0.5 --json results.json --save params.npz
+
+The last 5,000 training images are held out for validation (reported after
+each epoch); the network trains on the other 55,000 and the test accuracy on
+the 10,000 test images is reported at the end. The same ``--seed`` gives the
+same result bit for bit on the same machine.
+
+Data: ``--data-dir`` if given, else the copy shipped in ``benchmarks/data/mnist``,
+else ``tapeflow.datasets.mnist``'s own lookup (``$TAPEFLOW_DATA_DIR``, then a
+per-user cache, downloading when missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+
+import tapeflow as tp  # noqa: E402
+from tapeflow import nn, optim  # noqa: E402
+
+SHIPPED_DATA = HERE / "data" / "mnist"
+VALIDATION_SIZE = 5000
+
+
+# ----- BLAS threads --------------------------------------------------------------------
+def set_blas_threads(n: int) -> bool:
+    """Set the number of threads of numpy's OpenBLAS at run time; False if not found.
+
+    The matrices of a batch-128 MLP are small: one thread does them nearly as
+    fast as two, and OpenBLAS threads that spin-wait collapse (10x and worse)
+    when the machine is shared, so the benchmark defaults to one thread.
+    """
+    import ctypes
+    import glob
+
+    libs_dir = Path(np.__file__).resolve().parent.parent / "numpy.libs"
+    names = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads_64_",
+             "openblas_set_num_threads64_", "openblas_set_num_threads")
+    done = False
+    for path in glob.glob(str(libs_dir / "*openblas*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in names:
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn(ctypes.c_int(n))
+                done = True
+                break
+    return done
+
+
+# ----- models ------------------------------------------------------------------------
+def _lab_mlp() -> nn.Layer:
+    # The backpropagation lab's network; uniform(-0.1, 0.1) weights, zero biases.
+    return nn.serial(
+        nn.Dense(256, W_init=_uniform(0.1)), nn.Sigmoid, nn.Dense(10, W_init=_uniform(0.1))
+    )
+
+
+def _uniform(limit: float) -> Callable[..., np.ndarray]:
+    def init(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+        return rng.uniform(-limit, limit, shape).astype(dtype)
+
+    return init
+
+
+def _mlp() -> nn.Layer:
+    return nn.serial(
+        nn.Dense(512, W_init=nn.initializers.he_normal),
+        nn.Relu,
+        nn.Dense(512, W_init=nn.initializers.he_normal),
+        nn.Relu,
+        nn.Dense(10),
+    )
+
+
+def _cnn() -> nn.Layer:
+    return nn.serial(
+        nn.Conv(32, (3, 3), padding="SAME"),
+        nn.Relu,
+        nn.MaxPool(2),
+        nn.Conv(64, (3, 3), padding="SAME"),
+        nn.Relu,
+        nn.MaxPool(2),
+        nn.Flatten,
+        nn.Dense(128, W_init=nn.initializers.he_normal),
+        nn.Relu,
+        nn.Dense(10),
+    )
+
+
+# name -> (builder, input layout, optimizer, learning rate, schedule, epochs, batch size)
+MODELS: dict[str, dict[str, Any]] = {
+    "lab-mlp": dict(build=_lab_mlp, layout="flat", optimizer="sgd", lr=1.0, schedule="constant",
+                    epochs=10, batch_size=128),
+    "mlp": dict(build=_mlp, layout="flat", optimizer="adam", lr=1e-3, schedule="cosine",
+                epochs=10, batch_size=128),
+    "cnn": dict(build=_cnn, layout="image", optimizer="adam", lr=1e-3, schedule="cosine",
+                epochs=3, batch_size=128),
+}
+
+OPTIMIZERS: dict[str, Callable[[Any], optim.Optimizer]] = {
+    "sgd": lambda lr: optim.sgd(lr),
+    "momentum": lambda lr: optim.sgd(lr, momentum=0.9),
+    "nesterov": lambda lr: optim.sgd(lr, momentum=0.9, nesterov=True),
+    "adam": lambda lr: optim.adam(lr),
+    "adamw": lambda lr: optim.adamw(lr, weight_decay=1e-4),
+    "rmsprop": lambda lr: optim.rmsprop(lr),
+    "adagrad": lambda lr: optim.adagrad(lr),
+}
+
+
+# ----- data ------------------------------------------------------------------------
+def load_data(data_dir: str | None, layout: str, dtype: Any) -> dict[str, np.ndarray]:
+    """MNIST as float arrays in [0, 1]: train (55k), validation (5k) and test (10k)."""
+    if data_dir is None and SHIPPED_DATA.is_dir():
+        data_dir = str(SHIPPED_DATA)
+    x_train, y_train, x_test, y_test = tp.datasets.mnist(data_dir)
+
+    def prepare(images: np.ndarray) -> np.ndarray:
+        x = images.astype(dtype)
+        x *= dtype(1.0 / 255.0)
+        if layout == "flat":
+            return x.reshape(len(x), -1)
+        return x.reshape(len(x), 1, 28, 28)
+
+    x_all, y_all = prepare(x_train), y_train.astype(np.int64)
+    n_train = len(x_all) - VALIDATION_SIZE
+    return {
+        "x_train": x_all[:n_train],
+        "y_train": y_all[:n_train],
+        "x_val": x_all[n_train:],
+        "y_val": y_all[n_train:],
+        "x_test": prepare(x_test),
+        "y_test": y_test.astype(np.int64),
+    }
+
+
+# ----- progress display ----------------------------------------------------------------
+class Progress:
+    """Per-batch progress on a terminal (rewritten in place), one line per epoch otherwise."""
+
+    def __init__(self, epochs: int, batches_per_epoch: int, stream: Any = None, quiet: bool = False):
+        self.stream = stream or sys.stdout
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.quiet = quiet
+        self.epochs, self.total = epochs, batches_per_epoch
+        self.last_draw = 0.0
+
+    def batch(self, epoch: int, i: int, loss: float, seen: int, elapsed: float) -> None:
+        if self.quiet or not self.tty:
+            return
+        now = time.perf_counter()
+        if i + 1 < self.total and now - self.last_draw < 0.1:
+            return
+        self.last_draw = now
+        width = 24
+        done = int(width * (i + 1) / self.total)
+        bar = "#" * done + "." * (width - done)
+        rate = seen / max(elapsed, 1e-9)
+        self.stream.write(
+            f"\repoch {epoch}/{self.epochs} [{bar}] {i + 1}/{self.total}  loss {loss:.4f}  "
+            f"{rate:,.0f} examples/s "
+        )
+        self.stream.flush()
+
+    def epoch(self, epoch: int, loss: float, val_acc: float, seconds: float, rate: float) -> None:
+        if self.quiet:
+            return
+        if self.tty:
+            self.stream.write("\r\033[K")
+        self.stream.write(
+            f"epoch {epoch}/{self.epochs}  train loss {loss:.4f}  val acc {100 * val_acc:.2f}%  "
+            f"{seconds:.1f}s  {rate:,.0f} examples/s\n"
+        )
+        self.stream.flush()
+
+    def line(self, text: str) -> None:
+        if not self.quiet:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+
+# ----- training ------------------------------------------------------------------------
+def evaluate(apply: Callable[..., Any], params: Any, x: np.ndarray, y: np.ndarray, chunk: int = 1000) -> float:
+    """Accuracy of the model on (x, y), evaluated in chunks (no tracing, no dropout)."""
+    correct = 0
+    for start in range(0, len(x), chunk):
+        logits = apply(params, x[start : start + chunk])
+        correct += int(np.sum(np.argmax(logits, axis=-1) == y[start : start + chunk]))
+    return correct / len(x)
+
+
+def train(
+    model: str = "lab-mlp",
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    optimizer: str | None = None,
+    schedule: str | None = None,
+    dtype: str = "float32",
+    seed: int = 0,
+    data_dir: str | None = None,
+    max_batches: int | None = None,
+    data: dict[str, np.ndarray] | None = None,
+    progress: Progress | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Train one model and return its results (accuracies, timings, history, params).
+
+    ``max_batches`` limits the batches per epoch (for quick tests); ``data`` may
+    pass arrays already loaded with :func:`load_data` for the model's layout.
+    """
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    spec = MODELS[model]
+    epochs = spec["epochs"] if epochs is None else epochs
+    batch_size = spec["batch_size"] if batch_size is None else batch_size
+    lr = spec["lr"] if lr is None else lr
+    optimizer = spec["optimizer"] if optimizer is None else optimizer
+    schedule = spec["schedule"] if schedule is None else schedule
+    np_dtype = {"float32": np.float32, "float64": np.float64}[dtype]
+
+    t_start = time.perf_counter()
+    if data is None:
+        data = load_data(data_dir, spec["layout"], np_dtype)
+    x_train, y_train = data["x_train"], data["y_train"]
+    n_batches = -(-len(x_train) // batch_size)
+    if max_batches is not None:
+        n_batches = min(n_batches, max_batches)
+    total_steps = epochs * n_batches
+
+    if schedule == "cosine":
+        rate: Any = optim.cosine_decay(lr, max(total_steps, 1))
+    elif schedule == "constant":
+        rate = lr
+    else:
+        raise ValueError(f"unknown schedule {schedule!r}; use 'constant' or 'cosine'")
+    opt = OPTIMIZERS[optimizer](rate)
+
+    init, apply = spec["build"]()
+    rng = np.random.default_rng(seed)
+    init_rng, data_rng = (np.random.default_rng(s) for s in rng.integers(0, 2**63 - 1, size=2))
+    in_shape = (-1,) + x_train.shape[1:]
+    _, params = init(init_rng, in_shape, np_dtype)
+    state = opt.init(params)
+
+    def loss_fn(p: Any, x: np.ndarray, y: np.ndarray) -> Any:
+        return nn.softmax_cross_entropy(apply(p, x, train=True), y)
+
+    step = tp.value_and_grad(loss_fn)
+    progress = progress or Progress(epochs, n_batches, quiet=quiet)
+    history = []
+    train_seconds = 0.0
+    examples = 0
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        seen = 0
+        loss_sum = 0.0
+        for i, (xb, yb) in enumerate(tp.datasets.batches(x_train, y_train, batch_size, rng=data_rng)):
+            if i >= n_batches:
+                break
+            loss, grads = step(params, xb, yb)
+            params, state = opt.update(grads, state, params)
+            loss = float(loss)
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"the loss became {loss} at epoch {epoch}, batch {i + 1}; lower --lr"
+                )
+            loss_sum += loss * len(yb)
+            seen += len(yb)
+            progress.batch(epoch, i, loss, seen, time.perf_counter() - t0)
+        seconds = time.perf_counter() - t0
+        train_seconds += seconds
+        examples += seen
+        val_acc = evaluate(apply, params, data["x_val"], data["y_val"])
+        history.append(
+            {"epoch": epoch, "train_loss": loss_sum / seen, "val_accuracy": val_acc,
+             "seconds": seconds, "examples_per_s": seen / seconds}
+        )
+        progress.epoch(epoch, loss_sum / seen, val_acc, seconds, seen / seconds)
+    test_acc = evaluate(apply, params, data["x_test"], data["y_test"])
+    wall = time.perf_counter() - t_start
+    return {
+        "model": model,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "optimizer": optimizer,
+        "schedule": schedule,
+        "dtype": dtype,
+        "seed": seed,
+        "max_batches": max_batches,
+        "train_examples": int(len(x_train)),
+        "history": history,
+        "val_accuracy": history[-1]["val_accuracy"] if history else None,
+        "test_accuracy": test_acc,
+        "train_seconds": train_seconds,
+        "wall_seconds": wall,
+        "examples_per_s": examples / train_seconds if train_seconds else None,
+        "params": params,
+    }
+
+
+# ----- outputs --------------------------------------------------------------------------
+def check_matplotlib() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    return plt
+
+
+def plot(results: dict[str, Any], path: str, plt: Any) -> None:
+    epochs = [h["epoch"] for h in results["history"]]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.5))
+    ax1.plot(epochs, [h["train_loss"] for h in results["history"]], marker="o")
+    ax1.set_xlabel("epoch")
+    ax1.set_ylabel("training loss")
+    ax2.plot(epochs, [100 * h["val_accuracy"] for h in results["history"]], marker="o")
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel("validation accuracy (%)")
+    fig.suptitle(f"tapeflow MNIST {results['model']}: test accuracy {100 * results['test_accuracy']:.2f}%")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Train a network on MNIST with tapeflow (default: the lab network, "
+        "784-256 sigmoid-10 with plain SGD).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", choices=list(MODELS), default="lab-mlp")
+    parser.add_argument("--epochs", type=int, default=None, help="default: 10 (lab-mlp, mlp), 3 (cnn)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: 128")
+    parser.add_argument("--lr", type=float, default=None, help="default: 1.0 (lab-mlp), 1e-3 (mlp, cnn)")
+    parser.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
+                        help="default: sgd (lab-mlp), adam (mlp, cnn)")
+    parser.add_argument("--schedule", choices=["constant", "cosine"], default=None,
+                        help="learning-rate schedule; default: constant (lab-mlp), cosine (mlp, cnn)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=None,
+                        help="directory with the four MNIST .gz files (default: benchmarks/data/mnist)")
+    parser.add_argument("--max-batches", type=int, default=None,
+                        help="stop each epoch after this many batches (quick runs)")
+    parser.add_argument("--save", metavar="PARAMS.npz", default=None, help="save the trained parameters")
+    parser.add_argument("--plot", metavar="CURVES.png", default=None,
+                        help="plot loss and validation accuracy (needs matplotlib)")
+    parser.add_argument("--json", metavar="RESULTS.json", default=None, help="write the results as JSON")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads (0: leave numpy's default)")
+    parser.add_argument("--quiet", action="store_true", help="print only the final summary")
+    args = parser.parse_args(argv)
+
+    for name in ("epochs", "batch_size", "max_batches"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+    if args.lr is not None and not args.lr > 0:
+        parser.error(f"--lr must be > 0, got {args.lr}")
+    plt = None
+    if args.plot:
+        plt = check_matplotlib()
+        if plt is None:
+            parser.error(
+                "--plot needs matplotlib, which is not installed; install it with "
+                "`pip install matplotlib` (or `pip install -e .[plot]`), or drop --plot"
+            )
+
+    if args.threads > 0:
+        set_blas_threads(args.threads)
+    spec = MODELS[args.model]
+    print(
+        f"tapeflow {tp.__version__} | numpy {np.__version__} | python {platform.python_version()} | "
+        f"model {args.model} | optimizer {args.optimizer or spec['optimizer']} | "
+        f"lr {args.lr if args.lr is not None else spec['lr']} | "
+        f"batch {args.batch_size or spec['batch_size']} | {args.dtype} | seed {args.seed}",
+        flush=True,
+    )
+    try:
+        results = train(
+            model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+            optimizer=args.optimizer, schedule=args.schedule, dtype=args.dtype, seed=args.seed,
+            data_dir=args.data_dir, max_batches=args.max_batches, quiet=args.quiet,
+        )
+    except (OSError, ValueError, FloatingPointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    params = results.pop("params")
+    print(
+        f"test accuracy {100 * results['test_accuracy']:.2f}% | "
+        f"validation accuracy {100 * results['val_accuracy']:.2f}% | "
+        f"training {results['train_seconds']:.1f}s ({results['examples_per_s']:,.0f} examples/s) | "
+        f"wall time {results['wall_seconds']:.1f}s"
+    )
+    if args.save:
+        tp.save_params(args.save, params)
+        print(f"parameters saved to {args.save}")
+    if args.json:
+        results["numpy"] = np.__version__
+        results["tapeflow"] = tp.__version__
+        results["python"] = platform.python_version()
+        results["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs"
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+        print(f"results written to {args.json}")
+    if args.plot:
+        plot(results, args.plot, plt)
+        print(f"curves plotted to {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

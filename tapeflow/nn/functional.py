@@ -1,0 +1,450 @@
+"""Activations, losses and the dense layer as pure functions of arrays.
+
+The hot ones are primitives with fused rules (``relu``, ``sigmoid``,
+``log_softmax``, ``softmax``, ``softmax_cross_entropy``, ``linear``...): one
+tape record per call and a backward pass that reuses the forward answer.
+Others are short compositions of primitives and are differentiated through.
+
+Conventions: ``relu``'s derivative at 0 is 0 (so is ``leaky_relu``'s slope
+branch at 0: the negative side wins); the losses reduce by the mean over every
+axis but the class axis; every loss is evaluated in a numerically stable form
+(no ``log(softmax(x))``, no ``exp`` of a large positive number).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import tapeflow.numpy as tnp
+from tapeflow.numpy._cotangent import dtype_of, shape_of
+from tapeflow.primitive import defjvp, defvjp, primitive
+from tapeflow.tracer import unwrap
+
+__all__ = [
+    "relu",
+    "leaky_relu",
+    "elu",
+    "gelu",
+    "sigmoid",
+    "silu",
+    "softplus",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "softmax_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "mse",
+    "one_hot",
+    "accuracy",
+    "linear",
+]
+
+tanh = tnp.tanh
+
+
+# ----- activations -------------------------------------------------------------
+def _np_relu(x: Any) -> Any:
+    return np.maximum(x, 0)
+
+
+relu = primitive(_np_relu, name="nn.relu")
+# x > 0 is a plain boolean mask (comparisons carry no gradient): relu'(0) = 0.
+defvjp(relu, lambda ans, x: lambda g: tnp.where(x > 0, g, 0))
+defjvp(relu, lambda t, ans, x: tnp.where(x > 0, t, 0))
+relu.__doc__ = """Rectified linear unit ``max(x, 0)``; its derivative at 0 is 0.
+
+Example:
+    >>> import numpy as np, tapeflow as tp
+    >>> tp.grad(lambda x: tp.nn.relu(x).sum())(np.array([-1.0, 0.0, 2.0]))
+    array([0., 0., 1.])
+"""
+
+
+def _np_sigmoid(x: Any) -> Any:
+    # 0.5 * (1 + tanh(x / 2)): never overflows, one transcendental per entry.
+    y = np.multiply(x, 0.5)
+    if not isinstance(y, np.ndarray):  # 0-d input: numpy scalars have no out=
+        return 0.5 * np.tanh(y) + 0.5
+    np.tanh(y, out=y)
+    y *= 0.5
+    y += 0.5
+    return y
+
+
+sigmoid = primitive(_np_sigmoid, name="nn.sigmoid")
+defvjp(sigmoid, lambda ans, x: lambda g: g * (ans * (1 - ans)))
+defjvp(sigmoid, lambda t, ans, x: t * (ans * (1 - ans)))
+sigmoid.__doc__ = """Logistic function ``1 / (1 + exp(-x))``, stable for any ``x``.
+
+Example:
+    >>> import tapeflow as tp
+    >>> float(tp.nn.sigmoid(0.0))
+    0.5
+"""
+
+
+def _np_leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
+    return np.where(x > 0, x, np.multiply(x, negative_slope))
+
+
+_leaky_relu = primitive(_np_leaky_relu, name="nn.leaky_relu")
+defvjp(
+    _leaky_relu,
+    lambda ans, x, negative_slope=0.01: lambda g: tnp.where(x > 0, g, g * negative_slope),
+)
+defjvp(
+    _leaky_relu,
+    lambda t, ans, x, negative_slope=0.01: tnp.where(x > 0, t, t * negative_slope),
+)
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
+    """``x`` where positive, ``negative_slope * x`` elsewhere (slope branch at 0).
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> tp.nn.leaky_relu(np.array([-2.0, 3.0]), negative_slope=0.1)
+        array([-0.2,  3. ])
+    """
+    return _leaky_relu(x, negative_slope=float(negative_slope))
+
+
+def _np_elu(x: Any, alpha: float = 1.0) -> Any:
+    # expm1 of min(x, 0) so that large positive entries never overflow.
+    return np.where(x > 0, x, np.multiply(np.expm1(np.minimum(x, 0)), alpha))
+
+
+_elu = primitive(_np_elu, name="nn.elu")
+defvjp(_elu, lambda ans, x, alpha=1.0: lambda g: tnp.where(x > 0, g, g * (ans + alpha)))
+defjvp(_elu, lambda t, ans, x, alpha=1.0: tnp.where(x > 0, t, t * (ans + alpha)))
+
+
+def elu(x: Any, alpha: float = 1.0) -> Any:
+    """Exponential linear unit: ``x`` where positive, ``alpha * (exp(x) - 1)`` elsewhere.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> tp.nn.elu(np.array([0.0, 1.0]))
+        array([0., 1.])
+    """
+    return _elu(x, alpha=float(alpha))
+
+
+def _np_softplus(x: Any) -> Any:
+    return np.logaddexp(x, 0)
+
+
+softplus = primitive(_np_softplus, name="nn.softplus")
+defvjp(softplus, lambda ans, x: lambda g: g * sigmoid(x))
+defjvp(softplus, lambda t, ans, x: t * sigmoid(x))
+softplus.__doc__ = """Smooth ReLU ``log(1 + exp(x))``, stable for any ``x``.
+
+Example:
+    >>> import tapeflow as tp
+    >>> round(float(tp.nn.softplus(0.0)), 4)
+    0.6931
+"""
+
+
+def silu(x: Any) -> Any:
+    """Sigmoid-weighted linear unit (swish): ``x * sigmoid(x)``.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> float(tp.nn.silu(0.0))
+        0.0
+    """
+    return x * sigmoid(x)
+
+
+_GELU_C = float(np.sqrt(2.0 / np.pi))
+
+
+def gelu(x: Any) -> Any:
+    """Gaussian error linear unit, in its usual tanh approximation.
+
+    ``0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))``; it differs from
+    the erf form by less than 1e-3 everywhere.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> float(tp.nn.gelu(0.0))
+        0.0
+    """
+    inner = (x + 0.044715 * (x * x * x)) * _GELU_C
+    return 0.5 * x * (1 + tnp.tanh(inner))
+
+
+def _np_log_softmax(x: Any, axis: int = -1) -> Any:
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _np_softmax(x: Any, axis: int = -1) -> Any:
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+_log_softmax = primitive(_np_log_softmax, name="nn.log_softmax")
+_softmax = primitive(_np_softmax, name="nn.softmax")
+defvjp(
+    _log_softmax,
+    lambda ans, x, axis=-1: lambda g: g - tnp.exp(ans) * tnp.sum(g, axis=axis, keepdims=True),
+)
+defjvp(
+    _log_softmax,
+    lambda t, ans, x, axis=-1: t - tnp.sum(tnp.exp(ans) * t, axis=axis, keepdims=True),
+)
+defvjp(
+    _softmax,
+    lambda ans, x, axis=-1: lambda g: ans * (g - tnp.sum(g * ans, axis=axis, keepdims=True)),
+)
+defjvp(
+    _softmax,
+    lambda t, ans, x, axis=-1: ans * (t - tnp.sum(t * ans, axis=axis, keepdims=True)),
+)
+
+
+def log_softmax(x: Any, axis: int = -1) -> Any:
+    """Logarithm of the softmax along ``axis``, computed with a max shift (stable).
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> np.exp(tp.nn.log_softmax(np.array([1000.0, 1000.0])))
+        array([0.5, 0.5])
+    """
+    return _log_softmax(x, axis=int(axis))
+
+
+def softmax(x: Any, axis: int = -1) -> Any:
+    """Softmax along ``axis`` (entries positive, summing to 1), stable for any input.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> tp.nn.softmax(np.array([0.0, 0.0]))
+        array([0.5, 0.5])
+    """
+    return _softmax(x, axis=int(axis))
+
+
+# ----- losses ------------------------------------------------------------------
+def _one_hot_like(labels: Any, logits: Any) -> np.ndarray:
+    """One-hot rows for ``labels`` with the logits' class count and float dtype."""
+    n_classes = shape_of(logits)[-1]
+    return np.eye(n_classes, dtype=dtype_of(logits))[labels]
+
+
+def _rows(logits: Any) -> int:
+    return int(np.prod(shape_of(logits)[:-1]))
+
+
+def _np_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
+    shifted = logits - np.max(logits, axis=-1, keepdims=True)
+    lse = np.log(np.sum(np.exp(shifted), axis=-1))
+    picked = np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
+    return np.mean(lse - picked)
+
+
+_softmax_cross_entropy = primitive(_np_softmax_cross_entropy, name="nn.softmax_cross_entropy")
+# d loss / d logits = (softmax(logits) - one_hot(labels)) / rows; labels get no gradient.
+defvjp(
+    _softmax_cross_entropy,
+    lambda ans, logits, labels: lambda g: (
+        g * ((_softmax(logits, axis=-1) - _one_hot_like(labels, logits)) / _rows(logits))
+    ),
+    None,
+)
+defjvp(
+    _softmax_cross_entropy,
+    lambda t, ans, logits, labels: tnp.sum(
+        t * (_softmax(logits, axis=-1) - _one_hot_like(labels, logits))
+    )
+    / _rows(logits),
+    None,
+)
+
+
+def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
+    """Mean cross-entropy between ``softmax(logits)`` and integer class labels.
+
+    Computed in one fused, numerically stable step (log-sum-exp with a max
+    shift), so logits of any size give a finite loss and gradient.
+
+    Args:
+        logits: float array ``(..., num_classes)``.
+        labels: integer array with the shape ``logits.shape[:-1]`` and values in
+            ``[0, num_classes)``. Not differentiated.
+
+    Returns:
+        A scalar with the logits' dtype: the mean over all rows.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> logits = np.array([[2.0, 0.0], [0.0, 1e4]])
+        >>> round(float(tp.nn.softmax_cross_entropy(logits, np.array([0, 1]))), 4)
+        0.0635
+    """
+    labels = np.asarray(unwrap(labels))
+    shape = shape_of(logits)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(
+            f"softmax_cross_entropy expects integer class labels, got dtype {labels.dtype}; "
+            "for one-hot or soft targets use -sum(targets * log_softmax(logits), axis=-1).mean()"
+        )
+    if len(shape) < 1 or labels.shape != tuple(shape[:-1]):
+        raise ValueError(
+            f"softmax_cross_entropy: labels have shape {labels.shape}, but logits of shape "
+            f"{tuple(shape)} need labels of shape {tuple(shape[:-1])}"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= shape[-1]):
+        raise ValueError(
+            f"softmax_cross_entropy: labels must lie in [0, {shape[-1]}), got values from "
+            f"{labels.min()} to {labels.max()}"
+        )
+    return _softmax_cross_entropy(logits, labels)
+
+
+def _np_bce_with_logits(x: Any, z: Any) -> Any:
+    # max(x, 0) - x z + log(1 + exp(-|x|)): no overflow for any x.
+    return np.mean(np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x))))
+
+
+def _size(x: Any) -> int:
+    return int(np.prod(shape_of(x)))
+
+
+_bce_with_logits = primitive(_np_bce_with_logits, name="nn.binary_cross_entropy_with_logits")
+defvjp(
+    _bce_with_logits,
+    lambda ans, x, z: lambda g: g * ((sigmoid(x) - z) / _size(x)),
+    lambda ans, x, z: lambda g: g * (-x / _size(x)),
+)
+defjvp(
+    _bce_with_logits,
+    lambda t, ans, x, z: tnp.sum(t * (sigmoid(x) - z)) / _size(x),
+    lambda t, ans, x, z: tnp.sum(-t * x) / _size(x),
+)
+
+
+def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Any:
+    """Mean binary cross-entropy between ``sigmoid(logits)`` and ``targets`` in [0, 1].
+
+    Stable for logits of any size. ``targets`` must have the logits' shape.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> round(float(tp.nn.binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0]))), 4)
+        0.6931
+    """
+    if tuple(shape_of(logits)) != tuple(shape_of(targets)):
+        raise ValueError(
+            f"binary_cross_entropy_with_logits: targets have shape {tuple(shape_of(targets))}, "
+            f"logits have shape {tuple(shape_of(logits))}; they must match"
+        )
+    if not hasattr(targets, "dtype") or not np.issubdtype(dtype_of(targets), np.floating):
+        targets = np.asarray(unwrap(targets), dtype=dtype_of(logits))
+    return _bce_with_logits(logits, targets)
+
+
+def mse(predictions: Any, targets: Any) -> Any:
+    """Mean squared error ``mean((predictions - targets) ** 2)``.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> float(tp.nn.mse(np.array([1.0, 3.0]), np.array([1.0, 1.0])))
+        2.0
+    """
+    d = predictions - targets
+    return tnp.mean(d * d)
+
+
+# ----- labels and metrics ------------------------------------------------------
+def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32) -> np.ndarray:
+    """Rows of the identity matrix picked by integer ``labels`` (shape ``labels.shape + (num_classes,)``).
+
+    Example:
+        >>> import tapeflow as tp
+        >>> tp.nn.one_hot([0, 2], 3)
+        array([[1., 0., 0.],
+               [0., 0., 1.]], dtype=float32)
+    """
+    labels = np.asarray(unwrap(labels))
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"one_hot expects integer labels, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"one_hot: labels must lie in [0, {num_classes})")
+    return np.eye(num_classes, dtype=dtype)[labels]
+
+
+def accuracy(logits: Any, labels: Any) -> float:
+    """Fraction of rows whose largest logit is at the label (a plain float, no gradient).
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> tp.nn.accuracy(np.array([[0.1, 0.9], [0.8, 0.2]]), np.array([1, 1]))
+        0.5
+    """
+    predicted = np.argmax(np.asarray(unwrap(logits)), axis=-1)
+    return float(np.mean(predicted == np.asarray(unwrap(labels))))
+
+
+# ----- dense layer ---------------------------------------------------------------
+def _np_linear(x: Any, w: Any, b: Any) -> Any:
+    y = np.matmul(x, w)
+    y += b
+    return y
+
+
+def _flat_rows(a: Any, width: int) -> Any:
+    return tnp.reshape(a, (-1, width))
+
+
+def _linear_vjp_w(ans: Any, x: Any, w: Any, b: Any) -> Any:
+    n_in, n_out = shape_of(w)
+    return lambda g: tnp.matmul(tnp.transpose(_flat_rows(x, n_in)), _flat_rows(g, n_out))
+
+
+_linear = primitive(_np_linear, name="nn.linear")
+defvjp(
+    _linear,
+    lambda ans, x, w, b: lambda g: tnp.matmul(g, tnp.transpose(w)),
+    _linear_vjp_w,
+    lambda ans, x, w, b: lambda g: tnp.sum(_flat_rows(g, shape_of(w)[1]), axis=0),
+)
+defjvp(
+    _linear,
+    lambda t, ans, x, w, b: tnp.matmul(t, w),
+    lambda t, ans, x, w, b: tnp.matmul(x, t),
+    lambda t, ans, x, w, b: tnp.broadcast_to(t, shape_of(ans)),
+)
+
+
+def linear(x: Any, w: Any, b: Any = None) -> Any:
+    """Affine map ``x @ w + b`` over the last axis of ``x``, as one fused step.
+
+    Args:
+        x: inputs ``(..., in_features)``.
+        w: weights ``(in_features, out_features)``.
+        b: bias ``(out_features,)`` or None.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> tp.nn.linear(np.ones((1, 2)), np.ones((2, 3)), np.arange(3.0))
+        array([[2., 3., 4.]])
+    """
+    xs, ws = shape_of(x), shape_of(w)
+    if len(ws) != 2 or len(xs) < 1 or xs[-1] != ws[0]:
+        raise ValueError(
+            f"linear: x of shape {tuple(xs)} and w of shape {tuple(ws)} do not fit; w must be "
+            "(in_features, out_features) with in_features == x.shape[-1]"
+        )
+    if b is None:
+        return tnp.matmul(x, w)
+    if tuple(shape_of(b)) != (ws[1],):
+        raise ValueError(f"linear: b must have shape ({ws[1]},), got {tuple(shape_of(b))}")
+    if len(xs) == 1:
+        return tnp.reshape(_linear(tnp.reshape(x, (1, xs[0])), w, b), (ws[1],))
+    return _linear(x, w, b)

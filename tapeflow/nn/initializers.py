@@ -1,0 +1,144 @@
+"""Parameter initialisers: ``init(rng, shape, dtype=float32) -> array``.
+
+Every initialiser takes an explicit ``numpy.random.Generator``, so the same
+generator state always gives the same parameters.
+
+Fan-in and fan-out: for a dense weight ``(in, out)`` they are ``in`` and
+``out``; for a convolution weight ``(out_channels, in_channels, kh, kw)`` they
+are ``in_channels * kh * kw`` and ``out_channels * kh * kw``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["fans", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "zeros", "ones", "normal"]
+
+
+def fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight shape (see the module docstring).
+
+    Example:
+        >>> from tapeflow.nn.initializers import fans
+        >>> fans((784, 256)), fans((32, 1, 3, 3))
+        ((784, 256), (9, 288))
+    """
+    shape = tuple(shape)
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = int(np.prod(shape[2:]))
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _check_rng(rng: Any) -> np.random.Generator:
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"initialisers take a numpy.random.Generator (np.random.default_rng(seed)), got "
+            f"{type(rng).__name__}"
+        )
+    return rng
+
+
+def glorot_uniform(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+    """Uniform on ``[-a, a]`` with ``a = sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio).
+
+    Example:
+        >>> import numpy as np
+        >>> from tapeflow.nn import initializers
+        >>> w = initializers.glorot_uniform(np.random.default_rng(0), (784, 256))
+        >>> w.dtype, bool(abs(w).max() <= np.sqrt(6 / 1040))
+        (dtype('float32'), True)
+    """
+    fan_in, fan_out = fans(shape)
+    limit = np.sqrt(6.0 / (fan_in + fan_out))
+    return _check_rng(rng).uniform(-limit, limit, shape).astype(dtype)
+
+
+def glorot_normal(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+    """Normal with standard deviation ``sqrt(2 / (fan_in + fan_out))``.
+
+    Example:
+        >>> import numpy as np
+        >>> from tapeflow.nn import initializers
+        >>> initializers.glorot_normal(np.random.default_rng(0), (3, 4)).shape
+        (3, 4)
+    """
+    fan_in, fan_out = fans(shape)
+    std = np.sqrt(2.0 / (fan_in + fan_out))
+    return (_check_rng(rng).standard_normal(shape) * std).astype(dtype)
+
+
+def he_normal(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+    """Normal with standard deviation ``sqrt(2 / fan_in)`` (He et al.; suits ReLU layers).
+
+    Example:
+        >>> import numpy as np
+        >>> from tapeflow.nn import initializers
+        >>> initializers.he_normal(np.random.default_rng(0), (32, 1, 3, 3)).dtype
+        dtype('float32')
+    """
+    fan_in, _ = fans(shape)
+    return (_check_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
+
+
+def he_uniform(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+    """Uniform on ``[-a, a]`` with ``a = sqrt(6 / fan_in)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from tapeflow.nn import initializers
+        >>> initializers.he_uniform(np.random.default_rng(0), (4, 2)).shape
+        (4, 2)
+    """
+    fan_in, _ = fans(shape)
+    limit = np.sqrt(6.0 / fan_in)
+    return _check_rng(rng).uniform(-limit, limit, shape).astype(dtype)
+
+
+def zeros(rng: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+    """All zeros (the generator is accepted for a uniform signature and not used).
+
+    Example:
+        >>> from tapeflow.nn import initializers
+        >>> initializers.zeros(None, (2,))
+        array([0., 0.], dtype=float32)
+    """
+    return np.zeros(shape, dtype)
+
+
+def ones(rng: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+    """All ones (the generator is not used).
+
+    Example:
+        >>> from tapeflow.nn import initializers
+        >>> initializers.ones(None, (2,))
+        array([1., 1.], dtype=float32)
+    """
+    return np.ones(shape, dtype)
+
+
+def normal(stddev: float = 0.01) -> Any:
+    """An initialiser drawing from a normal distribution with standard deviation ``stddev``.
+
+    Returns:
+        ``init(rng, shape, dtype=float32)``.
+
+    Example:
+        >>> import numpy as np
+        >>> from tapeflow.nn import initializers
+        >>> init = initializers.normal(0.1)
+        >>> init(np.random.default_rng(0), (2, 2)).dtype
+        dtype('float32')
+    """
+
+    def init(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+        return (_check_rng(rng).standard_normal(shape) * stddev).astype(dtype)
+
+    init.__name__ = f"normal({stddev})"
+    return init
