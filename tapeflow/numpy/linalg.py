@@ -709,10 +709,9 @@ def _safe_root(s: Any, power: float) -> Any:
     and keeps gradient descent on ``norm(x)`` well defined at the origin.
     """
     tnp = _tnp()
-    zero = s == 0  # a plain boolean array: no gradient flows through it
-    safe = s + zero
+    safe = s + (s == 0)  # comparisons carry no gradient
     root = tnp.sqrt(safe) if power == 0.5 else tnp.power(safe, power)
-    return root * ~np.asarray(zero)
+    return root * (s != 0)
 
 
 def _abs2(x: Any) -> Any:
@@ -735,7 +734,7 @@ def _vector_norm(x: Any, ord: Any, axis: Any) -> Any:
     if ord == 1:
         return tnp.sum(tnp.abs(x), axis=axis)
     if ord == 0:  # a count: piecewise constant, no gradient
-        return np.sum(np.asarray(x != 0), axis=axis).astype(dtype_of(x))
+        return tnp.astype(tnp.sum(x != 0, axis=axis), dtype_of(x))
     if isinstance(ord, str):
         raise ValueError(f"Invalid norm order '{ord}' for vectors")
     p = float(ord)

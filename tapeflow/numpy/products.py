@@ -25,6 +25,8 @@ make that work for any subscript string:
 
 from __future__ import annotations
 
+import functools
+import math
 import string
 from typing import Any
 
@@ -86,7 +88,8 @@ defjvp(matmul, lambda t, ans, x, y: matmul(t, y), lambda t, ans, x, y: matmul(x,
 
 
 # ----- einsum -------------------------------------------------------------------
-def _normalize_einsum(subscripts: str, shapes: list[tuple[int, ...]]) -> str:
+@functools.lru_cache(maxsize=1024)
+def _normalize_einsum(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> str:
     """Rewrite ``subscripts`` with explicit labels for ``...`` and an explicit output."""
     subscripts = subscripts.replace(" ", "")
     if "->" in subscripts:
@@ -145,7 +148,7 @@ def _sublist_labels(sublist: Any) -> str:
 def _auto_optimize(operands: tuple[Any, ...]) -> Any:
     # numpy's path optimizer dispatches big pairwise contractions to BLAS, but its
     # planning costs tens of microseconds: only worth it for big or many operands.
-    if len(operands) > 2 or sum(int(np.prod(shape_of(a))) for a in operands) > 4096:
+    if len(operands) > 2 or sum(math.prod(shape_of(a)) for a in operands) > 4096:
         return "greedy"
     return False
 
@@ -243,8 +246,7 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = None, **kwargs: Any)
         subscripts = ",".join(_sublist_labels(s) for s in sublists)
         if len(operands) % 2:
             subscripts += "->" + _sublist_labels(operands[-1])
-    shapes = [tuple(shape_of(a)) for a in arrays]
-    normalized = _normalize_einsum(subscripts, shapes)
+    normalized = _normalize_einsum(subscripts, tuple(tuple(shape_of(a)) for a in arrays))
     return _einsum(*arrays, subscripts=normalized, optimize=optimize)
 
 
@@ -265,7 +267,14 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
         >>> tensordot(np.ones((2, 3)), np.ones((3, 4)), axes=1).shape
         (2, 4)
     """
-    na, nb = len(shape_of(a)), len(shape_of(b))
+    if not isinstance(axes, (int, np.integer)):
+        axes = tuple(tuple(int(i) for i in np.atleast_1d(ax)) for ax in axes)
+    return _einsum(a, b, subscripts=_tensordot_subscripts(tuple(shape_of(a)), tuple(shape_of(b)), axes))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tensordot_subscripts(sa: tuple[int, ...], sb: tuple[int, ...], axes: Any) -> str:
+    na, nb = len(sa), len(sb)
     if isinstance(axes, (int, np.integer)):
         n = int(axes)
         if n < 0 or n > na or n > nb:
@@ -280,14 +289,14 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
     la = list(_LABELS[:na])
     lb = list(_LABELS[na : na + nb])
     for i, j in zip(axes_a, axes_b):
-        if shape_of(a)[i] != shape_of(b)[j]:
+        if sa[i] != sb[j]:
             raise ValueError(
-                f"tensordot: shape mismatch, axis {i} of a has length {shape_of(a)[i]} but "
-                f"axis {j} of b has length {shape_of(b)[j]}"
+                f"tensordot: shape mismatch, axis {i} of a has length {sa[i]} but "
+                f"axis {j} of b has length {sb[j]}"
             )
         lb[j] = la[i]
     out = [c for i, c in enumerate(la) if i not in axes_a] + [c for j, c in enumerate(lb) if j not in axes_b]
-    return _einsum(a, b, subscripts="".join(la) + "," + "".join(lb) + "->" + "".join(out))
+    return "".join(la) + "," + "".join(lb) + "->" + "".join(out)
 
 
 def dot(a: Any, b: Any, out: Any = None) -> Any:
