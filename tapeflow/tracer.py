@@ -228,6 +228,39 @@ class Tracer:
 
     __hash__ = None  # type: ignore[assignment]
 
+    # Boolean masks stay traced under vmap (one mask per example), so &, |, ^, ~
+    # must work on them; integer bit operations are not supported.
+    def _logical(self, other: Any, name: str) -> Any:
+        if np.dtype(self.dtype) != np.bool_ or np.result_type(
+            other.dtype if type(other) is Tracer else other
+        ) != np.bool_:
+            raise TypeError(
+                f"tapeflow supports the operator for {name} only on boolean traced arrays "
+                "(masks); use tnp.logical_and/or/xor/not, or compute integer bit operations "
+                "outside the transform"
+            )
+        return getattr(_tnp(), name)(self, other)
+
+    def __and__(self, other: Any) -> Any:
+        return self._logical(other, "logical_and")
+
+    __rand__ = __and__
+
+    def __or__(self, other: Any) -> Any:
+        return self._logical(other, "logical_or")
+
+    __ror__ = __or__
+
+    def __xor__(self, other: Any) -> Any:
+        return self._logical(other, "logical_xor")
+
+    __rxor__ = __xor__
+
+    def __invert__(self) -> Any:
+        if np.dtype(self.dtype) != np.bool_:
+            raise TypeError("~ on a traced array is only supported for boolean masks")
+        return _tnp().logical_not(self)
+
     def __getitem__(self, index: Any) -> Any:
         return _tnp().getitem(self, index)
 
@@ -338,8 +371,16 @@ def is_traced(x: Any) -> bool:
 
 
 def unwrap(x: Any) -> Any:
-    """The plain value under every layer of tracing (no gradient flows through it)."""
+    """The plain value under every layer of tracing (no gradient flows through it).
+
+    Under ``tp.jit`` the value seen while tracing is not the value of later calls,
+    so reading it raises ``ConcretizationError`` instead of silently baking it into
+    the compiled program.
+    """
     while type(x) is Tracer:
+        check = getattr(x._trace, "concrete_error", None)
+        if check is not None:
+            raise check("reading the contents of a traced array (unwrap)")
         x = x._value
     return x
 
