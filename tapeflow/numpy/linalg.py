@@ -209,7 +209,7 @@ defjvp(_result_item, lambda t, ans, result, index, length: t[index])
 
 
 def _items(result: Any, length: int) -> list[Any]:
-    return [_result_item(result, i, length) for i in range(length)]
+    return [_result_item(result, index=i, length=length) for i in range(length)]
 
 
 # ----- inv, solve ---------------------------------------------------------------
@@ -932,6 +932,59 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     else:
         residuals = np.empty((0,), dtype=dtype_of(x))
     return x, residuals, rank, s
+
+
+# ----- tp.vmap rules: numpy.linalg already maps over leading axes ------------------------
+def _to_front(x: Any, dim: int) -> Any:
+    if dim == 0:
+        return x
+    nd = len(shape_of(x))
+    return _tnp().transpose(x, (dim,) + tuple(i for i in range(nd) if i != dim))
+
+
+def _stacked_rule(fun: Any, outputs: int = 1) -> Any:
+    """Batch a one-matrix function by moving the batch axis to the front."""
+
+    def rule(args: Any, dims: Any, **kwargs: Any) -> Any:
+        out = fun(_to_front(args[0], dims[0]), *args[1:], **kwargs)
+        return out, (0 if outputs == 1 else (0,) * outputs)
+
+    return rule
+
+
+def _solve_batch(args: Any, dims: Any) -> Any:
+    a, b = args
+    da, db = dims
+    a_rank = len(shape_of(a)) - (da is not None)  # per-example ranks
+    b_rank = len(shape_of(b)) - (db is not None)
+    a = a if da is None else _to_front(a, da)
+    b = b if db is None else _to_front(b, db)
+    if b_rank == 1:
+        if db is None:  # one shared vector: numpy broadcasts it over the stack of a
+            return _solve(a, b), 0
+        if da is not None and a_rank != 2:
+            return NotImplemented
+        x = _solve(a, _col(b))
+        return _tnp().reshape(x, tuple(shape_of(x))[:-1]), 0
+    # Matrix right-hand sides: the batch axis must line up after right-aligned broadcasting.
+    if (da is None and a_rank > b_rank) or (db is None and b_rank > a_rank):
+        return NotImplemented
+    if da is not None and db is not None and a_rank != b_rank:
+        return NotImplemented
+    return _solve(a, b), 0
+
+
+def _result_item_batch(args: Any, dims: Any, index: int, length: int) -> Any:
+    return _result_item(args[0], index=index, length=length), dims[0][index]
+
+
+for _fun, _outputs in (
+    (_inv, 1), (_det, 1), (_slogdet_sign, 1), (_logabsdet, 1), (_cholesky, 1), (_eigh, 2),
+    (_qr, 2), (_svd, 3), (_svdvals, 1), (_pinv, 1), (matrix_rank, 1),
+):  # fmt: skip
+    _fun.primitive.batch_rule = _stacked_rule(_fun, _outputs)
+_solve.primitive.batch_rule = _solve_batch
+_result_item.primitive.batch_rule = _result_item_batch
 
 
 for _np_fun, _impl in (

@@ -216,6 +216,17 @@ defvjp_argnum(_einsum, _einsum_vjp)
 defjvp_argnum(_einsum, _einsum_jvp)
 
 
+def _einsum_batch(args: Any, dims: Any, subscripts: str, optimize: Any = None) -> Any:
+    """``tp.vmap`` rule: the batch axis becomes one more label, put first in the output."""
+    lhs, out = subscripts.split("->")
+    label = next(c for c in _LABELS if c not in subscripts)
+    ins = [s if d is None else s[:d] + label + s[d:] for s, d in zip(lhs.split(","), dims)]
+    return _einsum(*args, subscripts=",".join(ins) + "->" + label + out, optimize=optimize), 0
+
+
+_einsum.primitive.batch_rule = _einsum_batch
+
+
 def einsum(*operands: Any, out: Any = None, optimize: Any = None, **kwargs: Any) -> Any:
     """Einstein summation, as numpy.einsum, differentiable in every operand.
 

@@ -232,3 +232,28 @@ def test_unsupported_derivatives_raise_clearly() -> None:
         L.norm(B, "fro")
     with pytest.raises(TypeError):
         L.matrix_power(A, 1.5)
+
+
+def test_vmap_uses_batching_rules_not_the_loop() -> None:
+    from tapeflow.vmap import BatchingFallbackWarning
+
+    stack = np.stack([SPD, SPD + np.eye(3), A @ A.T + 2 * np.eye(3)])
+    rhs = RNG.standard_normal((3, 3, 2))
+    funs = [
+        (lambda a: tnp.einsum("ij,jk->ik", a, a), (stack,)),
+        (lambda a: L.eigh(a), (stack,)),
+        (lambda a: L.svd(a).S, (stack,)),
+        (lambda a: L.qr(a), (stack,)),
+        (lambda a: L.slogdet(a), (stack,)),
+        (L.solve, (stack, rhs[..., 0])),
+        (L.solve, (stack, rhs)),
+        (lambda b: L.solve(SPD, b), (rhs,)),
+        (tp.grad(lambda a: tnp.sum(L.eigh(a).eigenvectors[0] ** 3 * L.eigvalsh(a))), (stack,)),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchingFallbackWarning)
+        for fun, args in funs:
+            got = tp.vmap(fun)(*args)
+            want = [fun(*(x[i] for x in args)) for i in range(3)]
+            for k, leaf in enumerate(tp.tree_util.tree_leaves(got)):
+                np.testing.assert_allclose(leaf, np.stack([tp.tree_util.tree_leaves(w)[k] for w in want]))
