@@ -48,6 +48,19 @@ def _static_index(index: Any) -> Any:
     return index
 
 
+def _is_basic(index: Any) -> bool:
+    """Ints, slices, None and Ellipsis only: every entry of x is hit at most once."""
+    parts = index if type(index) is tuple else (index,)
+    return all(
+        p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts
+    )
+
+
+def _index_shape(x_shape: tuple[int, ...], index: Any) -> tuple[int, ...]:
+    """The shape of ``x[index]`` without touching (or allocating) x's values."""
+    return np.broadcast_to(np.zeros((), np.int8), x_shape)[index].shape
+
+
 def _positions(x_shape: tuple[int, ...], index: Any) -> np.ndarray:
     """For every entry of ``x[index]``, the flat position in ``x`` it refers to."""
     flat = np.arange(int(np.prod(x_shape)), dtype=np.intp).reshape(x_shape)
@@ -55,12 +68,16 @@ def _positions(x_shape: tuple[int, ...], index: Any) -> np.ndarray:
 
 
 def _has_duplicates(x_shape: tuple[int, ...], index: Any) -> bool:
+    if _is_basic(index):
+        return False
     pos = _positions(x_shape, index).ravel()
     return bool(np.unique(pos).size != pos.size)
 
 
 def _last_write_mask(x_shape: tuple[int, ...], index: Any) -> np.ndarray | None:
     """Which entries of ``x[index]`` survive a ``set`` (None when all do)."""
+    if _is_basic(index):
+        return None
     pos = _positions(x_shape, index)
     if np.unique(pos).size == pos.size:
         return None
@@ -74,7 +91,7 @@ def _expand(v: Any, x: Any, index: Any) -> Any:
     """``v`` broadcast to the shape of ``x[index]``."""
     from tapeflow.numpy.shape import broadcast_to
 
-    target = _positions(shape_of(x), index).shape
+    target = _index_shape(tuple(shape_of(x)), index)
     return v if tuple(shape_of(v)) == target else broadcast_to(v, target)
 
 
