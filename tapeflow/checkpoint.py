@@ -9,10 +9,11 @@ freed at once. The backward pass runs the block again under a fresh ``vjp``.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
-from tapeflow.custom import _record_reverse, _top_trace
+from tapeflow.custom import _record_reverse, _top_trace, closes_over_trace
 from tapeflow.tape import Tape
 from tapeflow.tracer import Tracer
 from tapeflow.transforms import vjp
@@ -55,6 +56,15 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
             return tuple(tree_flatten(fun(*tree_unflatten(in_tree, xs), **kwargs))[0])
 
         out = fun(*tree_unflatten(in_tree, vals), **kwargs)
+        if closes_over_trace(out, top):
+            warnings.warn(
+                f"tp.checkpoint({getattr(fun, '__name__', 'fun')}): the function reads a traced "
+                "value from a closure, so it cannot be rematerialised and runs without "
+                "checkpointing (no memory is saved). Pass every differentiated value as an "
+                "argument: tp.checkpoint(lambda params, x: ...)(params, x).",
+                stacklevel=2,
+            )
+            return fun(*args, **kwargs)
         out_tree = tree_flatten(out)[1]
 
         def pullback(ct_leaves: list[Any]) -> list[Any]:

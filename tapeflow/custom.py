@@ -18,6 +18,8 @@ reverse       ``fwd`` now, ``bwd`` in the backward    the tangent map ``t -> rul
 forward       tangent = transpose of ``bwd``, found   ``rule`` now
               by pulling back through ``bwd``
               recorded on its own tape
+vmap          a loop over examples, each example          the same
+              meeting the traces below
 other         the undecorated function                the undecorated function
 ============  =====================================  ==========================================
 
@@ -108,6 +110,44 @@ def _top_trace(leaves: list[Any]) -> Any:
     if top is not None and not top.active:
         raise top.leaked_error()
     return top
+
+
+def closes_over_trace(tree: Any, top: Any) -> bool:
+    """True when ``tree`` holds a value traced at ``top``'s level or above.
+
+    That happens when a function with a custom rule (or a checkpointed one)
+    reads a traced value from a closure instead of taking it as an argument:
+    such a value cannot be handled by the call's own rule.
+    """
+    return any(type(x) is Tracer and x._trace.level >= top.level for x in tree_flatten(tree)[0])
+
+
+def _closure_error(kind: str, name: str, what: str) -> TypeError:
+    return TypeError(
+        f"{kind} function {name!r} closes over a traced value: a variable being differentiated "
+        f"reached its {what} without being passed as an argument. Pass that value as an "
+        "explicit positional argument so the custom rule can give it a cotangent."
+    )
+
+
+def _per_example(top: Any, fun: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """Run ``fun`` once per example of a ``vmap`` trace and stack the results.
+
+    The custom rule then applies to each example at the traces below ``vmap``
+    (the same fallback ``vmap`` uses for primitives without a batching rule).
+    """
+    from tapeflow.vmap import _example, stack_examples
+
+    leaves, in_tree = tree_flatten(args)
+    outs = []
+    for i in range(top.size):
+        ex = [_example(x._value, i, x._aux) if type(x) is Tracer and x._trace is top else x
+              for x in leaves]
+        outs.append(tree_flatten(fun(*tree_unflatten(in_tree, ex))))
+    out_tree = outs[0][1]
+    stacked = [Tracer(stack_examples([o[0][k] for o in outs]), top, 0)
+               for k in range(out_tree.num_leaves)]
+    return tree_unflatten(out_tree, stacked)
 
 
 def _record_reverse(
@@ -351,6 +391,8 @@ class custom_vjp(_CustomBase):
         nondiff, diff, diff_pos = self._split(args)
         leaves, in_tree = tree_flatten(diff)
         top = _top_trace(leaves)
+        if getattr(top, "batched", False):
+            return _per_example(top, self, args)
         if not isinstance(top, (Tape, ForwardTrace)):
             return self.fun(*args)
         vals = [x._value if type(x) is Tracer and x._trace is top else x for x in leaves]
@@ -361,6 +403,8 @@ class custom_vjp(_CustomBase):
                 f"got {type(res_pair).__name__}"
             )
         out, residuals = res_pair
+        if closes_over_trace(res_pair, top):
+            raise _closure_error("custom_vjp", self.name, "output or residuals")
         out_leaves, out_tree = tree_flatten(out)
 
         def pullback(ct_leaves: list[Any]) -> list[Any]:
@@ -494,6 +538,8 @@ class custom_jvp(_CustomBase):
         nondiff, diff, diff_pos = self._split(args)
         leaves, in_tree = tree_flatten(diff)
         top = _top_trace(leaves)
+        if getattr(top, "batched", False):
+            return _per_example(top, self, args)
         if not isinstance(top, (Tape, ForwardTrace)):
             return self.fun(*args)
         name = f"custom_jvp {self.name!r}"
@@ -504,6 +550,8 @@ class custom_jvp(_CustomBase):
                 x._aux if type(x) is Tracer and x._trace is top else _zeros(x) for x in leaves
             ]
             out, t_out = self._run_rule(nondiff, primals, tuple(tree_unflatten(in_tree, tangents)))
+            if closes_over_trace(out, top):
+                raise _closure_error("custom_jvp", self.name, "output")
             return _wrap_forward(top, out, t_out, name)
 
         # Reverse mode: record the tangent map on its own tape, pull back through it later.
@@ -516,6 +564,9 @@ class custom_jvp(_CustomBase):
             out, t_out = self._run_rule(nondiff, primals, tuple(tree_unflatten(in_tree, t_in)))
             out_paths, out_tree = tree_flatten_with_path(out)
             t_leaves, t_tree = tree_flatten(t_out)
+        if any(type(x) is Tracer and x._trace is not lin and x._trace.level >= top.level
+               for x in tree_flatten((out, t_out))[0]):
+            raise _closure_error("custom_jvp", self.name, "output or tangent")
         if t_tree != out_tree:
             raise TypeError(
                 f"{name}: the tangent output has structure {t_tree}, but the primal output has "

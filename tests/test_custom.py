@@ -304,3 +304,36 @@ def test_stop_gradient_pytrees_and_plain_values() -> None:
     assert g["b"] == (1.0, None)
     v = np.arange(3.0)
     assert tp.stop_gradient(v) is v
+
+
+# ----- closures over values being differentiated ---------------------------------------------------
+def test_custom_rules_that_close_over_a_traced_value_raise() -> None:
+    box = {}
+
+    @tp.custom_vjp
+    def f(x):
+        return x * box["w"]
+
+    f.defvjp(lambda x: (x * box["w"], None), lambda r, g: (g * box["w"],))
+
+    @tp.custom_jvp
+    def h(x):
+        return x * box["w"]
+
+    h.defjvp(lambda p, t: (p[0] * box["w"], t[0] * box["w"]))
+
+    for fn, kind in ((f, "custom_vjp"), (h, "custom_jvp")):
+        def loss(w, x):
+            box["w"] = w
+            return tnp.sum(fn(x))
+
+        ones = np.ones(2)
+        with pytest.raises(TypeError, match=f"{kind} function .* closes over a traced value"):
+            tp.grad(loss, argnums=(0, 1))(ones, ones)
+        with pytest.raises(TypeError, match=f"{kind} function .* closes over a traced value"):
+            tp.jvp(loss, (ones, ones), (ones, ones))
+        # closing over a value of an *outer* transform is fine: it is a constant to the
+        # inner one, and the outer one differentiates the rule: d/dw [d/dx0 sum(x w)] = 1
+        g = tp.grad(lambda w: tp.grad(lambda x: loss(w, x))(ones)[0])(2.0)
+        assert g == 1.0
+        assert active_traces() == ()
