@@ -135,6 +135,11 @@ def _load_registries() -> None:
             importlib.import_module(optional)
         except ImportError:
             pass
+    try:  # vmap attaches batching rules lazily; attach them all now so the column is stable
+        from tapeflow.batching import register_rules
+    except ImportError:
+        return
+    register_rules()
 
 
 # ----- which primitives does an implementation reach? ----------------------------
