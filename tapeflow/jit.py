@@ -51,13 +51,15 @@ class JitTrace(Trace):
     (also inside tuples, for indices) and constants elsewhere.
     """
 
-    __slots__ = ("instructions", "num_slots")
+    __slots__ = ("instructions", "num_slots", "meta")
     kind = "jit"
 
     def __init__(self, level: int) -> None:
         super().__init__(level)
         self.instructions: list[tuple[Any, tuple[Any, ...], dict[str, Any], int]] = []
         self.num_slots = 0
+        # slot -> (shape, dtype) of the value seen while tracing, for ndarray values only
+        self.meta: dict[int, tuple[tuple[int, ...], Any]] = {}
 
     def concrete_error(self, what: str) -> ConcretizationError:
         return ConcretizationError(
@@ -72,7 +74,10 @@ class JitTrace(Trace):
         return self.num_slots - 1
 
     def new_input(self, value: Any) -> Tracer:
-        return Tracer(value, self, self.new_slot())
+        slot = self.new_slot()
+        if type(value) is np.ndarray:
+            self.meta[slot] = (value.shape, value.dtype)
+        return Tracer(value, self, slot)
 
     def _mark(self, a: Any) -> tuple[Any, Any]:
         """(value for computing now, marker for the program) of one argument."""
@@ -99,6 +104,8 @@ class JitTrace(Trace):
         ans = prim.fun(*vals, **kwargs)
         slot = self.new_slot()
         self.instructions.append((prim.fun, tuple(p[1] for p in pairs), kwargs, slot))
+        if type(ans) is np.ndarray:
+            self.meta[slot] = (ans.shape, ans.dtype)
         return Tracer(ans, self, slot)
 
 
@@ -139,10 +146,13 @@ def _compile(
         else:
             out_refs.append(o)
 
+    meta = trace.meta
+    instructions = _simplify(trace.instructions, meta, out_refs, n_inputs)
+
     # Backward liveness pass: keep instructions whose result is needed.
     needed = {r.index for r in out_refs if type(r) is _Slot}
     kept = []
-    for fun, margs, kwargs, slot in reversed(trace.instructions):
+    for fun, margs, kwargs, slot in reversed(instructions):
         if slot not in needed:
             continue
         kept.append((fun, margs, kwargs, slot))
@@ -156,6 +166,7 @@ def _compile(
         for m in _slots_in(margs):
             last_use[m] = i
     out_slots = {r.index for r in out_refs if type(r) is _Slot}
+    reuse = _plan_buffer_reuse(kept, meta, last_use, out_slots, n_inputs)
 
     namespace: dict[str, Any] = {}
     lines = [f"def {name}({', '.join(f'v{i}' for i in range(n_inputs))}):"]
@@ -177,7 +188,12 @@ def _compile(
 
     for i, (fun, margs, kwargs, slot) in enumerate(kept):
         op = _OPERATORS.get(fun) if not kwargs else None
-        if op is not None and len(margs) == 2:
+        if i in reuse:
+            # An input of this ufunc dies here and owns a buffer of the output's shape
+            # and dtype: write the result into it instead of allocating.
+            call = ", ".join(expr(m) for m in margs)
+            lines.append(f"    v{slot} = {const(fun)}({call}, out=v{reuse[i]})")
+        elif op is not None and len(margs) == 2:
             # The operator calls the same ufunc for arrays (identical results) but
             # skips the generic ufunc call overhead, which dominates on scalars.
             lines.append(f"    v{slot} = {expr(margs[0])} {op} {expr(margs[1])}")
@@ -196,6 +212,118 @@ def _compile(
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<tapeflow.jit {name}>", "exec"), namespace)
     return namespace[name], source, len(kept)
+
+
+def _simplify(
+    instructions: list[Any], meta: dict[int, Any], out_refs: list[Any], n_inputs: int
+) -> list[Any]:
+    """Drop multiplications by one and additions of zero that change nothing.
+
+    Backward passes start from a cotangent of ones, so ``g * ones`` and the like are
+    common; they are removed when the other operand already has the result's shape
+    and dtype, by renaming the result to that operand.
+    """
+    rename: dict[int, int] = {}
+
+    def resolve(m: Any) -> Any:
+        if type(m) is _Slot and m.index in rename:
+            return _Slot(rename[m.index])
+        if type(m) is tuple and any(type(x) is _Slot for x in m):
+            return tuple(resolve(x) for x in m)
+        return m
+
+    out = []
+    for fun, margs, kwargs, slot in instructions:
+        margs = tuple(resolve(m) for m in margs)
+        keep = _identity_operand(fun, margs, kwargs, meta.get(slot), meta)
+        # (never rename to an input: the result might be returned and then mutated)
+        if keep is not None and keep >= n_inputs:
+            rename[slot] = keep
+            continue
+        out.append((fun, margs, kwargs, slot))
+    for k, r in enumerate(out_refs):
+        out_refs[k] = resolve(r)
+    return out
+
+
+def _is_constant(m: Any, value: float) -> bool:
+    if type(m) is _Slot or type(m) is tuple:
+        return False
+    if isinstance(m, (int, float)) and not isinstance(m, bool):
+        return m == value
+    if isinstance(m, (np.ndarray, np.generic)) and m.dtype.kind in "fc" and m.size:
+        return bool(np.all(m == value))
+    return False
+
+
+def _identity_operand(fun: Any, margs: tuple[Any, ...], kwargs: dict[str, Any], out_meta: Any,
+                      meta: dict[int, Any]) -> int | None:
+    if kwargs or out_meta is None or len(margs) != 2:
+        return None
+    a, b = margs
+    candidates = []
+    if fun is np.multiply:
+        candidates = [(a, b), (b, a)]
+    elif fun is np.add:
+        candidates = [(a, b), (b, a)]
+    elif fun in (np.subtract, np.true_divide):
+        candidates = [(a, b)]
+    neutral = 1.0 if fun in (np.multiply, np.true_divide) else 0.0
+    for keep, other in candidates:
+        if type(keep) is _Slot and meta.get(keep.index) == out_meta and _is_constant(other, neutral):
+            # the constant must not widen the dtype or broadcast the shape
+            shape = other.shape if hasattr(other, "shape") else ()
+            try:
+                if np.broadcast_shapes(shape, out_meta[0]) == out_meta[0]:
+                    return keep.index
+            except ValueError:
+                pass
+    return None
+
+
+def _plan_buffer_reuse(kept: list[Any], meta: dict[int, Any], last_use: dict[int, int],
+                       out_slots: set[int], n_inputs: int) -> dict[int, int]:
+    """For each instruction index, an input slot whose buffer can receive the result.
+
+    A buffer may be reused when it was allocated by the program itself (the result
+    of a ufunc or matmul, never a user's input or a view), it dies at this
+    instruction, no live value is a view of it, and it has the result's shape and
+    dtype. Views are tracked conservatively: the result of any other function may
+    alias each of its array inputs.
+    """
+    base: dict[int, set[int]] = {}  # slot -> buffers (fresh slots) it may alias
+    fresh: set[int] = set()
+    reuse: dict[int, int] = {}
+    alive_aliases: dict[int, int] = {}  # buffer -> number of live slots aliasing it
+    for slot in range(n_inputs):
+        base[slot] = set()
+    for i, (fun, margs, kwargs, slot) in enumerate(kept):
+        inputs = _slots_in(margs)
+        allocates = (isinstance(fun, np.ufunc) and fun.nout == 1) or fun is np.matmul
+        if allocates:
+            fresh.add(slot)
+            base[slot] = {slot}
+        else:
+            base[slot] = set().union(*(base.get(m, set()) for m in inputs)) if inputs else set()
+        for b in base[slot]:
+            alive_aliases[b] = alive_aliases.get(b, 0) + 1
+        if isinstance(fun, np.ufunc) and fun.nout == 1 and not kwargs and slot in meta:
+            for m in inputs:
+                if (
+                    m in fresh
+                    and m not in out_slots
+                    and last_use.get(m) == i
+                    and meta.get(m) == meta[slot]
+                    and alive_aliases.get(m, 0) == 1  # no live view of it
+                ):
+                    reuse[i] = m
+                    break
+        # values whose last use is here stop aliasing their buffers
+        for m in set(inputs):
+            if last_use.get(m) == i and m not in out_slots:
+                for b in base.get(m, ()):
+                    alive_aliases[b] -= 1
+    return reuse
 
 
 _OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/",
