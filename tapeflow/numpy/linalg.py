@@ -85,6 +85,17 @@ __all__ = [
     "matrix_rank",
     "multi_dot",
     "lstsq",
+    "cond",
+    "tensorinv",
+    "tensorsolve",
+    "vecdot",
+    "matrix_transpose",
+    "trace",
+    "diagonal",
+    "outer",
+    "cross",
+    "tensordot",
+    "matmul",
     "EighResult",
     "QRResult",
     "SlogdetResult",
@@ -934,6 +945,97 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     return x, residuals, rank, s
 
 
+def cond(x: Any, p: Any = None) -> Any:
+    """Condition number (numpy.linalg.cond): ratio of extreme singular values for
+    ``p`` in (None, 2, -2), else ``norm(x, p) * norm(inv(x), p)``."""
+    if p is None or p == 2 or p == -2:
+        s = _svdvals(x)
+        return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
+    _square_check(x, "cond")
+    return norm(x, p, axis=(-2, -1)) * norm(_inv(x), p, axis=(-2, -1))
+
+
+def tensorinv(a: Any, ind: int = 2) -> Any:
+    """Inverse of an N-d array seen as a matrix: its first ``ind`` axes against the rest
+    (numpy.linalg.tensorinv)."""
+    shape = tuple(shape_of(a))
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    rows = int(np.prod(shape[:ind]))
+    flat = _tnp().reshape(a, (rows, -1))
+    _square_check(flat, "tensorinv")
+    return _tnp().reshape(_inv(flat), shape[ind:] + shape[:ind])
+
+
+def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
+    """Solve ``tensordot(a, x, axes=x.ndim) = b`` for ``x`` (numpy.linalg.tensorsolve)."""
+    tnp = _tnp()
+    nd = len(shape_of(a))
+    if axes is not None:
+        order = [k for k in range(nd) if k not in [int(ax) % nd for ax in axes]]
+        order += [int(ax) % nd for ax in axes]
+        a = tnp.transpose(a, tuple(order))
+    x_shape = tuple(shape_of(a))[len(shape_of(b)):]
+    size = int(np.prod(x_shape))
+    if int(np.prod(shape_of(a))) != size * size:
+        raise LinAlgError("Input arrays must satisfy the requirement prod(a.shape[b.ndim:]) == prod(a.shape[:b.ndim])")
+    x = _solve(tnp.reshape(a, (size, size)), tnp.reshape(b, (size,)))
+    return tnp.reshape(x, x_shape)
+
+
+def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """Dot products of vectors along ``axis``, conjugating ``x1`` (numpy.linalg.vecdot)."""
+    tnp = _tnp()
+    if np.issubdtype(dtype_of(x1), np.complexfloating):
+        x1 = tnp.conj(x1)
+    return tnp.sum(x1 * x2, axis=axis)
+
+
+def matrix_transpose(x: Any, /) -> Any:
+    """Swap the last two axes (numpy.linalg.matrix_transpose)."""
+    return _T(x)
+
+
+def trace(x: Any, /, *, offset: int = 0, dtype: Any = None) -> Any:
+    """Sum of the diagonal of the last two axes (numpy.linalg.trace)."""
+    return _tnp().trace(x, offset=offset, axis1=-2, axis2=-1, dtype=dtype)
+
+
+def diagonal(x: Any, /, *, offset: int = 0) -> Any:
+    """Diagonal of the last two axes (numpy.linalg.diagonal)."""
+    return _tnp().diagonal(x, offset=offset, axis1=-2, axis2=-1)
+
+
+def _products() -> Any:
+    from tapeflow.numpy import products
+
+    return products
+
+
+def outer(x1: Any, x2: Any, /) -> Any:
+    """Outer product of two vectors (numpy.linalg.outer)."""
+    if len(shape_of(x1)) != 1 or len(shape_of(x2)) != 1:
+        raise ValueError("linalg.outer: both inputs must be 1-dimensional")
+    return _products().outer(x1, x2)
+
+
+def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+    """Cross product of 3-vectors along ``axis`` (numpy.linalg.cross)."""
+    if shape_of(x1)[axis] != 3 or shape_of(x2)[axis] != 3:
+        raise ValueError("linalg.cross: both input arrays must be 3-vectors along the axis")
+    return _products().cross(x1, x2, axis=axis)
+
+
+def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Any:
+    """numpy.linalg.tensordot (keyword ``axes``), see :func:`tapeflow.numpy.tensordot`."""
+    return _products().tensordot(x1, x2, axes=axes)
+
+
+def matmul(x1: Any, x2: Any, /) -> Any:
+    """numpy.linalg.matmul, the same as ``x1 @ x2``."""
+    return _mm(x1, x2)
+
+
 # ----- tp.vmap rules: numpy.linalg already maps over leading axes ------------------------
 def _to_front(x: Any, dim: int) -> Any:
     if dim == 0:
@@ -1006,5 +1108,16 @@ for _np_fun, _impl in (
     (np.linalg.matrix_rank, matrix_rank),
     (np.linalg.multi_dot, multi_dot),
     (np.linalg.lstsq, lstsq),
+    (np.linalg.cond, cond),
+    (np.linalg.tensorinv, tensorinv),
+    (np.linalg.tensorsolve, tensorsolve),
+    (np.linalg.vecdot, vecdot),
+    (np.linalg.matrix_transpose, matrix_transpose),
+    (np.linalg.trace, trace),
+    (np.linalg.diagonal, diagonal),
+    (np.linalg.outer, outer),
+    (np.linalg.cross, cross),
+    (np.linalg.tensordot, tensordot),
+    (np.linalg.matmul, matmul),
 ):
     register_numpy(_np_fun, _impl)

@@ -182,4 +182,16 @@ CASES = [
     Case("np.linalg.norm", lambda x: np.linalg.norm(x, axis=-1), (((2, 3),),), covers=["sqrt"]),
     Case("linalg.vector_norm", lambda x: L.vector_norm(x, ord=3), (((2, 3),),), covers=["power"]),
     Case("linalg.matrix_norm", L.matrix_norm, (((2, 3, 4),),), covers=["sqrt"]),
+    Case("linalg.cond", L.cond, (((3, 3),), ((2, 3, 3),), ((4, 3),)), domains=separated_singular_values, covers=["linalg.svdvals"]),
+    Case("linalg.cond-1", lambda a: L.cond(a, 1), (((3, 3),),), domains=lambda z: distinct_abs(z) + 9 * np.eye(3), covers=["linalg.inv"]),
+    Case("linalg.tensorinv", lambda a: L.tensorinv(a, ind=2), (((2, 3, 6),),), domains=lambda z: well_conditioned(z.reshape(6, 6)).reshape(z.shape), covers=["linalg.inv"]),
+    Case(
+        "linalg.tensorsolve",
+        lambda a, b: L.tensorsolve(a, b, axes=(0,)),
+        (((2, 3, 2, 3), (2, 3)),),
+        domains=[lambda z: well_conditioned(z.reshape(6, 6)).reshape(z.shape), lambda z: z],
+        covers=["linalg.solve"],
+    ),
+    Case("linalg.vecdot", lambda a, b: L.vecdot(a, b, axis=0), (((3, 2), (3, 1)),), covers=["multiply"]),
+    Case("np.linalg.matrix_transpose", np.linalg.matrix_transpose, (((2, 3, 4),),), covers=["transpose"]),
 ]
