@@ -47,20 +47,24 @@ NOTES: dict[str, str] = {
     "nanmax": "NaNs ignored; ties split equally",
     "nanmin": "NaNs ignored; ties split equally",
     "ptp": "ties split equally at both ends",
-    "sort": "gradient follows the sorted order; ties are broken by position",
-    "median": "gradient to the middle element(s); ties by position",
-    "percentile": "linear interpolation between order statistics",
-    "quantile": "linear interpolation between order statistics",
+    "sort": "among ties the gradient goes to the entry the sort put in that place",
+    "median": "gradient to the middle element(s) of the sort",
+    "percentile": "gradient to the order statistics interpolated between",
+    "quantile": "gradient to the order statistics interpolated between",
     "at_max": "ties (between x and the values) split the gradient equally",
     "at_min": "ties (between x and the values) split the gradient equally",
     # kinks
     "absolute": "derivative 0 at 0; complex: conj(z)/|z|",
     "abs": "derivative 0 at 0; complex: conj(z)/|z|",
-    "clip": "gradient 1 strictly inside the bounds, 0 outside",
+    "clip": "gradient to a on the closed interval [a_min, a_max], else to the bound returned",
     "relu": "derivative 0 at 0",
-    "norm": "gradient 0 at the zero vector",
-    "sqrt": "x > 0 (infinite slope at 0)",
-    "cbrt": "infinite slope at 0",
+    "norm": "gradient 0 at the zero vector/matrix",
+    "sqrt": "x >= 0; infinite derivative at 0",
+    "cbrt": "infinite derivative at 0",
+    "hypot": "gradient 0 at the origin",
+    "sinc": "derivative 0 at 0; second derivative exact only away from 0",
+    "copysign": "differentiable in the first argument only (0 at 0)",
+    "fabs": "derivative 0 at 0",
     "power": "d/dx uses x**(y-1) (no division by x); d/dy is 0 where x == 0",
     "mod": "d/dx = 1, d/dy = -floor(x / y); undefined at the jumps",
     "fmod": "undefined at the jumps",
@@ -82,7 +86,7 @@ NOTES: dict[str, str] = {
     "digamma": "away from poles",
     "xlogy": "0 where x == 0",
     "xlog1py": "0 where x == 0",
-    "entr": "x > 0",
+    "entr": "x > 0 (infinite derivative at 0)",
     # numerically stable forms
     "logsumexp": "numerically stable (shifted by the max)",
     "log_softmax": "numerically stable",
@@ -97,14 +101,14 @@ NOTES: dict[str, str] = {
     # linear algebra
     "inv": "nonsingular input",
     "solve": "nonsingular a; vector or matrix right-hand sides, batched",
-    "det": "any square input (uses the adjugate-free formula when nonsingular)",
+    "det": "nonsingular input (gradient det(a) * inv(a).T)",
     "slogdet": "nonsingular input",
-    "cholesky": "symmetric positive definite input; symmetric cotangent",
-    "eigh": "distinct eigenvalues (degenerate ones give inf/nan)",
-    "svd": "distinct nonzero singular values",
-    "qr": "full-rank input, reduced mode",
+    "cholesky": "symmetric positive definite input; reads one triangle, as numpy",
+    "eigh": "eigenvectors need distinct eigenvalues (else inf/nan); reads one triangle",
+    "svd": "full_matrices=False; U and Vh need distinct nonzero singular values",
+    "qr": "reduced mode, M >= N, full column rank",
     "pinv": "constant rank near the input",
-    "lstsq": "full-rank input",
+    "lstsq": "constant (full) rank near the input",
     # indexing and updates
     "getitem": "repeated integer indices accumulate (scatter-add)",
     "take": "repeated indices accumulate",
@@ -113,11 +117,11 @@ NOTES: dict[str, str] = {
     "at_add": "repeated indices accumulate",
     "at_multiply": "gradient in the values needs unique indices",
     "where": "no gradient for the condition",
-    "interp": "gradient with respect to the values fp only",
+    "interp": "differentiable in x and fp (and xp where defined)",
     "real": "complex input: the real part",
     "imag": "complex input: cotangent -i g",
     "conj": "cotangent conj(g)",
-    "angle": "0 at 0",
+    "angle": "constant (zero gradient) for real input",
 }
 _ZERO_NOTE = "no gradient (integer, boolean or piecewise-constant output)"
 
@@ -328,7 +332,7 @@ _CONVENTIONS = """\
 - **Ties** (max, min, maximum, minimum, sort-like functions): the gradient is split
   equally among the tied entries.
 - **Kinks**: `abs` and `sign`-like functions have derivative 0 at 0; `clip` passes the
-  gradient strictly inside its bounds.
+  gradient to its input on the closed interval and to the bound returned outside it.
 - **Zero gradient**: functions with integer, boolean or piecewise-constant outputs
   (comparisons, `argmax`, `floor`, `round`, `sign`, `isnan`, ...) return plain arrays and
   carry no gradient ("zero" below); they never raise.
