@@ -175,7 +175,11 @@ def _einsum_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:
     fresh = iter(c for c in _LABELS if c not in kwargs["subscripts"])
     specs = [out] + [s for j, s in enumerate(ins) if j != argnum]
     others = [a for j, a in enumerate(args) if j != argnum]
-    present = set("".join(specs))
+    # Labels that the cotangent or another operand carries at full length (a length-1
+    # occurrence would make einsum produce a length-1 axis instead of broadcasting).
+    present = {c for c, n in zip(out, shape_of(ans)) if n == sizes[c]}
+    for s, a in zip(specs[1:], others):
+        present.update(c for c, n in zip(s, shape_of(a)) if n == sizes[c])
     target, seen = [], set()
     for c, n in zip(spec, shape):
         if n == 1 and sizes[c] != 1:  # broadcast length-1 axis: sum over c, keep length 1

@@ -39,6 +39,9 @@ EINSUMS = [
     ("ijk,k,j->i", ((2, 3, 4), (4,), (3,))),
     ("i...->...", ((3, 2, 2),)),
     ("ab,Bb->Ba", ((2, 3), (4, 3))),
+    ("ij,ij->i", ((2, 3), (2, 1))),  # a summed label broadcast from length 1
+    ("ij,jk->ik", ((2, 1), (3, 4))),
+    ("bij,bjk->bik", ((1, 2, 3), (4, 3, 5))),
 ]
 
 CASES = [
