@@ -118,18 +118,24 @@ def value_shape(x: Any) -> tuple[int, ...]:
 
 # ----- the engine -------------------------------------------------------------
 def _trace_reverse(
-    fun: Callable[..., Any], primals: tuple[Any, ...], has_aux: bool, name: str
+    fun: Callable[..., Any], primals: tuple[Any, ...], has_aux: bool, name: str,
+    check: bool = True,
 ) -> tuple[Any, Tape, list[Any], PyTreeDef, list[Any], PyTreeDef, Any]:
     """Run ``fun`` on tracers of a new tape.
 
     Returns (output pytree of plain values, tape, output leaves as traced,
-    output treedef, input leaves, input treedef, aux).
+    output treedef, input leaves, input treedef, aux). ``check=False`` skips the
+    input check when the caller already made it.
     """
-    in_leaves_paths, in_tree = tree_flatten_with_path(primals)
-    check_differentiable(
-        [(f"argument {p}" if p else "argument", x) for p, x in in_leaves_paths], f"{name}: input"
-    )
-    in_leaves = [x for _, x in in_leaves_paths]
+    if check:
+        in_leaves_paths, in_tree = tree_flatten_with_path(primals)
+        check_differentiable(
+            [(f"argument {p}" if p else "argument", x) for p, x in in_leaves_paths],
+            f"{name}: input",
+        )
+        in_leaves = [x for _, x in in_leaves_paths]
+    else:
+        in_leaves, in_tree = tree_flatten(primals)
     with new_trace(Tape) as tape:
         tracers = [tape.new_input(x) for x in in_leaves]
         out = fun(*tree_unflatten(in_tree, tracers))
@@ -336,7 +342,7 @@ def value_and_grad(
         if holomorphic:
             _check_complex_inputs(dyn)
         out, tape, out_leaves, out_tree, in_leaves, in_tree, aux = _trace_reverse(
-            f_dyn, dyn, has_aux, "grad"
+            f_dyn, dyn, has_aux, "grad", check=False
         )
         if out_tree.num_leaves != 1 or out_tree.node_type is not None:
             raise TypeError(
