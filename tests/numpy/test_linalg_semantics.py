@@ -257,3 +257,42 @@ def test_vmap_uses_batching_rules_not_the_loop() -> None:
             want = [fun(*(x[i] for x in args)) for i in range(3)]
             for k, leaf in enumerate(tp.tree_util.tree_leaves(got)):
                 np.testing.assert_allclose(leaf, np.stack([tp.tree_util.tree_leaves(w)[k] for w in want]))
+
+
+def _random_einsum(data) -> tuple[str, list[np.ndarray]]:
+    from hypothesis import strategies as st
+
+    labels = "abcd"
+    sizes = {c: data.draw(st.integers(2, 3)) for c in labels}
+    n_ops = data.draw(st.integers(1, 3))
+    specs = [data.draw(st.text(labels, min_size=0, max_size=3)) for _ in range(n_ops)]
+    used = sorted(set("".join(specs)))
+    explicit = data.draw(st.booleans())
+    subscripts = ",".join(specs)
+    if explicit:
+        subscripts += "->" + "".join(data.draw(st.permutations(used))[: data.draw(st.integers(0, len(used)))])
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    ops = []
+    for spec in specs:
+        # Sometimes a length-1 axis, which einsum broadcasts against the other operands.
+        shape = [1 if data.draw(st.integers(0, 5)) == 0 else sizes[c] for c in spec]
+        ops.append(rng.standard_normal(shape))
+    return subscripts, ops
+
+
+def test_random_einsums_match_numpy_and_finite_differences() -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def check(data) -> None:
+        subscripts, ops = _random_einsum(data)
+        try:
+            want = np.einsum(subscripts, *ops)
+        except ValueError:  # e.g. a label repeated in one operand with different lengths
+            return
+        np.testing.assert_allclose(tnp.einsum(subscripts, *ops), want)
+        tp.check_grads(lambda *a: tnp.einsum(subscripts, *a), ops, modes=("rev", "fwd"))
+
+    check()
