@@ -1,0 +1,305 @@
+"""miniflow: the backpropagation lab's node API, running on tapeflow's tape.
+
+The lab builds a graph out of node objects and asks for gradients with
+``value_and_grad(node, feed_dict, wrt)``::
+
+    x, y, z = Input(), Input(), Input()
+    f = Add(Mul(x, y), Mul(x, z))
+    value, grads = value_and_grad(f, {x: 3, y: 4, z: -5}, [x, y, z])   # -3, [-1, 3, 3]
+
+Here a node is only a *description*: which tapeflow function to apply to which
+other nodes. ``value_and_grad`` turns the graph into one Python function of the
+``wrt`` inputs, evaluates it once under :func:`tapeflow.vjp` and pulls back a
+cotangent of ones. There is no second differentiation engine: the tape records
+the tapeflow operations the nodes call, exactly as it would for code written
+directly against ``tapeflow.numpy``. See docs/miniflow.md for the mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+import tapeflow.numpy as tnp
+from tapeflow import nn
+from tapeflow.transforms import vjp
+
+__all__ = [
+    "Node",
+    "Input",
+    "Add",
+    "Mul",
+    "MatMul",
+    "BiasAdd",
+    "Linear",
+    "Sum",
+    "Sigmoid",
+    "Softmax",
+    "CrossEntropyWithSoftmax",
+    "value_and_grad",
+    "evaluate",
+    "accuracy",
+    "softmax",
+    "sigmoid",
+]
+
+
+class Node:
+    """A vertex of a miniflow graph: a tapeflow function applied to other nodes' values.
+
+    Subclasses set ``fn`` (a function of the input values written with tapeflow
+    operations); ``inputs`` are the nodes whose values it receives, in order.
+    """
+
+    fn: Callable[..., Any]
+
+    def __init__(self, *inputs: Node, name: str | None = None) -> None:
+        for i, node in enumerate(inputs):
+            if not isinstance(node, Node):
+                raise TypeError(
+                    f"{type(self).__name__}: input {i} is a {type(node).__name__}, not a node; "
+                    "wrap data in an Input() and pass its value in feed_dict"
+                )
+        self.inputs = list(inputs)
+        self.name = name
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<{type(self).__name__}{label} at 0x{id(self):x}>"
+
+
+class Input(Node):
+    """A placeholder whose value comes from ``feed_dict`` (data, labels or weights).
+
+    Example:
+        >>> x = Input(name="x")
+        >>> value_and_grad(Mul(x, x), {x: 3.0}, [x])
+        (np.float64(9.0), [6.0])
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(name=name)
+
+
+def _op(name: str, fn: Callable[..., Any], arity: int, doc: str) -> type[Node]:
+    """Define a node class applying ``fn`` to ``arity`` input nodes."""
+
+    def __init__(self: Node, *inputs: Node, name: str | None = None) -> None:
+        if len(inputs) != arity:
+            raise TypeError(f"{type(self).__name__} takes {arity} input node(s), got {len(inputs)}")
+        Node.__init__(self, *inputs, name=name)
+
+    return type(name, (Node,), {"fn": staticmethod(fn), "__init__": __init__, "__doc__": doc})
+
+
+def sigmoid(x: Any) -> Any:
+    """The logistic function ``1 / (1 + exp(-x))``, traceable (tapeflow.nn.sigmoid)."""
+    return nn.sigmoid(x)
+
+
+def softmax(x: Any, axis: int = -1) -> Any:
+    """Softmax along ``axis``; accepts lists. Traceable (tapeflow.nn.softmax).
+
+    Example:
+        >>> np.round(softmax([0.2, 1.0, 0.3]), 4)
+        array([0.2309, 0.5139, 0.2552])
+    """
+    if isinstance(x, (list, tuple)):
+        x = np.asarray(x, dtype=float)
+    return nn.softmax(x, axis=axis)
+
+
+def _cross_entropy_with_softmax(logits: Any, labels: Any) -> Any:
+    labels = np.asarray(labels)
+    if labels.dtype.kind == "f":
+        as_int = labels.astype(np.int64)
+        if not np.array_equal(as_int, labels):
+            raise ValueError("CrossEntropyWithSoftmax: labels must be whole class indices")
+        labels = as_int
+    return nn.softmax_cross_entropy(logits, labels)
+
+
+Add = _op("Add", lambda a, b: a + b, 2, "``a + b`` (broadcasting).")
+Mul = _op("Mul", lambda a, b: a * b, 2, "``a * b``, elementwise (broadcasting).")
+MatMul = _op("MatMul", lambda x, w: tnp.matmul(x, w), 2, "Matrix product ``x @ w``.")
+BiasAdd = _op("BiasAdd", lambda x, b: x + b, 2, "``x + b`` with ``b`` broadcast over the rows.")
+Linear = _op(
+    "Linear",
+    lambda x, w, b: tnp.matmul(x, w) + b,
+    3,
+    "The affine map ``X @ W + b`` (``X``: (m, n), ``W``: (n, k), ``b``: (k,) or (1, k)).",
+)
+Sum = _op("Sum", lambda x: tnp.sum(x), 1, "The sum of all entries (a scalar).")
+Sigmoid = _op("Sigmoid", sigmoid, 1, "The logistic function, elementwise.")
+Softmax = _op("Softmax", softmax, 1, "Softmax over the last axis (each row sums to 1).")
+CrossEntropyWithSoftmax = _op(
+    "CrossEntropyWithSoftmax",
+    _cross_entropy_with_softmax,
+    2,
+    "Mean over rows of ``-log(softmax(logits)[i, labels[i]])`` (integer labels; fused and "
+    "stable, so it takes logits, not probabilities). The labels input is not differentiable.",
+)
+
+
+# ----- evaluation ---------------------------------------------------------------------------
+def _topological_order(output: Node) -> list[Node]:
+    """Every node ``output`` depends on, each after its inputs (iterative: no recursion limit)."""
+    if not isinstance(output, Node):
+        raise TypeError(f"expected a miniflow node, got {type(output).__name__}")
+    order: list[Node] = []
+    done: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(output, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in done:
+            continue
+        if expanded:
+            done.add(id(node))
+            order.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(node.inputs) if id(child) not in done)
+    return order
+
+
+def _describe(node: Node, inputs: list[Node]) -> str:
+    if node.name:
+        return f"Input {node.name!r}"
+    return f"Input #{inputs.index(node)} of the graph" if node in inputs else repr(node)
+
+
+def _graph_inputs(order: list[Node], feed_dict: Mapping[Node, Any]) -> list[Input]:
+    inputs = [n for n in order if isinstance(n, Input)]
+    missing = [n for n in inputs if n not in feed_dict]
+    if missing:
+        names = ", ".join(_describe(n, inputs) for n in missing)  # type: ignore[arg-type]
+        raise KeyError(f"feed_dict has no value for {names}; every Input the node uses needs one")
+    return inputs
+
+
+def _run(order: list[Node], env: dict[Node, Any]) -> Any:
+    for node in order:
+        if node not in env:
+            env[node] = node.fn(*(env[i] for i in node.inputs))
+    return env[order[-1]]
+
+
+def _as_scalar(value: Any) -> Any:
+    arr = np.asarray(value)
+    return arr[()] if arr.ndim == 0 else arr
+
+
+def evaluate(node: Node, feed_dict: Mapping[Node, Any]) -> Any:
+    """The value of ``node`` for the given feeds (no gradients).
+
+    Example:
+        >>> a, b = Input(), Input()
+        >>> evaluate(Add(a, b), {a: 1.0, b: 2.0})
+        np.float64(3.0)
+    """
+    order = _topological_order(node)
+    _graph_inputs(order, feed_dict)
+    env = {n: np.asarray(feed_dict[n]) for n in order if isinstance(n, Input)}
+    return _as_scalar(_run(order, env))
+
+
+def _differentiable_feed(node: Node, value: Any, inputs: list[Node]) -> Any:
+    arr = np.asarray(value)
+    if arr.dtype.kind in "biu":
+        return arr.astype(float)  # the lab feeds plain ints ({x: 3, ...})
+    if arr.dtype.kind not in "fc":
+        raise TypeError(
+            f"{_describe(node, inputs)} is in wrt but its feed has dtype {arr.dtype}; "
+            "only numbers can be differentiated"
+        )
+    return arr
+
+
+def value_and_grad(
+    node: Node, feed_dict: Mapping[Node, Any], wrt: Sequence[Node] = ()
+) -> tuple[Any, list[Any]]:
+    """The value of ``node`` and its gradient with respect to each node in ``wrt``.
+
+    Args:
+        node: the output node.
+        feed_dict: a value for every :class:`Input` the node depends on. Integer
+            values of ``wrt`` inputs are converted to float.
+        wrt: a list or tuple of ``Input`` nodes of the graph.
+
+    Returns:
+        ``(value, grads)``: ``grads[i]`` has the shape of ``feed_dict[wrt[i]]``
+        (a Python float for a Python-number feed). When the value is not a scalar
+        the gradient is that of the sum of its entries, as in the lab.
+
+    Raises:
+        TypeError: a ``wrt`` entry is not an ``Input`` node.
+        ValueError: a ``wrt`` input is not part of ``node``'s graph.
+        KeyError: an input of the graph has no value in ``feed_dict``.
+
+    Example:
+        >>> x, y, z = Input(), Input(), Input()
+        >>> value_and_grad(Add(Mul(x, y), Mul(x, z)), {x: 3, y: 4, z: -5}, [x, y, z])
+        (np.float64(-3.0), [-1.0, 3.0, 3.0])
+    """
+    if not isinstance(wrt, (list, tuple)):
+        raise TypeError(f"wrt must be a list or tuple of Input nodes, got {type(wrt).__name__}")
+    order = _topological_order(node)
+    inputs = _graph_inputs(order, feed_dict)
+    for i, w in enumerate(wrt):
+        if not isinstance(w, Input):
+            kind = type(w).__name__
+            raise TypeError(
+                f"wrt[{i}] is a {kind}; gradients are taken with respect to Input nodes only "
+                "(feed weights through an Input)"
+            )
+        if w not in inputs:
+            raise ValueError(
+                f"wrt[{i}] ({_describe(w, inputs)}) is not an input of this graph: the output "
+                "does not depend on it"
+            )
+    targets = list(dict.fromkeys(wrt))  # a node listed twice gets one gradient, reported twice
+    fixed = {n: np.asarray(feed_dict[n]) for n in inputs if n not in targets}
+    primals = [_differentiable_feed(w, feed_dict[w], inputs) for w in targets]
+
+    def graph_function(*values: Any) -> Any:
+        env: dict[Node, Any] = dict(fixed)
+        env.update(zip(targets, values))
+        return _run(order, env)
+
+    if not targets:
+        return _as_scalar(graph_function()), []
+    out, pullback = vjp(graph_function, *primals)
+    cotangents = pullback(np.ones_like(np.asarray(out)))  # d(sum of entries)/d(out)
+    by_node = dict(zip(targets, cotangents))
+    grads = []
+    for w in wrt:
+        g = by_node[w]
+        grads.append(float(g) if isinstance(feed_dict[w], (int, float)) else g)
+    return _as_scalar(out), grads
+
+
+def accuracy(logits_node: Node, feed_dict: Mapping[Node, Any], labels: Any) -> float:
+    """Fraction of rows whose largest logit is at the label's index.
+
+    Args:
+        logits_node: a node producing ``(rows, classes)`` scores.
+        feed_dict: values for the inputs it needs.
+        labels: integer class indices, one per row (or an Input node fed in ``feed_dict``).
+
+    Example:
+        >>> x = Input()
+        >>> accuracy(x, {x: np.array([[0.1, 0.9], [0.8, 0.2]])}, [1, 1])
+        0.5
+    """
+    if isinstance(labels, Node):
+        labels = feed_dict[labels]
+    scores = np.asarray(evaluate(logits_node, feed_dict))
+    labels = np.asarray(labels)
+    if scores.ndim != 2 or labels.shape != scores.shape[:1]:
+        raise ValueError(
+            f"accuracy expects (rows, classes) scores and one label per row; got scores of "
+            f"shape {scores.shape} and labels of shape {labels.shape}"
+        )
+    return float(np.mean(np.argmax(scores, axis=1) == labels))
