@@ -96,6 +96,10 @@ def _is_float(x: Any) -> bool:
         return False
 
 
+class _TracedRuleError(TypeError):
+    """A user's rule failed on traced values (plain numpy where tapeflow ops are needed)."""
+
+
 def _zeros(x: Any) -> np.ndarray:
     return np.zeros(value_shape(x), leaf_dtype(x))
 
@@ -215,8 +219,6 @@ def _wrap_forward(trace: ForwardTrace, out: Any, t_out: Any, name: str) -> Any:
         if not _is_float(o):
             wrapped.append(o)
             continue
-        if t is None:
-            t = _zeros(o)
         if value_shape(t) != value_shape(o):
             raise ValueError(
                 f"{name}: the tangent output at {keystr(path)} has shape {value_shape(t)}, but "
@@ -257,12 +259,12 @@ def _transpose_pullback(
     u0 = [_zeros(out_leaves[j]) for j in float_out]
     try:
         at_zero, transpose = vjp(pull, *u0)
-    except TypeError as e:
+    except _TracedRuleError as e:
         raise TypeError(
             f"{name}: forward mode (jvp, jacfwd) of a custom_vjp function finds tangents by "
             "transposing its bwd rule, so bwd must be written with tapeflow operations; it "
-            f"failed with: {e}. Write bwd with tapeflow.numpy, or give the function a "
-            "custom_jvp rule instead."
+            f"failed on traced values ({e.__cause__}). Write bwd with tapeflow.numpy, or give "
+            "the function a custom_jvp rule instead."
         ) from e
     for v in at_zero:
         if np.any(unwrap(v) != 0):
@@ -429,7 +431,7 @@ class custom_vjp(_CustomBase):
             cts = self.bwd(*nondiff, residuals, g)
         except TypeError as e:
             if any(type(x) is Tracer for x in tree_flatten((residuals, g))[0]):
-                raise TypeError(
+                raise _TracedRuleError(
                     f"custom_vjp function {self.name!r}: its bwd rule failed on traced values "
                     f"({e}). bwd receives traced values when its result is differentiated "
                     "again (grad of grad, hessian, jvp): write it with tapeflow.numpy "
