@@ -344,3 +344,30 @@ def at(x: Any) -> IndexUpdateHelper:
         2.0
     """
     return IndexUpdateHelper(x)
+
+
+# ----- vmap: the batch axis goes in front of x and of the values ------------------
+def _batch_rule(prim: Any) -> Any:
+    def rule(args: Any, dims: Any, index: Any) -> Any:
+        from tapeflow.batching import _batched_index, _bcast_front, batch_size, to_front
+        from tapeflow.numpy.shape import reshape
+
+        (x, v), (dx, dv) = args, dims
+        bindex = _batched_index(index)
+        if bindex is None:
+            return NotImplemented  # the batch axis would move: loop over examples
+        n = batch_size(args, dims)
+        x = _bcast_front(x, dx, n)
+        if dv is not None:
+            v = to_front(v, dv)
+            target = _index_shape(tuple(shape_of(x))[1:], index)
+            v_shape = tuple(shape_of(v))[1:]
+            if len(v_shape) < len(target):
+                v = reshape(v, (n,) + (1,) * (len(target) - len(v_shape)) + v_shape)
+        return prim(x, v, index=bindex), 0
+
+    return rule
+
+
+for _prim in (at_set, at_add, at_multiply, at_min, at_max):
+    _prim.primitive.batch_rule = _batch_rule(_prim)

@@ -174,3 +174,37 @@ def test_ufunc_at_raises_in_place_error():
 
     with pytest.raises(TypeError, match=r"numpy\.add\.at.*x\.at\[idx\]"):
         tp.grad(f)(np.ones(3))
+
+
+# ----- vmap: batching rules, checked against a loop over examples ------------------------
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(
+    "index,vshape,in_axes",
+    [
+        ((slice(1, 3),), (2, 3), (0, 0)),
+        ((np.array([0, 3, 0]),), (3,), (0, 0)),
+        ((slice(None), 1), (4,), (None, 0)),
+        ((np.array([2]), slice(0, 2)), (2,), (1, None)),
+    ],
+)
+def test_vmap_matches_a_loop(method, index, vshape, in_axes):
+    import warnings
+
+    rng = np.random.default_rng(1)
+    n = 3
+    x_shapes = {0: (n, 4, 3), 1: (4, n, 3), None: (4, 3)}
+    x = rng.standard_normal(x_shapes[in_axes[0]])
+    v = rng.standard_normal((n,) + vshape) if in_axes[1] == 0 else rng.standard_normal(vshape)
+    fun = lambda x, v: getattr(tnp.at(x)[index], method)(v)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback to the loop: the batching rule ran
+        out = tp.vmap(fun, in_axes=in_axes)(x, v)
+    xs = [x if in_axes[0] is None else np.take(x, i, axis=in_axes[0]) for i in range(n)]
+    vs = [v if in_axes[1] is None else v[i] for i in range(n)]
+    np.testing.assert_allclose(out, np.stack([fun(a, b) for a, b in zip(xs, vs)]))
+
+
+def test_grad_of_vmap_of_update():
+    x, v = np.arange(6.0).reshape(2, 3), np.array([1.0, -2.0])
+    f = lambda x, v: (tp.vmap(lambda a, b: a.at[1].multiply(b))(x, v) ** 2).sum()  # noqa: E731
+    tp.check_grads(f, (x, v), order=1, modes=("rev", "fwd"))
