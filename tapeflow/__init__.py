@@ -25,6 +25,7 @@ from tapeflow.jacobians import elementwise_grad, hessian, hvp, jacfwd, jacobian,
 from tapeflow.custom import custom_jvp, custom_vjp, stop_gradient
 from tapeflow.checkpoint import checkpoint
 from tapeflow.tree_util import ravel_pytree
+from tapeflow.vmap import vmap
 
 import tapeflow.numpy  # noqa: E402,F401  (registers every primitive)
 from tapeflow import datasets  # noqa: E402
@@ -52,6 +53,7 @@ __all__ = [
     "custom_jvp",
     "stop_gradient",
     "checkpoint",
+    "vmap",
     "jit",
     "primitive",
     "defvjp",

@@ -43,6 +43,8 @@ class Trace:
 
     __slots__ = ("level", "active", "__weakref__")
     kind = "trace"
+    # True for vmap's trace: its tracers hold a whole batch but show one example's shape.
+    batched = False
 
     def __init__(self, level: int) -> None:
         self.level = level

@@ -1,0 +1,348 @@
+"""``tp.vmap``: write a function for one example, run it on a whole batch.
+
+``vmap(fun)`` runs ``fun`` once, on :class:`~tapeflow.tracer.Tracer` objects of a
+:class:`BatchTrace`. Each such tracer holds the *whole* batch as one array and
+remembers which axis is the batch axis (``Tracer._aux``); its ``shape`` shows
+one example's shape, so the function sees exactly what it would see on a
+single example. Every primitive call is handled by the primitive's *batching
+rule* (``Primitive.batch_rule``, tables in :mod:`tapeflow.batching`), which maps
+"the same operation on every example" onto one call on the batched arrays
+(move the batch axis to the front, shift a reduction axis by one, ...).
+
+Rules call tapeflow primitives, never raw numpy on traced values, so ``vmap``
+composes with every other transform in either order: ``vmap(grad(f))`` gives
+per-example gradients, ``grad`` of a ``vmap``-ed loss differentiates through
+the batching, and ``vmap(vmap(f))`` maps over two axes.
+
+A primitive without a batching rule falls back to a Python loop over the
+batch (one call per example, results stacked), after a one-time
+:class:`BatchingFallbackWarning` naming it: slow, but never wrong.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tapeflow.tape import Trace, new_trace
+from tapeflow.tracer import Tracer
+from tapeflow import batching as _batching  # noqa: F401  (attaches the rules)
+from tapeflow.tree_util import _node_of, keystr, tree_flatten, tree_unflatten
+
+__all__ = ["vmap", "BatchTrace", "BatchingFallbackWarning"]
+
+
+class BatchingFallbackWarning(UserWarning):
+    """A primitive without a batching rule ran as a Python loop over the batch."""
+
+
+_WARNED: set[str] = set()
+
+
+class BatchTrace(Trace):
+    """The trace of ``vmap``: a tracer's ``_aux`` is the batch axis of its value.
+
+    Tracers of this trace are always batched; a rule that returns an unbatched
+    answer (``out_dim`` None) gives back the plain value.
+    """
+
+    __slots__ = ("size",)
+    kind = "batching (vmap)"
+    batched = True
+
+    def __init__(self, level: int, size: int) -> None:
+        super().__init__(level)
+        self.size = size
+
+    def concrete_error(self, what: str) -> TypeError:
+        return TypeError(
+            f"{what} needs a single value, but under tp.vmap a traced array holds one value per "
+            "example. Python control flow cannot depend on batched values: select with "
+            "tnp.where(cond, a, b) instead of `if`, or move the test outside the vmapped function."
+        )
+
+    def process(self, prim: Any, args: tuple, kwargs: dict) -> Any:
+        if not self.active:
+            raise self.leaked_error()
+        vals = list(args)
+        dims: list[Any] = [None] * len(args)
+        for i, a in enumerate(args):
+            if type(a) is Tracer and a._trace is self:
+                vals[i] = a._value
+                dims[i] = a._aux
+        rule = prim.batch_rule
+        result: Any = NotImplemented
+        if rule is not None:
+            result = rule(vals, dims, **kwargs)
+        if result is NotImplemented:
+            result = loop_rule(prim, vals, dims, kwargs, self.size)
+        out, out_dim = result
+        if out_dim is None:
+            return out
+        return Tracer(out, self, out_dim)
+
+
+# ----- the fallback: one call per example ----------------------------------------
+def _example(value: Any, i: int, dim: int) -> Any:
+    """Example ``i`` of ``value`` along ``dim``, taken with a tapeflow op (outer traces see it)."""
+    from tapeflow.numpy.indexing import getitem
+
+    return getitem(value, (slice(None),) * dim + (i,))
+
+
+def stack_examples(outs: list[Any]) -> Any:
+    """Stack per-example results along a new axis 0 with tapeflow ops."""
+    from tapeflow.numpy.shape import concatenate, reshape
+
+    parts = [reshape(o, (1,) + tuple(np.shape(o) if type(o) is not Tracer else o.shape)) for o in outs]
+    return concatenate(parts, axis=0)
+
+
+def loop_rule(prim: Any, vals: list[Any], dims: list[Any], kwargs: dict, size: int) -> Any:
+    """Batch any primitive by calling it once per example and stacking the results."""
+    if prim.name not in _WARNED:
+        _WARNED.add(prim.name)
+        warnings.warn(
+            f"tp.vmap: primitive {prim.name!r} has no batching rule; running it as a Python loop "
+            f"over the batch (correct, but slow). Register one in tapeflow/batching.py.",
+            BatchingFallbackWarning,
+            stacklevel=4,
+        )
+    for d in dims:
+        if isinstance(d, tuple):
+            raise NotImplementedError(
+                f"tp.vmap: {prim.name!r} received a batched multi-output value and has no "
+                "batching rule; add one in tapeflow/batching.py"
+            )
+    outs = []
+    for i in range(size):
+        sliced = [v if d is None else _example(v, i, d) for v, d in zip(vals, dims)]
+        outs.append(prim.bind(*sliced, **kwargs))
+    first = outs[0]
+    if type(first) is tuple:
+        return tuple(stack_examples([o[k] for o in outs]) for k in range(len(first))), (0,) * len(
+            first
+        )
+    return stack_examples(outs), 0
+
+
+# ----- in_axes / out_axes ---------------------------------------------------------
+def _is_axis_leaf(spec: Any) -> bool:
+    return spec is None or (isinstance(spec, (int, np.integer)) and not isinstance(spec, bool))
+
+
+def _broadcast_prefix(spec: Any, tree: Any, path: str, what: str, out: list[Any]) -> None:
+    """Append one axis spec per leaf of ``tree``, expanding the prefix ``spec``."""
+    if _is_axis_leaf(spec):
+        out.extend([spec] * len(tree_flatten(tree)[0]))
+        return
+    s_node = _node_of(spec)
+    t_node = _node_of(tree)
+    if s_node is None:
+        raise TypeError(
+            f"vmap: {what} at {keystr(path)} must be an int, None or a container of them, "
+            f"got {spec!r}"
+        )
+    if t_node is None or s_node[0] is not t_node[0]:
+        raise ValueError(
+            f"vmap: {what} at {keystr(path)} is a {type(spec).__name__} but the value there is "
+            f"a {type(tree).__name__}; the {what} must be a prefix of the value's structure "
+            "(an int or None applies to a whole subtree)"
+        )
+    s_children, s_aux = s_node[1].to_iterable(spec)
+    t_children, t_aux = t_node[1].to_iterable(tree)
+    s_children, t_children = list(s_children), list(t_children)
+    if s_aux != t_aux or len(s_children) != len(t_children):
+        raise ValueError(
+            f"vmap: {what} at {keystr(path)} has structure {_describe(spec)} but the value "
+            f"there has structure {_describe(tree)}"
+        )
+    keys = t_node[1].keys(tree, t_aux)
+    for k, s, t in zip(keys, s_children, t_children):
+        _broadcast_prefix(s, t, path + k, what, out)
+
+
+def _describe(x: Any) -> str:
+    if isinstance(x, dict):
+        return f"dict with keys {sorted(x)}"
+    if isinstance(x, (tuple, list)):
+        return f"{type(x).__name__} of length {len(x)}"
+    return type(x).__name__
+
+
+def _leaf_shape(x: Any) -> tuple[int, ...]:
+    return x.shape if hasattr(x, "shape") else np.shape(x)
+
+
+def _moveaxis(x: Any, src: int, dst: int) -> Any:
+    from tapeflow.batching import moveaxis
+
+    return moveaxis(x, src, dst)
+
+
+def _validate_axes_spec(spec: Any, what: str) -> None:
+    leaves: list[Any] = []
+    stack = [spec]
+    while stack:
+        s = stack.pop()
+        if _is_axis_leaf(s):
+            continue
+        node = _node_of(s)
+        if node is None:
+            raise TypeError(
+                f"vmap: {what} must be an int, None, or a tuple/list/dict of them, got {s!r} "
+                f"({type(s).__name__})"
+            )
+        stack.extend(node[1].to_iterable(s)[0])
+    del leaves
+
+
+def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable[..., Any]:
+    """Vectorize ``fun`` over a batch axis of its arguments.
+
+    ``vmap(fun)(xs)`` returns the same as stacking ``fun(x)`` for each slice ``x``
+    of ``xs`` along axis 0, but runs each operation once on the whole batch.
+
+    Args:
+        fun: a function written for one example.
+        in_axes: the batch axis of each positional argument: an int, ``None`` (the
+            argument is shared by all examples), or a tuple with one entry per
+            positional argument, each an int, ``None`` or a pytree prefix of that
+            argument (a dict of axes for a dict argument...). Keyword arguments are
+            passed unchanged to every example (not mapped).
+        out_axes: where the batch axis goes in each output leaf: an int, ``None``
+            (the output must not depend on the batch) or a pytree prefix of the
+            output.
+
+    Returns:
+        The batched function.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp, tapeflow.numpy as tnp
+        >>> def loss(w, x, y):
+        ...     return (tnp.dot(x, w) - y) ** 2
+        >>> w, xs, ys = np.ones(3), np.arange(6.0).reshape(2, 3), np.zeros(2)
+        >>> tp.vmap(tp.grad(loss), in_axes=(None, 0, 0))(w, xs, ys)  # per-example gradients
+        array([[ 0.,  6., 12.],
+               [72., 96., 120.]])
+    """
+    if not callable(fun):
+        raise TypeError(f"vmap expects a callable, got {type(fun).__name__}")
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)
+    _validate_axes_spec(in_axes, "in_axes")
+    _validate_axes_spec(out_axes, "out_axes")
+
+    @functools.wraps(fun)
+    def batched_fun(*args: Any, **kwargs: Any) -> Any:
+        from tapeflow.batching import register_rules
+
+        register_rules()  # primitives declared since the last call get their rules
+        if isinstance(in_axes, tuple):
+            if len(in_axes) != len(args):
+                raise ValueError(
+                    f"vmap: in_axes is a tuple of length {len(in_axes)}, but the function was "
+                    f"called with {len(args)} positional argument(s); give one entry per argument"
+                )
+            specs = in_axes
+        elif _is_axis_leaf(in_axes):
+            specs = (in_axes,) * len(args)
+        else:
+            raise TypeError(
+                f"vmap: in_axes must be an int, None or a tuple with one entry per positional "
+                f"argument, got a {type(in_axes).__name__}; wrap it in a tuple: in_axes=(spec,)"
+            )
+        leaves, treedef = tree_flatten(args)
+        axes: list[Any] = []
+        for i, (spec, arg) in enumerate(zip(specs, args)):
+            _broadcast_prefix(spec, arg, f"[{i}]", "in_axes", axes)
+        paths = [p for p, _ in _paths(args)]
+        size = None
+        first_path = ""
+        norm_axes: list[Any] = []
+        for path, x, ax in zip(paths, leaves, axes):
+            if ax is None:
+                norm_axes.append(None)
+                continue
+            shape = _leaf_shape(x)
+            nd = len(shape)
+            if not -nd <= ax < nd:
+                raise ValueError(
+                    f"vmap: in_axes={ax} for argument {path} is out of range: that argument "
+                    f"has shape {shape} ({nd} dimension(s))"
+                    + (" ; use None to pass it unbatched" if nd == 0 else "")
+                )
+            ax = int(ax) % nd
+            n = shape[ax]
+            if size is None:
+                size, first_path = n, path
+            elif n != size:
+                raise ValueError(
+                    f"vmap: inconsistent batch sizes: argument {first_path} has {size} examples "
+                    f"along its batch axis but argument {path} has {n} (in_axes={ax})"
+                )
+            norm_axes.append(ax)
+        if size is None:
+            raise ValueError(
+                "vmap: no argument has a batch axis (in_axes is None everywhere); "
+                "at least one argument must be mapped"
+            )
+        with new_trace(BatchTrace, size) as trace:
+            ins = [x if ax is None else Tracer(x, trace, ax) for x, ax in zip(leaves, norm_axes)]
+            out = fun(*tree_unflatten(treedef, ins), **kwargs)
+            out_leaves, out_tree = tree_flatten(out)
+            o_axes: list[Any] = []
+            _broadcast_prefix(out_axes, out, "", "out_axes", o_axes)
+            o_paths = [p for p, _ in _paths(out)]
+            results = [
+                _finish(o, ax, trace, size, p) for o, ax, p in zip(out_leaves, o_axes, o_paths)
+            ]
+        return tree_unflatten(out_tree, results)
+
+    return batched_fun
+
+
+def _paths(tree: Any) -> list[tuple[str, Any]]:
+    from tapeflow.tree_util import tree_flatten_with_path
+
+    return [(keystr(p), x) for p, x in tree_flatten_with_path(tree)[0]]
+
+
+def _finish(o: Any, out_axis: Any, trace: BatchTrace, size: int, path: str) -> Any:
+    """Put the batch axis of output leaf ``o`` at ``out_axis``."""
+    if type(o) is Tracer and o._trace is trace:
+        if out_axis is None:
+            raise ValueError(
+                f"vmap: out_axes is None for output {path}, but that output depends on the "
+                "batched arguments; give it an axis to put the batch on"
+            )
+        value, dim = o._value, o._aux
+        nd = len(_leaf_shape(value))
+        if not -nd <= out_axis < nd:
+            raise ValueError(
+                f"vmap: out_axes={out_axis} for output {path} is out of range for a batched "
+                f"output with {nd} dimension(s)"
+            )
+        return _moveaxis(value, dim, int(out_axis) % nd)
+    if out_axis is None:
+        return o
+    # Unbatched output: every example has the same value; repeat it.
+    import tapeflow.numpy as tnp
+
+    shape = tuple(_leaf_shape(o))
+    nd = len(shape) + 1
+    if not -nd <= out_axis < nd:
+        raise ValueError(
+            f"vmap: out_axes={out_axis} for output {path} is out of range for an output with "
+            f"{nd} dimension(s)"
+        )
+    ax = int(out_axis) % nd
+    expanded = tnp.reshape(o, shape[:ax] + (1,) + shape[ax:])
+    full = tnp.broadcast_to(expanded, shape[:ax] + (size,) + shape[ax:])
+    if type(full) is not Tracer:
+        full = np.array(full)  # a writable array, as a loop-and-stack would give
+    return full
