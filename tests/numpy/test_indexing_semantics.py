@@ -108,3 +108,43 @@ def test_bad_indices_raise() -> None:
         tnp.take_along_axis(X, np.array([0]), axis=0)
     with pytest.raises(TypeError):
         tnp.take(X, [0], out=np.zeros(1))
+
+
+def test_random_indices_match_numpy_values_and_scatter_gradients() -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    shape = (3, 4, 2)
+    x = np.arange(24.0).reshape(shape)
+
+    def part(n: int):
+        return st.one_of(
+            st.integers(-n, n - 1),
+            st.builds(slice, st.sampled_from([None, 0, 1, -1]), st.sampled_from([None, 2, -1]), st.sampled_from([None, 1, 2, -1])),
+            st.lists(st.integers(-n, n - 1), min_size=1, max_size=4).map(np.array),
+            st.lists(st.booleans(), min_size=n, max_size=n).map(np.array),
+        )
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def check(data) -> None:
+        k = data.draw(st.integers(1, 3))
+        index = tuple(data.draw(part(n)) for n in shape[:k])
+        if data.draw(st.booleans()):
+            index = index[:1] + (None,) + index[1:]
+        if data.draw(st.booleans()) and k < 3:
+            index = (Ellipsis,) + index[1:]
+        try:
+            want = x[index]
+        except IndexError:  # incompatible array shapes: numpy refuses, so do we
+            with pytest.raises(IndexError):
+                tnp.getitem(x, index)
+            return
+        np.testing.assert_array_equal(tnp.getitem(x, index), want)
+        w = np.random.default_rng(0).standard_normal(np.shape(want))
+        g = tp.grad(lambda v: tnp.sum(v[index] * w))(x)
+        expected = np.zeros(shape)
+        np.add.at(expected, index, w)
+        np.testing.assert_allclose(g, expected)
+
+    check()
