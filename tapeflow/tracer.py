@@ -126,6 +126,14 @@ class Tracer:
     def __complex__(self) -> complex:
         return complex(self._concrete("complex()"))
 
+    def __format__(self, spec: str) -> str:
+        # f"{loss:.4f}" while logging inside a transform: format the plain value.
+        return format(self._concrete("format()"), spec)
+
+    def __round__(self, ndigits: Any = None) -> Any:
+        # round() is piecewise constant (zero gradient): a plain value, like float().
+        return round(self._concrete("round()"), ndigits)
+
     def __index__(self) -> int:
         return int(np.asarray(self._concrete("use as an index")).__index__())
 

@@ -149,3 +149,10 @@ def test_method_whose_function_is_missing_raises_attribute_error(monkeypatch):
     monkeypatch.setitem(tracer._METHODS, "fancy", "no_such_tapeflow_function")
     with pytest.raises(AttributeError, match="'fancy'"):
         _seen(lambda x: x.fancy())
+
+
+def test_format_and_round_give_plain_values_for_logging():
+    assert _seen(lambda x: f"{x[0, 0]:.2f}") == "0.30"
+    assert _seen(lambda x: f"{x.sum():+.1e}") == f"{X.sum():+.1e}"
+    assert _seen(lambda x: round(x[1, 0], 1)) == 1.1
+    assert _seen(lambda x: round(x[1, 0])) == 1
