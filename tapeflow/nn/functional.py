@@ -63,14 +63,15 @@ Example:
 
 
 def _np_sigmoid(x: Any) -> Any:
-    # 0.5 * (1 + tanh(x / 2)): never overflows, one transcendental per entry.
-    y = np.multiply(x, 0.5)
-    if not isinstance(y, np.ndarray):  # 0-d input: numpy scalars have no out=
-        return 0.5 * np.tanh(y) + 0.5
-    np.tanh(y, out=y)
-    y *= 0.5
-    y += 0.5
-    return y
+    # 1 / (1 + exp(-x)): exact in both tails. For x < -88 (float32) exp(-x)
+    # overflows to inf and the result is 0, the correctly rounded answer, so
+    # the overflow warning is silenced rather than avoided with extra passes.
+    with np.errstate(over="ignore"):
+        e = np.exp(np.negative(x))
+    if not isinstance(e, np.ndarray):  # 0-d input: numpy scalars have no out=
+        return 1 / (1 + e)
+    e += 1
+    return np.reciprocal(e, out=e)
 
 
 sigmoid = primitive(_np_sigmoid, name="nn.sigmoid")

@@ -116,7 +116,9 @@ def serial(*layers: Any) -> Layer:
 
     def apply(params: Any, x: Any, *, rng: np.random.Generator | None = None, train: bool = False) -> Any:
         if len(params) != len(applies):
-            raise ValueError(f"serial: got params for {len(params)} layers, the model has {len(applies)}")
+            raise ValueError(
+                f"serial: got params for {len(params)} layer(s), but the model has {len(applies)} layers"
+            )
         rngs = _split(rng, len(applies)) if rng is not None else [None] * len(applies)
         for layer_apply, p, r in zip(applies, params, rngs):
             x = layer_apply(p, x, rng=r, train=train)
