@@ -320,3 +320,31 @@ def test_all_orders_of_composition_agree() -> None:
     fd3 = (tp.hessian(f)(x + 1e-5 * v) - tp.hessian(f)(x - 1e-5 * v)) / 2e-5
     np.testing.assert_allclose(t3, fd3, rtol=1e-5, atol=1e-6)
     assert active_traces() == ()
+
+
+def test_linearize_agrees_with_jvp_on_every_matrix_case() -> None:
+    """linearize transposes the recorded backward pass, so every VJP rule must be
+    traceable and linear in its cotangent; check it on one shape of each matrix row."""
+    from tests.numpy.test_matrix import CASES
+
+    rng = np.random.default_rng(3)
+    failures = []
+    checked = 0
+    for case in CASES:
+        if set(case.modes) != {"rev", "fwd"}:
+            continue
+        args = case.make_args(case.shapes[-1], np.float64)
+        tangents = tp.tree_util.tree_map(
+            lambda a: np.asarray(rng.standard_normal(np.shape(a))).astype(np.result_type(a)), args
+        )
+        try:
+            _, f_jvp = tp.linearize(case.fun, *args)
+            got = tp.tree_util.tree_leaves(f_jvp(*tangents))
+            want = tp.tree_util.tree_leaves(tp.jvp(case.fun, args, tangents)[1])
+            if not all(np.allclose(g, w, rtol=1e-7, atol=1e-9) for g, w in zip(got, want)):
+                failures.append(f"{case.name}: values differ")
+        except Exception as e:  # collect every failing row, not just the first
+            failures.append(f"{case.name}: {type(e).__name__}: {e}")
+        checked += 1
+    assert checked > 50
+    assert not failures, "\n".join(failures)
