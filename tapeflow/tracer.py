@@ -128,6 +128,8 @@ class Tracer:
 
     def __format__(self, spec: str) -> str:
         # f"{loss:.4f}" while logging inside a transform: format the plain value.
+        if not spec:
+            return str(self)
         return format(self._concrete("format()"), spec)
 
     def __round__(self, ndigits: Any = None) -> Any:

@@ -156,3 +156,4 @@ def test_format_and_round_give_plain_values_for_logging():
     assert _seen(lambda x: f"{x.sum():+.1e}") == f"{X.sum():+.1e}"
     assert _seen(lambda x: round(x[1, 0], 1)) == 1.1
     assert _seen(lambda x: round(x[1, 0])) == 1
+    assert _seen(lambda x: f"{x[0, 0]}").startswith("Traced<")
