@@ -164,6 +164,11 @@ def test_out_keyword_raises_in_place_error(fun):
          lambda x: np.maximum(x.max(axis=1), 0.5)),
         ("multiply.reduce", lambda x: np.multiply.reduce(x, axis=1), lambda x: x.prod(axis=1)),
         ("add.accumulate", lambda x: np.add.accumulate(x, axis=1), lambda x: np.cumsum(x, axis=1)),
+        ("multiply.accumulate", lambda x: np.multiply.accumulate(x, axis=1),
+         lambda x: np.cumprod(x, axis=1)),
+        ("logaddexp.reduce", lambda x: np.logaddexp.reduce(x, axis=1),
+         lambda x: np.log(np.exp(x).sum(axis=1))),
+        ("fmax.reduce", lambda x: np.fmax.reduce(x), lambda x: x.max(axis=0)),
         ("multiply.outer", lambda x: np.multiply.outer(x[0], x[1]),
          lambda x: np.outer(x[0], x[1])),
         ("subtract.outer", lambda x: np.subtract.outer(x, x[0]),
@@ -176,6 +181,15 @@ def test_ufunc_methods(name, fun, expected):
     x = np.array([[0.3, -1.2, 0.7], [1.1, 0.4, -0.6]])
     np.testing.assert_allclose(fun(x), expected(x))
     tp.check_grads(fun, (x,), order=2, modes=("rev", "fwd"))
+
+
+def test_ufunc_reduce_with_dtype_computes_in_that_dtype():
+    x = np.array([[0.3, -1.2, 0.7], [1.1, 0.4, -0.6]])
+    out = tp.vjp(lambda x: np.add.reduce(x, dtype=np.float32), x)[0]
+    assert out.dtype == np.float32
+    g = tp.grad(lambda x: np.add.reduce(x, dtype=np.float32).sum())(x)
+    assert g.dtype == np.float64
+    np.testing.assert_array_equal(g, np.ones_like(x))
 
 
 def test_ufunc_reduce_ties_split_equally():
