@@ -162,3 +162,14 @@ def test_closure_over_a_differentiated_value_warns_and_stays_correct() -> None:
     want = tp.grad(loss, argnums=(0, 1))(w, x, False)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_checkpoint_composes_with_vmap() -> None:
+    xs = RNG.standard_normal((4, 3))
+    w = RNG.standard_normal(3)
+    per_example = tp.vmap(tp.grad(lambda x: net(x, w, True)))(xs)
+    want = np.stack([tp.grad(lambda x: net(x, w, False))(x) for x in xs])
+    np.testing.assert_allclose(per_example, want, rtol=1e-12)
+    batched = tp.grad(lambda w: tnp.sum(tp.vmap(lambda x: net(x, w, True))(xs)))(w)
+    want = tp.grad(lambda w: tnp.sum(tp.vmap(lambda x: net(x, w, False))(xs)))(w)
+    np.testing.assert_allclose(batched, want, rtol=1e-12)

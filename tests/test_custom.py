@@ -337,3 +337,21 @@ def test_custom_rules_that_close_over_a_traced_value_raise() -> None:
         g = tp.grad(lambda w: tp.grad(lambda x: loss(w, x))(ones)[0])(2.0)
         assert g == 1.0
         assert active_traces() == ()
+
+
+# ----- vmap -------------------------------------------------------------------------------------------
+def test_custom_rules_compose_with_vmap_in_both_orders() -> None:
+    x = np.array([1.0, 2.0, 3.0])
+
+    def f(x):
+        return 5.0 * clip_gradient(x, -1.0, 1.0) * x
+
+    want = 1.0 + 5.0 * x  # clipped cotangent of the first factor, plus the second factor
+    np.testing.assert_allclose(tp.grad(lambda x: tnp.sum(tp.vmap(f)(x)))(x), want)
+    np.testing.assert_allclose(tp.vmap(tp.grad(f))(x), want)
+    np.testing.assert_allclose(tp.vmap(f)(x), 5.0 * x * x)
+    z = np.zeros((2, 3))
+    np.testing.assert_array_equal(tp.vmap(tp.grad(safe_norm))(z), z)
+    np.testing.assert_array_equal(tp.grad(lambda z: tnp.sum(tp.vmap(safe_norm)(z)))(z), z)
+    s = sigmoid(x)
+    np.testing.assert_allclose(tp.vmap(tp.grad(tp.grad(log1pexp)))(x), s * (1 - s))
