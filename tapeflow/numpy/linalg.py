@@ -790,6 +790,8 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         >>> norm(np.array([3.0, 4.0]))
         np.float64(5.0)
     """
+    if not np.issubdtype(dtype_of(x), np.inexact):  # as numpy: integers are measured in float64
+        x = _tnp().astype(x, np.float64)
     shape = tuple(shape_of(x))
     nd = len(shape)
     if axis is None:
