@@ -132,12 +132,15 @@ def read_data_sets(
         >>> data.train.num_examples, data.validation.num_examples  # doctest: +SKIP
         (55000, 5000)
     """
-    train_x, train_y, test_x, test_y = mnist(data_dir, download=download)
     if isinstance(validation_size, bool) or not isinstance(validation_size, (int, np.integer)):
         raise TypeError(f"validation_size must be an int, got {type(validation_size).__name__}")
-    if not 0 <= validation_size < len(train_x):
+    if validation_size < 0:
+        raise ValueError(f"validation_size must be >= 0, got {validation_size}")
+    train_x, train_y, test_x, test_y = mnist(data_dir, download=download)
+    if validation_size >= len(train_x):
         raise ValueError(
-            f"validation_size must be between 0 and {len(train_x) - 1}, got {validation_size}"
+            f"validation_size must be smaller than the {len(train_x)} training examples, "
+            f"got {validation_size}"
         )
 
     def images(x: np.ndarray) -> np.ndarray:

@@ -6,7 +6,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tapeflow.datasets import MNIST_FILES, MNIST_GZ_SHA256, batches, mnist, read_data_sets
+from tapeflow.datasets import (
+    MNIST_FILES,
+    MNIST_GZ_SHA256,
+    IdxData,
+    batches,
+    mnist,
+    read_data_sets,
+)
 from tapeflow.datasets.lab import DataSet
 
 MNIST_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "mnist"
@@ -89,5 +96,16 @@ def test_read_data_sets_real_files():
     hot = read_data_sets(MNIST_DIR, one_hot=True, validation_size=100, seed=0, download=False)
     assert hot.validation.labels.shape == (100, 10)
     np.testing.assert_array_equal(hot.validation.labels.argmax(1), data.validation.labels[:100])
-    with pytest.raises(ValueError, match="validation_size"):
-        read_data_sets(MNIST_DIR, validation_size=60000, download=False)
+    with pytest.raises(ValueError, match="validation_size must be >= 0"):
+        read_data_sets(MNIST_DIR, validation_size=-1, download=False)
+
+
+def test_read_data_sets_validation_size_too_large(monkeypatch):
+    import tapeflow.datasets.lab as lab
+
+    small = IdxData(np.zeros((4, 28, 28), np.uint8), np.arange(4, dtype=np.uint8),
+                    np.zeros((2, 28, 28), np.uint8), np.arange(2, dtype=np.uint8))
+    monkeypatch.setattr(lab, "mnist", lambda data_dir, download: small)
+    assert lab.read_data_sets("unused", validation_size=3).train.num_examples == 1
+    with pytest.raises(ValueError, match="smaller than the 4 training examples"):
+        lab.read_data_sets("unused", validation_size=4)
