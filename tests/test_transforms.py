@@ -348,3 +348,14 @@ def test_linearize_agrees_with_jvp_on_every_matrix_case() -> None:
         checked += 1
     assert checked > 50
     assert not failures, "\n".join(failures)
+
+
+def test_jacobian_family_under_vmap_and_jit() -> None:
+    f = lambda x: tnp.sum(tnp.sin(x) * x[::-1])  # noqa: E731
+    xs, v = rand(4, 3), rand(3)
+    for t in (tp.hessian(f), tp.jacfwd(tp.grad(f)), tp.jacrev(tp.grad(f)),
+              lambda x: tp.hvp(f, (x,), (v,)), lambda x: tp.linearize(f, x)[1](v)):
+        want = np.stack([t(x) for x in xs])
+        np.testing.assert_allclose(tp.vmap(t)(xs), want, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(tp.jit(t)(xs[0]), want[0], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(tp.jit(t)(xs[1]), want[1], rtol=1e-12, atol=1e-14)
