@@ -13,6 +13,7 @@ surfacing later as a reshape error.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -87,7 +88,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
         )
     shape = struct.unpack(f">{ndim}I", data[4:header_len])
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow for absurd headers
     found = len(data) - header_len
     if found < expected:
         raise ValueError(

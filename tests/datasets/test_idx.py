@@ -49,6 +49,7 @@ def _header(code, shape):
         (_header(8, (2, 3)) + b"\x00" * 5, "truncated IDX data"),
         (_header(0x0D, (4,)) + b"\x00" * 15, "truncated IDX data"),
         (_header(8, (2,)) + b"\x00" * 3, "1 unexpected trailing bytes"),
+        (_header(0x0E, (2**32 - 1,) * 4) + b"\x00" * 8, "truncated IDX data"),  # no overflow
     ],
 )
 def test_corrupted_files_raise_naming_file_and_problem(tmp_path, data, message):
