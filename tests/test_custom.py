@@ -355,3 +355,14 @@ def test_custom_rules_compose_with_vmap_in_both_orders() -> None:
     np.testing.assert_array_equal(tp.grad(lambda z: tnp.sum(tp.vmap(safe_norm)(z)))(z), z)
     s = sigmoid(x)
     np.testing.assert_allclose(tp.vmap(tp.grad(tp.grad(log1pexp)))(x), s * (1 - s))
+
+
+def test_custom_rules_compose_with_jit() -> None:
+    x = np.array([1.0, 2.0, 3.0])
+    f = lambda x: tnp.sum(5.0 * clip_gradient(x, -1.0, 1.0) * x)  # noqa: E731
+    for g in (tp.jit(tp.grad(f)), tp.grad(tp.jit(f))):
+        np.testing.assert_allclose(g(x), 1.0 + 5.0 * x)
+        np.testing.assert_allclose(g(x + 1.0), 1.0 + 5.0 * (x + 1.0))
+    s = sigmoid(x)
+    np.testing.assert_allclose(tp.jit(tp.elementwise_grad(log1pexp))(x), s)
+    np.testing.assert_allclose(tp.jit(tp.grad(safe_norm))(x), x / np.sqrt(14.0))
