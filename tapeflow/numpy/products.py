@@ -163,7 +163,7 @@ _einsum = primitive(_np_einsum, name="einsum")
 
 
 def _einsum_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:
-    from tapeflow.numpy.elementwise import astype
+    from tapeflow.numpy._cotangent import fit_cotangent
 
     lhs, out = kwargs["subscripts"].split("->")
     ins = lhs.split(",")
@@ -201,9 +201,12 @@ def _einsum_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:
                 present.add(c)
     sub = ",".join(specs) + "->" + "".join(target)
 
+    arg = args[argnum]
+
     def vjp(g: Any) -> Any:
         ct = _einsum(g, *others, subscripts=sub)
-        return ct if dtype_of(ct) == dtype else astype(ct, dtype)
+        # mixed dtypes (float32 with float64, real with complex): cast back, real part for real input
+        return ct if dtype_of(ct) == dtype else fit_cotangent(ct, arg)
 
     return vjp
 

@@ -296,3 +296,27 @@ def test_random_einsums_match_numpy_and_finite_differences() -> None:
         tp.check_grads(lambda *a: tnp.einsum(subscripts, *a), ops, modes=("rev", "fwd"))
 
     check()
+
+
+def test_complex_and_mixed_dtype_products() -> None:
+    def c(*shape):
+        return RNG.standard_normal(shape) + 1j * RNG.standard_normal(shape)
+
+    real = RNG.standard_normal((3, 4))
+    cases = [
+        (lambda a, b: tnp.einsum("ij,jk->ik", a, b), (c(2, 3), c(3, 4))),
+        (lambda a, b: tnp.einsum("ij,jk->ik", a, b), (c(2, 3), real)),  # real operand: real cotangent
+        (tnp.tensordot, (real[:2, :3], c(2, 3))),
+        (tnp.vdot, (c(3), c(3))),
+        (lambda a: a[[0, 0, 1]], (c(3, 2),)),
+        (L.inv, (c(3, 3) + 3 * np.eye(3),)),
+        (L.solve, (c(3, 3) + 3 * np.eye(3), c(3))),
+        (L.norm, (c(3),)),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning from dropping imaginary parts by accident
+        for fun, args in cases:
+            tp.check_grads(fun, args, order=2, modes=("rev", "fwd"))
+    x32 = RNG.standard_normal((2, 3)).astype(np.float32)
+    g = tp.grad(lambda a: tnp.sum(tnp.einsum("ij,jk->ik", a, real)))(x32)
+    assert g.dtype == np.float32
