@@ -208,3 +208,9 @@ def test_grad_of_vmap_of_update():
     x, v = np.arange(6.0).reshape(2, 3), np.array([1.0, -2.0])
     f = lambda x, v: (tp.vmap(lambda a, b: a.at[1].multiply(b))(x, v) ** 2).sum()  # noqa: E731
     tp.check_grads(f, (x, v), order=1, modes=("rev", "fwd"))
+
+
+def test_mask_computed_from_the_traced_array():
+    x = np.array([-1.0, 2.0, -3.0, 4.0])
+    relu_sq = lambda x: (x.at[x < 0].set(0.0) ** 2).sum()  # noqa: E731
+    np.testing.assert_array_equal(tp.grad(relu_sq)(x), [0.0, 4.0, 0.0, 8.0])
