@@ -169,13 +169,17 @@ def _record_reverse(
     """
     out_leaves, out_tree = tree_flatten(out)
     results = tuple(out_leaves)
-    memo: list[Any] = [None, None]
+    # The backward pass asks once per traced input with the same cotangent tuple;
+    # run the user's rule once per tuple. (g, result) is stored as one pair so that
+    # concurrent pull-backs of a kept tape never read each other's result.
+    memo: list[Any] = [(None, None)]
 
     def cotangents(g: tuple[Any, ...]) -> list[Any]:
-        if memo[0] is not g:
-            cts = [_zeros(o) if c is None else c for c, o in zip(g, out_leaves)]
-            memo[0], memo[1] = g, pullback(cts)
-        return memo[1]  # type: ignore[no-any-return]
+        seen, result = memo[0]
+        if seen is not g:
+            result = pullback([_zeros(o) if c is None else c for c, o in zip(g, out_leaves)])
+            memo[0] = (g, result)
+        return result  # type: ignore[no-any-return]
 
     def rule_for(i: int) -> Callable[..., Any]:
         def rule(ans: Any, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
