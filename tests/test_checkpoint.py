@@ -144,7 +144,7 @@ def test_checkpoint_lowers_peak_memory_on_a_deep_chain() -> None:
     remat = _peak_bytes(tp.grad(deep), x, True)
     array_bytes = n * 8
     # Without checkpointing every layer keeps its 3 intermediates alive: ~108 arrays.
-    assert plain > 80 * array_bytes, plain / array_bytes
+    assert plain > 60 * array_bytes, plain / array_bytes
     # With it: 6 block boundaries plus one block's 18 intermediates during its replay.
     assert remat < 0.4 * plain, (remat / array_bytes, plain / array_bytes)
 
