@@ -320,6 +320,11 @@ class Tracer:
     def __getattr__(self, name: str) -> Any:
         method = _METHODS.get(name)
         fn = None if method is None else getattr(_tnp(), method, None)
+        if fn is None and name in _IN_PLACE_METHODS:
+            raise AttributeError(
+                f"ndarray.{name} changes the array in place, which traced arrays do not allow "
+                f"(they are immutable); use {_IN_PLACE_METHODS[name]} instead"
+            )
         if fn is None:
             raise AttributeError(
                 f"tapeflow traced arrays do not support the ndarray attribute {name!r} yet. "
@@ -372,6 +377,17 @@ _METHODS: dict[str, str] = {
     "nonzero": "nonzero",
     "copy": "copy",
     "ptp": "ptp",
+}
+
+
+# ndarray methods that modify the array in place, with the functional form to use.
+_IN_PLACE_METHODS: dict[str, str] = {
+    "sort": "y = tnp.sort(x, axis)",
+    "partition": "y = tnp.partition(x, kth)",
+    "fill": "y = tnp.full_like(x, value)",
+    "put": "y = x.at[indices].set(values)",
+    "itemset": "y = x.at[index].set(value)",
+    "resize": "y = tnp.reshape(x, shape) (or tnp.resize)",
 }
 
 

@@ -157,3 +157,9 @@ def test_format_and_round_give_plain_values_for_logging():
     assert _seen(lambda x: round(x[1, 0], 1)) == 1.1
     assert _seen(lambda x: round(x[1, 0])) == 1
     assert _seen(lambda x: f"{x[0, 0]}").startswith("Traced<")
+
+
+@pytest.mark.parametrize("name", ["sort", "partition", "fill", "put", "resize"])
+def test_in_place_ndarray_methods_point_to_the_functional_form(name):
+    with pytest.raises(AttributeError, match=rf"ndarray\.{name} changes the array in place"):
+        _seen(lambda x: getattr(x, name))
