@@ -359,3 +359,11 @@ def test_jacobian_family_under_vmap_and_jit() -> None:
         np.testing.assert_allclose(tp.vmap(t)(xs), want, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(tp.jit(t)(xs[0]), want[0], rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(tp.jit(t)(xs[1]), want[1], rtol=1e-12, atol=1e-14)
+
+
+def test_jacobians_of_a_holomorphic_function() -> None:
+    z = np.array([1 + 2j, 3 - 1j])
+    f = lambda z: z ** 2 * tnp.sum(z)  # noqa: E731
+    want = np.diag(2 * z * np.sum(z)) + (z ** 2)[:, None]  # d/dz_k of z_i^2 * sum(z)
+    np.testing.assert_allclose(tp.jacrev(f)(z), want, rtol=1e-12)
+    np.testing.assert_allclose(tp.jacfwd(f)(z), want, rtol=1e-12)
