@@ -108,7 +108,7 @@ def test_comparisons_return_plain_boolean_arrays():
 
 
 # ----- errors -------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["tofile", "itemset", "resize", "nonzero_inplace", "foo"])
+@pytest.mark.parametrize("name", ["tofile", "byteswap", "view", "nonzero_inplace", "foo"])
 def test_unsupported_attribute_raises_attribute_error_naming_it(name):
     with pytest.raises(AttributeError, match=repr(name)):
         _seen(lambda x: getattr(x, name))
