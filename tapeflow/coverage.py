@@ -299,6 +299,21 @@ def _numpy_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
     return sorted(rows)
 
 
+def _special_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
+    """Public functions of ``tapeflow.scipy.special`` (when the module exists)."""
+    try:
+        from tapeflow.scipy import special
+    except ImportError:
+        return []
+    rows = []
+    for name in sorted(getattr(special, "__all__", [])):
+        fn = getattr(special, name, None)
+        reached = _reached(fn, prims) if callable(fn) else set()
+        if reached:
+            rows.append((f"scipy.special.{name}", name, reached))
+    return rows
+
+
 def _method_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
     import tapeflow.numpy as tnp
     from tapeflow import tracer
@@ -359,6 +374,7 @@ def build_table() -> str:
     _load_registries()
     prims = registered_primitives(builtin_only=True)
     numpy_rows = _numpy_rows(prims)
+    special_rows = _special_rows(prims)
     method_rows = _method_rows(prims)
 
     def both(rows: list[tuple[str, str, set[str]]]) -> int:
@@ -380,8 +396,12 @@ def build_table() -> str:
         f"({sum(p.zero_gradient for p in prims.values())} without gradient by design).",
         f"- {len(numpy_rows)} numpy functions, ufuncs and ufunc methods dispatch to tapeflow on "
         f"traced arrays ({both(numpy_rows)} with VJP and JVP).",
+        f"- {len(special_rows)} `tapeflow.scipy.special` functions ({both(special_rows)} with VJP "
+        "and JVP).",
         f"- {len(method_rows)} ndarray methods and attributes of traced arrays "
         f"({both(method_rows)} with VJP and JVP).",
+        f"- In all, {both(numpy_rows) + both(special_rows) + both(method_rows)} numpy / "
+        "scipy.special functions, ufunc methods and ndarray methods with both VJP and JVP.",
         "",
         "Columns: **VJP** / **JVP**: reverse / forward-mode rules (`zero`: no gradient by "
         "design); **batching**: a `vmap` rule (`no` means vmap falls back to a loop or is "
@@ -401,6 +421,20 @@ def build_table() -> str:
             f"| `{name}` | {_status(reached, prims, 'vjp')} | {_status(reached, prims, 'jvp')} "
             f"| {_batching(reached, prims)} | {_cell(', '.join(sorted(reached)))} "
             f"| {_cell(_note(short, impl_name, zero=zero))} |"
+        )
+    if special_rows:
+        lines += [
+            "",
+            "## `tapeflow.scipy.special`",
+            "",
+            "| function | VJP | JVP | batching | via | notes |",
+            "|---|---|---|---|---|---|",
+        ]
+    for name, impl_name, reached in special_rows:
+        lines.append(
+            f"| `{name}` | {_status(reached, prims, 'vjp')} | {_status(reached, prims, 'jvp')} "
+            f"| {_batching(reached, prims)} | {_cell(', '.join(sorted(reached)))} "
+            f"| {_cell(_note(impl_name))} |"
         )
     lines += [
         "",
