@@ -83,17 +83,6 @@ class Input(Node):
         super().__init__(name=name)
 
 
-def _op(name: str, fn: Callable[..., Any], arity: int, doc: str) -> type[Node]:
-    """Define a node class applying ``fn`` to ``arity`` input nodes."""
-
-    def __init__(self: Node, *inputs: Node, name: str | None = None) -> None:
-        if len(inputs) != arity:
-            raise TypeError(f"{type(self).__name__} takes {arity} input node(s), got {len(inputs)}")
-        Node.__init__(self, *inputs, name=name)
-
-    return type(name, (Node,), {"fn": staticmethod(fn), "__init__": __init__, "__doc__": doc})
-
-
 def sigmoid(x: Any) -> Any:
     """The logistic function ``1 / (1 + exp(-x))``, traceable (tapeflow.nn.sigmoid)."""
     return nn.sigmoid(x)
@@ -111,36 +100,112 @@ def softmax(x: Any, axis: int = -1) -> Any:
     return nn.softmax(x, axis=axis)
 
 
-def _cross_entropy_with_softmax(logits: Any, labels: Any) -> Any:
-    labels = np.asarray(labels)
-    if labels.dtype.kind == "f":
-        as_int = labels.astype(np.int64)
-        if not np.array_equal(as_int, labels):
-            raise ValueError("CrossEntropyWithSoftmax: labels must be whole class indices")
-        labels = as_int
-    return nn.softmax_cross_entropy(logits, labels)
+# Each node class names its inputs and says, in ``fn``, which tapeflow operations
+# compute its value. Nothing else: the tape derives every gradient from ``fn``.
+class Add(Node):
+    """``a + b``, elementwise with broadcasting."""
+
+    def __init__(self, a: Node, b: Node, name: str | None = None) -> None:
+        super().__init__(a, b, name=name)
+
+    @staticmethod
+    def fn(a: Any, b: Any) -> Any:
+        return a + b
 
 
-Add = _op("Add", lambda a, b: a + b, 2, "``a + b`` (broadcasting).")
-Mul = _op("Mul", lambda a, b: a * b, 2, "``a * b``, elementwise (broadcasting).")
-MatMul = _op("MatMul", lambda x, w: tnp.matmul(x, w), 2, "Matrix product ``x @ w``.")
-BiasAdd = _op("BiasAdd", lambda x, b: x + b, 2, "``x + b`` with ``b`` broadcast over the rows.")
-Linear = _op(
-    "Linear",
-    lambda x, w, b: tnp.matmul(x, w) + b,
-    3,
-    "The affine map ``X @ W + b`` (``X``: (m, n), ``W``: (n, k), ``b``: (k,) or (1, k)).",
-)
-Sum = _op("Sum", lambda x: tnp.sum(x), 1, "The sum of all entries (a scalar).")
-Sigmoid = _op("Sigmoid", sigmoid, 1, "The logistic function, elementwise.")
-Softmax = _op("Softmax", softmax, 1, "Softmax over the last axis (each row sums to 1).")
-CrossEntropyWithSoftmax = _op(
-    "CrossEntropyWithSoftmax",
-    _cross_entropy_with_softmax,
-    2,
-    "Mean over rows of ``-log(softmax(logits)[i, labels[i]])`` (integer labels; fused and "
-    "stable, so it takes logits, not probabilities). The labels input is not differentiable.",
-)
+class Mul(Node):
+    """``a * b``, elementwise with broadcasting."""
+
+    def __init__(self, a: Node, b: Node, name: str | None = None) -> None:
+        super().__init__(a, b, name=name)
+
+    @staticmethod
+    def fn(a: Any, b: Any) -> Any:
+        return a * b
+
+
+class MatMul(Node):
+    """The matrix product ``X @ W``."""
+
+    def __init__(self, X: Node, W: Node, name: str | None = None) -> None:
+        super().__init__(X, W, name=name)
+
+    @staticmethod
+    def fn(x: Any, w: Any) -> Any:
+        return tnp.matmul(x, w)
+
+
+class BiasAdd(Node):
+    """``x + b`` with the bias ``b`` broadcast over the rows of ``x``."""
+
+    def __init__(self, x: Node, b: Node, name: str | None = None) -> None:
+        super().__init__(x, b, name=name)
+
+    @staticmethod
+    def fn(x: Any, b: Any) -> Any:
+        return x + b
+
+
+class Linear(Node):
+    """The affine map ``X @ W + b``: ``X`` (m, n), ``W`` (n, k), ``b`` (k,) or (1, k)."""
+
+    def __init__(self, X: Node, W: Node, b: Node, name: str | None = None) -> None:
+        super().__init__(X, W, b, name=name)
+
+    @staticmethod
+    def fn(x: Any, w: Any, b: Any) -> Any:
+        return tnp.matmul(x, w) + b
+
+
+class Sum(Node):
+    """The sum of all entries of ``x`` (a scalar)."""
+
+    def __init__(self, x: Node, name: str | None = None) -> None:
+        super().__init__(x, name=name)
+
+    @staticmethod
+    def fn(x: Any) -> Any:
+        return tnp.sum(x)
+
+
+class Sigmoid(Node):
+    """The logistic function ``1 / (1 + exp(-x))``, elementwise."""
+
+    def __init__(self, x: Node, name: str | None = None) -> None:
+        super().__init__(x, name=name)
+
+    fn = staticmethod(sigmoid)
+
+
+class Softmax(Node):
+    """Softmax over the last axis: each row becomes positive and sums to 1."""
+
+    def __init__(self, x: Node, name: str | None = None) -> None:
+        super().__init__(x, name=name)
+
+    fn = staticmethod(softmax)
+
+
+class CrossEntropyWithSoftmax(Node):
+    """Mean over rows of ``-log(softmax(logits)[i, labels[i]])``.
+
+    Takes *logits* (not probabilities) and integer class labels; computed in one
+    fused, stable step (tapeflow.nn.softmax_cross_entropy). The labels input is
+    data: it cannot be differentiated.
+    """
+
+    def __init__(self, logits: Node, labels: Node, name: str | None = None) -> None:
+        super().__init__(logits, labels, name=name)
+
+    @staticmethod
+    def fn(logits: Any, labels: Any) -> Any:
+        labels = np.asarray(labels)
+        if labels.dtype.kind == "f":
+            as_int = labels.astype(np.int64)
+            if not np.array_equal(as_int, labels):
+                raise ValueError("CrossEntropyWithSoftmax: labels must be whole class indices")
+            labels = as_int
+        return nn.softmax_cross_entropy(logits, labels)
 
 
 # ----- evaluation ---------------------------------------------------------------------------
