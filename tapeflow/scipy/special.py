@@ -179,6 +179,7 @@ def _np_erf(x: Any) -> Any:
         out[small] = _erf_series(xd[small])
         big = ax >= 2.0
         out[big] = np.copysign(1.0 - _erfc_cf(ax[big]), xd[big])
+    out[np.isinf(xd)] = np.sign(xd[np.isinf(xd)])
     return _finish(out, dtype)
 
 
@@ -192,6 +193,8 @@ def _np_erfc(x: Any) -> Any:
         out[pos] = _erfc_cf(xd[pos])
         neg = xd <= -1.5
         out[neg] = 2.0 - _erfc_cf(-xd[neg])
+    out[xd == np.inf] = 0.0
+    out[xd == -np.inf] = 2.0
     return _finish(out, dtype)
 
 
