@@ -42,6 +42,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of, unbroadcast
+from tapeflow.numpy.products import _as_array
 from tapeflow.primitive import defjvp, defvjp, nondifferentiable, primitive, register_numpy
 
 try:  # numpy >= 2.0 exposes its result types here; share them so isinstance works.
@@ -790,6 +791,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         >>> norm(np.array([3.0, 4.0]))
         np.float64(5.0)
     """
+    x = _as_array(x)
     if not np.issubdtype(dtype_of(x), np.inexact):  # as numpy: integers are measured in float64
         x = _tnp().astype(x, np.float64)
     shape = tuple(shape_of(x))
@@ -988,6 +990,7 @@ def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
 def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     """Dot products of vectors along ``axis``, conjugating ``x1`` (numpy.linalg.vecdot)."""
     tnp = _tnp()
+    x1, x2 = _as_array(x1), _as_array(x2)
     if np.issubdtype(dtype_of(x1), np.complexfloating):
         x1 = tnp.conj(x1)
     return tnp.sum(x1 * x2, axis=axis)

@@ -40,6 +40,13 @@ __all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kr
 _LABELS = string.ascii_letters
 
 
+def _as_array(x: Any) -> Any:
+    """Traced arrays as they are; lists and scalars as numpy arrays."""
+    from tapeflow.tracer import Tracer
+
+    return x if type(x) is Tracer or isinstance(x, np.ndarray) else np.asarray(x)
+
+
 def _swap_last(x: Any) -> Any:
     from tapeflow.numpy.shape import swapaxes
 
@@ -336,7 +343,8 @@ def vdot(a: Any, b: Any) -> Any:
     """The dot product of the flattened arrays, conjugating ``a`` (numpy.vdot)."""
     from tapeflow.numpy.shape import ravel
 
-    if np.iscomplexobj(np.empty(0, dtype_of(a))):
+    a, b = _as_array(a), _as_array(b)
+    if np.issubdtype(dtype_of(a), np.complexfloating):
         from tapeflow.numpy import conj  # type: ignore[attr-defined]
 
         a = conj(a)
@@ -401,7 +409,7 @@ def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axi
 
     if axis is not None:
         axisa = axisb = axisc = axis
-    a, b = _move_last(a, axisa), _move_last(b, axisb)
+    a, b = _move_last(_as_array(a), axisa), _move_last(_as_array(b), axisb)
     na, nb = shape_of(a)[-1], shape_of(b)[-1]
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError("cross: incompatible dimensions (vector length must be 2 or 3)")

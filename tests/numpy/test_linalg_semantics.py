@@ -320,3 +320,21 @@ def test_complex_and_mixed_dtype_products() -> None:
     x32 = RNG.standard_normal((2, 3)).astype(np.float32)
     g = tp.grad(lambda a: tnp.sum(tnp.einsum("ij,jk->ik", a, real)))(x32)
     assert g.dtype == np.float32
+
+
+def test_plain_lists_are_accepted_like_numpy() -> None:
+    m = [[2.0, 1.0], [1.0, 3.0]]
+    pairs = [
+        (L.norm([3, 4]), np.linalg.norm([3, 4])),
+        (L.norm(m, "nuc"), np.linalg.norm(m, "nuc")),
+        (tnp.cross([1.0, 0, 0], [0, 1.0, 0]), np.cross([1.0, 0, 0], [0, 1.0, 0])),
+        (tnp.vdot([1.0, 2], [3.0, 4]), np.vdot([1.0, 2], [3.0, 4])),
+        (L.vecdot([1.0, 2], [3.0, 4]), np.linalg.vecdot([1.0, 2], [3.0, 4])),
+        (tnp.einsum("ij,j", m, [1.0, 1]), np.einsum("ij,j", m, [1.0, 1])),
+        (tnp.kron([1.0, 2], m), np.kron([1.0, 2], m)),
+        (L.cholesky(m, upper=True), np.linalg.cholesky(m, upper=True)),
+        (L.eigh(m).eigenvalues, np.linalg.eigh(m).eigenvalues),
+        (L.multi_dot([[1.0, 2], m, [1.0, 1]]), np.linalg.multi_dot([[1.0, 2], m, [1.0, 1]])),
+    ]
+    for got, want in pairs:
+        np.testing.assert_allclose(got, want)
