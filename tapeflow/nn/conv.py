@@ -1,9 +1,9 @@
 """2-d convolution and pooling on NCHW arrays, as primitives with VJP and JVP rules.
 
-Everything runs on strided views (``sliding_window_view``) and one
-``tensordot`` per call, never a Python loop over pixels; the only loops are
-over kernel offsets (``kh * kw`` of them) when overlapping windows are summed
-back.
+Everything runs on strided slices and one matrix product per call, never a
+Python loop over pixels: the only loops are over kernel offsets (``kh * kw``
+of them), each moving a whole strided slice of the batch at once (im2col for
+the patches, col2im to sum them back).
 
 Convolution is cross-correlation, as in every deep-learning library:
 ``y[n, o, i, j] = sum_{c, p, q} x_padded[n, c, i*sh + p, j*sw + q] * w[o, c, p, q]``.
@@ -43,6 +43,7 @@ __all__ = [
     "conv2d_weight_grad",
     "window_gather",
     "window_scatter",
+    "max_pool2d_backward",
 ]
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
@@ -126,50 +127,71 @@ def _windows(xp: np.ndarray, window: tuple[int, int], stride: tuple[int, int]) -
     return v[:, :, :: stride[0], :: stride[1]]
 
 
-def _correlate(xp: np.ndarray, w: np.ndarray, stride: tuple[int, int]) -> np.ndarray:
-    win = _windows(xp, w.shape[2:], stride)
-    out = np.tensordot(win, w, axes=([1, 4, 5], [1, 2, 3]))  # (N, Ho, Wo, O)
-    return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+def _offsets(xp_hw: tuple[int, int], window: tuple[int, int], stride: tuple[int, int]) -> Any:
+    """For each kernel offset (p, q): the strided slices of the padded input it touches.
+
+    Output entry (i, j) reads padded entry (i * sh + p, j * sw + q); the slices
+    select those entries for all (i, j) at once.
+    """
+    (kh, kw), (sh, sw) = window, stride
+    ho = (xp_hw[0] - kh) // sh + 1
+    wo = (xp_hw[1] - kw) // sw + 1
+    for p in range(kh):
+        for q in range(kw):
+            yield p, q, slice(p, p + sh * (ho - 1) + 1, sh), slice(q, q + sw * (wo - 1) + 1, sw)
+
+
+def _im2col(xp: np.ndarray, window: tuple[int, int], stride: tuple[int, int]) -> np.ndarray:
+    """Patches as a (C * kh * kw, N * Ho * Wo) matrix: one copy per kernel offset.
+
+    This layout makes both the forward pass and the weight gradient a single
+    large matrix product, and each copy moves whole rows of the image.
+    """
+    n, c, hp, wp = xp.shape
+    (kh, kw), (sh, sw) = window, stride
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    cols = np.empty((c, kh, kw, n, ho, wo), xp.dtype)
+    xt = xp.transpose(1, 0, 2, 3)
+    for p, q, rows, columns in _offsets((hp, wp), window, stride):
+        cols[:, p, q] = xt[:, :, rows, columns]
+    return cols.reshape(c * kh * kw, n * ho * wo)
 
 
 def _np_conv2d(x: Any, w: Any, stride: tuple[int, int] = (1, 1), padding: Pads = ((0, 0), (0, 0))) -> Any:
-    return _correlate(_pad(x, padding), w, stride)
+    xp = _pad(x, padding)
+    o = w.shape[0]
+    n = xp.shape[0]
+    cols = _im2col(xp, w.shape[2:], stride)
+    out = np.matmul(w.reshape(o, -1), cols)  # (O, N * Ho * Wo)
+    ho = (xp.shape[2] - w.shape[2]) // stride[0] + 1
+    return np.ascontiguousarray(out.reshape(o, n, ho, -1).transpose(1, 0, 2, 3))
 
 
 def _np_conv2d_input_grad(
     g: Any, w: Any, x_shape: tuple[int, ...] = (), stride: tuple[int, int] = (1, 1),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
-    # The transpose of a strided correlation is a full correlation of the
-    # stride-dilated cotangent with the flipped kernel (channels swapped).
+    # col2im: the patch cotangents w^T g, summed back onto the padded input.
     n, o, ho, wo = g.shape
     _, c, kh, kw = w.shape
     h, wd = x_shape[2], x_shape[3]
     (pt, pb), (pl, pr) = padding
     hp, wp = h + pt + pb, wd + pl + pr
-    sh, sw = stride
-    if (sh, sw) != (1, 1):
-        gd = np.zeros((n, o, (ho - 1) * sh + 1, (wo - 1) * sw + 1), g.dtype)
-        gd[:, :, ::sh, ::sw] = g
-    else:
-        gd = g
-    extra_h = hp - ((ho - 1) * sh + kh)
-    extra_w = wp - ((wo - 1) * sw + kw)
-    gp = np.pad(gd, ((0, 0), (0, 0), (kh - 1, kh - 1 + extra_h), (kw - 1, kw - 1 + extra_w)))
-    wt = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-    dxp = _correlate(gp, wt, (1, 1))
-    if (pt, pb, pl, pr) == (0, 0, 0, 0):
-        return dxp
-    return np.ascontiguousarray(dxp[:, :, pt : pt + h, pl : pl + wd])
+    g_rows = g.transpose(1, 0, 2, 3).reshape(o, -1)
+    dcols = np.matmul(w.reshape(o, -1).T, g_rows).reshape(c, kh, kw, n, ho, wo)
+    dxp = np.zeros((c, n, hp, wp), np.result_type(g, w))
+    for p, q, rows, columns in _offsets((hp, wp), (kh, kw), stride):
+        dxp[:, :, rows, columns] += dcols[:, p, q]
+    return np.ascontiguousarray(dxp[:, :, pt : pt + h, pl : pl + wd].transpose(1, 0, 2, 3))
 
 
 def _np_conv2d_weight_grad(
     x: Any, g: Any, w_shape: tuple[int, ...] = (), stride: tuple[int, int] = (1, 1),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
-    win = _windows(_pad(x, padding), tuple(w_shape[2:]), stride)
-    ho, wo = g.shape[2], g.shape[3]
-    return np.tensordot(g, win[:, :, :ho, :wo], axes=([0, 2, 3], [0, 2, 3]))
+    cols = _im2col(_pad(x, padding), tuple(w_shape[2:]), stride)
+    g_rows = g.transpose(1, 0, 2, 3).reshape(g.shape[1], -1)
+    return np.matmul(g_rows, cols.T).reshape(w_shape)
 
 
 # ----- convolution primitives --------------------------------------------------------
@@ -319,18 +341,19 @@ def _np_max_pool2d(
     x: Any, window: tuple[int, int] = (2, 2), stride: tuple[int, int] = (2, 2),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
-    n, c, h, w = x.shape
-    kh, kw = window
-    if (kh, kw) == tuple(stride) and padding == ((0, 0), (0, 0)) and h % kh == 0 and w % kw == 0:
-        return x.reshape(n, c, h // kh, kh, w // kw, kw).max(axis=(3, 5))
-    return _windows(_pad(x, padding, -np.inf), window, stride).max(axis=(4, 5))
+    xp = _pad(x, padding, -np.inf)
+    out = None
+    for _, _, rows, columns in _offsets(xp.shape[2:], window, stride):
+        part = xp[:, :, rows, columns]
+        out = part.copy() if out is None else np.maximum(out, part, out=out)
+    return out
 
 
 def _np_max_weights(
     x: Any, ans: Any, window: tuple[int, int] = (2, 2), stride: tuple[int, int] = (2, 2),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
-    """1/k on each of the k entries of a window equal to its maximum, 0 elsewhere."""
+    """(N, C, Ho, Wo, kh, kw): 1/k on each of the k entries of a window equal to its maximum."""
     win = _windows(_pad(x, padding, -np.inf), window, stride)
     hit = (win == ans[..., None, None]).astype(x.dtype)
     hit /= hit.sum(axis=(4, 5), keepdims=True)
@@ -341,13 +364,30 @@ _max_weights = primitive(_np_max_weights, name="nn.max_pool2d_weights")
 nondifferentiable(_max_weights)  # piecewise constant in x
 
 
-def _max_pool_vjp(ans: Any, x: Any, **kw: Any) -> Any:
-    def vjp(g: Any) -> Any:
-        weights = _max_weights(x, ans, **kw)
-        gw = tnp.reshape(g, tuple(shape_of(g)) + (1, 1)) * weights
-        return window_scatter(gw, x_shape=shape_of(x), **kw)
-
-    return vjp
+def _np_max_pool2d_backward(
+    g: Any, x: Any, ans: Any, window: tuple[int, int] = (2, 2), stride: tuple[int, int] = (2, 2),
+    padding: Pads = ((0, 0), (0, 0)),
+) -> Any:
+    """Route each window's cotangent to its maximum (shared equally among ties)."""
+    xp = _pad(x, padding, -np.inf)
+    offsets = list(_offsets(xp.shape[2:], window, stride))
+    hits = [xp[:, :, rows, columns] == ans for _, _, rows, columns in offsets]
+    count = hits[0].astype(g.dtype)
+    for hit in hits[1:]:
+        count += hit
+    share = g / count
+    dtype = np.result_type(g, x)
+    if tuple(window) == tuple(stride):  # disjoint windows: each entry is written once
+        covered = (ans.shape[2] * window[0], ans.shape[3] * window[1]) == xp.shape[2:]
+        dxp = np.empty(xp.shape, dtype) if covered else np.zeros(xp.shape, dtype)
+        for (_, _, rows, columns), hit in zip(offsets, hits):
+            np.multiply(hit, share, out=dxp[:, :, rows, columns])
+    else:
+        dxp = np.zeros(xp.shape, dtype)
+        for (_, _, rows, columns), hit in zip(offsets, hits):
+            dxp[:, :, rows, columns] += np.where(hit, share, 0)
+    (pt, pb), (pl, pr) = padding
+    return np.ascontiguousarray(dxp[:, :, pt : pt + x.shape[2], pl : pl + x.shape[3]])
 
 
 def _max_pool_jvp(t: Any, ans: Any, x: Any, **kw: Any) -> Any:
@@ -355,25 +395,47 @@ def _max_pool_jvp(t: Any, ans: Any, x: Any, **kw: Any) -> Any:
 
 
 _max_pool2d = primitive(_np_max_pool2d, name="nn.max_pool2d")
-defvjp(_max_pool2d, _max_pool_vjp)
+max_pool2d_backward = primitive(_np_max_pool2d_backward, name="nn.max_pool2d_backward")
+defvjp(_max_pool2d, lambda ans, x, **kw: lambda g: max_pool2d_backward(g, x, ans, **kw))
 defjvp(_max_pool2d, _max_pool_jvp)
+# Linear in g; the routing depends on (x, ans) only through which entry is
+# largest, which is piecewise constant: no gradient for x and ans.
+defvjp(
+    max_pool2d_backward,
+    lambda out, g, x, ans, **kw: lambda h: _max_pool_jvp(h, ans, x, **kw),
+    None,
+    None,
+)
+defjvp(
+    max_pool2d_backward,
+    lambda t, out, g, x, ans, **kw: max_pool2d_backward(t, x, ans, **kw),
+    None,
+    None,
+)
 
 
 def _window_counts(x_shape: tuple[int, ...], dtype: Any, window: Any, stride: Any, padding: Pads) -> np.ndarray:
     """How many real (non-padding) entries each window holds, shaped (Ho, Wo)."""
     ones = np.ones((1, 1) + tuple(x_shape[2:]), dtype)
-    return _windows(_pad(ones, padding), window, stride).sum(axis=(4, 5))[0, 0]
+    return _np_window_sum(_pad(ones, padding), window, stride)[0, 0]
+
+
+def _np_window_sum(xp: np.ndarray, window: Any, stride: Any) -> np.ndarray:
+    out = None
+    for _, _, rows, columns in _offsets(xp.shape[2:], window, stride):
+        part = xp[:, :, rows, columns]
+        out = part.copy() if out is None else np.add(out, part, out=out)
+    return out  # type: ignore[return-value]
 
 
 def _np_avg_pool2d(
     x: Any, window: tuple[int, int] = (2, 2), stride: tuple[int, int] = (2, 2),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
-    n, c, h, w = x.shape
-    kh, kw = window
-    if (kh, kw) == tuple(stride) and padding == ((0, 0), (0, 0)) and h % kh == 0 and w % kw == 0:
-        return x.reshape(n, c, h // kh, kh, w // kw, kw).mean(axis=(3, 5))
-    total = _windows(_pad(x, padding), window, stride).sum(axis=(4, 5))
+    total = _np_window_sum(_pad(x, padding), window, stride)
+    if padding == ((0, 0), (0, 0)):
+        total *= 1.0 / (window[0] * window[1])
+        return total
     return total / _window_counts(x.shape, x.dtype, window, stride, padding)
 
 

@@ -38,9 +38,14 @@ def _pool_cases(name, x_shape, window, stride, padding):
     pool = conv._pool_args(np.zeros(x_shape), window, stride, padding, "pool")
     win_shape = conv.conv_output_shape(x_shape, x_shape[1], pool["window"], pool["stride"], pool["padding"])
     win_shape = win_shape + pool["window"]
+    x_fixed = distinct(np.zeros(x_shape))
+    ans_fixed = conv.max_pool2d(x_fixed, window, stride, padding)
     return [
         Case(f"max_pool2d-{name}", lambda x: conv.max_pool2d(x, window, stride, padding),
-             ((x_shape,),), domains=distinct, covers=["nn.max_pool2d"]),
+             ((x_shape,),), domains=distinct, covers=["nn.max_pool2d", "nn.max_pool2d_backward"]),
+        Case(f"max_pool2d_backward-{name}",
+             lambda g: conv.max_pool2d_backward(g, x_fixed.astype(g.dtype), ans_fixed.astype(g.dtype), **pool),
+             ((ans_fixed.shape,),), covers=["nn.max_pool2d_backward"]),
         Case(f"avg_pool2d-{name}", lambda x: conv.avg_pool2d(x, window, stride, padding),
              ((x_shape,),), covers=["nn.avg_pool2d"]),
         Case(f"window_gather-{name}", lambda x: conv.window_gather(x, **pool),
