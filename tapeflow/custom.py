@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -344,6 +344,47 @@ class _CustomBase:
             return self
         return functools.partial(self, obj)
 
+    def _require_rule(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _traced(self, c: _Call) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self._require_rule()
+        args = _positional(self.fun, args, kwargs)
+        nondiff, diff, diff_pos = self._split(args)
+        leaves, in_tree = tree_flatten(diff)
+        top = _top_trace(leaves)
+        if getattr(top, "batched", False):
+            return _per_example(top, self, args)
+        if not isinstance(top, (Tape, ForwardTrace)):
+            return self.fun(*args)
+        vals = [x._value if type(x) is Tracer and x._trace is top else x for x in leaves]
+        return self._traced(_Call(args, nondiff, diff, diff_pos, leaves, in_tree, top, vals))
+
+    def _replay(self, c: _Call) -> Callable[..., tuple[Any, ...]]:
+        """The recorded call as a function of its input leaves (for replaying a tape)."""
+
+        def call(*xs: Any) -> tuple[Any, ...]:
+            full = self._rebuild(c.args, c.diff_pos, tree_unflatten(c.in_tree, xs))
+            return tuple(tree_flatten(self.fun(*full))[0])
+
+        return call
+
+
+class _Call(NamedTuple):
+    """One call of a custom-rule function under a trace, split up for the rule."""
+
+    args: tuple[Any, ...]  # all positional arguments
+    nondiff: tuple[Any, ...]  # the nondiff_argnums ones
+    diff: tuple[Any, ...]  # the others
+    diff_pos: list[int]  # their positions
+    leaves: list[Any]  # leaves of `diff`, as received
+    in_tree: Any  # treedef of `diff`
+    top: Any  # the trace handling the call
+    vals: list[Any]  # `leaves` with the top trace's tracers unwrapped
+
 
 # ----- custom_vjp -------------------------------------------------------------------
 class custom_vjp(_CustomBase):
@@ -387,22 +428,17 @@ class custom_vjp(_CustomBase):
             raise TypeError(f"{self.name}.defvjp(fwd, bwd) needs two callables")
         self.fwd, self.bwd = fwd, bwd
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def _require_rule(self) -> None:
         if self.fwd is None or self.bwd is None:
             raise TypeError(
                 f"custom_vjp function {self.name!r} has no rule yet; call "
                 f"{self.name}.defvjp(fwd, bwd) before using it"
             )
-        args = _positional(self.fun, args, kwargs)
-        nondiff, diff, diff_pos = self._split(args)
-        leaves, in_tree = tree_flatten(diff)
-        top = _top_trace(leaves)
-        if getattr(top, "batched", False):
-            return _per_example(top, self, args)
-        if not isinstance(top, (Tape, ForwardTrace)):
-            return self.fun(*args)
-        vals = [x._value if type(x) is Tracer and x._trace is top else x for x in leaves]
-        res_pair = self.fwd(*self._rebuild(args, diff_pos, tree_unflatten(in_tree, vals)))
+
+    def _traced(self, c: _Call) -> Any:
+        assert self.fwd is not None
+        top, leaves, vals, nondiff, diff = c.top, c.leaves, c.vals, c.nondiff, c.diff
+        res_pair = self.fwd(*self._rebuild(c.args, c.diff_pos, tree_unflatten(c.in_tree, vals)))
         if not (isinstance(res_pair, (tuple, list)) and len(res_pair) == 2):
             raise TypeError(
                 f"custom_vjp function {self.name!r}: fwd must return a pair (out, residuals), "
@@ -417,11 +453,7 @@ class custom_vjp(_CustomBase):
             return self._run_bwd(nondiff, residuals, tree_unflatten(out_tree, ct_leaves), diff)
 
         if isinstance(top, Tape):
-            def call(*xs: Any) -> tuple[Any, ...]:
-                return tuple(tree_flatten(self.fun(*self._rebuild(
-                    args, diff_pos, tree_unflatten(in_tree, xs))))[0])
-
-            return _record_reverse(top, leaves, vals, out, pullback, call)
+            return _record_reverse(top, leaves, vals, out, pullback, self._replay(c))
         traced = [i for i, x in enumerate(leaves) if type(x) is Tracer and x._trace is top]
         tangents = [leaves[i]._aux for i in traced]
         t_out = _transpose_pullback(
@@ -534,20 +566,15 @@ class custom_jvp(_CustomBase):
             )
         return res[0], res[1]
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def _require_rule(self) -> None:
         if self.rule is None:
             raise TypeError(
                 f"custom_jvp function {self.name!r} has no rule yet; register one with "
                 f"@{self.name}.defjvp"
             )
-        args = _positional(self.fun, args, kwargs)
-        nondiff, diff, diff_pos = self._split(args)
-        leaves, in_tree = tree_flatten(diff)
-        top = _top_trace(leaves)
-        if getattr(top, "batched", False):
-            return _per_example(top, self, args)
-        if not isinstance(top, (Tape, ForwardTrace)):
-            return self.fun(*args)
+
+    def _traced(self, c: _Call) -> Any:
+        top, leaves, vals, nondiff, in_tree = c.top, c.leaves, c.vals, c.nondiff, c.in_tree
         name = f"custom_jvp {self.name!r}"
         vals = [x._value if type(x) is Tracer and x._trace is top else x for x in leaves]
         primals = tuple(tree_unflatten(in_tree, vals))
@@ -601,8 +628,4 @@ class custom_jvp(_CustomBase):
                 full[i] = c
             return full
 
-        def call(*xs: Any) -> tuple[Any, ...]:
-            return tuple(tree_flatten(self.fun(*self._rebuild(
-                args, diff_pos, tree_unflatten(in_tree, xs))))[0])
-
-        return _record_reverse(top, leaves, vals, out, pullback, call)
+        return _record_reverse(top, leaves, vals, out, pullback, self._replay(c))

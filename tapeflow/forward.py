@@ -17,7 +17,7 @@ from tapeflow.tape import _MISSING, Trace, _ArgnumRule, new_trace
 from tapeflow.tracer import Tracer
 from tapeflow.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
-__all__ = ["ForwardTrace", "jvp"]
+__all__ = ["ForwardTrace", "jvp", "check_tangents"]
 
 
 class ForwardTrace(Trace):
@@ -66,6 +66,40 @@ def _leaf_shape_dtype(x: Any) -> tuple[tuple[int, ...], Any]:
     return shape, dtype
 
 
+def check_tangents(primals: Any, tangents: Any, name: str) -> tuple[list[Any], list[Any], Any]:
+    """Check ``tangents`` against ``primals`` leaf by leaf: structure, shape, dtype.
+
+    Returns ``(primal leaves with paths, tangent leaves with paths, primal treedef)``.
+    """
+    from tapeflow.transforms import check_differentiable
+
+    p_leaves, p_tree = tree_flatten_with_path(tuple(primals))
+    t_leaves, t_tree = tree_flatten_with_path(tuple(tangents))
+    if p_tree != t_tree:
+        raise TypeError(
+            f"{name}: tangents have structure {t_tree} but primals have structure {p_tree}; "
+            "pass one tangent per primal leaf"
+        )
+    check_differentiable([(f"primal {p}", x) for p, x in p_leaves], name)
+    for (path, p), (_, t) in zip(p_leaves, t_leaves):
+        p_shape, p_dtype = _leaf_shape_dtype(p)
+        t_shape, t_dtype = _leaf_shape_dtype(t)
+        if p_shape != t_shape:
+            raise ValueError(
+                f"{name}: the tangent at {keystr(path)} has shape {t_shape}, but the primal has "
+                f"shape {p_shape}"
+            )
+        if isinstance(p, (float, complex)) or np.dtype(t_dtype) == np.dtype(p_dtype):
+            continue
+        if isinstance(t, (float, int)) and not isinstance(t, bool):
+            continue
+        raise TypeError(
+            f"{name}: the tangent at {keystr(path)} has dtype {t_dtype}, but the primal has dtype "
+            f"{p_dtype}; cast it with .astype({np.dtype(p_dtype).name})"
+        )
+    return p_leaves, t_leaves, p_tree
+
+
 def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> Any:
     """Evaluate ``fun(*primals)`` and its directional derivative along ``tangents``.
 
@@ -77,7 +111,7 @@ def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, 
         >>> tp.jvp(lambda x: x ** 2, (3.0,), (1.0,))
         (np.float64(9.0), np.float64(6.0))
     """
-    from tapeflow.transforms import check_differentiable, leaf_dtype
+    from tapeflow.transforms import leaf_dtype
 
     if not callable(fun):
         raise TypeError(f"jvp expects a callable, got {type(fun).__name__}")
@@ -86,30 +120,7 @@ def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, 
             "jvp(fun, primals, tangents) takes primals and tangents as tuples (one entry per "
             f"positional argument), got {type(primals).__name__} and {type(tangents).__name__}"
         )
-    p_leaves, p_tree = tree_flatten_with_path(tuple(primals))
-    t_leaves, t_tree = tree_flatten_with_path(tuple(tangents))
-    if p_tree != t_tree:
-        raise TypeError(
-            f"jvp: tangents have structure {t_tree} but primals have structure {p_tree}; "
-            "pass one tangent per primal leaf"
-        )
-    check_differentiable([(f"primal {p}", x) for p, x in p_leaves], "jvp")
-    for (path, p), (_, t) in zip(p_leaves, t_leaves):
-        p_shape, p_dtype = _leaf_shape_dtype(p)
-        t_shape, t_dtype = _leaf_shape_dtype(t)
-        if p_shape != t_shape:
-            raise ValueError(
-                f"jvp: the tangent at {keystr(path)} has shape {t_shape}, but the primal has "
-                f"shape {p_shape}"
-            )
-        if isinstance(p, (float, complex)) or np.dtype(t_dtype) == np.dtype(p_dtype):
-            continue
-        if isinstance(t, (float, int)) and not isinstance(t, bool):
-            continue
-        raise TypeError(
-            f"jvp: the tangent at {keystr(path)} has dtype {t_dtype}, but the primal has dtype "
-            f"{p_dtype}; cast it with .astype({np.dtype(p_dtype).name})"
-        )
+    p_leaves, t_leaves, p_tree = check_tangents(primals, tangents, "jvp")
     with new_trace(ForwardTrace) as trace:
         ins = [trace.new_input(p, t) for (_, p), (_, t) in zip(p_leaves, t_leaves)]
         out = fun(*tree_unflatten(p_tree, ins))

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.forward import jvp
+from tapeflow.forward import check_tangents, jvp
 from tapeflow.tape import active_traces
 from tapeflow.tracer import Tracer
 from tapeflow.transforms import (
@@ -339,29 +339,6 @@ def elementwise_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) 
 
 
 # ----- linearize ------------------------------------------------------------------
-def _check_tangents(primals: tuple[Any, ...], tangents: tuple[Any, ...], name: str) -> None:
-    p_leaves, p_tree = tree_flatten_with_path(primals)
-    t_leaves, t_tree = tree_flatten_with_path(tangents)
-    if p_tree != t_tree:
-        raise TypeError(
-            f"{name}: tangents have structure {t_tree} but primals have structure {p_tree}; "
-            "pass one tangent per primal leaf"
-        )
-    for (path, p), (_, t) in zip(p_leaves, t_leaves):
-        if value_shape(p) != value_shape(t):
-            raise ValueError(
-                f"{name}: the tangent at {keystr(path)} has shape {value_shape(t)}, but the "
-                f"primal has shape {value_shape(p)}"
-            )
-        p_dtype, t_dtype = leaf_dtype(p), leaf_dtype(t)
-        if isinstance(p, float) or isinstance(t, float) or t_dtype == p_dtype:
-            continue
-        raise TypeError(
-            f"{name}: the tangent at {keystr(path)} has dtype {t_dtype}, but the primal has "
-            f"dtype {p_dtype}; cast it with .astype({np.dtype(p_dtype).name})"
-        )
-
-
 def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
     """Evaluate ``fun`` once and return ``(out, jvp_fn)`` with ``jvp_fn(*tangents) = J @ tangents``.
 
@@ -404,7 +381,7 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
                 f"linearize: jvp_fn takes one tangent per primal ({len(primals)}), got "
                 f"{len(tangents)}"
             )
-        _check_tangents(primals, tangents, "linearize jvp_fn")
+        check_tangents(primals, tangents, "linearize jvp_fn")
         t_float = transpose(tuple(tangents)) if float_idx else ()
         t_out = list(zeros)
         for j, t in zip(float_idx, t_float):
