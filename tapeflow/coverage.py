@@ -117,6 +117,7 @@ NOTES: dict[str, str] = {
     "at_add": "repeated indices accumulate",
     "at_multiply": "gradient in the values needs unique indices",
     "where": "no gradient for the condition",
+    "copy": "traced arrays are immutable: the copy is the array itself (identity)",
     "interp": "differentiable in x and fp (and xp where defined)",
     "real": "complex input: the real part",
     "imag": "complex input: cotangent -i g",
@@ -124,6 +125,8 @@ NOTES: dict[str, str] = {
     "angle": "constant (zero gradient) for real input",
 }
 _ZERO_NOTE = "no gradient (integer, boolean or piecewise-constant output)"
+_PLAIN = "<plain>"  # marks implementations that only read shapes/dtypes
+_PLAIN_NOTE = "returns a plain value (shape, dtype or constant): no gradient, no primitive"
 
 
 def default_path() -> Path:
@@ -154,42 +157,86 @@ def _bound_primitive(obj: Any) -> Any:
     return prim if isinstance(prim, Primitive) else None
 
 
+# Python operators in a wrapper's code, and the primitive each one calls on arrays.
+_OPERATORS = {
+    "+": "add", "-": "subtract", "*": "multiply", "/": "true_divide", "**": "power",
+    "@": "matmul", "//": "floor_divide", "%": "mod",
+}
+
+
 def _referenced(fn: types.FunctionType) -> Iterable[Any]:
-    """The objects ``fn``'s code loads as globals, imports, or reads off tapeflow modules."""
+    """What ``fn``'s code may call: globals, imports, closure cells, attribute names
+    (``x.sum()``, ``_tnp().trace(...)``, resolved in ``tapeflow.numpy``) and operators."""
+    import tapeflow.numpy as tnp
+    from tapeflow.primitive import registered_primitives
+
+    registry = registered_primitives(builtin_only=True)
     namespace = fn.__globals__
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
 
     def walk(code: types.CodeType) -> Iterable[Any]:
         module_name = None
-        last_module: Any = None
+        foreign_module = False  # the value on the stack is a non-tapeflow module (np.)
         for ins in dis.get_instructions(code):
-            op = ins.opname
+            op, arg = ins.opname, ins.argval
+            after_foreign, foreign_module = foreign_module, False
             if op == "IMPORT_NAME":
-                module_name = ins.argval
+                module_name = arg
             elif op == "IMPORT_FROM" and module_name:
                 try:
-                    yield getattr(importlib.import_module(module_name), ins.argval)
+                    yield getattr(importlib.import_module(module_name), arg)
                 except (ImportError, AttributeError):
                     pass
-            elif op in ("LOAD_GLOBAL", "LOAD_NAME"):
-                if ins.argval in namespace:
-                    value = namespace[ins.argval]
-                    if isinstance(value, types.ModuleType):
-                        last_module = value
+            elif op == "LOAD_CONST" and isinstance(arg, str) and arg in registry:
+                yield registry[arg].bind  # _bind("name") / _REGISTRY["name"] patterns
+            elif op in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_DEREF"):
+                if op == "LOAD_DEREF" and arg in cells:
+                    try:
+                        value = cells[arg].cell_contents
+                    except ValueError:
                         continue
+                    if isinstance(value, str):
+                        if value in registry:
+                            yield registry[value].bind
+                        continue
+                elif arg in namespace:
+                    value = namespace[arg]
+                else:
+                    continue
+                if isinstance(value, types.ModuleType):
+                    foreign_module = not value.__name__.startswith("tapeflow")
+                    if not foreign_module:
+                        yield from (getattr(value, a, None) for a in _attrs_after(code, ins))
+                    continue
+                yield value
+            elif op in ("LOAD_ATTR", "LOAD_METHOD") and not after_foreign:
+                value = getattr(tnp, arg, None)
+                if value is not None:
                     yield value
-                last_module = None
-                continue
-            elif op == "LOAD_ATTR" and last_module is not None:
-                if last_module.__name__.startswith("tapeflow"):
-                    value = getattr(last_module, ins.argval, None)
-                    if value is not None:
-                        yield value
-            last_module = None
+            elif op == "BINARY_OP":
+                name = _OPERATORS.get(ins.argrepr.rstrip("="))
+                if name is not None:
+                    yield getattr(tnp, name, None)
+            elif op == "BINARY_SUBSCR":
+                yield getattr(tnp, "getitem", None)
+            elif op == "UNARY_NEGATIVE":
+                yield getattr(tnp, "negative", None)
         for const in code.co_consts:
             if isinstance(const, types.CodeType):
                 yield from walk(const)
 
     yield from walk(fn.__code__)
+
+
+def _attrs_after(code: types.CodeType, load: Any) -> Iterable[str]:
+    """The attribute read right after loading a tapeflow module (``tnp.sum``)."""
+    found = False
+    for ins in dis.get_instructions(code):
+        if found:
+            if ins.opname in ("LOAD_ATTR", "LOAD_METHOD"):
+                yield ins.argval
+            return
+        found = ins.offset == load.offset
 
 
 def _reached(impl: Any, builtin: dict[str, Any], depth: int = 4) -> set[str]:
@@ -222,7 +269,7 @@ def _reached(impl: Any, builtin: dict[str, Any], depth: int = 4) -> set[str]:
         if not (obj.__module__ or "").startswith("tapeflow"):
             return
         for value in _referenced(obj):
-            if callable(value):
+            if value is not None and callable(value):
                 visit(value, level - 1)
 
     visit(impl, depth)
@@ -248,7 +295,7 @@ def _has_rules(prim: Any, kind: str) -> bool:
 
 def _status(names: set[str], prims: dict[str, Any], kind: str) -> str:
     if not names:
-        return "no"
+        return "n/a"
     live = [prims[n] for n in names if not prims[n].zero_gradient]
     if not live:
         return "zero"
@@ -257,7 +304,7 @@ def _status(names: set[str], prims: dict[str, Any], kind: str) -> str:
 
 def _batching(names: set[str], prims: dict[str, Any]) -> str:
     if not names:
-        return "no"
+        return "n/a"
     return "yes" if all(prims[n].batch_rule is not None for n in names) else "no"
 
 
@@ -286,16 +333,21 @@ def _numpy_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
         if prim is not None and prim.name not in prims:
             continue
         impl_name = prim.name if prim is not None else getattr(impl, "__name__", repr(impl))
-        rows.append((qualified_name(key), impl_name, _reached(impl, prims)))
+        reached = _reached(impl, prims)
+        if not reached and isinstance(getattr(impl, "tapeflow_target", None), str):
+            continue  # a ufunc method whose tapeflow function does not exist (yet)
+        if getattr(impl, "tapeflow_plain", False):
+            impl_name, reached = _PLAIN, set()
+        rows.append((qualified_name(key), impl_name, reached))
     for ufunc in outer_ufuncs():
         if (ufunc, "outer") in NUMPY_DISPATCH:
             continue
         impl = NUMPY_DISPATCH[ufunc]
         if not (getattr(impl, "__module__", "") or "").startswith("tapeflow"):
             continue
-        rows.append((f"numpy.{ufunc.__name__}.outer", f"{ufunc.__name__}_outer",
-                     _reached(_make_outer(ufunc), prims)))
-    rows = [r for r in rows if r[2] or not r[1]]  # drop lazy entries whose target is missing
+        # ufunc.outer reshapes one argument and calls the ufunc's own implementation.
+        reached = _reached(impl, prims) | _reached(_make_outer(ufunc), prims)
+        rows.append((f"numpy.{ufunc.__name__}.outer", f"{ufunc.__name__}_outer", reached))
     return sorted(rows)
 
 
@@ -417,6 +469,9 @@ def build_table() -> str:
     for name, impl_name, reached in numpy_rows:
         short = name.rsplit(".", 1)[-1]
         zero = _status(reached, prims, "vjp") == "zero"
+        if impl_name == _PLAIN:
+            lines.append(f"| `{name}` | zero | zero | n/a |  | {_PLAIN_NOTE} |")
+            continue
         lines.append(
             f"| `{name}` | {_status(reached, prims, 'vjp')} | {_status(reached, prims, 'jvp')} "
             f"| {_batching(reached, prims)} | {_cell(', '.join(sorted(reached)))} "

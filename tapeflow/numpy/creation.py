@@ -274,6 +274,11 @@ def array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> bool:
     return bool(_array_equal(a1, a2, equal_nan=equal_nan))
 
 
+# Helpers that only read shapes and dtypes (for the coverage table: no primitive, no gradient).
+for _impl in (zeros_like, ones_like, empty_like, shape, ndim, size, iscomplexobj, isrealobj,
+              result_type):
+    _impl.tapeflow_plain = True  # type: ignore[attr-defined]
+
 for _np_fun, _impl in (
     (np.zeros_like, zeros_like),
     (np.ones_like, ones_like),
