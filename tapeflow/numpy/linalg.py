@@ -457,9 +457,41 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
     return EighResult(w, v)
 
 
+_eigvalsh = primitive(np.linalg.eigvalsh, name="linalg.eigvalsh")
+
+
+def _eigvalsh_vjp(ans: Any, a: Any, UPLO: str = "L") -> Any:
+    _real_only(a, "eigvalsh")
+
+    def vjp(g: Any) -> Any:
+        _, v = _items(_eigh(a, UPLO=UPLO), 2)
+        return _triangle_adjoint(_mm(v * _row(g), _T(v)), lower=UPLO == "L")
+
+    return vjp
+
+
+def _eigvalsh_jvp(t: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
+    from tapeflow.numpy.products import einsum
+
+    _real_only(a, "eigvalsh")
+    _, v = _items(_eigh(a, UPLO=UPLO), 2)
+    return einsum("...ik,...ij,...jk->...k", v, _read_triangle(t, lower=UPLO == "L"), v)
+
+
+defvjp(_eigvalsh, _eigvalsh_vjp)
+defjvp(_eigvalsh, _eigvalsh_jvp)
+
+
 def eigvalsh(a: Any, UPLO: str = "L") -> Any:
-    """Eigenvalues of a symmetric matrix, ascending (numpy.linalg.eigvalsh)."""
-    return eigh(a, UPLO).eigenvalues
+    """Eigenvalues of a symmetric matrix, ascending (numpy.linalg.eigvalsh).
+
+    Cheaper than :func:`eigh` (no eigenvectors in the forward pass), and its
+    derivative ``V diag(g) V^T`` exists even where eigenvalues repeat.
+    """
+    _square_check(a, "eigvalsh")
+    if UPLO.upper() not in ("L", "U"):
+        raise ValueError("eigvalsh: UPLO argument must be 'L' or 'U'")
+    return _eigvalsh(a, UPLO=UPLO.upper())
 
 
 # ----- qr -----------------------------------------------------------------------
@@ -1086,7 +1118,7 @@ def _result_item_batch(args: Any, dims: Any, index: int, length: int) -> Any:
 
 
 for _fun, _outputs in (
-    (_inv, 1), (_det, 1), (_slogdet_sign, 1), (_logabsdet, 1), (_cholesky, 1), (_eigh, 2),
+    (_inv, 1), (_det, 1), (_slogdet_sign, 1), (_logabsdet, 1), (_cholesky, 1), (_eigh, 2), (_eigvalsh, 1),
     (_qr, 2), (_svd, 3), (_svdvals, 1), (_pinv, 1), (matrix_rank, 1),
 ):  # fmt: skip
     _fun.primitive.batch_rule = _stacked_rule(_fun, _outputs)

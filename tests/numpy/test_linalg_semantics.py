@@ -181,6 +181,10 @@ def test_repeated_eigenvalues_still_give_eigenvalue_gradients() -> None:
     np.testing.assert_allclose(g, 2 * np.eye(3))
     g = tp.grad(lambda a: L.norm(a, "nuc"))(np.eye(3))
     np.testing.assert_allclose(g, np.eye(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division by the zero eigenvalue gaps
+        _, t = tp.jvp(L.eigvalsh, (2 * np.eye(3),), (np.diag([1.0, 1.0, 1.0]),))
+    np.testing.assert_allclose(t, np.ones(3))
 
 
 def test_eigh_and_cholesky_read_one_triangle_like_numpy() -> None:
