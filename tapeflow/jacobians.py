@@ -59,6 +59,16 @@ def _is_float(x: Any) -> bool:
     return bool(np.issubdtype(dtype, np.inexact))
 
 
+def _differentiated(
+    fun: Callable[..., Any], argnums: Any, args: tuple[Any, ...], kwargs: dict[str, Any], name: str
+) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    """Validate ``argnums`` and the arguments it names; return ``fun`` of just those, and them."""
+    nums = normalize_argnums(argnums, len(args), name)
+    f_dyn, dyn = partial_args(fun, args, kwargs, nums)
+    check_args_differentiable(dyn, nums, name)
+    return f_dyn, dyn
+
+
 def _check_outputs(out: Any, name: str) -> list[Any]:
     leaves_paths, _ = tree_flatten_with_path(out)
     for path, leaf in leaves_paths:
@@ -139,9 +149,7 @@ def jacrev(
 
     @functools.wraps(fun)
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
-        nums = normalize_argnums(argnums, len(args), "jacrev")
-        f_dyn, dyn = partial_args(fun, args, kwargs, nums)
-        check_args_differentiable(dyn, nums, "jacrev")
+        f_dyn, dyn = _differentiated(fun, argnums, args, kwargs, "jacrev")
         res = vjp(f_dyn, *dyn, has_aux=has_aux)
         out, vjp_fn = res[0], res[1]
         out_leaves, out_tree = tree_flatten(out)
@@ -191,9 +199,7 @@ def jacfwd(
 
     @functools.wraps(fun)
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
-        nums = normalize_argnums(argnums, len(args), "jacfwd")
-        f_dyn, dyn = partial_args(fun, args, kwargs, nums)
-        check_args_differentiable(dyn, nums, "jacfwd")
+        f_dyn, dyn = _differentiated(fun, argnums, args, kwargs, "jacfwd")
         box: dict[str, Any] = {}
 
         def f_out(*a: Any) -> Any:
@@ -326,9 +332,7 @@ def elementwise_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) 
 
     @functools.wraps(fun)
     def egrad(*args: Any, **kwargs: Any) -> Any:
-        nums = normalize_argnums(argnums, len(args), "elementwise_grad")
-        f_dyn, dyn = partial_args(fun, args, kwargs, nums)
-        check_args_differentiable(dyn, nums, "elementwise_grad")
+        f_dyn, dyn = _differentiated(fun, argnums, args, kwargs, "elementwise_grad")
         out, vjp_fn = vjp(f_dyn, *dyn)
         leaves = _check_outputs(out, "elementwise_grad")
         ones = [np.ones(value_shape(o), leaf_dtype(o)) for o in leaves]
