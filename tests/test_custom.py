@@ -366,3 +366,13 @@ def test_custom_rules_compose_with_jit() -> None:
     s = sigmoid(x)
     np.testing.assert_allclose(tp.jit(tp.elementwise_grad(log1pexp))(x), s)
     np.testing.assert_allclose(tp.jit(tp.grad(safe_norm))(x), x / np.sqrt(14.0))
+
+
+def test_custom_rules_keep_float32() -> None:
+    x = np.array([0.5, -1.0], np.float32)
+    one = np.ones(2, np.float32)
+    for fn in (log1pexp, safe_norm, tp.checkpoint(lambda x: tnp.sin(x) * x)):
+        loss = lambda x, fn=fn: tnp.sum(fn(x))  # noqa: E731
+        assert tp.grad(loss)(x).dtype == np.float32
+        assert tp.hessian(loss)(x).dtype == np.float32
+        assert np.result_type(tp.jvp(fn, (x,), (one,))[1]) == np.float32
