@@ -164,6 +164,16 @@ _OPERATORS = {
 }
 
 
+class _Operator:
+    """A primitive reached through a Python operator (``a + b``, ``a[i]``): it may act on
+    plain shapes and indices, so it only counts when nothing else is called."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+
 def _referenced(fn: types.FunctionType) -> Iterable[Any]:
     """What ``fn``'s code may call: globals, imports, closure cells, attribute names
     (``x.sum()``, ``_tnp().trace(...)``, resolved in ``tapeflow.numpy``) and operators."""
@@ -216,11 +226,11 @@ def _referenced(fn: types.FunctionType) -> Iterable[Any]:
             elif op == "BINARY_OP":
                 name = _OPERATORS.get(ins.argrepr.rstrip("="))
                 if name is not None:
-                    yield getattr(tnp, name, None)
+                    yield _Operator(getattr(tnp, name, None))
             elif op == "BINARY_SUBSCR":
-                yield getattr(tnp, "getitem", None)
+                yield _Operator(getattr(tnp, "getitem", None))
             elif op == "UNARY_NEGATIVE":
-                yield getattr(tnp, "negative", None)
+                yield _Operator(getattr(tnp, "negative", None))
         for const in code.co_consts:
             if isinstance(const, types.CodeType):
                 yield from walk(const)
@@ -244,9 +254,14 @@ def _reached(impl: Any, builtin: dict[str, Any], depth: int = 4) -> set[str]:
     import tapeflow.numpy as tnp
 
     found: set[str] = set()
+    by_operator: set[str] = set()
     seen: set[int] = set()
 
     def visit(obj: Any, level: int) -> None:
+        if type(obj) is _Operator:
+            if obj.fn is not None and id(obj.fn) not in seen:
+                by_operator.update(_reached(obj.fn, builtin, level))
+            return
         if id(obj) in seen:
             return
         seen.add(id(obj))
@@ -269,11 +284,11 @@ def _reached(impl: Any, builtin: dict[str, Any], depth: int = 4) -> set[str]:
         if not (obj.__module__ or "").startswith("tapeflow"):
             return
         for value in _referenced(obj):
-            if value is not None and callable(value):
+            if type(value) is _Operator or (value is not None and callable(value)):
                 visit(value, level - 1)
 
     visit(impl, depth)
-    return found
+    return found or by_operator
 
 
 def _scipy_special(name: str) -> Any:
