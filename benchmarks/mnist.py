@@ -41,20 +41,12 @@ VALIDATION_SIZE = 5000
 
 
 # ----- BLAS threads --------------------------------------------------------------------
-def set_blas_threads(n: int) -> bool:
-    """Set the number of threads of numpy's OpenBLAS at run time; False if not found.
-
-    The matrices of a batch-128 MLP are small: one thread does them nearly as
-    fast as two, and OpenBLAS threads that spin-wait collapse (10x and worse)
-    when the machine is shared, so the benchmark defaults to one thread.
-    """
+def _openblas_functions(names: tuple[str, ...]) -> list[Any]:
     import ctypes
     import glob
 
     libs_dir = Path(np.__file__).resolve().parent.parent / "numpy.libs"
-    names = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads_64_",
-             "openblas_set_num_threads64_", "openblas_set_num_threads")
-    done = False
+    found = []
     for path in glob.glob(str(libs_dir / "*openblas*")):
         try:
             lib = ctypes.CDLL(path)
@@ -63,10 +55,32 @@ def set_blas_threads(n: int) -> bool:
         for name in names:
             fn = getattr(lib, name, None)
             if fn is not None:
-                fn(ctypes.c_int(n))
-                done = True
+                found.append(fn)
                 break
-    return done
+    return found
+
+
+def get_blas_threads() -> int | None:
+    """The number of threads numpy's OpenBLAS uses, or None if it cannot be found."""
+    fns = _openblas_functions(("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
+                               "openblas_get_num_threads"))
+    return int(fns[0]()) if fns else None
+
+
+def set_blas_threads(n: int) -> bool:
+    """Set the number of threads of numpy's OpenBLAS at run time; False if not found.
+
+    The matrices of a batch-128 MLP are small: one thread does them nearly as
+    fast as two, and OpenBLAS threads that spin-wait collapse (10x and worse)
+    when the machine is shared, so the benchmark defaults to one thread.
+    """
+    import ctypes
+
+    fns = _openblas_functions(("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
+                               "openblas_set_num_threads"))
+    for fn in fns:
+        fn(ctypes.c_int(n))
+    return bool(fns)
 
 
 # ----- models ------------------------------------------------------------------------

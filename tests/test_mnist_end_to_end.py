@@ -1,0 +1,101 @@
+"""End to end on the real MNIST files: one epoch of training, accuracy on the 10k test set.
+
+Uses the copy shipped in benchmarks/data/mnist (no network). The whole module
+takes about 20 s of CPU on one core.
+"""
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+import tapeflow as tp
+from benchmarks import mnist as job
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_blas_thread():
+    # Small matrices: one thread is as fast, and it cannot collapse on a busy machine.
+    before = job.get_blas_threads()
+    job.set_blas_threads(1)
+    yield
+    if before is not None:
+        job.set_blas_threads(before)
+
+
+@pytest.fixture(scope="module")
+def flat_data():
+    return job.load_data(None, "flat", np.float32)
+
+
+def test_data_split_is_the_real_mnist(flat_data):
+    assert flat_data["x_train"].shape == (55000, 784) and flat_data["x_train"].dtype == np.float32
+    assert flat_data["x_val"].shape == (5000, 784)
+    assert flat_data["x_test"].shape == (10000, 784)
+    assert 0.0 <= flat_data["x_train"].min() and flat_data["x_train"].max() == 1.0
+    assert flat_data["y_test"][:5].tolist() == [7, 2, 1, 0, 4]
+
+
+def test_lab_network_one_epoch_reaches_90_percent(flat_data):
+    quiet = job.Progress(1, 1, quiet=True)
+    result = job.train("lab-mlp", epochs=1, data=flat_data, progress=quiet)
+    assert result["test_accuracy"] >= 0.90, result["test_accuracy"]
+    assert all(p.dtype == np.float32 for p in tp.tree_util.tree_leaves(result["params"]))
+
+
+def test_relu_mlp_with_adam_one_epoch_reaches_95_percent(flat_data):
+    quiet = job.Progress(1, 1, quiet=True)
+    result = job.train("mlp", epochs=1, data=flat_data, progress=quiet)
+    assert result["optimizer"] == "adam"
+    assert result["test_accuracy"] >= 0.95, result["test_accuracy"]
+
+
+def test_same_seed_same_result_bit_for_bit(flat_data):
+    quiet = job.Progress(1, 1, quiet=True)
+    runs = [job.train("lab-mlp", epochs=1, max_batches=40, seed=s, data=flat_data, progress=quiet)
+            for s in (3, 3, 4)]
+    a, b, c = (tp.tree_util.tree_leaves(r["params"]) for r in runs)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert runs[0]["test_accuracy"] == runs[1]["test_accuracy"]
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+
+
+def test_command_line_outputs(tmp_path, capsys):
+    out_json, out_params = tmp_path / "r.json", tmp_path / "p.npz"
+    code = job.main(["--epochs", "2", "--max-batches", "5", "--json", str(out_json),
+                     "--save", str(out_params), "--threads", "0"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    # Not a terminal: one line per epoch, then the summary.
+    assert printed.count("\nepoch ") == 2 and "\r" not in printed
+    assert "test accuracy" in printed and "examples/s" in printed
+    results = json.loads(out_json.read_text())
+    assert results["model"] == "lab-mlp" and len(results["history"]) == 2
+    assert 0.0 < results["test_accuracy"] <= 1.0 and results["examples_per_s"] > 0
+    init, _ = job.MODELS["lab-mlp"]["build"]()
+    like = init(np.random.default_rng(0), (-1, 784))[1]
+    loaded = tp.load_params(out_params, like=like)
+    assert loaded[0][0].shape == (784, 256)
+
+
+def test_progress_on_a_terminal_rewrites_one_line():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Tty()
+    progress = job.Progress(1, 3, stream=stream)
+    for i in range(3):
+        progress.batch(1, i, 0.5, 128 * (i + 1), 0.01 * (i + 1))
+    progress.epoch(1, 0.5, 0.9, 0.03, 12800.0)
+    text = stream.getvalue()
+    assert text.startswith("\repoch 1/1 [") and "loss 0.5000" in text and "examples/s" in text
+    assert text.endswith("val acc 90.00%  0.0s  12,800 examples/s\n")
+
+
+def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setattr(job, "check_matplotlib", lambda: None)
+    with pytest.raises(SystemExit):
+        job.main(["--plot", "curves.png"])
+    assert "needs matplotlib" in capsys.readouterr().err
