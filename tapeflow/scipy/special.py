@@ -144,14 +144,37 @@ def _shift_above(x: np.ndarray, bound: float, term: Any) -> tuple[np.ndarray, np
 
 
 # ----- numpy implementations ---------------------------------------------------------
-def _erf_series(x: np.ndarray) -> np.ndarray:
+def _by_range(x: np.ndarray, key: np.ndarray, table: Any, fun: Any) -> np.ndarray:
+    """``fun(x, terms)`` with the number of terms looked up by the range ``key`` falls in."""
+    out = np.empty_like(x)
+    lower = -np.inf
+    for upper, terms in table:
+        sel = (key >= lower) & (key < upper)
+        if sel.any():
+            out[sel] = fun(x[sel], terms)
+        lower = upper
+    return out
+
+
+# Terms that reach double precision on each range (measured against math.erf/erfc).
+_SERIES_TERMS = ((0.5, 14), (1.0, 18), (np.inf, 30))  # for |x| < 2
+_CF_TERMS = ((2.0, 84), (3.0, 52), (4.0, 30), (6.0, 22), (np.inf, 16))  # for x >= 1.5
+
+
+def _erf_series_n(x: np.ndarray, terms: int) -> np.ndarray:
     # erf(x) = 2/sqrt(pi) exp(-x^2) sum_n (2x^2)^n x / (1*3*...*(2n+1)): all terms
-    # positive, so no cancellation; 40 terms reach double precision for |x| < 2.
-    x2 = x * x
+    # positive, so no cancellation. Horner's scheme, in place.
+    x2 = 2.0 * x * x
     s = np.ones_like(x)
-    for n in range(40, 0, -1):
-        s = 1.0 + s * (2.0 * x2 / (2 * n + 1))
-    return _TWO_OVER_SQRT_PI * np.exp(-x2) * x * s
+    for n in range(terms, 0, -1):
+        s *= x2
+        s *= 1.0 / (2 * n + 1)
+        s += 1.0
+    return _TWO_OVER_SQRT_PI * _exp_minus_square(x) * x * s
+
+
+def _erf_series(x: np.ndarray) -> np.ndarray:
+    return _by_range(x, np.abs(x), _SERIES_TERMS, _erf_series_n)
 
 
 def _exp_minus_square(x: np.ndarray) -> np.ndarray:
@@ -161,13 +184,18 @@ def _exp_minus_square(x: np.ndarray) -> np.ndarray:
     return np.exp(-hi * hi) * np.exp(-(x - hi) * (x + hi))
 
 
-def _erfc_cf(x: np.ndarray) -> np.ndarray:
+def _erfc_cf_n(x: np.ndarray, terms: int) -> np.ndarray:
     # erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))), x >= 1.5,
-    # evaluated from the back; 80 levels give double precision from 1.5 on.
+    # evaluated from the back, in place.
     f = x.copy()
-    for k in range(80, 0, -1):
-        f = x + (0.5 * k) / f
+    for k in range(terms, 0, -1):
+        np.divide(0.5 * k, f, out=f)
+        f += x
     return _exp_minus_square(x) / (math.sqrt(math.pi) * f)
+
+
+def _erfc_cf(x: np.ndarray) -> np.ndarray:
+    return _by_range(x, x, _CF_TERMS, _erfc_cf_n)
 
 
 def _np_erf(x: Any) -> Any:
