@@ -29,8 +29,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 __all__ = ["build_table", "main", "NOTES", "default_path"]
 
 # Conventions worth knowing, by primitive or function name (shown in the notes column).
@@ -540,7 +538,9 @@ def build_table() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Write (or with ``--check`` verify) docs/coverage.md; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m tapeflow.coverage", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tapeflow.coverage", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--output", type=Path, default=default_path(), help="where to write")
     parser.add_argument("--check", action="store_true", help="fail if the file is stale")
     args = parser.parse_args(argv)

@@ -14,7 +14,10 @@ def test_coverage_table_is_up_to_date():
         diff = "".join(
             list(
                 difflib.unified_diff(
-                    current.splitlines(True), expected.splitlines(True), "docs/coverage.md", "registry"
+                    current.splitlines(True),
+                    expected.splitlines(True),
+                    "docs/coverage.md",
+                    "registry",
                 )
             )[:40]
         )

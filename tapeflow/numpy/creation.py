@@ -240,12 +240,12 @@ def linspace(
     return out
 
 
-def _np_isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
-    return np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+def _np_isclose(a: Any, b: Any, **tolerances: Any) -> Any:
+    return np.isclose(a, b, **tolerances)
 
 
-def _np_allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
-    return np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+def _np_allclose(a: Any, b: Any, **tolerances: Any) -> Any:
+    return np.allclose(a, b, **tolerances)
 
 
 def _np_array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Any:
@@ -259,12 +259,16 @@ for _prim in (_isclose, _allclose, _array_equal):
     nondifferentiable(_prim)
 
 
-def isclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> Any:
+def isclose(
+    a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Any:
     """numpy.isclose on values (a plain boolean array; no gradient)."""
     return _isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
-def allclose(a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+def allclose(
+    a: Any, b: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> bool:
     """numpy.allclose on values (a plain bool; no gradient)."""
     return bool(_allclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan))
 

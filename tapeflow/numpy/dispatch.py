@@ -148,7 +148,9 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
     """Route ``ufunc(...)`` / ``ufunc.method(...)`` on traced arrays to tapeflow."""
     out = kwargs.pop("out", None)
     if out is not None and not (isinstance(out, tuple) and all(o is None for o in out)):
-        raise _in_place_error(f"numpy.{ufunc.__name__}(..., out=...) (or x op= y with an ndarray x)")
+        raise _in_place_error(
+            f"numpy.{ufunc.__name__}(..., out=...) (or x op= y with an ndarray x)"
+        )
     if method == "at":
         raise _in_place_error(
             f"numpy.{ufunc.__name__}.at(a, indices, b)"
@@ -267,7 +269,7 @@ def _make_accumulate(ufunc: Any, target: str) -> Callable[..., Any]:
 
 
 def _make_outer(ufunc: Any) -> Callable[..., Any]:
-    """``ufunc.outer(a, b)``: the ufunc on ``a`` reshaped to broadcast against every axis of ``b``."""
+    """``ufunc.outer(a, b)``: the ufunc on ``a`` reshaped to broadcast against all of ``b``."""
 
     def outer(a: Any, b: Any, dtype: Any = None) -> Any:
         from tapeflow.numpy._cotangent import shape_of

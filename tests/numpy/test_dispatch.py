@@ -200,7 +200,7 @@ def test_ufunc_reduce_ties_split_equally():
 def test_ufunc_method_without_rule_names_it():
     with pytest.raises(TypeError, match=r"tapeflow cannot differentiate numpy\.add\.reduceat yet"):
         tp.grad(lambda x: np.add.reduceat(x, [0, 2]).sum())(_data(4))
-    with pytest.raises(TypeError, match=r"tapeflow cannot differentiate numpy\.maximum\.accumulate"):
+    with pytest.raises(TypeError, match=r"cannot differentiate numpy\.maximum\.accumulate"):
         tp.grad(lambda x: np.maximum.accumulate(x).sum())(_data(4))
 
 
@@ -292,7 +292,8 @@ def test_full_like_with_traced_fill_value_is_differentiable():
 def test_linspace_differentiable_in_its_endpoints(endpoint):
     a, b = np.array([1.0, -2.0]), np.array([3.0, 5.0])
     fun = lambda a, b: np.linspace(a, b, 5, endpoint=endpoint, axis=-1)  # noqa: E731
-    np.testing.assert_allclose(tp.vjp(fun, a, b)[0], np.linspace(a, b, 5, endpoint=endpoint, axis=-1))
+    expected = np.linspace(a, b, 5, endpoint=endpoint, axis=-1)
+    np.testing.assert_allclose(tp.vjp(fun, a, b)[0], expected)
     tp.check_grads(fun, (a, b), order=2, modes=("rev", "fwd"))
     g = tp.grad(lambda s: tnp.linspace(0.0, s, 5).sum())(2.0)
     assert float(g) == 2.5
