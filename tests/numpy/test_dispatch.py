@@ -307,3 +307,34 @@ def test_numpy_array_of_a_list_of_traced_scalars_raises_and_tnp_array_works():
         tp.grad(bad)(np.array([1.0, 2.0]))
     good = lambda x: (tnp.array([x[0], x[1] * 2.0]) ** 2).sum()  # noqa: E731
     np.testing.assert_allclose(tp.grad(good)(np.array([1.0, 2.0])), [2.0, 16.0])
+
+
+def test_mlp_written_only_with_numpy_trains():
+    """A two-layer classifier in plain numpy (relu, stable log-softmax, one-hot NLL)."""
+    rng = np.random.default_rng(3)
+    n, classes = 150, 3
+    centers = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
+    labels = rng.integers(0, classes, n)
+    X = centers[labels] + 0.6 * rng.standard_normal((n, 2))
+    onehot = np.eye(classes)[labels]
+
+    def loss(params):
+        h = np.maximum(X @ params["W1"] + params["b1"], 0.0)
+        logits = h @ params["W2"] + params["b2"]
+        shifted = logits - np.max(logits, axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        return -np.mean(np.sum(onehot * log_probs, axis=1))
+
+    params = {
+        "W1": 0.5 * rng.standard_normal((2, 16)), "b1": np.zeros(16),
+        "W2": 0.5 * rng.standard_normal((16, classes)), "b2": np.zeros(classes),
+    }
+    start = loss(params)
+    step = tp.value_and_grad(loss)
+    for _ in range(60):
+        _, g = step(params)
+        params = {k: params[k] - 0.5 * g[k] for k in params}
+    assert loss(params) < 0.3 * start
+    h = np.maximum(X @ params["W1"] + params["b1"], 0.0)
+    accuracy = np.mean(np.argmax(h @ params["W2"] + params["b2"], axis=1) == labels)
+    assert accuracy > 0.9
