@@ -115,6 +115,8 @@ NOTES: dict[str, str] = {
     "at_add": "repeated indices accumulate",
     "at_multiply": "gradient in the values needs unique indices",
     "where": "no gradient for the condition",
+    "array": "only with like=traced (NEP 35); np.array(traced) raises: use tnp.array",
+    "asarray": "only with like=traced (NEP 35); np.asarray(traced) raises: use tnp.asarray",
     "copy": "traced arrays are immutable: the copy is the array itself (identity)",
     "interp": "differentiable in x and fp (and xp where defined)",
     "real": "complex input: the real part",

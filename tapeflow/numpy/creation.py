@@ -278,6 +278,33 @@ def array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> bool:
     return bool(_array_equal(a1, a2, equal_nan=equal_nan))
 
 
+def _like_creation(np_fun: Any) -> Any:
+    """``np.zeros(3, like=traced)`` (NEP 35): numpy's own array; constants carry no gradient."""
+
+    def create(*args: Any, **kwargs: Any) -> np.ndarray:
+        kwargs.pop("like", None)
+        return np_fun(*args, **kwargs)
+
+    create.__name__ = np_fun.__name__
+    create.__doc__ = f"numpy.{np_fun.__name__} called with like= a traced array (a plain array)."
+    create.tapeflow_plain = True  # type: ignore[attr-defined]
+    return create
+
+
+def _like_array(np_fun: Any, impl: Any) -> Any:
+    """``np.array(obj, like=traced)``: tnp.array, which stacks traced pieces of ``obj``."""
+
+    def create(obj: Any, dtype: Any = None, **kwargs: Any) -> Any:
+        kwargs.pop("like", None)
+        if _contains_tracer(obj):
+            return impl(obj, dtype=dtype)
+        return np_fun(obj, dtype=dtype, **kwargs)
+
+    create.__name__ = np_fun.__name__
+    create.tapeflow_target = impl.__name__  # type: ignore[attr-defined]
+    return create
+
+
 # Helpers that only read shapes and dtypes (for the coverage table: no primitive, no gradient).
 for _impl in (zeros_like, ones_like, empty_like, shape, ndim, size, iscomplexobj, isrealobj,
               result_type):
@@ -298,5 +325,9 @@ for _np_fun, _impl in (
     (np.isclose, isclose),
     (np.allclose, allclose),
     (np.array_equal, array_equal),
+    (np.array, _like_array(np.array, array)),
+    (np.asarray, _like_array(np.asarray, asarray)),
 ):
     register_numpy(_np_fun, _impl)
+for _np_fun in (np.zeros, np.ones, np.empty, np.full, np.arange, np.eye, np.identity):
+    register_numpy(_np_fun, _like_creation(_np_fun))

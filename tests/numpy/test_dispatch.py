@@ -338,3 +338,20 @@ def test_mlp_written_only_with_numpy_trains():
     h = np.maximum(X @ params["W1"] + params["b1"], 0.0)
     accuracy = np.mean(np.argmax(h @ params["W2"] + params["b2"], axis=1) == labels)
     assert accuracy > 0.9
+
+
+def test_like_keyword_creates_plain_arrays_or_stacks_traced_pieces():
+    seen = {}
+
+    def f(x):
+        seen["zeros"] = np.zeros(3, like=x)
+        seen["arange"] = np.arange(3, like=x)
+        seen["eye"] = np.eye(2, like=x)
+        seen["asarray"] = np.asarray([1.0, 2.0], like=x)
+        return (np.array([x[0], 2.0 * x[1]], like=x) ** 2).sum()
+
+    g = tp.grad(f)(np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_allclose(g, [2.0, 16.0, 0.0])
+    for key, value in seen.items():
+        assert type(value) is np.ndarray, key
+    np.testing.assert_array_equal(seen["arange"], [0, 1, 2])
