@@ -96,13 +96,24 @@ def _build(obj: Any, dtype: Any) -> Any:
 
 
 def array(obj: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> Any:
-    """numpy.array that also stacks traced values found inside lists and tuples."""
-    if type(obj) is Tracer:
-        from tapeflow.numpy.elementwise import astype
+    """numpy.array that also stacks traced values found inside lists and tuples.
 
-        return obj if dtype is None else astype(obj, dtype)
-    if _contains_tracer(obj):
-        return _build(obj, dtype)
+    Example:
+        >>> import tapeflow as tp, tapeflow.numpy as tnp
+        >>> tp.grad(lambda x: tnp.array([x, 2 * x, [3.0]]).sum())(np.ones(1))
+        array([3.])
+    """
+    if type(obj) is Tracer or _contains_tracer(obj):
+        from tapeflow.numpy.elementwise import astype
+        from tapeflow.numpy.shape import reshape
+
+        out = obj if type(obj) is Tracer else _build(obj, dtype)
+        if dtype is not None and dtype_of(out) != np.dtype(dtype):
+            out = astype(out, dtype)
+        shape = tuple(shape_of(out))
+        if len(shape) < ndmin:
+            out = reshape(out, (1,) * (ndmin - len(shape)) + shape)
+        return out
     return np.array(obj, dtype=dtype, copy=copy, ndmin=ndmin)
 
 

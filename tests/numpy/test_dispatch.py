@@ -355,3 +355,14 @@ def test_like_keyword_creates_plain_arrays_or_stacks_traced_pieces():
     for key, value in seen.items():
         assert type(value) is np.ndarray, key
     np.testing.assert_array_equal(seen["arange"], [0, 1, 2])
+
+
+def test_tnp_array_of_traced_values_honours_dtype_and_ndmin():
+    def f(x):
+        a = tnp.array(x, ndmin=3, dtype=np.float32)
+        assert a.shape == (1, 1, 2) and a.dtype == np.float32
+        b = tnp.array([x[0], [1.0, x[1]][1]], dtype=np.float32)
+        assert b.shape == (2,) and b.dtype == np.float32
+        return (a ** 2).sum() + (b ** 3).sum()
+
+    np.testing.assert_allclose(tp.grad(f)(np.array([1.0, 2.0])), [5.0, 16.0])
