@@ -50,14 +50,18 @@ def test_expit_extremes_values_and_gradients(dtype):
     assert _finite(y, g, h)
     # sigma'(x) = sigma(x) sigma(-x): tiny but exact at +-50 (not rounded to 0 at +50).
     expected = math.exp(-50) / (1 + math.exp(-50)) ** 2
-    np.testing.assert_allclose(g[[1, 3]], [expected, expected], rtol=1e-5 if dtype == np.float32 else 1e-12)
+    np.testing.assert_allclose(
+        g[[1, 3]], [expected, expected], rtol=1e-5 if dtype == np.float32 else 1e-12
+    )
     assert g[0] == 0 and g[4] == 0 and g[2] == pytest.approx(0.25)
 
 
 def test_logit_inverts_expit_and_has_the_right_limits():
     x = np.linspace(-30, 30, 61)
     with _strict():
-        np.testing.assert_allclose(sp.logit(sp.expit(x))[np.abs(x) < 20], x[np.abs(x) < 20], atol=1e-8)
+        np.testing.assert_allclose(
+            sp.logit(sp.expit(x))[np.abs(x) < 20], x[np.abs(x) < 20], atol=1e-8
+        )
         ends = sp.logit(np.array([0.0, 1.0]))
         g = tp.grad(lambda p: tnp.sum(sp.logit(p)))(np.array([0.5, 1e-10]))
     np.testing.assert_array_equal(ends, [-np.inf, np.inf])
@@ -93,7 +97,9 @@ def test_logsumexp_huge_logits(dtype):
     assert _finite(g)
     gtol = 2e-3 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(g.sum(axis=1), [1.0, 1.0], rtol=gtol)
-    np.testing.assert_allclose(g[0], [1 / (1 + math.exp(-1)), 0.0, 0.0, math.exp(-1) / (1 + math.exp(-1))], rtol=gtol)
+    np.testing.assert_allclose(
+        g[0], [1 / (1 + math.exp(-1)), 0.0, 0.0, math.exp(-1) / (1 + math.exp(-1))], rtol=gtol
+    )
 
 
 def test_logsumexp_with_minus_inf_entries():
@@ -122,7 +128,9 @@ def test_softmax_and_log_softmax_huge_logits(dtype):
         lp = sp.log_softmax(a, axis=1)
         gp = tp.grad(lambda v: tnp.sum(sp.softmax(v, axis=1) * u))(a)
         glp = tp.grad(lambda v: tnp.sum(sp.log_softmax(v, axis=1) * u))(a)
-        hlp = tp.grad(lambda v: tnp.sum(tp.grad(lambda w: tnp.sum(sp.log_softmax(w, axis=1) * u))(v) ** 2))(a)
+        hlp = tp.grad(
+            lambda v: tnp.sum(tp.grad(lambda w: tnp.sum(sp.log_softmax(w, axis=1) * u))(v) ** 2)
+        )(a)
     for arr in (p, lp, gp, glp, hlp):
         assert arr.dtype == dtype
     assert _finite(p, lp, gp, glp, hlp)
@@ -130,9 +138,13 @@ def test_softmax_and_log_softmax_huge_logits(dtype):
     # log_softmax stays exact where softmax underflows to 0: -2e4, not -inf.
     tol = dict(rtol=1e-6) if dtype == np.float32 else dict(rtol=1e-13)
     np.testing.assert_allclose(lp[0, 1], -2e4 - math.log(1 + math.exp(-1.0)), **tol)
-    np.testing.assert_allclose(lp[1, 3], -7.0 - math.log(1 + 2 * math.exp(-2.0) + math.exp(-7.0)), **tol)
+    np.testing.assert_allclose(
+        lp[1, 3], -7.0 - math.log(1 + 2 * math.exp(-2.0) + math.exp(-7.0)), **tol
+    )
     # Closed forms of the two VJPs.
-    np.testing.assert_allclose(gp, p * (u - np.sum(u * p, axis=1, keepdims=True)), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        gp, p * (u - np.sum(u * p, axis=1, keepdims=True)), rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_allclose(glp, u - p * u.sum(axis=1, keepdims=True), rtol=1e-5, atol=1e-6)
 
 
@@ -211,8 +223,12 @@ def test_erf_float32_stays_float32():
 # ----- gammaln / digamma / polygamma -------------------------------------------------------------
 def test_gammaln_matches_math_lgamma():
     grid = np.concatenate(
-        [np.linspace(0.01, 40.0, 4000), np.geomspace(40.0, 1e300, 200), np.geomspace(1e-300, 0.01, 50),
-         np.linspace(-30.0, -0.01, 2990)]
+        [
+            np.linspace(0.01, 40.0, 4000),
+            np.geomspace(40.0, 1e300, 200),
+            np.geomspace(1e-300, 0.01, 50),
+            np.linspace(-30.0, -0.01, 2990),
+        ]
     )
     grid = grid[np.abs(grid - np.round(grid)) > 1e-6]
     with _strict():
@@ -252,15 +268,21 @@ def test_digamma_is_the_derivative_of_gammaln():
 def test_digamma_and_polygamma_closed_forms():
     euler = 0.5772156649015329
     with _strict():
-        np.testing.assert_allclose(sp.digamma(np.array([1.0, 0.5, 11.0])),
-                                   [-euler, -euler - 2 * math.log(2), sum(1 / k for k in range(1, 11)) - euler],
-                                   rtol=1e-14)
-        np.testing.assert_allclose(sp.polygamma(1, np.array([1.0, 0.5])), [math.pi**2 / 6, math.pi**2 / 2], rtol=1e-14)
+        np.testing.assert_allclose(
+            sp.digamma(np.array([1.0, 0.5, 11.0])),
+            [-euler, -euler - 2 * math.log(2), sum(1 / k for k in range(1, 11)) - euler],
+            rtol=1e-14,
+        )
+        np.testing.assert_allclose(
+            sp.polygamma(1, np.array([1.0, 0.5])), [math.pi**2 / 6, math.pi**2 / 2], rtol=1e-14
+        )
         zeta3 = 1.2020569031595942
         assert sp.polygamma(2, 1.0) == pytest.approx(-2 * zeta3, rel=1e-14)
         # Reflection for x < 0: psi(1 - x) - psi(x) = pi cot(pi x).
         x = np.array([-0.3, -2.7, -10.25])
-        np.testing.assert_allclose(sp.digamma(1 - x) - sp.digamma(x), math.pi / np.tan(math.pi * x), rtol=1e-12)
+        np.testing.assert_allclose(
+            sp.digamma(1 - x) - sp.digamma(x), math.pi / np.tan(math.pi * x), rtol=1e-12
+        )
         # polygamma(1) on x < 0 against the series sum 1 / (x + k)^2.
         series = sum(1.0 / (-2.7 + k) ** 2 for k in range(200000)) + 1 / (200000 - 2.7)
         assert sp.polygamma(1, -2.7) == pytest.approx(series, rel=1e-9)
@@ -277,7 +299,7 @@ def test_digamma_poles_follow_scipy():
     assert sp.polygamma(1, 0.0) == np.inf and sp.polygamma(2, -1.0) == -np.inf
 
 
-# ----- xlogy / xlog1py / entr ------------------------------------------------------------------------
+# ----- xlogy / xlog1py / entr ----------------------------------------------------------
 def test_xlogy_xlog1py_entr_at_zero():
     with _strict():
         v = sp.xlogy(np.array([0.0, 0.0, 2.0]), np.array([0.0, 3.0, np.e]))

@@ -194,7 +194,8 @@ defjvp(positive, lambda t, ans, x: t)
 
 def _power_slope(x, y, pow_fun):  # type: ignore[no-untyped-def]
     # d/dx x**y = y * x**(y-1); written without dividing by x so x = 0 works.
-    if type(y) in (int, float):  # a Python exponent stays a (weak) Python scalar: float32 stays float32
+    # A Python exponent stays a (weak) Python scalar, so float32 stays float32.
+    if type(y) in (int, float):
         return y * pow_fun(x, y - 1 if y != 0 else 1)
     return y * pow_fun(x, where(y == 0, 1, y - 1))
 

@@ -90,7 +90,7 @@ _B2K = _bernoulli_even(12)
 def _zeta(s: int) -> float:
     """Riemann zeta(s) for integer s >= 2 (Euler-Maclaurin after 16 terms, exact to rounding)."""
     n = 16
-    head = math.fsum(k ** -s for k in range(1, n))
+    head = math.fsum(k**-s for k in range(1, n))
     tail = n ** (1 - s) / (s - 1) + 0.5 * n**-s
     rising = Fraction(s)  # s (s+1) ... (s + 2j - 2)
     for j, b in enumerate(_B2K[:6], start=1):
@@ -269,7 +269,9 @@ def _np_gammaln(x: Any) -> Any:
         res = np.full(xn.shape, np.inf)
         xs, fs = xn[~pole], frac[~pole]
         # Reflection: Gamma(x) Gamma(1 - x) = pi / sin(pi x).
-        res[~pole] = math.log(math.pi) - np.log(np.abs(np.sin(math.pi * fs))) - _lgamma_positive(1.0 - xs)
+        res[~pole] = (
+            math.log(math.pi) - np.log(np.abs(np.sin(math.pi * fs))) - _lgamma_positive(1.0 - xs)
+        )
         out[neg] = res
     return _finish(out, dtype)
 

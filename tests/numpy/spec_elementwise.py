@@ -22,8 +22,15 @@ def _complex(a, b):  # noqa: ANN001, ANN202
 def _piecewise(x):  # noqa: ANN001, ANN202
     # Zero-gradient functions must pass values through and contribute nothing.
     steps = (
-        tnp.floor(x) + tnp.ceil(x) + tnp.trunc(x) + tnp.rint(x) + tnp.round(x, decimals=1)
-        + tnp.fix(x) + tnp.sign(x) + tnp.floor_divide(x, 0.7) + tnp.heaviside(x, 0.5)
+        tnp.floor(x)
+        + tnp.ceil(x)
+        + tnp.trunc(x)
+        + tnp.rint(x)
+        + tnp.round(x, decimals=1)
+        + tnp.fix(x)
+        + tnp.sign(x)
+        + tnp.floor_divide(x, 0.7)
+        + tnp.heaviside(x, 0.5)
     )
     flags = tnp.logical_or(tnp.logical_and(x > 0, tnp.isfinite(x)), tnp.logical_not(tnp.isnan(x)))
     flags = tnp.logical_xor(flags, tnp.isinf(x)) & ~tnp.signbit(x)
@@ -39,12 +46,20 @@ CASES = [
     Case("add", tnp.add, BINARY_SHAPES, covers=["add"]),
     Case("subtract", tnp.subtract, BINARY_SHAPES, covers=["subtract"]),
     Case("multiply", tnp.multiply, BINARY_SHAPES, covers=["multiply"]),
-    Case("true_divide", tnp.true_divide, BINARY_SHAPES, domains=[real, positive], covers=["divide"]),
+    Case(
+        "true_divide", tnp.true_divide, BINARY_SHAPES, domains=[real, positive], covers=["divide"]
+    ),
     Case("power", tnp.power, BINARY_SHAPES, domains=[positive, real], covers=["power"]),
     Case("power_int_exponent", lambda x: x**3 + tnp.power(x, 2), covers=["power"]),
     # numpy computes float_power in float64 whatever the inputs: no float32 row.
-    Case("float_power", tnp.float_power, BINARY_SHAPES, domains=[positive, real],
-         dtypes=(np.float64,), covers=["float_power"]),
+    Case(
+        "float_power",
+        tnp.float_power,
+        BINARY_SHAPES,
+        domains=[positive, real],
+        dtypes=(np.float64,),
+        covers=["float_power"],
+    ),
     Case("negative", tnp.negative, covers=["negative"]),
     Case("positive", tnp.positive, covers=["positive"]),
     Case("square", tnp.square, covers=["square"]),
@@ -53,8 +68,20 @@ CASES = [
     Case("reciprocal", tnp.reciprocal, covers=["reciprocal"]),
     Case("absolute", tnp.absolute, covers=["absolute"]),
     Case("fabs", tnp.fabs, covers=["fabs"]),
-    Case("mod", lambda x, y: tnp.mod(x, y), BINARY_SHAPES[:4], domains=[positive, lambda z: positive(z) + 3.0], covers=["remainder"]),
-    Case("fmod", tnp.fmod, BINARY_SHAPES[:4], domains=[_times(4.0), lambda z: positive(z) + 1.0], covers=["fmod"]),
+    Case(
+        "mod",
+        lambda x, y: tnp.mod(x, y),
+        BINARY_SHAPES[:4],
+        domains=[positive, lambda z: positive(z) + 3.0],
+        covers=["remainder"],
+    ),
+    Case(
+        "fmod",
+        tnp.fmod,
+        BINARY_SHAPES[:4],
+        domains=[_times(4.0), lambda z: positive(z) + 1.0],
+        covers=["fmod"],
+    ),
     # exponentials and logarithms
     Case("exp", tnp.exp, covers=["exp"]),
     Case("expm1", tnp.expm1, covers=["expm1"]),
@@ -82,7 +109,11 @@ CASES = [
     Case("hypot", tnp.hypot, BINARY_SHAPES, covers=["hypot"]),
     Case("sinc", tnp.sinc, covers=["sinc"]),
     Case("deg2rad", tnp.deg2rad, covers=["deg2rad"]),
-    Case("rad2deg", lambda x: tnp.rad2deg(x) + tnp.degrees(x) * tnp.radians(x), covers=["rad2deg", "deg2rad"]),
+    Case(
+        "rad2deg",
+        lambda x: tnp.rad2deg(x) + tnp.degrees(x) * tnp.radians(x),
+        covers=["rad2deg", "deg2rad"],
+    ),
     # selection and extrema (ties: see the tie rows)
     Case("maximum", tnp.maximum, BINARY_SHAPES, covers=["maximum"]),
     Case("minimum", tnp.minimum, BINARY_SHAPES, covers=["minimum"]),
@@ -91,26 +122,62 @@ CASES = [
     # A tie splits the gradient equally, so the sum is the derivative of x.
     Case("maximum_tie", lambda x: tnp.maximum(x, x) + tnp.fmin(x, x), covers=["maximum", "fmin"]),
     Case("clip", tnp.clip, _CLIP_SHAPES, domains=_CLIP_DOMAINS, covers=["clip"]),
-    Case("clip_one_bound", lambda a, lo: tnp.clip(a, lo, None) + tnp.clip(a, None, lo), _PAIR, covers=["clip"]),
+    Case(
+        "clip_one_bound",
+        lambda a, lo: tnp.clip(a, lo, None) + tnp.clip(a, None, lo),
+        _PAIR,
+        covers=["clip"],
+    ),
     Case("where", lambda x, y: tnp.where(x > 0, x, y), BINARY_SHAPES, covers=["where"]),
     Case("copysign", tnp.copysign, BINARY_SHAPES, covers=["copysign"]),
     Case("piecewise_constant", _piecewise),
     # complex parts, through real-valued compositions
     Case("real", tnp.real, covers=["real"]),
     Case("imag_of_real", lambda x: x * tnp.imag(x) + tnp.real(x), covers=["imag"]),
-    Case("complex_real_imag", lambda a, b: tnp.real(_complex(a, b) * _complex(b, 0.5)) * tnp.imag(_complex(a, b) ** 2 * (1 + 0.5j)), _PAIR, covers=["real", "imag"]),
-    Case("complex_conj", lambda a, b: tnp.imag(tnp.conj(_complex(a, b) ** 2) * (1 + 2j)) + tnp.real(_complex(a, b).conj() * _complex(b, 1.0)), _PAIR, covers=["conjugate"]),
-    Case("complex_angle", lambda a, b: tnp.angle(_complex(a, b)) + tnp.angle(_complex(b, a), deg=True) / 90, _PAIR, covers=["angle"]),
+    Case(
+        "complex_real_imag",
+        lambda a, b: (
+            tnp.real(_complex(a, b) * _complex(b, 0.5)) * tnp.imag(_complex(a, b) ** 2 * (1 + 0.5j))
+        ),
+        _PAIR,
+        covers=["real", "imag"],
+    ),
+    Case(
+        "complex_conj",
+        lambda a, b: (
+            tnp.imag(tnp.conj(_complex(a, b) ** 2) * (1 + 2j))
+            + tnp.real(_complex(a, b).conj() * _complex(b, 1.0))
+        ),
+        _PAIR,
+        covers=["conjugate"],
+    ),
+    Case(
+        "complex_angle",
+        lambda a, b: tnp.angle(_complex(a, b)) + tnp.angle(_complex(b, a), deg=True) / 90,
+        _PAIR,
+        covers=["angle"],
+    ),
     Case("angle_of_real", lambda x: x * tnp.angle(x), covers=["angle"]),
-    Case("complex_abs", lambda a, b: tnp.abs(_complex(a, b) * (2 - 1j)), _PAIR, covers=["absolute"]),
+    Case(
+        "complex_abs", lambda a, b: tnp.abs(_complex(a, b) * (2 - 1j)), _PAIR, covers=["absolute"]
+    ),
     Case(
         "complex_holomorphic",
-        lambda a, b: tnp.real(tnp.exp(_complex(a, b)) * tnp.sin(_complex(b, a)) / (1 + _complex(a, b) ** 2))
-        + tnp.imag(tnp.log(_complex(a, b)) * tnp.sqrt(_complex(a, b)) - tnp.tanh(_complex(a, b))),
+        lambda a, b: (
+            tnp.real(tnp.exp(_complex(a, b)) * tnp.sin(_complex(b, a)) / (1 + _complex(a, b) ** 2))
+            + tnp.imag(
+                tnp.log(_complex(a, b)) * tnp.sqrt(_complex(a, b)) - tnp.tanh(_complex(a, b))
+            )
+        ),
         _PAIR,
         covers=["exp", "sin", "divide", "log", "sqrt", "tanh"],
     ),
     Case("astype", lambda x: tnp.astype(x * 2, x.dtype), covers=["astype"]),
-    Case("astype_complex", lambda x: tnp.real(tnp.astype(x, np.complex128) * (1 + 1j)) ** 2, UNARY_SHAPES,
-         dtypes=(np.float64,), covers=["astype"]),
+    Case(
+        "astype_complex",
+        lambda x: tnp.real(tnp.astype(x, np.complex128) * (1 + 1j)) ** 2,
+        UNARY_SHAPES,
+        dtypes=(np.float64,),
+        covers=["astype"],
+    ),
 ]

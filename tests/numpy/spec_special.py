@@ -59,7 +59,12 @@ def _above_minus_one(z):  # noqa: ANN001, ANN202
 
 CASES = [
     *_reduction_rows("logsumexp", sp.logsumexp, "scipy.special.logsumexp"),
-    Case("logsumexp-large", lambda x: sp.logsumexp(x * 1e3, axis=-1), (((2, 3),),), covers=["scipy.special.logsumexp"]),
+    Case(
+        "logsumexp-large",
+        lambda x: sp.logsumexp(x * 1e3, axis=-1),
+        (((2, 3),),),
+        covers=["scipy.special.logsumexp"],
+    ),
     Case(
         "logsumexp-weights",
         lambda a, b: sp.logsumexp(a, axis=-1, b=b),
@@ -75,13 +80,51 @@ CASES = [
     Case("log_expit", sp.log_expit, domains=_scaled(5.0), covers=["logaddexp"]),
     Case("erf", sp.erf, domains=_scaled(1.5), covers=["scipy.special.erf"]),
     Case("erfc", sp.erfc, domains=_scaled(1.5), covers=["scipy.special.erfc"]),
-    Case("gammaln", sp.gammaln, domains=lambda z: 4 * positive(z) - 1.9, covers=["scipy.special.gammaln"]),
-    Case("gammaln-negative", sp.gammaln, domains=_negative_non_integer, covers=["scipy.special.gammaln"]),
-    Case("digamma", sp.digamma, domains=lambda z: 3 * positive(z) - 1.4, covers=["scipy.special.polygamma"]),
-    Case("digamma-negative", sp.digamma, domains=_negative_non_integer, covers=["scipy.special.polygamma"]),
-    Case("polygamma1", lambda x: sp.polygamma(1, x), domains=positive, covers=["scipy.special.polygamma"]),
-    Case("polygamma2-negative", lambda x: sp.polygamma(2, x), domains=_negative_non_integer, covers=["scipy.special.polygamma"]),
-    Case("xlogy", sp.xlogy, BINARY_SHAPES, domains=[real, positive], covers=["scipy.special.xlogy"]),
-    Case("xlog1py", sp.xlog1py, BINARY_SHAPES, domains=[real, _above_minus_one], covers=["scipy.special.xlog1py"]),
+    Case(
+        "gammaln",
+        sp.gammaln,
+        domains=lambda z: 4 * positive(z) - 1.9,
+        covers=["scipy.special.gammaln"],
+    ),
+    Case(
+        "gammaln-negative",
+        sp.gammaln,
+        domains=_negative_non_integer,
+        covers=["scipy.special.gammaln"],
+    ),
+    Case(
+        "digamma",
+        sp.digamma,
+        domains=lambda z: 3 * positive(z) - 1.4,
+        covers=["scipy.special.polygamma"],
+    ),
+    Case(
+        "digamma-negative",
+        sp.digamma,
+        domains=_negative_non_integer,
+        covers=["scipy.special.polygamma"],
+    ),
+    Case(
+        "polygamma1",
+        lambda x: sp.polygamma(1, x),
+        domains=positive,
+        covers=["scipy.special.polygamma"],
+    ),
+    Case(
+        "polygamma2-negative",
+        lambda x: sp.polygamma(2, x),
+        domains=_negative_non_integer,
+        covers=["scipy.special.polygamma"],
+    ),
+    Case(
+        "xlogy", sp.xlogy, BINARY_SHAPES, domains=[real, positive], covers=["scipy.special.xlogy"]
+    ),
+    Case(
+        "xlog1py",
+        sp.xlog1py,
+        BINARY_SHAPES,
+        domains=[real, _above_minus_one],
+        covers=["scipy.special.xlog1py"],
+    ),
     Case("entr", sp.entr, domains=positive, covers=["scipy.special.entr"]),
 ]
