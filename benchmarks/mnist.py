@@ -62,8 +62,13 @@ def _openblas_functions(names: tuple[str, ...]) -> list[Any]:
 
 def get_blas_threads() -> int | None:
     """The number of threads numpy's OpenBLAS uses, or None if it cannot be found."""
-    fns = _openblas_functions(("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
-                               "openblas_get_num_threads"))
+    fns = _openblas_functions(
+        (
+            "scipy_openblas_get_num_threads64_",
+            "openblas_get_num_threads64_",
+            "openblas_get_num_threads",
+        )
+    )
     return int(fns[0]()) if fns else None
 
 
@@ -76,8 +81,13 @@ def set_blas_threads(n: int) -> bool:
     """
     import ctypes
 
-    fns = _openblas_functions(("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
-                               "openblas_set_num_threads"))
+    fns = _openblas_functions(
+        (
+            "scipy_openblas_set_num_threads64_",
+            "openblas_set_num_threads64_",
+            "openblas_set_num_threads",
+        )
+    )
     for fn in fns:
         fn(ctypes.c_int(n))
     return bool(fns)
@@ -92,7 +102,9 @@ def _lab_mlp() -> nn.Layer:
 
 
 def _uniform(limit: float) -> Callable[..., np.ndarray]:
-    def init(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+    def init(
+        rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32
+    ) -> np.ndarray:
         return rng.uniform(-limit, limit, shape).astype(dtype)
 
     return init
@@ -125,12 +137,33 @@ def _cnn() -> nn.Layer:
 
 # name -> (builder, input layout, optimizer, learning rate, schedule, epochs, batch size)
 MODELS: dict[str, dict[str, Any]] = {
-    "lab-mlp": dict(build=_lab_mlp, layout="flat", optimizer="sgd", lr=1.0, schedule="constant",
-                    epochs=10, batch_size=128),
-    "mlp": dict(build=_mlp, layout="flat", optimizer="adam", lr=1e-3, schedule="cosine",
-                epochs=10, batch_size=128),
-    "cnn": dict(build=_cnn, layout="image", optimizer="adam", lr=1e-3, schedule="cosine",
-                epochs=3, batch_size=128),
+    "lab-mlp": dict(
+        build=_lab_mlp,
+        layout="flat",
+        optimizer="sgd",
+        lr=1.0,
+        schedule="constant",
+        epochs=10,
+        batch_size=128,
+    ),
+    "mlp": dict(
+        build=_mlp,
+        layout="flat",
+        optimizer="adam",
+        lr=1e-3,
+        schedule="cosine",
+        epochs=10,
+        batch_size=128,
+    ),
+    "cnn": dict(
+        build=_cnn,
+        layout="image",
+        optimizer="adam",
+        lr=1e-3,
+        schedule="cosine",
+        epochs=3,
+        batch_size=128,
+    ),
 }
 
 OPTIMIZERS: dict[str, Callable[[Any], optim.Optimizer]] = {
@@ -174,7 +207,9 @@ def load_data(data_dir: str | None, layout: str, dtype: Any) -> dict[str, np.nda
 class Progress:
     """Per-batch progress on a terminal (rewritten in place), one line per epoch otherwise."""
 
-    def __init__(self, epochs: int, batches_per_epoch: int, stream: Any = None, quiet: bool = False):
+    def __init__(
+        self, epochs: int, batches_per_epoch: int, stream: Any = None, quiet: bool = False
+    ):
         self.stream = stream or sys.stdout
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.quiet = quiet
@@ -216,7 +251,9 @@ class Progress:
 
 
 # ----- training ------------------------------------------------------------------------
-def evaluate(apply: Callable[..., Any], params: Any, x: np.ndarray, y: np.ndarray, chunk: int = 1000) -> float:
+def evaluate(
+    apply: Callable[..., Any], params: Any, x: np.ndarray, y: np.ndarray, chunk: int = 1000
+) -> float:
     """Accuracy of the model on (x, y), evaluated in chunks (no tracing, no dropout)."""
     correct = 0
     for start in range(0, len(x), chunk):
@@ -291,7 +328,9 @@ def train(
         t0 = time.perf_counter()
         seen = 0
         loss_sum = 0.0
-        for i, (xb, yb) in enumerate(tp.datasets.batches(x_train, y_train, batch_size, rng=data_rng)):
+        for i, (xb, yb) in enumerate(
+            tp.datasets.batches(x_train, y_train, batch_size, rng=data_rng)
+        ):
             if i >= n_batches:
                 break
             loss, grads = step(params, xb, yb)
@@ -309,8 +348,13 @@ def train(
         examples += seen
         val_acc = evaluate(apply, params, data["x_val"], data["y_val"])
         history.append(
-            {"epoch": epoch, "train_loss": loss_sum / seen, "val_accuracy": val_acc,
-             "seconds": seconds, "examples_per_s": seen / seconds}
+            {
+                "epoch": epoch,
+                "train_loss": loss_sum / seen,
+                "val_accuracy": val_acc,
+                "seconds": seconds,
+                "examples_per_s": seen / seconds,
+            }
         )
         progress.epoch(epoch, loss_sum / seen, val_acc, seconds, seen / seconds)
     test_acc = evaluate(apply, params, data["x_test"], data["y_test"])
@@ -357,7 +401,9 @@ def plot(results: dict[str, Any], path: str, plt: Any) -> None:
     ax2.plot(epochs, [100 * h["val_accuracy"] for h in results["history"]], marker="o")
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("validation accuracy (%)")
-    fig.suptitle(f"tapeflow MNIST {results['model']}: test accuracy {100 * results['test_accuracy']:.2f}%")
+    fig.suptitle(
+        f"tapeflow MNIST {results['model']}: test accuracy {100 * results['test_accuracy']:.2f}%"
+    )
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -370,25 +416,53 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--model", choices=list(MODELS), default="lab-mlp")
-    parser.add_argument("--epochs", type=int, default=None, help="default: 10 (lab-mlp, mlp), 3 (cnn)")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="default: 10 (lab-mlp, mlp), 3 (cnn)"
+    )
     parser.add_argument("--batch-size", type=int, default=None, help="default: 128")
-    parser.add_argument("--lr", type=float, default=None, help="default: 1.0 (lab-mlp), 1e-3 (mlp, cnn)")
-    parser.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None,
-                        help="default: sgd (lab-mlp), adam (mlp, cnn)")
-    parser.add_argument("--schedule", choices=["constant", "cosine"], default=None,
-                        help="learning-rate schedule; default: constant (lab-mlp), cosine (mlp, cnn)")
+    parser.add_argument(
+        "--lr", type=float, default=None, help="default: 1.0 (lab-mlp), 1e-3 (mlp, cnn)"
+    )
+    parser.add_argument(
+        "--optimizer",
+        choices=list(OPTIMIZERS),
+        default=None,
+        help="default: sgd (lab-mlp), adam (mlp, cnn)",
+    )
+    parser.add_argument(
+        "--schedule",
+        choices=["constant", "cosine"],
+        default=None,
+        help="learning-rate schedule; default: constant (lab-mlp), cosine (mlp, cnn)",
+    )
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--data-dir", default=None,
-                        help="directory with the four MNIST .gz files (default: benchmarks/data/mnist)")
-    parser.add_argument("--max-batches", type=int, default=None,
-                        help="stop each epoch after this many batches (quick runs)")
-    parser.add_argument("--save", metavar="PARAMS.npz", default=None, help="save the trained parameters")
-    parser.add_argument("--plot", metavar="CURVES.png", default=None,
-                        help="plot loss and validation accuracy (needs matplotlib)")
-    parser.add_argument("--json", metavar="RESULTS.json", default=None, help="write the results as JSON")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS threads (0: leave numpy's default)")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="directory with the four MNIST .gz files (default: benchmarks/data/mnist)",
+    )
+    parser.add_argument(
+        "--max-batches",
+        type=int,
+        default=None,
+        help="stop each epoch after this many batches (quick runs)",
+    )
+    parser.add_argument(
+        "--save", metavar="PARAMS.npz", default=None, help="save the trained parameters"
+    )
+    parser.add_argument(
+        "--plot",
+        metavar="CURVES.png",
+        default=None,
+        help="plot loss and validation accuracy (needs matplotlib)",
+    )
+    parser.add_argument(
+        "--json", metavar="RESULTS.json", default=None, help="write the results as JSON"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="BLAS threads (0: leave numpy's default)"
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
     args = parser.parse_args(argv)
 
@@ -411,7 +485,8 @@ def main(argv: list[str] | None = None) -> int:
         set_blas_threads(args.threads)
     spec = MODELS[args.model]
     print(
-        f"tapeflow {tp.__version__} | numpy {np.__version__} | python {platform.python_version()} | "
+        f"tapeflow {tp.__version__} | numpy {np.__version__} | "
+        f"python {platform.python_version()} | "
         f"model {args.model} | optimizer {args.optimizer or spec['optimizer']} | "
         f"lr {args.lr if args.lr is not None else spec['lr']} | "
         f"batch {args.batch_size or spec['batch_size']} | {args.dtype} | seed {args.seed}",
@@ -419,9 +494,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         results = train(
-            model=args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-            optimizer=args.optimizer, schedule=args.schedule, dtype=args.dtype, seed=args.seed,
-            data_dir=args.data_dir, max_batches=args.max_batches, quiet=args.quiet,
+            model=args.model,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            optimizer=args.optimizer,
+            schedule=args.schedule,
+            dtype=args.dtype,
+            seed=args.seed,
+            data_dir=args.data_dir,
+            max_batches=args.max_batches,
+            quiet=args.quiet,
         )
     except (OSError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)

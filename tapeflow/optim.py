@@ -71,7 +71,7 @@ def constant(value: float) -> Schedule:
 
 
 def step_decay(init_value: float, decay_rate: float, step_size: int) -> Schedule:
-    """``init_value * decay_rate ** (step // step_size)``: drop by a factor every ``step_size`` steps.
+    """``init_value * decay_rate ** (step // step_size)``: a drop every ``step_size`` steps.
 
     Example:
         >>> from tapeflow import optim
@@ -134,7 +134,9 @@ def _as_schedule(lr: float | Schedule) -> Schedule:
         return lr
     if isinstance(lr, (int, float, np.floating, np.integer)) and not isinstance(lr, bool):
         return constant(float(lr))
-    raise TypeError(f"a learning rate must be a number or a schedule function of the step, got {lr!r}")
+    raise TypeError(
+        f"a learning rate must be a number or a schedule function of the step, got {lr!r}"
+    )
 
 
 # ----- gradient clipping ---------------------------------------------------------
@@ -219,7 +221,7 @@ def _make(
         g_leaves = tree_leaves(grads)
         s_leaves = [tree_leaves(s) for s in slots]
         new_p, new_s = [], [[] for _ in slots]
-        for i, (g, p) in enumerate(zip(g_leaves, p_leaves)):
+        for i, (g, p) in enumerate(zip(g_leaves, p_leaves, strict=True)):
             dtype = np.result_type(p)
             if getattr(g, "dtype", dtype) != dtype:
                 g = np.asarray(g).astype(dtype)
@@ -235,7 +237,10 @@ def _make(
 
 # ----- optimizers ------------------------------------------------------------------
 def sgd(
-    lr: float | Schedule, momentum: float = 0.0, nesterov: bool = False, clip_norm: float | None = None
+    lr: float | Schedule,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    clip_norm: float | None = None,
 ) -> Optimizer:
     """Stochastic gradient descent, optionally with (Nesterov) momentum.
 

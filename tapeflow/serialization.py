@@ -41,7 +41,7 @@ def _describe(x: Any, path: str) -> Any:
         return {
             "namedtuple": type(x).__name__,
             "fields": list(x._fields),
-            "children": [_describe(c, f"{path}.{f}") for f, c in zip(x._fields, x)],
+            "children": [_describe(c, f"{path}.{f}") for f, c in zip(x._fields, x, strict=True)],
         }
     if type(x) is tuple:
         return {"tuple": [_describe(c, f"{path}[{i}]") for i, c in enumerate(x)]}
@@ -160,7 +160,9 @@ def load_params(path: str | os.PathLike[str], like: Any = None) -> Any:
             structure = json.loads(str(data[_TREE_KEY]))
             tree = structure["tree"]
         except (ValueError, KeyError, TypeError) as e:
-            raise ValueError(f"load_params: {fname} has a corrupted structure entry ({e})") from None
+            raise ValueError(
+                f"load_params: {fname} has a corrupted structure entry ({e})"
+            ) from None
         arrays = {k: data[k] for k in data.files if k != _TREE_KEY}
     if like is None:
         try:
@@ -194,7 +196,7 @@ def _match(fname: str, tree: Any, arrays: dict[str, np.ndarray], like: Any) -> A
             "a list where a tuple is expected); was it saved from a different model?"
         )
     leaves = []
-    for (p, ref), key in zip(expected, want):
+    for (_, ref), key in zip(expected, want, strict=True):
         value = arrays[key]
         ref_shape = np.shape(ref)
         if value.shape != ref_shape:

@@ -53,18 +53,32 @@ def test_relu_mlp_with_adam_one_epoch_reaches_95_percent(flat_data):
 
 def test_same_seed_same_result_bit_for_bit(flat_data):
     quiet = job.Progress(1, 1, quiet=True)
-    runs = [job.train("lab-mlp", epochs=1, max_batches=40, seed=s, data=flat_data, progress=quiet)
-            for s in (3, 3, 4)]
+    runs = [
+        job.train("lab-mlp", epochs=1, max_batches=40, seed=s, data=flat_data, progress=quiet)
+        for s in (3, 3, 4)
+    ]
     a, b, c = (tp.tree_util.tree_leaves(r["params"]) for r in runs)
-    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
     assert runs[0]["test_accuracy"] == runs[1]["test_accuracy"]
-    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c, strict=True))
 
 
 def test_command_line_outputs(tmp_path, capsys):
     out_json, out_params = tmp_path / "r.json", tmp_path / "p.npz"
-    code = job.main(["--epochs", "2", "--max-batches", "5", "--json", str(out_json),
-                     "--save", str(out_params), "--threads", "0"])
+    code = job.main(
+        [
+            "--epochs",
+            "2",
+            "--max-batches",
+            "5",
+            "--json",
+            str(out_json),
+            "--save",
+            str(out_params),
+            "--threads",
+            "0",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     # Not a terminal: one line per epoch, then the summary.

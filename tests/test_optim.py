@@ -66,10 +66,17 @@ def test_adamw_rmsprop_adagrad_by_hand():
     np.testing.assert_allclose(q, 2.0 - 0.1 * 1.0 - 0.1 * 0.5 / math.sqrt(0.5))
 
 
-@pytest.mark.parametrize("make", [
-    lambda: optim.sgd(0.1), lambda: optim.sgd(0.1, momentum=0.9), lambda: optim.adam(),
-    lambda: optim.adamw(), lambda: optim.rmsprop(momentum=0.5), lambda: optim.adagrad(),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: optim.sgd(0.1),
+        lambda: optim.sgd(0.1, momentum=0.9),
+        lambda: optim.adam(),
+        lambda: optim.adamw(),
+        lambda: optim.rmsprop(momentum=0.5),
+        lambda: optim.adagrad(),
+    ],
+)
 def test_no_mutation_and_dtypes_kept(make):
     opt = make()
     params = [np.ones((2, 2), np.float32), (np.zeros(3, np.float64),)]
@@ -79,11 +86,17 @@ def test_no_mutation_and_dtypes_kept(make):
     state = opt.init(params)
     new, state = opt.update(grads, state, params)
     new, state2 = opt.update(grads, state, new)
-    for a, b in zip(tp.tree_util.tree_leaves(params) + tp.tree_util.tree_leaves(grads), before + g_before):
+    for a, b in zip(
+        tp.tree_util.tree_leaves(params) + tp.tree_util.tree_leaves(grads),
+        before + g_before,
+        strict=True,
+    ):
         np.testing.assert_array_equal(a, b)
     assert new[0].dtype == np.float32 and new[1][0].dtype == np.float64
     assert isinstance(new, list) and isinstance(new[1], tuple)
-    assert all(x.dtype == np.float32 for x in tp.tree_util.tree_leaves(state2.slots) if x.shape == (2, 2))
+    assert all(
+        x.dtype == np.float32 for x in tp.tree_util.tree_leaves(state2.slots) if x.shape == (2, 2)
+    )
     assert state2.step == 2
 
 

@@ -20,7 +20,9 @@ def test_round_trip_with_and_without_like(tmp_path):
     tp.save_params(path, params)
     for loaded in (tp.load_params(path), tp.load_params(path, like=params)):
         assert tp.tree_util.tree_structure(loaded) == tp.tree_util.tree_structure(params)
-        for a, b in zip(tp.tree_util.tree_leaves(loaded), tp.tree_util.tree_leaves(params)):
+        for a, b in zip(
+            tp.tree_util.tree_leaves(loaded), tp.tree_util.tree_leaves(params), strict=True
+        ):
             assert a.dtype == b.dtype
             np.testing.assert_array_equal(a, b)
     # Key paths name the arrays, readable with plain numpy.
@@ -30,7 +32,10 @@ def test_round_trip_with_and_without_like(tmp_path):
 
 def test_nested_dicts_none_and_scalars(tmp_path):
     Point = collections.namedtuple("Point", "x y")
-    tree = {"b": [np.arange(3), None, ()], "a": {"k": np.float32(2.5), "p": {3: Point(np.ones(2), 1.5)}}}
+    tree = {
+        "b": [np.arange(3), None, ()],
+        "a": {"k": np.float32(2.5), "p": {3: Point(np.ones(2), 1.5)}},
+    }
     path = tmp_path / "tree.npz"
     tp.save_params(path, tree)
     loaded = tp.load_params(path)
@@ -46,7 +51,9 @@ def test_wrong_structure_shape_or_dtype_is_a_clear_error(tmp_path):
     params = _model_params()
     path = tmp_path / "p.npz"
     tp.save_params(path, params)
-    other = nn.serial(nn.Dense(5), nn.Relu, nn.Dense(3), nn.Dense(2))[0](np.random.default_rng(0), (-1, 4))[1]
+    other = nn.serial(nn.Dense(5), nn.Relu, nn.Dense(3), nn.Dense(2))[0](
+        np.random.default_rng(0), (-1, 4)
+    )[1]
     with pytest.raises(ValueError, match=r"missing \[3\]\[0\]"):
         tp.load_params(path, like=other)
     wider = nn.serial(nn.Dense(6), nn.Relu, nn.Dense(3))[0](np.random.default_rng(0), (-1, 4))[1]
@@ -67,8 +74,11 @@ def test_foreign_or_object_files_are_rejected(tmp_path):
     with pytest.raises(ValueError, match="not a tapeflow parameter file"):
         tp.load_params(plain)
     pickled = tmp_path / "obj.npz"
-    np.savez(pickled, __tapeflow_tree__=np.array('{"format": 1, "tree": {"leaf": "x"}}'),
-             x=np.array([{"evil": 1}], dtype=object))
+    np.savez(
+        pickled,
+        __tapeflow_tree__=np.array('{"format": 1, "tree": {"leaf": "x"}}'),
+        x=np.array([{"evil": 1}], dtype=object),
+    )
     with pytest.raises(ValueError, match="pickle"):  # numpy refuses: allow_pickle=False
         tp.load_params(pickled)
     with pytest.raises(TypeError, match="not a numeric array"):

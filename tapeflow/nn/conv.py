@@ -60,7 +60,9 @@ def _pair(v: Any, name: str) -> tuple[int, int]:
     return a, b
 
 
-def _pads(padding: Any, size: tuple[int, int], window: tuple[int, int], stride: tuple[int, int]) -> Pads:
+def _pads(
+    padding: Any, size: tuple[int, int], window: tuple[int, int], stride: tuple[int, int]
+) -> Pads:
     """Normalise a padding spec to ((top, bottom), (left, right))."""
     if isinstance(padding, str):
         mode = padding.upper()
@@ -68,7 +70,7 @@ def _pads(padding: Any, size: tuple[int, int], window: tuple[int, int], stride: 
             return ((0, 0), (0, 0))
         if mode == "SAME":
             pads = []
-            for n, k, s in zip(size, window, stride):
+            for n, k, s in zip(size, window, stride, strict=True):
                 out = -(-n // s)
                 total = max((out - 1) * s + k - n, 0)
                 pads.append((total // 2, total - total // 2))
@@ -157,7 +159,9 @@ def _im2col(xp: np.ndarray, window: tuple[int, int], stride: tuple[int, int]) ->
     return cols.reshape(c * kh * kw, n * ho * wo)
 
 
-def _np_conv2d(x: Any, w: Any, stride: tuple[int, int] = (1, 1), padding: Pads = ((0, 0), (0, 0))) -> Any:
+def _np_conv2d(
+    x: Any, w: Any, stride: tuple[int, int] = (1, 1), padding: Pads = ((0, 0), (0, 0))
+) -> Any:
     xp = _pad(x, padding)
     o = w.shape[0]
     n = xp.shape[0]
@@ -168,7 +172,10 @@ def _np_conv2d(x: Any, w: Any, stride: tuple[int, int] = (1, 1), padding: Pads =
 
 
 def _np_conv2d_input_grad(
-    g: Any, w: Any, x_shape: tuple[int, ...] = (), stride: tuple[int, int] = (1, 1),
+    g: Any,
+    w: Any,
+    x_shape: tuple[int, ...] = (),
+    stride: tuple[int, int] = (1, 1),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
     # col2im: the patch cotangents w^T g, summed back onto the padded input.
@@ -186,7 +193,10 @@ def _np_conv2d_input_grad(
 
 
 def _np_conv2d_weight_grad(
-    x: Any, g: Any, w_shape: tuple[int, ...] = (), stride: tuple[int, int] = (1, 1),
+    x: Any,
+    g: Any,
+    w_shape: tuple[int, ...] = (),
+    stride: tuple[int, int] = (1, 1),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
     cols = _im2col(_pad(x, padding), tuple(w_shape[2:]), stride)
@@ -200,11 +210,15 @@ conv2d_input_grad = primitive(_np_conv2d_input_grad, name="nn.conv2d_input_grad"
 conv2d_weight_grad = primitive(_np_conv2d_weight_grad, name="nn.conv2d_weight_grad")
 
 
-def _conv_vjp_x(ans: Any, x: Any, w: Any, stride: Any = (1, 1), padding: Any = ((0, 0), (0, 0))) -> Any:
+def _conv_vjp_x(
+    ans: Any, x: Any, w: Any, stride: Any = (1, 1), padding: Any = ((0, 0), (0, 0))
+) -> Any:
     return lambda g: conv2d_input_grad(g, w, x_shape=shape_of(x), stride=stride, padding=padding)
 
 
-def _conv_vjp_w(ans: Any, x: Any, w: Any, stride: Any = (1, 1), padding: Any = ((0, 0), (0, 0))) -> Any:
+def _conv_vjp_w(
+    ans: Any, x: Any, w: Any, stride: Any = (1, 1), padding: Any = ((0, 0), (0, 0))
+) -> Any:
     return lambda g: conv2d_weight_grad(x, g, w_shape=shape_of(w), stride=stride, padding=padding)
 
 
@@ -259,7 +273,8 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = "VALID
         w: weights ``(out_channels, C, kh, kw)``.
         b: bias ``(out_channels,)`` or None.
         stride: an int or ``(sh, sw)``.
-        padding: ``"VALID"``, ``"SAME"``, an int, ``(ph, pw)`` or ``((top, bottom), (left, right))``.
+        padding: ``"VALID"``, ``"SAME"``, an int, ``(ph, pw)`` or
+            ``((top, bottom), (left, right))``.
 
     Returns:
         ``(N, out_channels, Ho, Wo)``.
@@ -280,8 +295,12 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = "VALID
         )
     stride = _pair(stride, "stride")
     pads = _pads(padding, xs[2:], ws[2:], stride)
-    if any(_out_size(n, k, s, p) < 1 for n, k, s, p in zip(xs[2:], ws[2:], stride, pads)):
-        raise ValueError(f"conv2d: a {ws[2:]} kernel does not fit inputs {xs} with padding {padding!r}")
+    if any(
+        _out_size(n, k, s, p) < 1 for n, k, s, p in zip(xs[2:], ws[2:], stride, pads, strict=True)
+    ):
+        raise ValueError(
+            f"conv2d: a {ws[2:]} kernel does not fit inputs {xs} with padding {padding!r}"
+        )
     y = _conv2d(x, w, stride=stride, padding=pads)
     if b is None:
         return y
@@ -292,15 +311,20 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = "VALID
 
 # ----- window gather / scatter (im2col and its transpose) ----------------------------
 def _np_window_gather(
-    x: Any, window: tuple[int, int] = (1, 1), stride: tuple[int, int] = (1, 1),
+    x: Any,
+    window: tuple[int, int] = (1, 1),
+    stride: tuple[int, int] = (1, 1),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
     return np.ascontiguousarray(_windows(_pad(x, padding), window, stride))
 
 
 def _np_window_scatter(
-    gw: Any, x_shape: tuple[int, ...] = (), window: tuple[int, int] = (1, 1),
-    stride: tuple[int, int] = (1, 1), padding: Pads = ((0, 0), (0, 0)),
+    gw: Any,
+    x_shape: tuple[int, ...] = (),
+    window: tuple[int, int] = (1, 1),
+    stride: tuple[int, int] = (1, 1),
+    padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
     n, c, h, w = x_shape
     kh, kw = window
@@ -309,11 +333,15 @@ def _np_window_scatter(
     ho, wo = gw.shape[2], gw.shape[3]
     out = np.zeros((n, c, h + pt + pb, w + pl + pr), gw.dtype)
     if (kh, kw) == (sh, sw):  # windows tile the input: a reshape puts them back
-        out[:, :, : ho * kh, : wo * kw] = gw.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho * kh, wo * kw)
+        out[:, :, : ho * kh, : wo * kw] = gw.transpose(0, 1, 2, 4, 3, 5).reshape(
+            n, c, ho * kh, wo * kw
+        )
     else:
         for p in range(kh):
             for q in range(kw):
-                out[:, :, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw] += gw[:, :, :, :, p, q]
+                out[:, :, p : p + sh * (ho - 1) + 1 : sh, q : q + sw * (wo - 1) + 1 : sw] += gw[
+                    :, :, :, :, p, q
+                ]
     if (pt, pb, pl, pr) == (0, 0, 0, 0):
         return out
     return np.ascontiguousarray(out[:, :, pt : pt + h, pl : pl + w])
@@ -338,7 +366,9 @@ defjvp(window_scatter, lambda t, ans, gw, **kw: window_scatter(t, **kw))
 
 # ----- pooling -----------------------------------------------------------------------
 def _np_max_pool2d(
-    x: Any, window: tuple[int, int] = (2, 2), stride: tuple[int, int] = (2, 2),
+    x: Any,
+    window: tuple[int, int] = (2, 2),
+    stride: tuple[int, int] = (2, 2),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
     xp = _pad(x, padding, -np.inf)
@@ -350,7 +380,10 @@ def _np_max_pool2d(
 
 
 def _np_max_weights(
-    x: Any, ans: Any, window: tuple[int, int] = (2, 2), stride: tuple[int, int] = (2, 2),
+    x: Any,
+    ans: Any,
+    window: tuple[int, int] = (2, 2),
+    stride: tuple[int, int] = (2, 2),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
     """(N, C, Ho, Wo, kh, kw): 1/k on each of the k entries of a window equal to its maximum."""
@@ -365,7 +398,11 @@ nondifferentiable(_max_weights)  # piecewise constant in x
 
 
 def _np_max_pool2d_backward(
-    g: Any, x: Any, ans: Any, window: tuple[int, int] = (2, 2), stride: tuple[int, int] = (2, 2),
+    g: Any,
+    x: Any,
+    ans: Any,
+    window: tuple[int, int] = (2, 2),
+    stride: tuple[int, int] = (2, 2),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
     """Route each window's cotangent to its maximum (shared equally among ties)."""
@@ -380,11 +417,11 @@ def _np_max_pool2d_backward(
     if tuple(window) == tuple(stride):  # disjoint windows: each entry is written once
         covered = (ans.shape[2] * window[0], ans.shape[3] * window[1]) == xp.shape[2:]
         dxp = np.empty(xp.shape, dtype) if covered else np.zeros(xp.shape, dtype)
-        for (_, _, rows, columns), hit in zip(offsets, hits):
+        for (_, _, rows, columns), hit in zip(offsets, hits, strict=True):
             np.multiply(hit, share, out=dxp[:, :, rows, columns])
     else:
         dxp = np.zeros(xp.shape, dtype)
-        for (_, _, rows, columns), hit in zip(offsets, hits):
+        for (_, _, rows, columns), hit in zip(offsets, hits, strict=True):
             dxp[:, :, rows, columns] += np.where(hit, share, 0)
     (pt, pb), (pl, pr) = padding
     return np.ascontiguousarray(dxp[:, :, pt : pt + x.shape[2], pl : pl + x.shape[3]])
@@ -414,7 +451,9 @@ defjvp(
 )
 
 
-def _window_counts(x_shape: tuple[int, ...], dtype: Any, window: Any, stride: Any, padding: Pads) -> np.ndarray:
+def _window_counts(
+    x_shape: tuple[int, ...], dtype: Any, window: Any, stride: Any, padding: Pads
+) -> np.ndarray:
     """How many real (non-padding) entries each window holds, shaped (Ho, Wo)."""
     ones = np.ones((1, 1) + tuple(x_shape[2:]), dtype)
     return _np_window_sum(_pad(ones, padding), window, stride)[0, 0]
@@ -429,7 +468,9 @@ def _np_window_sum(xp: np.ndarray, window: Any, stride: Any) -> np.ndarray:
 
 
 def _np_avg_pool2d(
-    x: Any, window: tuple[int, int] = (2, 2), stride: tuple[int, int] = (2, 2),
+    x: Any,
+    window: tuple[int, int] = (2, 2),
+    stride: tuple[int, int] = (2, 2),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
     total = _np_window_sum(_pad(x, padding), window, stride)
@@ -462,7 +503,7 @@ def _pool_args(x: Any, window: Any, stride: Any, padding: Any, what: str) -> dic
     window = _pair(window, "window")
     stride = window if stride is None else _pair(stride, "stride")
     pads = _pads(padding, xs[2:], window, stride)
-    for n, k, p in zip(xs[2:], window, pads):
+    for n, k, p in zip(xs[2:], window, pads, strict=True):
         if p[0] >= k or p[1] >= k:
             raise ValueError(f"{what}: padding {padding!r} leaves windows with no input entries")
         if n + p[0] + p[1] < k:

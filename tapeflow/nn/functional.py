@@ -253,17 +253,16 @@ _softmax_cross_entropy = primitive(_np_softmax_cross_entropy, name="nn.softmax_c
 # d loss / d logits = (softmax(logits) - one_hot(labels)) / rows; labels get no gradient.
 defvjp(
     _softmax_cross_entropy,
-    lambda ans, logits, labels: lambda g: (
-        g * ((_softmax(logits, axis=-1) - _one_hot_like(labels, logits)) / _rows(logits))
+    lambda ans, logits, labels: (
+        lambda g: g * ((_softmax(logits, axis=-1) - _one_hot_like(labels, logits)) / _rows(logits))
     ),
     None,
 )
 defjvp(
     _softmax_cross_entropy,
-    lambda t, ans, logits, labels: tnp.sum(
-        t * (_softmax(logits, axis=-1) - _one_hot_like(labels, logits))
-    )
-    / _rows(logits),
+    lambda t, ans, logits, labels: (
+        tnp.sum(t * (_softmax(logits, axis=-1) - _one_hot_like(labels, logits))) / _rows(logits)
+    ),
     None,
 )
 
@@ -337,7 +336,8 @@ def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Any:
 
     Example:
         >>> import numpy as np, tapeflow as tp
-        >>> round(float(tp.nn.binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0]))), 4)
+        >>> loss = tp.nn.binary_cross_entropy_with_logits(np.array([0.0]), np.array([1.0]))
+        >>> round(float(loss), 4)
         0.6931
     """
     if tuple(shape_of(logits)) != tuple(shape_of(targets)):
@@ -364,7 +364,9 @@ def mse(predictions: Any, targets: Any) -> Any:
 
 # ----- labels and metrics ------------------------------------------------------
 def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32) -> np.ndarray:
-    """Rows of the identity matrix picked by integer ``labels`` (shape ``labels.shape + (num_classes,)``).
+    """Rows of the identity matrix picked by integer ``labels``.
+
+    The result has shape ``labels.shape + (num_classes,)``.
 
     Example:
         >>> import tapeflow as tp

@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["fans", "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "zeros", "ones", "normal"]
+__all__ = [
+    "fans",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_normal",
+    "he_uniform",
+    "zeros",
+    "ones",
+    "normal",
+]
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -45,7 +54,9 @@ def _check_rng(rng: Any) -> np.random.Generator:
     return rng
 
 
-def glorot_uniform(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+def glorot_uniform(
+    rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32
+) -> np.ndarray:
     """Uniform on ``[-a, a]`` with ``a = sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio).
 
     Example:
@@ -60,7 +71,9 @@ def glorot_uniform(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any 
     return _check_rng(rng).uniform(-limit, limit, shape).astype(dtype)
 
 
-def glorot_normal(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+def glorot_normal(
+    rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32
+) -> np.ndarray:
     """Normal with standard deviation ``sqrt(2 / (fan_in + fan_out))``.
 
     Example:
@@ -74,7 +87,9 @@ def glorot_normal(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any =
     return (_check_rng(rng).standard_normal(shape) * std).astype(dtype)
 
 
-def he_normal(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+def he_normal(
+    rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32
+) -> np.ndarray:
     """Normal with standard deviation ``sqrt(2 / fan_in)`` (He et al.; suits ReLU layers).
 
     Example:
@@ -87,7 +102,9 @@ def he_normal(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.
     return (_check_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
 
 
-def he_uniform(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+def he_uniform(
+    rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32
+) -> np.ndarray:
     """Uniform on ``[-a, a]`` with ``a = sqrt(6 / fan_in)``.
 
     Example:
@@ -137,7 +154,9 @@ def normal(stddev: float = 0.01) -> Any:
         dtype('float32')
     """
 
-    def init(rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
+    def init(
+        rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32
+    ) -> np.ndarray:
         return (_check_rng(rng).standard_normal(shape) * stddev).astype(dtype)
 
     init.__name__ = f"normal({stddev})"

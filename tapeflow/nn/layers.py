@@ -100,27 +100,36 @@ def serial(*layers: Any) -> Layer:
     """
     for i, layer in enumerate(layers):
         if not (isinstance(layer, tuple) and len(layer) == 2 and all(map(callable, layer))):
-            hint = " (did you forget to call a constructor such as nn.Dense(256)?)" if callable(layer) else ""
+            hint = (
+                " (did you forget to call a constructor such as nn.Dense(256)?)"
+                if callable(layer)
+                else ""
+            )
             raise TypeError(f"serial: layer {i} is not an (init, apply) pair{hint}: {layer!r}")
     inits = [layer[0] for layer in layers]
     applies = [layer[1] for layer in layers]
 
-    def init(rng: np.random.Generator, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
+    def init(
+        rng: np.random.Generator, input_shape: tuple[int, ...], dtype: Any = np.float32
+    ) -> Any:
         rngs = _split(_rng(rng, "serial init"), len(inits))
         params = []
         shape = tuple(input_shape)
-        for layer_init, r in zip(inits, rngs):
+        for layer_init, r in zip(inits, rngs, strict=True):
             shape, p = layer_init(r, shape, dtype)
             params.append(p)
         return shape, params
 
-    def apply(params: Any, x: Any, *, rng: np.random.Generator | None = None, train: bool = False) -> Any:
+    def apply(
+        params: Any, x: Any, *, rng: np.random.Generator | None = None, train: bool = False
+    ) -> Any:
         if len(params) != len(applies):
             raise ValueError(
-                f"serial: got params for {len(params)} layer(s), but the model has {len(applies)} layers"
+                f"serial: got params for {len(params)} layer(s), but the model has "
+                f"{len(applies)} layers"
             )
         rngs = _split(rng, len(applies)) if rng is not None else [None] * len(applies)
-        for layer_apply, p, r in zip(applies, params, rngs):
+        for layer_apply, p, r in zip(applies, params, rngs, strict=True):
             x = layer_apply(p, x, rng=r, train=train)
         return x
 
@@ -144,7 +153,9 @@ def Dense(
         ((-1, 4), (3, 4), (4,))
     """
 
-    def init(rng: np.random.Generator, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
+    def init(
+        rng: np.random.Generator, input_shape: tuple[int, ...], dtype: Any = np.float32
+    ) -> Any:
         rng = _rng(rng, "Dense init")
         r_w, r_b = _split(rng, 2)
         in_dim = input_shape[-1]
@@ -179,14 +190,19 @@ def Conv(
     """
     kh, kw = (filter_shape, filter_shape) if isinstance(filter_shape, int) else tuple(filter_shape)
 
-    def init(rng: np.random.Generator, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
+    def init(
+        rng: np.random.Generator, input_shape: tuple[int, ...], dtype: Any = np.float32
+    ) -> Any:
         rng = _rng(rng, "Conv init")
         if len(input_shape) != 4:
             raise ValueError(f"Conv expects NCHW input shapes, got {tuple(input_shape)}")
         r_w, r_b = _split(rng, 2)
         in_chan = input_shape[1]
         out_shape = conv_output_shape(tuple(input_shape), out_chan, (kh, kw), strides, padding)
-        return out_shape, (W_init(r_w, (out_chan, in_chan, kh, kw), dtype), b_init(r_b, (out_chan,), dtype))
+        return out_shape, (
+            W_init(r_w, (out_chan, in_chan, kh, kw), dtype),
+            b_init(r_b, (out_chan,), dtype),
+        )
 
     def apply(params: Any, x: Any, **kwargs: Any) -> Any:
         W, b = params

@@ -25,7 +25,9 @@ def _normalize(x: Any, axes: tuple[int, ...], eps: float) -> tuple[Any, Any, Any
     return centered / tnp.sqrt(var + eps), mean, var
 
 
-def layer_norm(x: Any, gamma: Any = None, beta: Any = None, axis: Any = -1, eps: float = 1e-5) -> Any:
+def layer_norm(
+    x: Any, gamma: Any = None, beta: Any = None, axis: Any = -1, eps: float = 1e-5
+) -> Any:
     """Normalise ``x`` to zero mean and unit variance over ``axis``, then scale and shift.
 
     Args:
@@ -86,7 +88,8 @@ def batch_norm(
     Example:
         >>> import numpy as np, tapeflow as tp
         >>> x = np.array([[1.0], [3.0]])
-        >>> y, m, v = tp.nn.batch_norm(x, np.ones(1), np.zeros(1), np.zeros(1), np.ones(1), train=True)
+        >>> ones, zeros = np.ones(1), np.zeros(1)
+        >>> y, m, v = tp.nn.batch_norm(x, ones, zeros, zeros, ones, train=True)
         >>> np.round(y[:, 0], 3), m, v
         (array([-1.,  1.]), array([0.2]), array([1.1]))
     """
@@ -143,7 +146,10 @@ def dropout(x: Any, drop_rate: float, rng: np.random.Generator | None, train: bo
             f"rng=np.random.default_rng(0); got {type(rng).__name__}"
         )
     dtype = dtype_of(x)
-    keep = rng.random(shape_of(x), dtype=np.float32 if dtype == np.float32 else np.float64) >= drop_rate
+    keep = (
+        rng.random(shape_of(x), dtype=np.float32 if dtype == np.float32 else np.float64)
+        >= drop_rate
+    )
     scale = np.asarray(1.0 / (1.0 - drop_rate), dtype)
     return x * (keep.astype(dtype) * scale)
 

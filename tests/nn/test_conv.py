@@ -13,7 +13,7 @@ def naive_pads(padding, size, window, stride):
         return [(0, 0), (0, 0)]
     if padding == "SAME":
         pads = []
-        for n, k, s in zip(size, window, stride):
+        for n, k, s in zip(size, window, stride, strict=True):
             out = -(-n // s)
             total = max((out - 1) * s + k - n, 0)
             pads.append((total // 2, total - total // 2))
@@ -89,12 +89,18 @@ def test_conv2d_gradients_match_naive_reference(x_shape, w_shape, stride, paddin
     x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
     out_shape = naive_conv2d(x, w, stride, padding).shape
     u = rng.standard_normal(out_shape)
-    gx, gw = tp.grad(lambda x, w: (nn.conv2d(x, w, stride=stride, padding=padding) * u).sum(), (0, 1))(x, w)
+    gx, gw = tp.grad(
+        lambda x, w: (nn.conv2d(x, w, stride=stride, padding=padding) * u).sum(), (0, 1)
+    )(x, w)
     h = 1e-6
     for arr, grad in ((x, gx), (w, gw)):
         d = rng.standard_normal(arr.shape)
-        plus = naive_conv2d(x + h * d if arr is x else x, w + h * d if arr is w else w, stride, padding)
-        minus = naive_conv2d(x - h * d if arr is x else x, w - h * d if arr is w else w, stride, padding)
+        plus = naive_conv2d(
+            x + h * d if arr is x else x, w + h * d if arr is w else w, stride, padding
+        )
+        minus = naive_conv2d(
+            x - h * d if arr is x else x, w - h * d if arr is w else w, stride, padding
+        )
         numeric = np.sum(u * (plus - minus)) / (2 * h)
         assert np.isclose(np.sum(grad * d), numeric, rtol=1e-6, atol=1e-8)
 
@@ -111,8 +117,12 @@ def test_conv2d_bias_float32_and_check_grads():
     )
     grads = tp.grad(lambda w, b: nn.conv2d(x, w, b, padding="SAME").sum(), (0, 1))(w, b)
     assert [g.dtype for g in grads] == [np.float32, np.float32]
-    tp.check_grads(lambda x, w, b: nn.conv2d(x, w, b, stride=(1, 2), padding=1),
-                   (x.astype(float), w.astype(float), b.astype(float)), order=2, modes=("rev", "fwd"))
+    tp.check_grads(
+        lambda x, w, b: nn.conv2d(x, w, b, stride=(1, 2), padding=1),
+        (x.astype(float), w.astype(float), b.astype(float)),
+        order=2,
+        modes=("rev", "fwd"),
+    )
 
 
 POOL_CONFIGS = [
@@ -140,7 +150,9 @@ def test_pooling_matches_naive_loops(kind, x_shape, window, stride, padding):
 def test_pooling_gradients_against_finite_differences(kind, x_shape, window, stride, padding):
     rng = np.random.default_rng(4)
     # Distinct values keep max pooling away from ties (where it has a kink).
-    x = rng.permutation(np.prod(x_shape)).reshape(x_shape) * 0.1 + 0.01 * rng.standard_normal(x_shape)
+    x = rng.permutation(np.prod(x_shape)).reshape(x_shape) * 0.1 + 0.01 * rng.standard_normal(
+        x_shape
+    )
     fun = nn.max_pool2d if kind == "max" else nn.avg_pool2d
     tp.check_grads(lambda x: fun(x, window, stride, padding), (x,), order=2, modes=("rev", "fwd"))
 
@@ -158,7 +170,7 @@ def test_pooling_float32_preserved():
     x = np.random.default_rng(5).standard_normal((2, 3, 6, 6)).astype(np.float32)
     for fun in (nn.max_pool2d, nn.avg_pool2d):
         assert fun(x, 3, 2, "SAME").dtype == np.float32
-        assert tp.grad(lambda x: fun(x, 3, 2, "SAME").sum())(x).dtype == np.float32
+        assert tp.grad(lambda x, f=fun: f(x, 3, 2, "SAME").sum())(x).dtype == np.float32
 
 
 def test_conv_and_pool_argument_errors():

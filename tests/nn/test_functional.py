@@ -103,7 +103,9 @@ def test_softmax_cross_entropy_second_derivative():
     # Hessian-vector product against finite differences of the gradient.
     rng = np.random.default_rng(2)
     logits, labels = rng.standard_normal((3, 4)), np.array([1, 0, 3])
-    tp.check_grads(lambda x: nn.softmax_cross_entropy(x, labels), (logits,), order=3, modes=("rev", "fwd"))
+    tp.check_grads(
+        lambda x: nn.softmax_cross_entropy(x, labels), (logits,), order=3, modes=("rev", "fwd")
+    )
 
 
 def test_softmax_cross_entropy_rejects_bad_labels():

@@ -26,7 +26,7 @@ def test_init_is_deterministic_and_dtype_selectable():
     _, b = init(np.random.default_rng(7), (-1, 3))
     _, c = init(np.random.default_rng(8), (-1, 3))
     _, d = init(np.random.default_rng(7), (-1, 3), np.float64)
-    for x, y in zip(tp.tree_util.tree_leaves(a), tp.tree_util.tree_leaves(b)):
+    for x, y in zip(tp.tree_util.tree_leaves(a), tp.tree_util.tree_leaves(b), strict=True):
         np.testing.assert_array_equal(x, y)
     assert not np.array_equal(a[0][0], c[0][0])
     assert d[0][0].dtype == np.float64
@@ -34,9 +34,15 @@ def test_init_is_deterministic_and_dtype_selectable():
 
 def test_cnn_shapes_and_gradient():
     init, apply = nn.serial(
-        nn.Conv(4, (3, 3), padding="SAME"), nn.Relu, nn.MaxPool(2),
-        nn.Conv(6, 3, strides=2), nn.Tanh, nn.AvgPool(2, padding="SAME"),
-        nn.Flatten, nn.Dense(5), nn.LogSoftmax,
+        nn.Conv(4, (3, 3), padding="SAME"),
+        nn.Relu,
+        nn.MaxPool(2),
+        nn.Conv(6, 3, strides=2),
+        nn.Tanh,
+        nn.AvgPool(2, padding="SAME"),
+        nn.Flatten,
+        nn.Dense(5),
+        nn.LogSoftmax,
     )
     out_shape, params = init(np.random.default_rng(0), (-1, 1, 12, 12))
     x = np.random.default_rng(1).random((2, 1, 12, 12), dtype=np.float32)
@@ -52,8 +58,19 @@ def test_cnn_shapes_and_gradient():
 
 def test_every_activation_layer_runs():
     x = np.linspace(-2, 2, 12).reshape(3, 4)
-    for layer in (nn.Identity, nn.Relu, nn.Sigmoid, nn.Tanh, nn.Gelu, nn.Elu, nn.LeakyRelu,
-                  nn.Softplus, nn.Silu, nn.Softmax, nn.LogSoftmax):
+    for layer in (
+        nn.Identity,
+        nn.Relu,
+        nn.Sigmoid,
+        nn.Tanh,
+        nn.Gelu,
+        nn.Elu,
+        nn.LeakyRelu,
+        nn.Softplus,
+        nn.Silu,
+        nn.Softmax,
+        nn.LogSoftmax,
+    ):
         shape, params = layer.init(None, (-1, 4))
         assert shape == (-1, 4) and params == ()
         assert layer.apply(params, x).shape == (3, 4)
@@ -64,7 +81,9 @@ def test_dropout_layer_uses_rng_only_in_training():
     _, params = init(np.random.default_rng(0), (-1, 10))
     x = np.ones((4, 10), np.float32)
     evaluation = apply(params, x)
-    np.testing.assert_array_equal(evaluation, apply(params, x, train=False, rng=np.random.default_rng(1)))
+    np.testing.assert_array_equal(
+        evaluation, apply(params, x, train=False, rng=np.random.default_rng(1))
+    )
     t1 = apply(params, x, train=True, rng=np.random.default_rng(1))
     t2 = apply(params, x, train=True, rng=np.random.default_rng(1))
     np.testing.assert_array_equal(t1, t2)

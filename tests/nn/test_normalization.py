@@ -32,8 +32,12 @@ def test_batch_norm_train_and_eval():
     y_eval, m2, v2 = nn.batch_norm(x, gamma, beta, m, v, train=False)
     np.testing.assert_allclose(y_eval, (x - m) / np.sqrt(v + 1e-5))
     assert m2 is m and v2 is v
-    tp.check_grads(lambda x, g, b: nn.batch_norm(x, g, b, rm, rv, train=True)[0],
-                   (x, rng.standard_normal(3), rng.standard_normal(3)), order=2, modes=("rev", "fwd"))
+    tp.check_grads(
+        lambda x, g, b: nn.batch_norm(x, g, b, rm, rv, train=True)[0],
+        (x, rng.standard_normal(3), rng.standard_normal(3)),
+        order=2,
+        modes=("rev", "fwd"),
+    )
 
 
 def test_batch_norm_nchw_and_inside_grad():
@@ -87,8 +91,9 @@ def test_initializers_shapes_scales_and_determinism():
     assert np.isclose(h.std(), np.sqrt(2 / (32 * 9)), rtol=0.05)
     n = initializers.normal(0.5)(rng(0), (10000,), np.float64)
     assert n.dtype == np.float64 and np.isclose(n.std(), 0.5, rtol=0.05)
-    np.testing.assert_array_equal(initializers.glorot_uniform(rng(3), (5, 5)),
-                                  initializers.glorot_uniform(rng(3), (5, 5)))
+    np.testing.assert_array_equal(
+        initializers.glorot_uniform(rng(3), (5, 5)), initializers.glorot_uniform(rng(3), (5, 5))
+    )
     assert initializers.zeros(None, (2, 2)).sum() == 0
     assert initializers.fans((32, 1, 3, 3)) == (9, 288)
     with pytest.raises(TypeError, match="Generator"):

@@ -23,35 +23,69 @@ def _conv_case(name, x_shape, w_shape, stride, padding):
     g_shape = conv.conv_output_shape(x_shape, w_shape[0], w_shape[2:], stride, pads)
     kw = {"stride": stride, "padding": pads}
     return [
-        Case(f"conv2d-{name}", lambda x, w: conv.conv2d(x, w, stride=stride, padding=padding),
-             ((x_shape, w_shape),), covers=["nn.conv2d", "nn.conv2d_input_grad", "nn.conv2d_weight_grad"]),
-        Case(f"conv2d_input_grad-{name}",
-             lambda g, w: conv.conv2d_input_grad(g, w, x_shape=x_shape, **kw),
-             ((g_shape, w_shape),), covers=["nn.conv2d_input_grad"]),
-        Case(f"conv2d_weight_grad-{name}",
-             lambda x, g: conv.conv2d_weight_grad(x, g, w_shape=w_shape, **kw),
-             ((x_shape, g_shape),), covers=["nn.conv2d_weight_grad"]),
+        Case(
+            f"conv2d-{name}",
+            lambda x, w: conv.conv2d(x, w, stride=stride, padding=padding),
+            ((x_shape, w_shape),),
+            covers=["nn.conv2d", "nn.conv2d_input_grad", "nn.conv2d_weight_grad"],
+        ),
+        Case(
+            f"conv2d_input_grad-{name}",
+            lambda g, w: conv.conv2d_input_grad(g, w, x_shape=x_shape, **kw),
+            ((g_shape, w_shape),),
+            covers=["nn.conv2d_input_grad"],
+        ),
+        Case(
+            f"conv2d_weight_grad-{name}",
+            lambda x, g: conv.conv2d_weight_grad(x, g, w_shape=w_shape, **kw),
+            ((x_shape, g_shape),),
+            covers=["nn.conv2d_weight_grad"],
+        ),
     ]
 
 
 def _pool_cases(name, x_shape, window, stride, padding):
     pool = conv._pool_args(np.zeros(x_shape), window, stride, padding, "pool")
-    win_shape = conv.conv_output_shape(x_shape, x_shape[1], pool["window"], pool["stride"], pool["padding"])
+    win_shape = conv.conv_output_shape(
+        x_shape, x_shape[1], pool["window"], pool["stride"], pool["padding"]
+    )
     win_shape = win_shape + pool["window"]
     x_fixed = distinct(np.zeros(x_shape))
     ans_fixed = conv.max_pool2d(x_fixed, window, stride, padding)
     return [
-        Case(f"max_pool2d-{name}", lambda x: conv.max_pool2d(x, window, stride, padding),
-             ((x_shape,),), domains=distinct, covers=["nn.max_pool2d", "nn.max_pool2d_backward"]),
-        Case(f"max_pool2d_backward-{name}",
-             lambda g: conv.max_pool2d_backward(g, x_fixed.astype(g.dtype), ans_fixed.astype(g.dtype), **pool),
-             ((ans_fixed.shape,),), covers=["nn.max_pool2d_backward"]),
-        Case(f"avg_pool2d-{name}", lambda x: conv.avg_pool2d(x, window, stride, padding),
-             ((x_shape,),), covers=["nn.avg_pool2d"]),
-        Case(f"window_gather-{name}", lambda x: conv.window_gather(x, **pool),
-             ((x_shape,),), covers=["nn.window_gather"]),
-        Case(f"window_scatter-{name}", lambda w: conv.window_scatter(w, x_shape=x_shape, **pool),
-             ((win_shape,),), covers=["nn.window_scatter"]),
+        Case(
+            f"max_pool2d-{name}",
+            lambda x: conv.max_pool2d(x, window, stride, padding),
+            ((x_shape,),),
+            domains=distinct,
+            covers=["nn.max_pool2d", "nn.max_pool2d_backward"],
+        ),
+        Case(
+            f"max_pool2d_backward-{name}",
+            lambda g: conv.max_pool2d_backward(
+                g, x_fixed.astype(g.dtype), ans_fixed.astype(g.dtype), **pool
+            ),
+            ((ans_fixed.shape,),),
+            covers=["nn.max_pool2d_backward"],
+        ),
+        Case(
+            f"avg_pool2d-{name}",
+            lambda x: conv.avg_pool2d(x, window, stride, padding),
+            ((x_shape,),),
+            covers=["nn.avg_pool2d"],
+        ),
+        Case(
+            f"window_gather-{name}",
+            lambda x: conv.window_gather(x, **pool),
+            ((x_shape,),),
+            covers=["nn.window_gather"],
+        ),
+        Case(
+            f"window_scatter-{name}",
+            lambda w: conv.window_scatter(w, x_shape=x_shape, **pool),
+            ((win_shape,),),
+            covers=["nn.window_scatter"],
+        ),
     ]
 
 
@@ -66,21 +100,36 @@ CASES = [
     Case("gelu", F.gelu, UNARY_SHAPES),
     Case("silu", F.silu, UNARY_SHAPES, covers=["nn.sigmoid"]),
     Case("log_softmax", F.log_softmax, SOFTMAX_SHAPES, covers=["nn.log_softmax"]),
-    Case("log_softmax-axis0", lambda x: F.log_softmax(x, axis=0), SOFTMAX_SHAPES[1:],
-         covers=["nn.log_softmax"]),
+    Case(
+        "log_softmax-axis0",
+        lambda x: F.log_softmax(x, axis=0),
+        SOFTMAX_SHAPES[1:],
+        covers=["nn.log_softmax"],
+    ),
     Case("softmax", F.softmax, SOFTMAX_SHAPES, covers=["nn.softmax"]),
-    Case("softmax-axis0", lambda x: F.softmax(x, axis=0), SOFTMAX_SHAPES[1:], covers=["nn.softmax"]),
-    Case("softmax_cross_entropy",
-         lambda x: F.softmax_cross_entropy(x, _labels(x.shape)),
-         (((4, 5),), ((1, 3),), ((2, 3, 4),), ((3,),)),
-         covers=["nn.softmax_cross_entropy", "nn.softmax"]),
-    Case("bce_with_logits", F.binary_cross_entropy_with_logits,
-         (((3,), (3,)), ((2, 3), (2, 3))), domains=[real, _probability],
-         covers=["nn.binary_cross_entropy_with_logits"]),
+    Case(
+        "softmax-axis0", lambda x: F.softmax(x, axis=0), SOFTMAX_SHAPES[1:], covers=["nn.softmax"]
+    ),
+    Case(
+        "softmax_cross_entropy",
+        lambda x: F.softmax_cross_entropy(x, _labels(x.shape)),
+        (((4, 5),), ((1, 3),), ((2, 3, 4),), ((3,),)),
+        covers=["nn.softmax_cross_entropy", "nn.softmax"],
+    ),
+    Case(
+        "bce_with_logits",
+        F.binary_cross_entropy_with_logits,
+        (((3,), (3,)), ((2, 3), (2, 3))),
+        domains=[real, _probability],
+        covers=["nn.binary_cross_entropy_with_logits"],
+    ),
     Case("mse", F.mse, (((3,), (3,)), ((2, 3), (2, 3)))),
-    Case("linear", F.linear,
-         (((4, 3), (3, 2), (2,)), ((3,), (3, 2), (2,)), ((2, 4, 3), (3, 2), (2,))),
-         covers=["nn.linear"]),
+    Case(
+        "linear",
+        F.linear,
+        (((4, 3), (3, 2), (2,)), ((3,), (3, 2), (2,)), ((2, 4, 3), (3, 2), (2,))),
+        covers=["nn.linear"],
+    ),
     Case("linear-nobias", lambda x, w: F.linear(x, w), (((4, 3), (3, 2)),)),
     *_conv_case("valid", (2, 3, 5, 5), (4, 3, 3, 3), 1, "VALID"),
     *_conv_case("same-stride2", (1, 2, 6, 5), (3, 2, 2, 3), 2, "SAME"),
