@@ -723,6 +723,36 @@ def _scatter_add_traced_rule(args: Any, dims: Any, template: Any, shape: Any, dt
     return _bind("scatter_add_traced")(g, *parts, template=new_template, shape=shape, dtype=dtype), 0
 
 
+# ----- boolean masks -------------------------------------------------------------------
+# Under vmap a comparison gives a traced mask (one per example), and code written for
+# plain masks combines them with numpy's bit operators (``mask | other``). For boolean
+# operands those are the logical functions; other dtypes keep failing loudly.
+def _mask_op(np_fun: Any, logical: str) -> Callable[..., Any]:
+    def op(*args: Any, **kwargs: Any) -> Any:
+        from tapeflow.numpy import dispatch
+
+        for a in args:
+            dtype = a.dtype if hasattr(a, "dtype") else np.result_type(a)
+            if np.dtype(dtype) != np.bool_:
+                raise dispatch.unsupported_error(np_fun, " on non-boolean traced arrays")
+        return _bind(logical)(*args, **kwargs)
+
+    return op
+
+
+def _register_mask_ops() -> None:
+    from tapeflow.primitive import NUMPY_DISPATCH, register_numpy
+
+    for np_fun, logical in (
+        (np.bitwise_and, "logical_and"),
+        (np.bitwise_or, "logical_or"),
+        (np.bitwise_xor, "logical_xor"),
+        (np.invert, "logical_not"),
+    ):
+        if np_fun not in NUMPY_DISPATCH and logical in _REGISTRY:
+            register_numpy(np_fun, _mask_op(np_fun, logical))
+
+
 # ----- registration -------------------------------------------------------------------
 _FIXED: dict[str, Rule] = {
     "reshape": _reshape_rule,
@@ -801,6 +831,7 @@ def register_rules(force: bool = False) -> None:
             if rule is not None:
                 prim.batch_rule = rule
     _SEEN = len(_REGISTRY)
+    _register_mask_ops()
 
 
 def has_batch_rule(prim: Any) -> bool:
