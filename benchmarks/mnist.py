@@ -323,6 +323,7 @@ def train(
     progress = progress or Progress(epochs, n_batches, quiet=quiet)
     history = []
     train_seconds = 0.0
+    cpu_start = time.process_time()
     examples = 0
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
@@ -357,6 +358,7 @@ def train(
             }
         )
         progress.epoch(epoch, loss_sum / seen, val_acc, seconds, seen / seconds)
+    train_cpu = time.process_time() - cpu_start
     test_acc = evaluate(apply, params, data["x_test"], data["y_test"])
     wall = time.perf_counter() - t_start
     return {
@@ -374,6 +376,7 @@ def train(
         "val_accuracy": history[-1]["val_accuracy"] if history else None,
         "test_accuracy": test_acc,
         "train_seconds": train_seconds,
+        "train_cpu_seconds": train_cpu,
         "wall_seconds": wall,
         "examples_per_s": examples / train_seconds if train_seconds else None,
         "params": params,
@@ -514,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
         f"test accuracy {100 * results['test_accuracy']:.2f}% | "
         f"validation accuracy {100 * results['val_accuracy']:.2f}% | "
         f"training {results['train_seconds']:.1f}s ({results['examples_per_s']:,.0f} examples/s) | "
-        f"wall time {results['wall_seconds']:.1f}s"
+        f"CPU {results['train_cpu_seconds']:.1f}s | wall time {results['wall_seconds']:.1f}s"
     )
     if args.save:
         tp.save_params(args.save, params)
