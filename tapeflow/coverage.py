@@ -159,8 +159,14 @@ def _bound_primitive(obj: Any) -> Any:
 
 # Python operators in a wrapper's code, and the primitive each one calls on arrays.
 _OPERATORS = {
-    "+": "add", "-": "subtract", "*": "multiply", "/": "true_divide", "**": "power",
-    "@": "matmul", "//": "floor_divide", "%": "mod",
+    "+": "add",
+    "-": "subtract",
+    "*": "multiply",
+    "/": "true_divide",
+    "**": "power",
+    "@": "matmul",
+    "//": "floor_divide",
+    "%": "mod",
 }
 
 
@@ -182,7 +188,7 @@ def _referenced(fn: types.FunctionType) -> Iterable[Any]:
 
     registry = registered_primitives(builtin_only=True)
     namespace = fn.__globals__
-    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=False))
 
     def walk(code: types.CodeType) -> Iterable[Any]:
         module_name = None
@@ -387,9 +393,17 @@ def _method_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
 
     rows = []
     table: dict[str, str] = dict(getattr(tracer, "_METHODS", {}))
-    extra = {"T": "transpose", "mT": "swapaxes", "real": "real", "imag": "imag",
-             "reshape": "reshape", "transpose": "transpose", "astype": "astype",
-             "__getitem__": "getitem", "at": "at"}
+    extra = {
+        "T": "transpose",
+        "mT": "swapaxes",
+        "real": "real",
+        "imag": "imag",
+        "reshape": "reshape",
+        "transpose": "transpose",
+        "astype": "astype",
+        "__getitem__": "getitem",
+        "at": "at",
+    }
     table.update({k: v for k, v in extra.items() if hasattr(tracer.Tracer, k)})
     for method, fname in sorted(table.items()):
         fn = getattr(tnp, fname, None)
@@ -398,8 +412,9 @@ def _method_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
         if method == "at":
             from tapeflow.numpy import at as at_module
 
-            reached = {n for n in ("at_set", "at_add", "at_multiply", "at_min", "at_max")
-                       if n in prims}
+            reached = {
+                n for n in ("at_set", "at_add", "at_multiply", "at_min", "at_max") if n in prims
+            }
             del at_module
         else:
             reached = _reached(fn, prims)
@@ -446,12 +461,14 @@ def build_table() -> str:
 
     def both(rows: list[tuple[str, str, set[str]]]) -> int:
         return sum(
-            1 for _, _, r in rows
+            1
+            for _, _, r in rows
             if _status(r, prims, "vjp") == "yes" and _status(r, prims, "jvp") == "yes"
         )
 
     prim_both = sum(
-        1 for p in prims.values()
+        1
+        for p in prims.values()
         if not p.zero_gradient and _has_rules(p, "vjp") and _has_rules(p, "jvp")
     )
     lines = [

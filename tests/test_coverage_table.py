@@ -30,8 +30,15 @@ def test_every_builtin_primitive_and_dispatched_function_is_listed():
     text = build_table()
     for name in registered_primitives(builtin_only=True):
         assert f"| `{name}` |" in text, name
-    for name in ("numpy.exp", "numpy.sum", "numpy.matmul", "numpy.add.reduce",
-                 "numpy.maximum.reduce", "numpy.multiply.outer", "numpy.add.accumulate"):
+    for name in (
+        "numpy.exp",
+        "numpy.sum",
+        "numpy.matmul",
+        "numpy.add.reduce",
+        "numpy.maximum.reduce",
+        "numpy.multiply.outer",
+        "numpy.add.accumulate",
+    ):
         assert f"| `{name}` |" in text, name
     assert "| `numpy.fft.fft` |" not in text
 

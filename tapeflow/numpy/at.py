@@ -51,9 +51,7 @@ def _static_index(index: Any) -> Any:
 def _is_basic(index: Any) -> bool:
     """Ints, slices, None and Ellipsis only: every entry of x is hit at most once."""
     parts = index if type(index) is tuple else (index,)
-    return all(
-        p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts
-    )
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
 
 
 def _index_shape(x_shape: tuple[int, ...], index: Any) -> tuple[int, ...]:

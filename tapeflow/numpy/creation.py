@@ -207,9 +207,7 @@ def isrealobj(x: Any) -> bool:
 
 def result_type(*arrays_and_dtypes: Any) -> np.dtype[Any]:
     """numpy.result_type, reading the dtype of traced arrays without touching their values."""
-    return np.result_type(
-        *[dtype_of(a) if type(a) is Tracer else a for a in arrays_and_dtypes]
-    )
+    return np.result_type(*[dtype_of(a) if type(a) is Tracer else a for a in arrays_and_dtypes])
 
 
 def linspace(
@@ -317,8 +315,17 @@ def _like_array(np_fun: Any, impl: Any) -> Any:
 
 
 # Helpers that only read shapes and dtypes (for the coverage table: no primitive, no gradient).
-for _impl in (zeros_like, ones_like, empty_like, shape, ndim, size, iscomplexobj, isrealobj,
-              result_type):
+for _impl in (
+    zeros_like,
+    ones_like,
+    empty_like,
+    shape,
+    ndim,
+    size,
+    iscomplexobj,
+    isrealobj,
+    result_type,
+):
     _impl.tapeflow_plain = True  # type: ignore[attr-defined]
 
 for _np_fun, _impl in (

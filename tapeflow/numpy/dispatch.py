@@ -72,20 +72,18 @@ def _in_place_error(what: str) -> TypeError:
 
 
 # ----- keyword arguments ------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _accepted(impl: Callable[..., Any]) -> tuple[frozenset[str], bool]:
     """(keyword names ``impl`` takes, whether it takes **kwargs)."""
     try:
         params = inspect.signature(impl).parameters.values()
     except (TypeError, ValueError):
         return frozenset(), True
-    names = frozenset(
-        p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    )
+    names = frozenset(p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
     return names, any(p.kind is p.VAR_KEYWORD for p in params)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _numpy_defaults(func: Any) -> dict[str, Any]:
     try:
         params = inspect.signature(func).parameters.values()
@@ -152,9 +150,7 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
             f"numpy.{ufunc.__name__}(..., out=...) (or x op= y with an ndarray x)"
         )
     if method == "at":
-        raise _in_place_error(
-            f"numpy.{ufunc.__name__}.at(a, indices, b)"
-        )
+        raise _in_place_error(f"numpy.{ufunc.__name__}.at(a, indices, b)")
     for key in _IGNORED_UFUNC_KWARGS:
         kwargs.pop(key, None)
     if method != "__call__":

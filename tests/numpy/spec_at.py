@@ -17,8 +17,14 @@ _INDEXES = [
 
 def _case(method, label, index, xs, vs, domains=real, covers=None, order=2):
     fun = lambda x, v: getattr(tnp.at(x)[index], method)(v)  # noqa: E731
-    return Case(f"at-{method}-{label}", fun, ((xs, vs),), domains=domains,
-                covers=[covers or f"at_{method}"], order=order)
+    return Case(
+        f"at-{method}-{label}",
+        fun,
+        ((xs, vs),),
+        domains=domains,
+        covers=[covers or f"at_{method}"],
+        order=order,
+    )
 
 
 CASES = []
@@ -35,6 +41,13 @@ CASES += [
     _case("add", "repeat", _REPEAT, (4,), (3,)),
     _case("max", "repeat", _REPEAT, (4,), (3,), domains=distinct),
     _case("min", "repeat", _REPEAT, (4,), (3,), domains=distinct),
-    _case("divide", "slice", (slice(0, 2),), (3,), (2,), domains=[real, positive],
-          covers="at_multiply"),
+    _case(
+        "divide",
+        "slice",
+        (slice(0, 2),),
+        (3,),
+        (2,),
+        domains=[real, positive],
+        covers="at_multiply",
+    ),
 ]

@@ -202,7 +202,7 @@ def test_vmap_matches_a_loop(method, index, vshape, in_axes):
         out = tp.vmap(fun, in_axes=in_axes)(x, v)
     xs = [x if in_axes[0] is None else np.take(x, i, axis=in_axes[0]) for i in range(n)]
     vs = [v if in_axes[1] is None else v[i] for i in range(n)]
-    np.testing.assert_allclose(out, np.stack([fun(a, b) for a, b in zip(xs, vs)]))
+    np.testing.assert_allclose(out, np.stack([fun(a, b) for a, b in zip(xs, vs, strict=True)]))
 
 
 def test_grad_of_vmap_of_update():

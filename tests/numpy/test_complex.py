@@ -101,8 +101,8 @@ def test_real_weights_with_complex_intermediates_get_real_gradients():
 HOLOMORPHIC = [
     ("exp", lambda z: tnp.exp(z), lambda z: np.exp(z)),
     ("sin", lambda z: tnp.sin(z), lambda z: np.cos(z)),
-    ("cube", lambda z: z ** 3, lambda z: 3 * z ** 2),
-    ("reciprocal", lambda z: 1.0 / z, lambda z: -1.0 / z ** 2),
+    ("cube", lambda z: z**3, lambda z: 3 * z**2),
+    ("reciprocal", lambda z: 1.0 / z, lambda z: -1.0 / z**2),
     ("log", lambda z: tnp.log(z), lambda z: 1.0 / z),
     ("product", lambda z: z * tnp.exp(z) * (2 - 1j), lambda z: (1 + z) * np.exp(z) * (2 - 1j)),
     ("np-tanh", lambda z: np.tanh(z), lambda z: 1 - np.tanh(z) ** 2),
@@ -127,10 +127,10 @@ def test_holomorphic_matmul_and_sum_of_arrays():
 
 
 def test_holomorphic_second_derivative():
-    f = lambda z: z ** 4  # noqa: E731
+    f = lambda z: z**4  # noqa: E731
     z = 0.3 + 1.1j
     d2 = tp.grad(tp.grad(f, holomorphic=True), holomorphic=True)(z)
-    np.testing.assert_allclose(d2, 12 * z ** 2, rtol=1e-12)
+    np.testing.assert_allclose(d2, 12 * z**2, rtol=1e-12)
 
 
 def test_holomorphic_keeps_complex64():
@@ -172,7 +172,7 @@ COMPLEX_PRIMITIVES = [
     ("sin-cos", lambda z: tnp.sin(z) * tnp.cos(z)),
     ("tanh", lambda z: tnp.tanh(z)),
     ("sqrt", lambda z: tnp.sqrt(z)),
-    ("power", lambda z: z ** 3 - 1.0 / z),
+    ("power", lambda z: z**3 - 1.0 / z),
     ("multiply-broadcast", lambda z: z * z[:1] + (0.5 - 1j)),
     ("matmul", lambda z: A[:2, :2] @ z @ z.T),
     ("abs", lambda z: tnp.abs(z)),

@@ -30,19 +30,37 @@ def test_one_registry_for_np_and_tnp():
     [
         ("exp", lambda x: np.sum(np.exp(x)), lambda x: tnp.sum(tnp.exp(x))),
         ("tanh", lambda x: np.tanh(x).sum(), lambda x: tnp.tanh(x).sum()),
-        ("sum-axis", lambda x: np.sum(np.sin(x), axis=0) @ np.arange(3.0),
-         lambda x: tnp.sum(tnp.sin(x), axis=0) @ np.arange(3.0)),
-        ("mean-keepdims", lambda x: (np.mean(x, axis=1, keepdims=True) * x).sum(),
-         lambda x: (tnp.mean(x, axis=1, keepdims=True) * x).sum()),
+        (
+            "sum-axis",
+            lambda x: np.sum(np.sin(x), axis=0) @ np.arange(3.0),
+            lambda x: tnp.sum(tnp.sin(x), axis=0) @ np.arange(3.0),
+        ),
+        (
+            "mean-keepdims",
+            lambda x: (np.mean(x, axis=1, keepdims=True) * x).sum(),
+            lambda x: (tnp.mean(x, axis=1, keepdims=True) * x).sum(),
+        ),
         ("max", lambda x: np.max(x, axis=-1).sum(), lambda x: tnp.max(x, axis=-1).sum()),
-        ("concatenate", lambda x: (np.concatenate([x, x ** 2], axis=1) ** 2).sum(),
-         lambda x: (tnp.concatenate([x, x ** 2], axis=1) ** 2).sum()),
-        ("transpose-reshape", lambda x: np.reshape(np.transpose(x), (-1,)) @ np.arange(6.0),
-         lambda x: tnp.reshape(tnp.transpose(x), (-1,)) @ np.arange(6.0)),
-        ("where", lambda x: np.where(x > 0, x, 0.1 * x).sum(),
-         lambda x: tnp.where(x > 0, x, 0.1 * x).sum()),
-        ("sqrt-abs", lambda x: np.sqrt(np.abs(x) + 1.0).sum(),
-         lambda x: tnp.sqrt(tnp.abs(x) + 1.0).sum()),
+        (
+            "concatenate",
+            lambda x: (np.concatenate([x, x**2], axis=1) ** 2).sum(),
+            lambda x: (tnp.concatenate([x, x**2], axis=1) ** 2).sum(),
+        ),
+        (
+            "transpose-reshape",
+            lambda x: np.reshape(np.transpose(x), (-1,)) @ np.arange(6.0),
+            lambda x: tnp.reshape(tnp.transpose(x), (-1,)) @ np.arange(6.0),
+        ),
+        (
+            "where",
+            lambda x: np.where(x > 0, x, 0.1 * x).sum(),
+            lambda x: tnp.where(x > 0, x, 0.1 * x).sum(),
+        ),
+        (
+            "sqrt-abs",
+            lambda x: np.sqrt(np.abs(x) + 1.0).sum(),
+            lambda x: tnp.sqrt(tnp.abs(x) + 1.0).sum(),
+        ),
     ],
 )
 def test_numpy_function_gradient_equals_tnp_gradient(name, np_fun, tnp_fun):
@@ -72,7 +90,7 @@ def test_matmul_both_sides_and_ndarray_on_the_left():
         lambda a, x: a * x,
         lambda a, x: a / (x * x + 1.0),
         lambda a, x: np.float64(2.0) * x + np.float32(3.0) - a,
-        lambda a, x: a ** 2 * x,
+        lambda a, x: a**2 * x,
     ],
 )
 def test_ndarray_and_numpy_scalar_operands_on_the_left(op):
@@ -154,27 +172,47 @@ def test_out_keyword_raises_in_place_error(fun):
     "name,fun,expected",
     [
         ("add.reduce", lambda x: np.add.reduce(x), lambda x: x.sum(axis=0)),
-        ("add.reduce-axis1", lambda x: np.add.reduce(x, axis=1, keepdims=True),
-         lambda x: x.sum(axis=1, keepdims=True)),
-        ("add.reduce-None-initial", lambda x: np.add.reduce(x, axis=None, initial=2.0),
-         lambda x: x.sum() + 2.0),
+        (
+            "add.reduce-axis1",
+            lambda x: np.add.reduce(x, axis=1, keepdims=True),
+            lambda x: x.sum(axis=1, keepdims=True),
+        ),
+        (
+            "add.reduce-None-initial",
+            lambda x: np.add.reduce(x, axis=None, initial=2.0),
+            lambda x: x.sum() + 2.0,
+        ),
         ("maximum.reduce", lambda x: np.maximum.reduce(x, axis=1), lambda x: x.max(axis=1)),
         ("minimum.reduce", lambda x: np.minimum.reduce(x), lambda x: x.min(axis=0)),
-        ("maximum.reduce-initial", lambda x: np.maximum.reduce(x, axis=1, initial=0.5),
-         lambda x: np.maximum(x.max(axis=1), 0.5)),
+        (
+            "maximum.reduce-initial",
+            lambda x: np.maximum.reduce(x, axis=1, initial=0.5),
+            lambda x: np.maximum(x.max(axis=1), 0.5),
+        ),
         ("multiply.reduce", lambda x: np.multiply.reduce(x, axis=1), lambda x: x.prod(axis=1)),
         ("add.accumulate", lambda x: np.add.accumulate(x, axis=1), lambda x: np.cumsum(x, axis=1)),
-        ("multiply.accumulate", lambda x: np.multiply.accumulate(x, axis=1),
-         lambda x: np.cumprod(x, axis=1)),
-        ("logaddexp.reduce", lambda x: np.logaddexp.reduce(x, axis=1),
-         lambda x: np.log(np.exp(x).sum(axis=1))),
+        (
+            "multiply.accumulate",
+            lambda x: np.multiply.accumulate(x, axis=1),
+            lambda x: np.cumprod(x, axis=1),
+        ),
+        (
+            "logaddexp.reduce",
+            lambda x: np.logaddexp.reduce(x, axis=1),
+            lambda x: np.log(np.exp(x).sum(axis=1)),
+        ),
         ("fmax.reduce", lambda x: np.fmax.reduce(x), lambda x: x.max(axis=0)),
-        ("multiply.outer", lambda x: np.multiply.outer(x[0], x[1]),
-         lambda x: np.outer(x[0], x[1])),
-        ("subtract.outer", lambda x: np.subtract.outer(x, x[0]),
-         lambda x: x[:, :, None] - x[0][None, None, :]),
-        ("power.outer", lambda x: np.power.outer(np.abs(x[0]) + 1, x[1]),
-         lambda x: (np.abs(x[0]) + 1)[:, None] ** x[1][None, :]),
+        ("multiply.outer", lambda x: np.multiply.outer(x[0], x[1]), lambda x: np.outer(x[0], x[1])),
+        (
+            "subtract.outer",
+            lambda x: np.subtract.outer(x, x[0]),
+            lambda x: x[:, :, None] - x[0][None, None, :],
+        ),
+        (
+            "power.outer",
+            lambda x: np.power.outer(np.abs(x[0]) + 1, x[1]),
+            lambda x: (np.abs(x[0]) + 1)[:, None] ** x[1][None, :],
+        ),
     ],
 )
 def test_ufunc_methods(name, fun, expected):
@@ -326,8 +364,10 @@ def test_mlp_written_only_with_numpy_trains():
         return -np.mean(np.sum(onehot * log_probs, axis=1))
 
     params = {
-        "W1": 0.5 * rng.standard_normal((2, 16)), "b1": np.zeros(16),
-        "W2": 0.5 * rng.standard_normal((16, classes)), "b2": np.zeros(classes),
+        "W1": 0.5 * rng.standard_normal((2, 16)),
+        "b1": np.zeros(16),
+        "W2": 0.5 * rng.standard_normal((16, classes)),
+        "b2": np.zeros(classes),
     }
     start = loss(params)
     step = tp.value_and_grad(loss)
@@ -363,6 +403,6 @@ def test_tnp_array_of_traced_values_honours_dtype_and_ndmin():
         assert a.shape == (1, 1, 2) and a.dtype == np.float32
         b = tnp.array([x[0], [1.0, x[1]][1]], dtype=np.float32)
         assert b.shape == (2,) and b.dtype == np.float32
-        return (a ** 2).sum() + (b ** 3).sum()
+        return (a**2).sum() + (b**3).sum()
 
     np.testing.assert_allclose(tp.grad(f)(np.array([1.0, 2.0])), [5.0, 16.0])

@@ -29,14 +29,17 @@ FUNCTIONS = [
     ("sin-cos", lambda x: tnp.sin(x) * tnp.cos(x), True),
     ("tanh", lambda x: tnp.tanh(x), True),
     ("sqrt", lambda x: tnp.sqrt(x), True),
-    ("power", lambda x: x ** 3 - 2.0 * x, True),
+    ("power", lambda x: x**3 - 2.0 * x, True),
     ("divide", lambda x: 1.0 / (x + 2.0), True),
     ("broadcast-add-mul", lambda x: (x + x[0]) * x[:, :1], True),
     ("matmul-const", lambda x: x @ W.astype(x.dtype), True),
     ("matmul-self", lambda x: x @ x.T, True),
     ("sum-mean", lambda x: tnp.sum(x, axis=0) * tnp.mean(x), True),
-    ("reshape-transpose",
-     lambda x: tnp.reshape(tnp.transpose(x), (-1,)) * tnp.arange(9).astype(x.dtype), True),
+    (
+        "reshape-transpose",
+        lambda x: tnp.reshape(tnp.transpose(x), (-1,)) * tnp.arange(9).astype(x.dtype),
+        True,
+    ),
     ("getitem", lambda x: x[1:, ::2] * x[0, 0], True),
     ("concatenate", lambda x: tnp.concatenate([x, x * x], axis=1), True),
     ("at-set", lambda x: tnp.at(x)[0].set(x[1] * 2.0), True),
@@ -97,7 +100,7 @@ def test_vjp_cotangent_dtypes(dtype):
 @pytest.mark.parametrize("dtype", REAL)
 def test_second_derivative_keeps_dtype(dtype):
     x = np.asarray(0.7, dtype)
-    d2 = tp.grad(tp.grad(lambda x: tnp.sin(x) * x ** 2))(x)
+    d2 = tp.grad(tp.grad(lambda x: tnp.sin(x) * x**2))(x)
     assert np.result_type(d2) == dtype
     exact = 2 * np.sin(0.7) + 4 * 0.7 * np.cos(0.7) - 0.49 * np.sin(0.7)
     np.testing.assert_allclose(float(d2), exact, rtol=RTOL[dtype])
@@ -106,6 +109,4 @@ def test_second_derivative_keeps_dtype(dtype):
 def test_pytree_of_mixed_dtypes():
     params = {"a": np.ones(3, np.float16), "b": np.ones(3, np.float32), "c": np.ones(3)}
     g = tp.grad(lambda p: tnp.sum(p["a"] * p["b"] * p["c"]))(params)
-    assert {k: v.dtype for k, v in g.items()} == {
-        "a": np.float16, "b": np.float32, "c": np.float64
-    }
+    assert {k: v.dtype for k, v in g.items()} == {"a": np.float16, "b": np.float32, "c": np.float64}
