@@ -316,3 +316,100 @@ def test_xlogy_xlog1py_entr_at_zero():
     np.testing.assert_allclose(e, [0.0, 0.5 * math.log(2.0), 0.0])
     np.testing.assert_allclose(ge, [np.inf, math.log(2.0) - 1, -1.0])
     assert np.isnan(sp.xlogy(0.0, np.nan)) and sp.entr(-1.0) == -np.inf
+
+
+# ----- erfcx / log_ndtr / ndtri / erfinv / gamma / rel_entr / kl_div ---------------------
+def test_erfcx_matches_exp_times_erfc_and_its_asymptote():
+    x = np.linspace(-5.0, 20.0, 2501)
+    ref = np.array([math.exp(v * v) * math.erfc(v) for v in x])
+    with _strict():
+        got = sp.erfcx(x)
+        far = sp.erfcx(np.array([1e5, 1e300, np.inf]))
+        g = tp.grad(lambda v: tnp.sum(sp.erfcx(v)))(np.array([30.0, 1e5]))
+    assert np.max(np.abs(got - ref) / ref) < 1e-12
+    # erfcx(x) ~ 1 / (sqrt(pi) x) (1 - 1 / (2 x^2)) for large x, where erfc underflows.
+    assert far[0] == pytest.approx(1 / (math.sqrt(math.pi) * 1e5) * (1 - 0.5e-10), rel=1e-14)
+    assert far[2] == 0.0 and 0 < far[1] < 1e-300
+    assert _finite(g) and np.all(g < 0)
+
+
+def test_log_ndtr_both_tails():
+    x = np.linspace(-30.0, 8.0, 1901)
+    ref = np.array(
+        [
+            math.log1p(-0.5 * math.erfc(v / math.sqrt(2)))
+            if v > -1
+            else math.log(0.5 * math.erfc(-v / math.sqrt(2)))
+            for v in x
+        ]
+    )
+    far = np.array([-1e5, -40.0, 40.0])
+    with _strict():
+        got = sp.log_ndtr(x)
+        tail = sp.log_ndtr(far)
+        g = tp.grad(lambda v: tnp.sum(sp.log_ndtr(v)))(far)
+    assert np.max(np.abs(got - ref) / np.abs(ref)) < 1e-12
+    # log Phi(x) = -x^2/2 - log(-x) - log(2 pi)/2 - 1/x^2 + ... far in the lower tail.
+    asymptote = -0.5e10 - math.log(1e5) - 0.5 * math.log(2 * math.pi) - 1e-10
+    assert tail[0] == pytest.approx(asymptote, rel=1e-15)
+    assert tail[1] == pytest.approx(-804.6084420137538, rel=1e-13)
+    assert tail[2] == 0.0
+    # d/dx log Phi(x) = phi / Phi ~ -x in the lower tail, 0 in the upper one.
+    np.testing.assert_allclose(g, [1e5, 40.0248, 0.0], rtol=1e-5)
+
+
+def test_ndtri_inverts_ndtr_into_the_tails():
+    p = np.concatenate([np.geomspace(1e-300, 0.5, 600), np.linspace(0.5, 1 - 1e-12, 300)])
+    with _strict():
+        y = sp.ndtri(p)
+        back = sp.ndtr(y)
+        g = tp.grad(lambda q: tnp.sum(sp.ndtri(q)))(np.array([0.5, 0.975]))
+    lower = p < 0.5
+    assert np.max(np.abs(back[lower] - p[lower]) / p[lower]) < 1e-12
+    assert np.max(np.abs(back[~lower] - p[~lower])) < 1e-15
+    assert sp.ndtri(0.975) == pytest.approx(1.959963984540054, rel=1e-15)
+    np.testing.assert_array_equal(sp.ndtri(np.array([0.0, 0.5, 1.0])), [-np.inf, 0.0, np.inf])
+    assert np.isnan(sp.ndtri(1.5))
+    pdf = np.exp(-0.5 * np.array([0.0, 1.959963984540054]) ** 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(g, 1 / pdf, rtol=1e-12)
+
+
+def test_erfinv_inverts_erf():
+    x = np.concatenate([np.linspace(-0.9999999, 0.9999999, 2001), np.geomspace(1e-300, 0.5, 200)])
+    with _strict():
+        back = sp.erf(sp.erfinv(x))
+        g = tp.grad(lambda v: tnp.sum(sp.erfinv(v)))(np.array([0.0, 0.5]))
+    assert np.max(np.abs(back - x) / np.abs(x)) < 1e-13
+    np.testing.assert_array_equal(sp.erfinv(np.array([-1.0, 0.0, 1.0])), [-np.inf, 0.0, np.inf])
+    assert np.isnan(sp.erfinv(1.5))
+    np.testing.assert_allclose(
+        g, [math.sqrt(math.pi) / 2, math.sqrt(math.pi) / 2 * math.exp(0.4769362762044699**2)]
+    )
+
+
+def test_gamma_matches_math_gamma():
+    x = np.concatenate([np.linspace(0.01, 171.0, 4000), np.linspace(-30.0, -0.01, 1000)])
+    x = x[np.abs(x - np.round(x)) > 1e-6]
+    ref = np.array([math.gamma(v) for v in x])
+    with _strict():
+        got = sp.gamma(x)
+    # exp(gammaln): relative error grows with |gammaln| (at most ~700 here).
+    assert np.max(np.abs(got - ref) / np.abs(ref)) < 1e-12
+    assert np.max(np.abs(got - ref)[np.abs(x) < 20] / np.abs(ref[np.abs(x) < 20])) < 1e-13
+    out = sp.gamma(np.array([0.0, -0.0, -1.0, 172.0]))
+    assert out[0] == np.inf and out[1] == -np.inf and np.isnan(out[2]) and out[3] == np.inf
+    assert tp.grad(sp.gamma)(3.0) == pytest.approx(2 * (1.5 - 0.5772156649015329), rel=1e-13)
+    assert sp.betaln(2.0, 3.0) == pytest.approx(math.log(1 / 12), rel=1e-14)
+
+
+def test_rel_entr_and_kl_div_edges():
+    x = np.array([0.0, 0.0, 1.0, -1.0, 1.0, 2.0])
+    y = np.array([0.0, 1.0, 0.0, 1.0, -1.0, 1.0])
+    with _strict():
+        r = sp.rel_entr(x, y)
+        k = sp.kl_div(x, y)
+        gx, gy = tp.grad(lambda a, b: tnp.sum(sp.kl_div(a, b)), argnums=(0, 1))(x, y)
+    np.testing.assert_allclose(r, [0, 0, np.inf, np.inf, np.inf, 2 * math.log(2)])
+    np.testing.assert_allclose(k, [0, 1, np.inf, np.inf, np.inf, 2 * math.log(2) - 1])
+    np.testing.assert_allclose(gx, [0, 0, 0, 0, 0, math.log(2)])
+    np.testing.assert_allclose(gy, [1, 1, 0, 0, 0, -1])

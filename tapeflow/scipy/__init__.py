@@ -1,7 +1,8 @@
 """tapeflow.scipy: differentiable counterparts of SciPy functions (numpy only, no SciPy needed).
 
-- ``special``: logsumexp, softmax, log_softmax, expit, logit, erf, erfc,
-  gammaln, digamma, polygamma, xlogy, xlog1py, entr
+- ``special``: logsumexp, softmax, log_softmax, expit, logit, log_expit, erf,
+  erfc, erfcx, erfinv, ndtr, log_ndtr, ndtri, gamma, gammaln, betaln, digamma
+  (psi), polygamma, xlogy, xlog1py, entr, rel_entr, kl_div
 """
 
 from tapeflow.scipy import special

@@ -18,6 +18,10 @@ Numerics:
   the reflection formula for negative arguments.
 * ``digamma``/``polygamma``: the asymptotic series after the same shift, and
   the reflection formula (derivatives of ``pi * cot(pi x)``) for ``x < 0``.
+* ``erfcx`` comes straight from the continued fraction (no ``exp(-x^2)``
+  factor), ``log_ndtr`` uses it in the lower tail, ``ndtri`` is Newton's method
+  on ``log_ndtr`` (monotone from the left), ``erfinv`` Newton on ``erf`` near 0
+  and ``ndtri`` elsewhere, ``gamma`` is ``exp(gammaln)`` with its sign.
 
 Inputs are computed in float64 and the result is returned in the input's float
 dtype (float32 stays float32; integers give float64).
@@ -46,18 +50,31 @@ __all__ = [
     "log_expit",
     "erf",
     "erfc",
+    "erfcx",
+    "erfinv",
+    "ndtr",
+    "log_ndtr",
+    "ndtri",
+    "gamma",
     "gammaln",
+    "betaln",
     "digamma",
     "psi",
     "polygamma",
     "xlogy",
     "xlog1py",
     "entr",
+    "rel_entr",
+    "kl_div",
 ]
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _EULER_GAMMA = 0.57721566490153286061
+_SQRT2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+_HALF_SQRT_PI = 0.5 * math.sqrt(math.pi)
 
 
 def _float_dtype(x: Any) -> np.dtype[Any]:
@@ -184,18 +201,22 @@ def _exp_minus_square(x: np.ndarray) -> np.ndarray:
     return np.exp(-hi * hi) * np.exp(-(x - hi) * (x + hi))
 
 
-def _erfc_cf_n(x: np.ndarray, terms: int) -> np.ndarray:
-    # erfc(x) = exp(-x^2)/sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))), x >= 1.5,
-    # evaluated from the back, in place.
+def _erfcx_cf_n(x: np.ndarray, terms: int) -> np.ndarray:
+    # erfcx(x) = exp(x^2) erfc(x) = 1 / sqrt(pi) / (x + (1/2)/(x + 1/(x + (3/2)/(x + ...)))),
+    # for x >= 1.5, evaluated from the back, in place.
     f = x.copy()
     for k in range(terms, 0, -1):
         np.divide(0.5 * k, f, out=f)
         f += x
-    return _exp_minus_square(x) / (math.sqrt(math.pi) * f)
+    return 1.0 / (math.sqrt(math.pi) * f)
+
+
+def _erfcx_cf(x: np.ndarray) -> np.ndarray:
+    return _by_range(x, x, _CF_TERMS, _erfcx_cf_n)
 
 
 def _erfc_cf(x: np.ndarray) -> np.ndarray:
-    return _by_range(x, x, _CF_TERMS, _erfc_cf_n)
+    return _exp_minus_square(x) * _erfcx_cf(x)
 
 
 def _np_erf(x: Any) -> Any:
@@ -224,6 +245,111 @@ def _np_erfc(x: Any) -> Any:
     out[xd == np.inf] = 0.0
     out[xd == -np.inf] = 2.0
     return _finish(out, dtype)
+
+
+def _np_erfcx(x: Any) -> Any:
+    xd, dtype = _as_float64(x)
+    out = np.full(xd.shape, np.nan)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        big = xd >= 1.5
+        out[big] = _erfcx_cf(xd[big])
+        mid = np.abs(xd) < 1.5
+        out[mid] = (1.0 - _erf_series(xd[mid])) / _exp_minus_square(xd[mid])
+        neg = xd <= -1.5  # overflows to inf below about -26.6, like the true value
+        out[neg] = (2.0 - _erfc_cf(-xd[neg])) / _exp_minus_square(xd[neg])
+    out[xd == np.inf] = 0.0
+    out[xd == -np.inf] = np.inf
+    return _finish(out, dtype)
+
+
+def _log_ndtr_f64(xd: np.ndarray) -> np.ndarray:
+    out = np.full(xd.shape, np.nan)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        upper = xd >= -1.0
+        # log(1 - erfc(x / sqrt 2) / 2): accurate where the CDF is close to 1.
+        out[upper] = np.log1p(-0.5 * _np_erfc(xd[upper] / _SQRT2))
+        lower = xd < -1.0
+        # log(erfc(t) / 2) = log(erfcx(t) / 2) - t^2 with t = -x / sqrt 2: no underflow.
+        t = -xd[lower] / _SQRT2
+        out[lower] = np.log(0.5 * _np_erfcx(t)) - t * t
+    return out
+
+
+def _np_log_ndtr(x: Any) -> Any:
+    xd, dtype = _as_float64(x)
+    return _finish(_log_ndtr_f64(xd), dtype)
+
+
+def _ndtri_lower(q: np.ndarray) -> np.ndarray:
+    """ndtri(q) for 0 < q < 1/2 by Newton's method on log_ndtr(y) = log(q).
+
+    log_ndtr is concave and the start -sqrt(-2 log q) lies left of the root, so
+    the iterates increase monotonically to it (no overshoot, no bracketing).
+    """
+    target = np.log(q)
+    y = -np.sqrt(-2.0 * target)
+    for _ in range(40):
+        lp = _log_ndtr_f64(y)
+        log_pdf = -0.5 * y * y - _HALF_LOG_2PI
+        step = (lp - target) * np.exp(lp - log_pdf)
+        y = y - step
+        # Convergence is quadratic: once every step is below 1e-9 the next one is at
+        # rounding level (~1e-15), so finish with it.
+        if np.all(np.abs(step) <= 1e-9 * np.maximum(np.abs(y), 1.0)):
+            lp = _log_ndtr_f64(y)
+            return y - (lp - target) * np.exp(lp + 0.5 * y * y + _HALF_LOG_2PI)
+    return y
+
+
+def _np_ndtri(p: Any) -> Any:
+    pd, dtype = _as_float64(p)
+    out = np.full(pd.shape, np.nan)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        lower = (pd > 0) & (pd < 0.5)
+        out[lower] = _ndtri_lower(pd[lower])
+        upper = (pd >= 0.5) & (pd < 1)
+        out[upper] = -_ndtri_lower(1.0 - pd[upper])  # 1 - p is exact for p >= 1/2
+        out[upper & (pd == 0.5)] = 0.0
+    out[pd == 0] = -np.inf
+    out[pd == 1] = np.inf
+    return _finish(out, dtype)
+
+
+def _np_erfinv(x: Any) -> Any:
+    xd, dtype = _as_float64(x)
+    out = np.full(xd.shape, np.nan)
+    ax = np.abs(xd)
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        small = ax < 0.5
+        v = xd[small]
+        # Newton on erf(y) = v from the Taylor start: keeps full relative accuracy near 0.
+        y = _HALF_SQRT_PI * v * (1.0 + math.pi / 12.0 * v * v)
+        for _ in range(6):
+            y = y - (_np_erf(y) - v) / (_TWO_OVER_SQRT_PI * np.exp(-y * y))
+        out[small] = y
+        # erfinv(x) = -ndtri((1 - |x|) / 2) / sqrt 2 with the sign of x; 1 - |x| is exact.
+        big = (ax >= 0.5) & (ax <= 1.0)
+        out[big] = np.copysign(-_np_ndtri((1.0 - ax[big]) / 2.0) / _SQRT2, xd[big])
+    return _finish(out, dtype)
+
+
+_FACTORIALS = np.array([float(math.factorial(k)) for k in range(171)])
+
+
+def _np_gamma(x: Any) -> Any:
+    xd, dtype = _as_float64(x)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        magnitude = np.array(np.exp(np.asarray(_np_gammaln(xd), np.float64)))
+        # Exact at the positive integers: gamma(n) = (n - 1)!.
+        whole = (xd >= 1) & (xd <= 171) & (xd == np.round(xd))
+        magnitude[whole] = _FACTORIALS[xd[whole].astype(np.int64) - 1]
+        # Gamma is negative on (-1, 0), (-3, -2), ...: where floor(-x) is even, for x < 0.
+        negative = (xd < 0) & (np.floor(-xd) % 2 == 0)
+        out = np.where(negative, -magnitude, magnitude)
+        out = np.where(xd == 0, np.copysign(np.inf, xd), out)
+        out = np.where((xd < 0) & (xd == np.round(xd)), np.nan, out)  # poles: nan, like scipy
+        out = np.where(xd == -np.inf, np.nan, out)
+    return _finish(np.asarray(out, np.float64), dtype)
 
 
 def _stirling_lgamma(z: np.ndarray) -> np.ndarray:
@@ -366,6 +492,24 @@ def _np_entr(x: Any) -> Any:
     with np.errstate(divide="ignore", invalid="ignore"):
         inside = -x * np.log(x)
     return np.where(x > 0, inside, np.where(x == 0, 0, np.where(x < 0, -np.inf, x)))[()]
+
+
+def _np_rel_entr(x: Any, y: Any, kl: bool = False) -> Any:
+    x, y = np.asarray(x), np.asarray(y)
+    if not np.issubdtype(np.result_type(x, y), np.inexact):
+        x = x.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = x * np.log(x / y)
+        if kl:
+            inside = inside - x + y
+    zero = y if kl else np.zeros_like(inside)  # value at x == 0, y >= 0
+    out = np.where((x > 0) & (y > 0), inside, np.where((x == 0) & (y >= 0), zero, np.inf))
+    out = np.where(np.isnan(x) | np.isnan(y), np.nan, out)
+    return out.astype(inside.dtype, copy=False)[()]
+
+
+def _np_kl_div(x: Any, y: Any) -> Any:
+    return _np_rel_entr(x, y, kl=True)
 
 
 def _lse_shift(a: np.ndarray, axis: Any) -> np.ndarray:
@@ -576,6 +720,64 @@ erfc.__doc__ = """``1 - erf(x)``, accurate in the tail where ``erf(x)`` rounds t
         2.0884875837625452e-45
     """
 
+erfcx = primitive(_np_erfcx, name="scipy.special.erfcx")
+# erfcx'(x) = 2 x erfcx(x) - 2 / sqrt(pi)
+defvjp(erfcx, lambda ans, x: lambda g: g * (2 * x * ans - _TWO_OVER_SQRT_PI))
+defjvp(erfcx, lambda t, ans, x: t * (2 * x * ans - _TWO_OVER_SQRT_PI))
+erfcx.__doc__ = """The scaled complementary error function ``exp(x^2) erfc(x)``, finite for large x.
+
+    Example:
+        >>> round(float(erfcx(30.0)), 15)  # erfc(30) itself underflows to 0
+        0.018795888861417
+    """
+
+erfinv = primitive(_np_erfinv, name="scipy.special.erfinv")
+# d erfinv(x) / dx = sqrt(pi) / 2 * exp(erfinv(x)^2)
+defvjp(erfinv, lambda ans, x: lambda g: g * _HALF_SQRT_PI * exp(ans * ans))
+defjvp(erfinv, lambda t, ans, x: t * _HALF_SQRT_PI * exp(ans * ans))
+erfinv.__doc__ = """The inverse of :func:`erf` on (-1, 1) (+-inf at +-1, nan outside).
+
+    Example:
+        >>> round(float(erfinv(0.5)), 12)
+        0.476936276204
+    """
+
+
+def ndtr(x: Any) -> Any:
+    """The standard normal CDF ``(1 + erf(x / sqrt 2)) / 2``, accurate in both tails.
+
+    Example:
+        >>> float(ndtr(0.0))
+        0.5
+    """
+    from tapeflow.numpy.elementwise import multiply
+
+    return multiply(erfc(multiply(x, -1 / _SQRT2)), 0.5)
+
+
+log_ndtr = primitive(_np_log_ndtr, name="scipy.special.log_ndtr")
+# d/dx log Phi(x) = phi(x) / Phi(x) = sqrt(2/pi) / erfcx(-x / sqrt 2): no cancellation,
+# and 0 (not nan) where erfcx overflows for large x.
+defvjp(log_ndtr, lambda ans, x: lambda g: g * _SQRT_2_OVER_PI / erfcx(x * (-1 / _SQRT2)))
+defjvp(log_ndtr, lambda t, ans, x: t * _SQRT_2_OVER_PI / erfcx(x * (-1 / _SQRT2)))
+log_ndtr.__doc__ = """``log(ndtr(x))``, finite far into the lower tail (no underflow to log 0).
+
+    Example:
+        >>> round(float(log_ndtr(-40.0)), 6)
+        -804.608442
+    """
+
+ndtri = primitive(_np_ndtri, name="scipy.special.ndtri")
+# d ndtri(p) / dp = 1 / phi(ndtri(p)) = sqrt(2 pi) exp(ndtri(p)^2 / 2)
+defvjp(ndtri, lambda ans, p: lambda g: g * _SQRT_2PI * exp(0.5 * ans * ans))
+defjvp(ndtri, lambda t, ans, p: t * _SQRT_2PI * exp(0.5 * ans * ans))
+ndtri.__doc__ = """The inverse of :func:`ndtr` (the standard normal quantile function).
+
+    Example:
+        >>> round(float(ndtri(0.975)), 9)
+        1.959963985
+    """
+
 _polygamma = primitive(_np_polygamma, name="scipy.special.polygamma")
 defvjp(_polygamma, lambda ans, x, n=0: lambda g: g * _polygamma(x, n=n + 1))
 defjvp(_polygamma, lambda t, ans, x, n=0: t * _polygamma(x, n=n + 1))
@@ -614,6 +816,27 @@ gammaln.__doc__ = """``log(abs(gamma(x)))``, finite for large ``x`` where gamma 
         >>> round(float(gammaln(10.0)), 9)  # log(9!)
         12.80182748
     """
+
+
+gamma = primitive(_np_gamma, name="scipy.special.gamma")
+defvjp(gamma, lambda ans, x: lambda g: g * ans * digamma(x))
+defjvp(gamma, lambda t, ans, x: t * ans * digamma(x))
+gamma.__doc__ = """The gamma function (``inf`` past about 171.6; nan at the negative integers).
+
+    Example:
+        >>> float(gamma(5.0))
+        24.0
+    """
+
+
+def betaln(a: Any, b: Any) -> Any:
+    """``log(abs(beta(a, b)))`` = ``gammaln(a) + gammaln(b) - gammaln(a + b)``.
+
+    Example:
+        >>> round(float(betaln(2.0, 3.0)), 11)  # log(1/12)
+        -2.48490664979
+    """
+    return gammaln(a) + gammaln(b) - gammaln(a + b)
 
 
 def _nonzero_where(mask, y):  # type: ignore[no-untyped-def]
@@ -674,4 +897,65 @@ entr.__doc__ = """The entropy term ``-x log x`` for ``x > 0``, 0 at 0 and ``-inf
     Example:
         >>> float(entr(0.5))
         0.34657359027997264
+    """
+
+
+def _rel_entr_mask(x, y):  # type: ignore[no-untyped-def]
+    return (x > 0) & (y > 0)
+
+
+def _log_ratio(x, y):  # type: ignore[no-untyped-def]
+    """log(x / y) where both are positive, 0 elsewhere (guarded so no log of 0 is taken)."""
+    inside = _rel_entr_mask(x, y)
+    return where(inside, log(where(inside, x, 1) / where(inside, y, 1)), 0)
+
+
+def _ratio(x, y):  # type: ignore[no-untyped-def]
+    """x / y where both are positive, 0 elsewhere."""
+    inside = _rel_entr_mask(x, y)
+    return where(inside, x / where(inside, y, 1), 0)
+
+
+# Slopes inside x > 0, y > 0. Outside, where the value is 0 or inf, they are taken as 0
+# (the one-sided x-slope at x = 0 is really -inf); kl_div's y-slope is 1 along x = 0.
+rel_entr = primitive(_np_rel_entr, name="scipy.special.rel_entr", broadcasts=True)
+defvjp(
+    rel_entr,
+    lambda ans, x, y: lambda g: g * where(_rel_entr_mask(x, y), _log_ratio(x, y) + 1, 0),
+    lambda ans, x, y: lambda g: -g * _ratio(x, y),
+)
+defjvp(
+    rel_entr,
+    lambda t, ans, x, y: t * where(_rel_entr_mask(x, y), _log_ratio(x, y) + 1, 0),
+    lambda t, ans, x, y: -t * _ratio(x, y),
+)
+rel_entr.__doc__ = """``x log(x / y)`` for x, y > 0; 0 at x == 0 (y >= 0); inf elsewhere.
+
+    Example:
+        >>> float(rel_entr(1.0, np.e))
+        -1.0
+    """
+
+
+def _kl_div_y_slope(x, y):  # type: ignore[no-untyped-def]
+    # 1 - x / y inside; 1 along x == 0 (where kl_div(0, y) = y); 0 where the value is inf.
+    return where(_rel_entr_mask(x, y) | ((x == 0) & (y >= 0)), 1 - _ratio(x, y), 0)
+
+
+kl_div = primitive(_np_kl_div, name="scipy.special.kl_div", broadcasts=True)
+defvjp(
+    kl_div,
+    lambda ans, x, y: lambda g: g * _log_ratio(x, y),
+    lambda ans, x, y: lambda g: g * _kl_div_y_slope(x, y),
+)
+defjvp(
+    kl_div,
+    lambda t, ans, x, y: t * _log_ratio(x, y),
+    lambda t, ans, x, y: t * _kl_div_y_slope(x, y),
+)
+kl_div.__doc__ = """``x log(x / y) - x + y`` for x, y > 0; ``y`` at x == 0 (y >= 0); inf elsewhere.
+
+    Example:
+        >>> float(kl_div(1.0, 1.0))
+        0.0
     """

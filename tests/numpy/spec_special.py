@@ -127,4 +127,46 @@ CASES = [
         covers=["scipy.special.xlog1py"],
     ),
     Case("entr", sp.entr, domains=positive, covers=["scipy.special.entr"]),
+    Case("erfcx", sp.erfcx, domains=_scaled(1.5), covers=["scipy.special.erfcx"]),
+    Case("erfinv", sp.erfinv, domains=lambda z: 0.9 * np.tanh(z), covers=["scipy.special.erfinv"]),
+    Case(
+        "erfinv-tails",
+        sp.erfinv,
+        domains=lambda z: 0.99 * np.tanh(3 * z),
+        covers=["scipy.special.erfinv"],
+    ),
+    Case("ndtr", sp.ndtr, domains=_scaled(3.0), covers=["scipy.special.erfc"]),
+    Case("log_ndtr", sp.log_ndtr, domains=_scaled(4.0), covers=["scipy.special.log_ndtr"]),
+    Case(
+        "log_ndtr-tail",
+        sp.log_ndtr,
+        domains=lambda z: -30 - np.abs(z),
+        covers=["scipy.special.log_ndtr"],
+    ),
+    Case("ndtri", sp.ndtri, domains=_probability, covers=["scipy.special.ndtri"]),
+    Case(
+        "gamma", sp.gamma, domains=lambda z: 3 * positive(z) - 1.4, covers=["scipy.special.gamma"]
+    ),
+    Case("gamma-negative", sp.gamma, domains=_negative_non_integer, covers=["scipy.special.gamma"]),
+    Case(
+        "betaln",
+        sp.betaln,
+        BINARY_SHAPES,
+        domains=[positive, positive],
+        covers=["scipy.special.gammaln"],
+    ),
+    Case(
+        "rel_entr",
+        sp.rel_entr,
+        BINARY_SHAPES,
+        domains=[positive, positive],
+        covers=["scipy.special.rel_entr"],
+    ),
+    Case(
+        "kl_div",
+        sp.kl_div,
+        BINARY_SHAPES,
+        domains=[positive, positive],
+        covers=["scipy.special.kl_div"],
+    ),
 ]
