@@ -49,6 +49,29 @@ def test_gradient_of_real_loss_of_complex_input(name):
     np.testing.assert_allclose(g, _fd_complex_grad(f, _Z), rtol=1e-6, atol=1e-8)
 
 
+_HOLOMORPHIC = [
+    "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
+    "arctanh", "exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "square",
+    "reciprocal", "sin", "cos", "negative", "positive", "sinc",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", _HOLOMORPHIC)
+def test_holomorphic_rules_with_complex_inputs(name):
+    fun = getattr(tnp, name)
+    w = np.array([0.4 + 1.1j, -0.8 + 0.3j, 1.2 - 0.5j])
+
+    def loss(z):  # noqa: ANN001, ANN202
+        return tnp.sum(tnp.real(fun(z) * w))
+
+    np.testing.assert_allclose(tp.grad(loss)(_Z * 0.5), _fd_complex_grad(loss, _Z * 0.5), rtol=1e-6)
+    # Forward mode: the JVP of a holomorphic function is f'(z) t.
+    t = np.array([1.0 - 0.5j, 0.3 + 0.2j, -1.0 + 0.0j])
+    h = 1e-6
+    fd = (np.asarray(fun(_Z * 0.5 + h * t)) - np.asarray(fun(_Z * 0.5 - h * t))) / (2 * h)
+    np.testing.assert_allclose(tp.jvp(fun, (_Z * 0.5,), (t,))[1], fd, rtol=1e-6, atol=1e-9)
+
+
 def test_complex_convention_examples():
     # grad |z|^2 = 2 conj(z), as in JAX.
     assert tp.grad(lambda z: tnp.abs(z) ** 2)(3 + 4j) == pytest.approx(6 - 8j)
