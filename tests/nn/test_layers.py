@@ -127,3 +127,20 @@ def test_training_a_tiny_model_reduces_the_loss():
         params, state = opt.update(tp.grad(loss)(params), state, params)
     assert float(loss(params)) < 0.3 * first
     assert nn.accuracy(apply(params, x), y) > 0.9
+
+
+def test_second_order_derivatives_through_a_small_cnn():
+    init, apply = nn.serial(
+        nn.Conv(2, (2, 2), padding="SAME"),
+        nn.Softplus,
+        nn.MaxPool(2),
+        nn.Flatten,
+        nn.Dense(3),
+        nn.Sigmoid,
+        nn.Dense(2),
+    )
+    _, params = init(np.random.default_rng(0), (-1, 1, 4, 4), np.float64)
+    x = np.random.default_rng(1).permutation(32).reshape(2, 1, 4, 4) / 7.0
+    labels = np.array([0, 1])
+    loss = lambda p: nn.softmax_cross_entropy(apply(p, x), labels)  # noqa: E731
+    tp.check_grads(loss, (params,), order=2, modes=("rev", "fwd"))
