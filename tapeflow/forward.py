@@ -46,10 +46,13 @@ class ForwardTrace(Trace):
         ans = prim.bind(*vals, **kwargs)
         if not tangents:
             return ans
-        out_t = None
-        for rule, t in tangents:
-            contribution = rule(t, ans, *vals, **kwargs)
-            out_t = contribution if out_t is None else out_t + contribution
+        out_t = tangents[0][0](tangents[0][1], ans, *vals, **kwargs)
+        if len(tangents) > 1:
+            # accumulate, not +: a multi-output primitive's tangents are tuples
+            from tapeflow.numpy._cotangent import accumulate
+
+            for rule, t in tangents[1:]:
+                out_t = accumulate(out_t, rule(t, ans, *vals, **kwargs))
         if prim.broadcasts:
             from tapeflow.numpy._cotangent import fit_tangent
 
@@ -122,16 +125,39 @@ def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, 
         )
     p_leaves, t_leaves, p_tree = check_tangents(primals, tangents, "jvp")
     with new_trace(ForwardTrace) as trace:
-        ins = [trace.new_input(p, t) for (_, p), (_, t) in zip(p_leaves, t_leaves)]
+        ins = [
+            trace.new_input(p, as_tangent(t, p)) for (_, p), (_, t) in zip(p_leaves, t_leaves)
+        ]
         out = fun(*tree_unflatten(p_tree, ins))
         out_leaves, out_tree = tree_flatten(out)
         values, out_tangents = [], []
         for o in out_leaves:
             if type(o) is Tracer and o._trace is trace:
                 values.append(o._value)
-                out_tangents.append(o._aux)
+                out_tangents.append(as_tangent(o._aux, o._value))
             else:
                 values.append(o)
                 shape, _ = _leaf_shape_dtype(o)
                 out_tangents.append(np.zeros(shape, leaf_dtype(o)))
     return tree_unflatten(out_tree, values), tree_unflatten(out_tree, out_tangents)
+
+
+def as_tangent(t: Any, primal: Any) -> Any:
+    """``t`` as an array or numpy scalar of ``primal``'s dtype (never a Python number).
+
+    Rules may produce Python numbers (``1.0 * 3.0`` when a primal is a Python float) or
+    a wider dtype; users get tangents typed like the values they belong to, as in JAX.
+    """
+    from tapeflow.transforms import leaf_dtype
+
+    dtype = leaf_dtype(primal)
+    if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)):
+        return t
+    t_dtype = getattr(t, "dtype", None)
+    if t_dtype is None:  # a Python number
+        return np.asarray(t, dtype)[()]
+    if t_dtype != dtype:
+        from tapeflow.numpy import astype
+
+        return astype(t, dtype)
+    return t

@@ -28,6 +28,7 @@ from tapeflow.tape import active_traces
 from tapeflow.tracer import Tracer
 from tapeflow.transforms import (
     _scalar_seed,
+    a_or_an,
     check_args_differentiable,
     grad,
     leaf_dtype,
@@ -75,7 +76,7 @@ def _check_outputs(out: Any, name: str) -> list[Any]:
         if not _is_float(leaf):
             kind = type(leaf).__name__
             raise TypeError(
-                f"{name}: the output at {keystr(path)} is a {kind} that is not a float array; a "
+                f"{name}: the output at {keystr(path)} is {a_or_an(kind)}, not a float array; a "
                 "Jacobian needs float outputs. Return integer or boolean results as aux "
                 "(has_aux=True) instead."
             )

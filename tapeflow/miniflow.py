@@ -24,7 +24,7 @@ import numpy as np
 
 import tapeflow.numpy as tnp
 from tapeflow import nn
-from tapeflow.transforms import vjp
+from tapeflow.transforms import a_or_an, vjp
 
 __all__ = [
     "Node",
@@ -316,7 +316,7 @@ def value_and_grad(
         if not isinstance(w, Input):
             kind = type(w).__name__
             raise TypeError(
-                f"wrt[{i}] is a {kind}; gradients are taken with respect to Input nodes only "
+                f"wrt[{i}] is {a_or_an(kind)}; gradients are taken with respect to Input nodes only "
                 "(feed weights through an Input)"
             )
         if w not in inputs:

@@ -142,7 +142,10 @@ def check_grads(
 
     v = tree_map(lambda x: _random_like(x, rng), args)
     out = fun(*args)
-    u = tree_map(lambda o: _random_like(o, rng) if _inexact(o) else np.zeros(np.shape(o)), out)
+    u = tree_map(
+        lambda o: _random_like(o, rng) if _inexact(o) else np.zeros(np.shape(o), _leaf_dtype(o)),
+        out,
+    )
 
     wide_args = tree_map(_widen, args)
 

@@ -27,6 +27,12 @@ __all__ = ["vjp", "grad", "value_and_grad"]
 
 
 # ----- argument checking ------------------------------------------------------
+def a_or_an(noun: str) -> str:
+    """``noun`` with its indefinite article, for messages: "an int", "a float"."""
+    vowel_sound = noun[:1].lower() in "aeiou" or noun.startswith("nd")  # "an ndarray"
+    return ("an " if vowel_sound else "a ") + noun
+
+
 def leaf_dtype(x: Any) -> np.dtype[Any]:
     """The dtype of a leaf: arrays and numpy scalars carry one, Python numbers map to numpy's."""
     dtype = getattr(x, "dtype", None)
@@ -34,7 +40,7 @@ def leaf_dtype(x: Any) -> np.dtype[Any]:
         return dtype  # type: ignore[no-any-return]
     if isinstance(x, (bool, int, float, complex)):
         return np.result_type(x)
-    raise TypeError(f"a {type(x).__name__} is not an array")
+    raise TypeError(f"{a_or_an(type(x).__name__)} is not an array")
 
 
 def check_differentiable(leaves_with_paths: Sequence[tuple[str, Any]], what: str) -> None:
@@ -49,7 +55,7 @@ def check_differentiable(leaves_with_paths: Sequence[tuple[str, Any]], what: str
         ):
             kind = type(leaf).__name__ if dtype is None else f"{type(leaf).__name__} of dtype {dtype}"
             raise TypeError(
-                f"{what} at {keystr(path)} is a {kind}; only float and complex values can be "
+                f"{what} at {keystr(path)} is {a_or_an(kind)}; only float and complex values can be "
                 "differentiated. Convert it with .astype(float) / float(...), or leave it out "
                 "of argnums if it is data (labels, indices, flags)."
             )
@@ -57,9 +63,19 @@ def check_differentiable(leaves_with_paths: Sequence[tuple[str, Any]], what: str
 
 def check_args_differentiable(dyn: Sequence[Any], nums: Sequence[int], name: str) -> None:
     """Like :func:`check_differentiable`, naming each leaf by its argument position and path."""
+    for n, a in zip(nums, dyn):
+        if a is None:
+            raise TypeError(_none_message(f"{name}: argument {n}"))
     check_differentiable(
         [(f"argument {n}{p}", x) for n, a in zip(nums, dyn) for p, x in tree_flatten_with_path(a)[0]],
         f"{name}: input",
+    )
+
+
+def _none_message(what: str, fix: str = "leave it out of argnums") -> str:
+    return (
+        f"{what} is None, which holds nothing to differentiate (None is an empty pytree). "
+        f"Pass an array, or {fix} if it is not a parameter."
     )
 
 
@@ -128,6 +144,9 @@ def _trace_reverse(
     input check when the caller already made it.
     """
     if check:
+        for n, p in enumerate(primals):
+            if p is None:
+                raise TypeError(_none_message(f"{name}: primal {n}", "close over it instead"))
         in_leaves_paths, in_tree = tree_flatten_with_path(primals)
         check_differentiable(
             [(f"argument {p}" if p else "argument", x) for p, x in in_leaves_paths],
@@ -221,13 +240,60 @@ def _check_cotangents(
         )
     leaves = []
     for (path, c), o in zip(ct_leaves_paths, out_values):
+        where = f"the cotangent at {keystr(path)}" if path else "the cotangent"
         if value_shape(c) != value_shape(o):
             raise ValueError(
-                f"{name}: the cotangent at {keystr(path)} has shape {value_shape(c)}, but the "
-                f"output there has shape {value_shape(o)}"
+                f"{name}: {where} has shape {value_shape(c)}, but the output "
+                f"{'there ' if path else ''}has shape {value_shape(o)}"
             )
+        _check_cotangent_dtype(c, o, where, name)
         leaves.append(c)
     return leaves
+
+
+_PY_SCALARS = (bool, int, float, complex)
+
+
+def _check_cotangent_dtype(c: Any, out: Any, where: str, name: str) -> None:
+    """A cotangent must have its output's dtype (JAX's rule; no silent casting).
+
+    Python numbers adapt, as in numpy: a float fits any float or complex output, a
+    complex number any complex output. Outputs that carry no gradient (integers,
+    booleans) take any cotangent, which is ignored.
+    """
+    if type(out) in _PY_SCALARS:
+        out_dtype = np.result_type(out)
+    else:
+        out_dtype = leaf_dtype(out)
+    if not np.issubdtype(out_dtype, np.inexact):
+        return
+    out_complex = np.issubdtype(out_dtype, np.complexfloating)
+    if type(c) in _PY_SCALARS and type(c) is not bool:
+        if out_complex or type(c) is not complex:
+            return
+        c_dtype = np.result_type(c)
+    else:
+        try:
+            c_dtype = leaf_dtype(c)
+        except TypeError:
+            raise TypeError(
+                f"{name}: {where} is {a_or_an(type(c).__name__)}; pass an array of the "
+                f"output's dtype {out_dtype}"
+            ) from None
+        if c_dtype == out_dtype:
+            return
+    if type(out) in _PY_SCALARS and np.issubdtype(c_dtype, np.inexact):
+        # a Python-number output has no dtype of its own: any float (complex) works
+        if out_complex or not np.issubdtype(c_dtype, np.complexfloating):
+            return
+    if np.issubdtype(c_dtype, np.complexfloating) and not out_complex:
+        fix = "pass a real cotangent (its .real part, if that is what you meant)"
+    else:
+        fix = f"cast it with .astype(np.{np.dtype(out_dtype).name})"
+    raise TypeError(
+        f"{name}: {where} has dtype {c_dtype}, but the output has dtype {out_dtype}; {fix}. "
+        "Cotangents are never cast silently: a mismatch usually is a mixed-precision bug."
+    )
 
 
 # ----- public transforms --------------------------------------------------------
@@ -385,6 +451,8 @@ def grad(
         >>> float(tp.grad(tp.grad(lambda x: x ** 3))(2.0))
         12.0
     """
+    if not callable(fun):
+        raise TypeError(f"grad expects a callable, got {type(fun).__name__}")
     vag = value_and_grad(fun, argnums, has_aux, holomorphic)
 
     @functools.wraps(fun)

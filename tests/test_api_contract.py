@@ -140,9 +140,9 @@ def test_grad_of_non_scalar_output() -> None:
 @pytest.mark.parametrize(
     "args, argnums, match",
     [
-        ((1, 2.0), 0, r"input at argument 0 is a int"),
+        ((1, 2.0), 0, r"input at argument 0 is an int"),
         ((1.0, True), 1, r"input at argument 1 is a bool"),
-        ((1.0, {"w": [1.0, np.arange(2)]}), 1, r"input at argument 1\['w'\]\[1\] is a ndarray of dtype int"),
+        ((1.0, {"w": [1.0, np.arange(2)]}), 1, r"input at argument 1\['w'\]\[1\] is an ndarray of dtype int"),
         ((Params(1.0, np.array([True])), 1.0), 0, r"argument 0\.b .*dtype bool"),
     ],
 )
@@ -175,7 +175,7 @@ def test_jvp_tangent_mismatch() -> None:
         tp.jvp(f, (p,), ({"x": np.ones(3), "y": np.ones(3)},))
     with pytest.raises(TypeError, match="as tuples"):
         tp.jvp(f, p, p)
-    with pytest.raises(TypeError, match=r"input at argument 0 is a ndarray of dtype int|primal .*int"):
+    with pytest.raises(TypeError, match=r"input at argument 0 is an ndarray of dtype int|primal .*int"):
         tp.jvp(lambda x: x, (np.arange(3),), (np.arange(3),))
     assert active_traces() == ()
 
