@@ -129,6 +129,39 @@ def elementwise_rule(prim: Primitive) -> Rule:
     return rule
 
 
+def _outer_product_rule(prim: Primitive) -> Rule:
+    """multiply, plus a fast path for batched outer products ``(B, n, 1) * (B, 1, m)``.
+
+    That product is what the VJP of ``vector @ matrix`` computes for each example (the
+    per-example weight gradient); numpy's broadcasting loop is several times slower on
+    it than einsum's outer-product kernel.
+    """
+    general = elementwise_rule(prim)
+
+    def rule(args: Any, dims: Any, **kwargs: Any) -> Any:
+        if len(args) == 2 and dims[0] is not None and dims[1] is not None and not kwargs:
+            a, b = args
+            sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
+            if (
+                len(sa) == 3 and len(sb) == 3 and dims[0] == dims[1] == 0
+                and sa[2] == 1 and sb[1] == 1 and sa[0] == sb[0]
+                and _dtype(a) == _dtype(b)
+            ):
+                reshape = _bind("reshape")
+                out = _bind("einsum")(
+                    reshape(a, sa[:2]), reshape(b, sb[:1] + sb[2:]),
+                    subscripts="bi,bj->bij", optimize=False,
+                )
+                return out, 0
+        return general(args, dims, **kwargs)
+
+    return rule
+
+
+def _dtype(x: Any) -> Any:
+    return x.dtype if hasattr(x, "dtype") else np.result_type(x)
+
+
 def unary_rule(prim: Primitive) -> Rule:
     """Batch an elementwise function of its first argument; the others are static."""
     fun = prim.bind
@@ -787,6 +820,8 @@ def rule_for(prim: Primitive) -> Rule | None:
     short = _short(name)
     if name in _FIXED:
         return _FIXED[name]
+    if name == "multiply" and "einsum" in _REGISTRY:
+        return _outer_product_rule(prim)
     if name in LINALG:
         return linalg_rule(prim)
     if name in _MERGE:
