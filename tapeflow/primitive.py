@@ -57,6 +57,7 @@ class Primitive:
     __slots__ = (
         "name",
         "fun",
+        "impl",
         "bind",
         "vjps",
         "vjp_rest",
@@ -71,6 +72,8 @@ class Primitive:
     def __init__(self, fun: Callable[..., Any], name: str, broadcasts: bool = False) -> None:
         self.name = name
         self.fun = fun
+        # What actually computes the value; normally ``fun`` itself (see set_fast_impl).
+        self.impl = fun
         self.vjps: tuple[Any, ...] = ()
         self.vjp_rest: Any = _MISSING
         self.jvps: tuple[Any, ...] = ()
@@ -96,8 +99,6 @@ class Primitive:
 
 
 def _make_bind(prim: Primitive) -> Callable[..., Any]:
-    fun = prim.fun
-
     def bind(*args: Any, **kwargs: Any) -> Any:
         top = None
         for a in args:
@@ -106,13 +107,13 @@ def _make_bind(prim: Primitive) -> Callable[..., Any]:
                 if top is None or t.level > top.level:
                     top = t
         if top is None:
-            return fun(*args, **kwargs)
+            return prim.impl(*args, **kwargs)
         return top.process(prim, args, kwargs)
 
     bind.primitive = prim  # type: ignore[attr-defined]
     bind.__name__ = prim.name.rsplit(".", 1)[-1]
     bind.__qualname__ = bind.__name__
-    bind.__doc__ = getattr(fun, "__doc__", None)
+    bind.__doc__ = getattr(prim.fun, "__doc__", None)
     return bind
 
 
@@ -236,6 +237,16 @@ _BUILTIN_NAMES: set[str] = set()
 def mark_builtin_primitives() -> None:
     """Remember the primitives tapeflow itself declares (called once at import)."""
     _BUILTIN_NAMES.update(_REGISTRY)
+
+
+def set_fast_impl(fn: Any, impl: Callable[..., Any]) -> None:
+    """Compute a primitive's values with ``impl`` instead of its numpy function.
+
+    ``impl`` must return exactly what the numpy function returns; it exists for
+    speed only (for example the ``*`` operator, which skips numpy's generic ufunc
+    machinery on scalars). ``tp.jit`` keeps recording the numpy function.
+    """
+    get_primitive(fn).impl = impl
 
 
 def registered_primitives(builtin_only: bool = False) -> dict[str, Primitive]:

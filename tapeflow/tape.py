@@ -106,7 +106,7 @@ class Tape(Trace):
                     rule = rule.for_argnum(i)
                 parents.append((i, a._aux, rule))
         # Only re-dispatch when an outer trace must see the call too.
-        ans = prim.bind(*vals, **kwargs) if outer else prim.fun(*vals, **kwargs)
+        ans = prim.bind(*vals, **kwargs) if outer else prim.impl(*vals, **kwargs)
         if not parents:
             return ans
         records = self.records

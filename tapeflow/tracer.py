@@ -411,6 +411,23 @@ def unwrap(x: Any) -> Any:
     return x
 
 
+def _operator_impl(op: Any, ufunc: Any) -> Any:
+    """``op(a, b)`` when numpy's own dunder methods will run the ufunc, else ``ufunc(a, b)``.
+
+    With an ndarray or numpy scalar on either side the operator calls the very same
+    ufunc (identical results) but numpy scalars take a much shorter path; plain
+    Python values keep numpy's semantics through the ufunc itself.
+    """
+    numpy_types = (np.ndarray, np.float64, np.float32, np.float16, np.complex128, np.complex64)
+
+    def impl(a: Any, b: Any, **kwargs: Any) -> Any:
+        if not kwargs and (type(a) in numpy_types or type(b) in numpy_types):
+            return op(a, b)
+        return ufunc(a, b, **kwargs)
+
+    return impl
+
+
 def install_operators(tnp: Any) -> None:
     """Bind the arithmetic operators straight to the primitives (called once at import).
 
@@ -441,3 +458,12 @@ def install_operators(tnp: Any) -> None:
         fn = getattr(tnp, name, None)
         if fn is not None:
             setattr(Tracer, method, (lambda f: lambda self, other: f(other, self))(fn))
+    import operator
+
+    from tapeflow.primitive import get_primitive
+
+    for name, op in (("add", operator.add), ("subtract", operator.sub),
+                     ("multiply", operator.mul), ("true_divide", operator.truediv)):
+        fn = getattr(tnp, name, None)
+        if fn is not None and get_primitive(fn).fun is getattr(np, name):
+            get_primitive(fn).impl = _operator_impl(op, getattr(np, name))
