@@ -7,7 +7,7 @@ Example:
     >>> g = tp.grad(f)
 """
 
-from tapeflow import tree_util
+from tapeflow import tracer, tree_util
 from tapeflow.forward import jvp
 from tapeflow.jit import jit
 from tapeflow.primitive import (
@@ -34,6 +34,7 @@ from tapeflow.serialization import load_params, save_params  # noqa: E402
 from tapeflow.primitive import mark_builtin_primitives as _mark_builtin_primitives
 
 _mark_builtin_primitives()
+tracer.install_operators(tapeflow.numpy)
 
 __version__ = "0.1.0"
 
