@@ -59,7 +59,7 @@ class Node:
         for i, node in enumerate(inputs):
             if not isinstance(node, Node):
                 raise TypeError(
-                    f"{type(self).__name__}: input {i} is a {type(node).__name__}, not a node; "
+                    f"{type(self).__name__}: input {i} is {a_or_an(type(node).__name__)}, not a node; "
                     "wrap data in an Input() and pass its value in feed_dict"
                 )
         self.inputs = list(inputs)

@@ -189,7 +189,7 @@ def test_missing_feed_is_named():
 
 
 def test_nodes_take_nodes():
-    with pytest.raises(TypeError, match="input 1 is a ndarray, not a node"):
+    with pytest.raises(TypeError, match="input 1 is an ndarray, not a node"):
         Add(Input(), np.ones(2))
     with pytest.raises(TypeError, match="missing 1 required positional argument: 'b'"):
         Linear(Input(), Input())
