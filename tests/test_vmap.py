@@ -474,3 +474,105 @@ def test_leaked_tracer_is_an_error() -> None:
     tp.vmap(lambda x: leaked.append(x) or x)(np.ones(3))
     with pytest.raises(RuntimeError, match="escaped"):
         tnp.exp(leaked[0])
+
+
+# ----- batched indices, layers -------------------------------------------------------
+def _log_softmax(z):
+    z = z - tnp.max(z, axis=-1, keepdims=True)
+    return z - tnp.log(tnp.sum(tnp.exp(z), axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize(
+    "index_fun",
+    [
+        lambda x, i: x[i],  # one batched integer per example
+        lambda x, i: x[i, i],  # two batched integers
+        lambda x, i: x[i, 1:],  # batched integer then a slice
+        lambda x, i: x[::-1][i],
+    ],
+)
+@pytest.mark.parametrize("x_axis", [0, 1, None])
+def test_batched_integer_index(index_fun, x_axis, fallbacks) -> None:
+    if x_axis is None:  # ndarray[traced] is numpy's own indexing: go through tnp.asarray
+        plain_fun = index_fun
+        index_fun = lambda x, i: plain_fun(tnp.asarray(x) if tp.is_traced(x) else _Wrap(x), i)  # noqa: E731
+    rng = np.random.default_rng(8)
+    xs = rng.standard_normal((4, 3, 3))
+    idx = np.array([0, 2, 1, 1])
+    x_in = xs[0] if x_axis is None else np.moveaxis(xs, 0, x_axis)
+    x_ex = (lambda k: xs[0]) if x_axis is None else (lambda k: xs[k])
+    want = np.stack([index_fun(x_ex(k), int(idx[k])) for k in range(4)])
+    got = tp.vmap(index_fun, in_axes=(x_axis, 0))(x_in, idx)
+    np.testing.assert_allclose(got, want)
+    if x_axis is not None:  # and the gradient scatters back per example
+        g = tp.vmap(tp.grad(lambda x, i: tnp.sum(index_fun(x, i) ** 2)), in_axes=(x_axis, 0))
+        gw = np.stack([tp.grad(lambda x: tnp.sum(index_fun(x, int(idx[k])) ** 2))(xs[k]) for k in range(4)])
+        np.testing.assert_allclose(g(x_in, idx), gw)
+    assert not {"getitem_traced", "scatter_add_traced"} & set(fallbacks)
+
+
+class _Wrap:
+    """Routes ``plain_array[traced_index]`` through tnp.getitem."""
+
+    def __init__(self, x):
+        self.x = x
+
+    def __getitem__(self, index):
+        out = tnp.getitem(self.x, index)
+        return out if tp.is_traced(out) else _Wrap(out)
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.x, dtype=dtype)
+
+
+def test_batched_array_index() -> None:
+    xs = np.arange(24.0).reshape(4, 6)
+    idx = np.array([[0, 5], [1, 1], [2, 0], [5, 3]])
+    got = tp.vmap(lambda x, i: x[i])(xs, idx)
+    np.testing.assert_array_equal(got, np.take_along_axis(xs, idx, axis=1))
+
+
+def test_per_example_gradients_with_integer_labels() -> None:
+    """The recipe of docs/vmap.md: -log_softmax(logits)[label] with a batched label."""
+    rng = np.random.default_rng(9)
+    w = rng.standard_normal((5, 3)).astype(np.float32)
+    xs = rng.standard_normal((6, 5)).astype(np.float32)
+    ys = rng.integers(0, 3, 6)
+    loss = lambda w, x, y: -_log_softmax(x @ w)[y]  # noqa: E731
+    got = tp.vmap(tp.grad(loss), in_axes=(None, 0, 0))(w, xs, ys)
+    want = np.stack([tp.grad(loss)(w, x, y) for x, y in zip(xs, ys)])
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_softmax_cross_entropy_rule_with_shared_labels() -> None:
+    from tapeflow.nn import functional as F
+
+    rng = np.random.default_rng(10)
+    logits = rng.standard_normal((5, 4, 3))  # 5 examples of 4 rows
+    labels = np.array([0, 2, 1, 1])
+    got = tp.vmap(F.softmax_cross_entropy, in_axes=(0, None))(logits, labels)
+    want = np.stack([F.softmax_cross_entropy(z, labels) for z in logits])
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    g = tp.vmap(tp.grad(F.softmax_cross_entropy), in_axes=(0, None))(logits, labels)
+    gw = np.stack([tp.grad(F.softmax_cross_entropy)(z, labels) for z in logits])
+    np.testing.assert_allclose(g, gw, rtol=1e-10)
+
+
+def test_per_example_gradients_of_a_conv_net() -> None:
+    from tapeflow.nn import functional as F
+
+    conv = importlib.import_module("tapeflow.nn.conv")
+    rng = np.random.default_rng(11)
+    w = rng.standard_normal((2, 1, 3, 3)) * 0.3
+    xs = rng.standard_normal((3, 1, 1, 6, 6))  # 3 examples, each a batch of one image
+
+    def loss(w, x):
+        h = conv.conv2d(x, w, padding="SAME") if "padding" in conv.conv2d.__code__.co_varnames else conv.conv2d(x, w)
+        return tnp.sum(F.relu(h) ** 2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BatchingFallbackWarning)  # the weight gradient loops
+        got = tp.vmap(tp.grad(loss), in_axes=(None, 0))(w, xs)
+    want = np.stack([tp.grad(loss)(w, x) for x in xs])
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
