@@ -304,6 +304,11 @@ CASES: dict[str, Case] = {
     "primitive-not-callable": (lambda: tp.primitive(3), TypeError, "tp.primitive expects a callable"),
     "defvjp-not-a-primitive": (lambda: tp.defvjp(np.sin, None), TypeError, "is not a tapeflow primitive; declare it first"),
     "rule-not-callable": (lambda: tp.defvjp(tnp.sin, 3), TypeError, "rule for argument 0 must be callable or None"),
+    # limits of the numpy layer
+    "numpy-unsupported-mode": (in_grad(lambda v: tnp.pad(v, 1, mode="linear_ramp")), NotImplementedError, "pad supports modes 'constant', 'edge'"),
+    "numpy-traced-constant": (in_grad(lambda v: tnp.quantile(v, v[0])), TypeError, "q must be a constant, not a traced value"),
+    "numpy-argument-error": (in_grad(lambda v: tnp.sum(v, axis=3)), np.exceptions.AxisError, "axis 3 is out of bounds for array of dimension 1"),
+    "numpy-unsupported-keyword-tnp": (in_grad(lambda v: tnp.clip(v, 0, 1, casting="unsafe")), TypeError, r"clip got unsupported keyword\(s\) \['casting'\]"),
     # in-place mutation
     "setitem": (in_grad(lambda v: v.__setitem__(0, 1.0)), TypeError, r"immutable, so item assignment \(x\[idx\] = v\) is not allowed"),
     "augmented-assignment": (in_grad(lambda v: v.__iadd__(1.0)), TypeError, r"immutable, so in-place addition \(x \+= v\)"),
@@ -389,3 +394,24 @@ def test_error(name: str) -> None:
     thunk, exc, pattern = CASES[name]
     with pytest.raises(exc, match=pattern):
         thunk()
+
+
+# ----- the page and the tests stay in step ---------------------------------------------------
+
+ROW = re.compile(r"^\| `([a-z0-9-]+)` \|(.*)$", re.M)
+REFERENCE = re.compile(r"`(tests/[\w/]+\.py)::(\w+)`")
+
+
+def test_every_documented_error_is_tested() -> None:
+    page = (ROOT / "docs" / "errors.md").read_text()
+    rows = ROW.findall(page)
+    ids = [name for name, _ in rows]
+    assert len(ids) == len(set(ids)), "duplicate ids in docs/errors.md"
+    for name, rest in rows:
+        refs = REFERENCE.findall(rest)
+        for path, test in refs:
+            source = (ROOT / path).read_text()
+            assert re.search(rf"^def {test}\(", source, re.M), f"{name}: {path}::{test} not found"
+        assert name in CASES or "Tested in" in rest, f"{name} is documented but not tested"
+    missing = sorted(set(CASES) - set(ids))
+    assert not missing, f"tested but not documented in docs/errors.md: {missing}"
