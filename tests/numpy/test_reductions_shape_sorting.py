@@ -1,0 +1,192 @@
+"""Values and conventions of the reductions, shape and sorting families.
+
+The matrix (test_matrix.py) checks derivatives; these tests check that each
+function returns what numpy returns (plain arrays in, under a transform, and
+through ``np.<name>`` dispatch), and the documented conventions: exact
+gradients of prod/cumprod at zeros, tie splitting, zero gradient at NaN,
+plain values from index-valued functions.
+"""
+
+import numpy as np
+import pytest
+
+import tapeflow as tp
+import tapeflow.numpy as tnp
+
+RNG = np.random.default_rng(1)
+X = RNG.standard_normal((2, 3, 4))
+M = RNG.standard_normal((3, 4))
+V = RNG.standard_normal(4)
+
+
+def _same(a, b):
+    if isinstance(b, (list, tuple)):
+        assert isinstance(a, (list, tuple)) and len(a) == len(b)
+        for p, q in zip(a, b):
+            _same(p, q)
+        return
+    a = np.asarray(a)
+    assert a.shape == np.shape(b)
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def _traced_value(f, *args):
+    """f evaluated on traced arguments (the value of a vjp) must equal f on plain ones."""
+    out, _ = tp.vjp(f, *args)
+    return out
+
+
+# name, args, kwargs: each is called as tnp.<name>, np.<name> on plain arrays, and
+# np.<name> on traced arrays (dispatch); all three must agree.
+CALLS = [
+    ("prod", (X,), {"axis": (0, 2), "keepdims": True}),
+    ("var", (X,), {"axis": 1, "ddof": 1}),
+    ("std", (X,), {"axis": None}),
+    ("cumsum", (X,), {"axis": 1}),
+    ("cumsum", (X,), {}),
+    ("cumprod", (X,), {"axis": -1}),
+    ("ptp", (X,), {"axis": 0}),
+    ("average", (X,), {"axis": 1, "weights": np.arange(1.0, 4.0)}),
+    ("median", (X,), {"axis": (0, 2), "keepdims": True}),
+    ("quantile", (X, [0.2, 0.9]), {"axis": -1}),
+    ("percentile", (X, 40.0), {}),
+    ("moveaxis", (X, (0, 1), (2, 0)), {}),
+    ("stack", ([M, M],), {"axis": 2}),
+    ("hstack", ([M, M],), {}),
+    ("vstack", ([V, V],), {}),
+    ("dstack", ([M, M],), {}),
+    ("column_stack", ([V, V],), {}),
+    ("split", (X, [1, 3]), {"axis": 2}),
+    ("array_split", (X, 3), {"axis": 1}),
+    ("hsplit", (M, 2), {}),
+    ("vsplit", (M, [1]), {}),
+    ("tile", (M, (2, 1, 2)), {}),
+    ("repeat", (M, [1, 0, 2]), {"axis": 0}),
+    ("repeat", (M, 2), {}),
+    ("flip", (X,), {"axis": (0, 2)}),
+    ("fliplr", (M,), {}),
+    ("flipud", (M,), {}),
+    ("roll", (X, (1, -2)), {"axis": (0, 2)}),
+    ("roll", (X, 5), {}),
+    ("rot90", (X, 3), {"axes": (1, 2)}),
+    ("pad", (X, ((1, 0), (0, 2), (1, 1))), {"constant_values": 2.5}),
+    ("pad", (M, 2), {"mode": "reflect"}),
+    ("diag", (V, -1), {}),
+    ("diag", (M, 1), {}),
+    ("diagonal", (X, 1, 2, 0), {}),
+    ("trace", (X, 0, 0, 2), {}),
+    ("tril", (X, -1), {}),
+    ("triu", (M, 1), {}),
+    ("atleast_3d", (V,), {}),
+    ("meshgrid", (V, V[:3]), {"indexing": "xy"}),
+    ("diff", (X, 2), {"axis": 1, "prepend": 0.0}),
+    ("gradient", (M, 0.5), {"edge_order": 2}),
+    ("convolve", (V, V[:3]), {"mode": "same"}),
+    ("correlate", (V[:3], V), {"mode": "same"}),
+    ("sort", (X,), {"axis": 1}),
+    ("partition", (V, 2), {}),
+    ("interp", (np.linspace(-1, 4, 9), np.arange(4.0), V), {}),
+    ("nansum", (np.where(X > 1, np.nan, X),), {"axis": 1}),
+    ("nanmean", (np.where(X > 1, np.nan, X),), {"axis": (0, 1)}),
+    ("nanmax", (np.where(X > 1, np.nan, X),), {"axis": -1, "keepdims": True}),
+    ("nanmin", (np.where(X > 1, np.nan, X),), {}),
+]
+
+
+@pytest.mark.parametrize("name,args,kwargs", CALLS, ids=[c[0] for c in CALLS])
+def test_values_match_numpy(name, args, kwargs):
+    expected = getattr(np, name)(*args, **kwargs)
+    _same(getattr(tnp, name)(*args, **kwargs), expected)
+    # np.<name> on a traced first argument dispatches to tapeflow and gives the same value.
+    _same(_traced_value(lambda a: getattr(np, name)(a, *args[1:], **kwargs), args[0]), expected)
+
+
+def test_prod_gradient_with_zeros_first_and_second_order():
+    x = np.array([0.0, 2.0, 0.0, 3.0])
+    np.testing.assert_array_equal(tp.grad(tnp.prod)(x), [0.0, 0.0, 0.0, 0.0])
+    y = np.array([0.0, 2.0, 5.0, 3.0])
+    np.testing.assert_array_equal(tp.grad(tnp.prod)(y), [30.0, 0.0, 0.0, 0.0])
+    hessian_row0 = tp.grad(lambda z: tp.grad(tnp.prod)(z)[0])(y)
+    np.testing.assert_array_equal(hessian_row0, [0.0, 15.0, 6.0, 10.0])
+    # two zeros: the mixed second derivative at the two zero positions is the rest's product.
+    hessian_row0 = tp.grad(lambda z: tp.grad(tnp.prod)(z)[0])(x)
+    np.testing.assert_array_equal(hessian_row0, [0.0, 0.0, 6.0, 0.0])
+    assert np.isfinite(tp.grad(lambda z: tnp.sum(tnp.cumprod(z)))(x)).all()
+
+
+def test_max_ties_share_and_nan_entries_get_zero():
+    g = tp.grad(lambda x: tnp.max(x))(np.array([1.0, 3.0, 3.0, 3.0]))
+    np.testing.assert_allclose(g, [0.0, 1 / 3, 1 / 3, 1 / 3])
+    g = tp.grad(lambda x: tnp.ptp(x))(np.array([1.0, 1.0, 2.0]))
+    np.testing.assert_allclose(g, [-0.5, -0.5, 1.0])
+    x = np.array([1.0, np.nan, 2.0])
+    np.testing.assert_array_equal(tp.grad(tnp.nanmean)(x), [0.5, 0.0, 0.5])
+    np.testing.assert_array_equal(tp.grad(np.nanmax)(x), [0.0, 0.0, 1.0])
+
+
+def test_index_valued_functions_return_plain_values_under_grad():
+    seen = {}
+
+    def f(x):
+        seen["argmax"] = np.argmax(x)
+        seen["argmin"] = x.argmin()
+        seen["argsort"] = np.argsort(x)
+        seen["searchsorted"] = np.searchsorted(np.sort(x), 0.0)
+        seen["unique"] = np.unique(x)
+        seen["all"] = np.all(x > -10)
+        seen["any"] = x.any()
+        seen["count_nonzero"] = np.count_nonzero(x)
+        return np.sum(x)
+
+    x = np.array([0.3, -1.2, 2.5, 0.3])
+    tp.grad(f)(x)
+    for name, value in seen.items():
+        assert isinstance(value, (np.ndarray, np.generic)), name
+    assert seen["argmax"] == 2 and seen["argmin"] == 1 and seen["count_nonzero"] == 4
+    np.testing.assert_array_equal(seen["unique"], [-1.2, 0.3, 2.5])
+    assert seen["all"] and seen["any"]
+
+
+def test_split_pieces_are_differentiable():
+    def f(x):
+        a, b, c = np.split(x, [1, 3])
+        return np.sum(a) + 2 * np.sum(b) + 3 * np.sum(c)
+
+    np.testing.assert_array_equal(tp.grad(f)(np.ones(5)), [1.0, 2.0, 2.0, 3.0, 3.0])
+
+
+def test_sort_gradient_follows_the_permutation():
+    g = tp.grad(lambda x: np.sort(x) @ np.array([1.0, 10.0, 100.0]))(np.array([3.0, 1.0, 2.0]))
+    np.testing.assert_array_equal(g, [100.0, 1.0, 10.0])
+    g = tp.grad(lambda x: tnp.median(x))(np.array([5.0, 1.0, 3.0, 4.0]))
+    np.testing.assert_array_equal(g, [0.0, 0.0, 0.5, 0.5])
+
+
+def test_float32_stays_float32():
+    x = X.astype(np.float32)
+    for f in (
+        lambda x: tnp.prod(x, axis=1),
+        lambda x: tnp.cumprod(x, axis=0),
+        lambda x: tnp.var(x, ddof=1),
+        lambda x: tnp.nanmean(x, axis=0),
+        lambda x: tnp.quantile(x, [0.3, 0.6], axis=1),
+        lambda x: tnp.diff(x, prepend=1.0),
+        lambda x: tnp.gradient(x, 0.5),
+        lambda x: tnp.convolve(x[0, 0], x[1, 0]),
+        lambda x: tnp.interp(x[0], np.arange(3, dtype=np.float32), x[1, :, 0]),
+    ):
+        leaves = tp.tree_util.tree_leaves(f(x))
+        assert all(np.asarray(o).dtype == np.float32 for o in leaves)
+        g = tp.grad(lambda x: sum(tnp.sum(o) for o in tp.tree_util.tree_leaves(f(x))))(x)
+        assert g.dtype == np.float32 and np.any(g != 0)
+
+
+def test_clear_errors():
+    with pytest.raises(NotImplementedError, match="method='linear'"):
+        tnp.quantile(V, 0.5, method="nearest")
+    with pytest.raises(ValueError, match="equal division"):
+        tnp.split(V, 3)
+    with pytest.raises(NotImplementedError, match="uniform"):
+        tnp.gradient(V, np.arange(4.0))
+    with pytest.raises(TypeError, match="out="):
+        tnp.prod(V, out=np.empty(()))
