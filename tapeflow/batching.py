@@ -180,7 +180,7 @@ ELEMENTWISE = {
     "polygamma", "xlogy", "xlog1py", "entr", "sigmoid", "relu", "leaky_relu", "elu", "gelu",
     "softplus", "silu", "log1pexp", "logaddexp", "logaddexp2", "maximum", "minimum", "fmax",
     "fmin", "heaviside", "sinc", "i0", "nan_to_num", "angle", "conj", "conjugate", "imag",
-    "real", "round", "around", "fix",
+    "real", "round", "around", "fix", "isclose", "erfcx", "gamma", "log_ndtr", "ndtr", "ndtri",
 }  # fmt: skip
 UNARY = {"astype", "stop_gradient"}
 
@@ -581,7 +581,45 @@ def merge_rule(prim: Primitive, rows: tuple[int, ...], shape_kw: str | None = No
     return rule
 
 
+def _conv2d_weight_grad_rule(args: Any, dims: Any, **kwargs: Any) -> Any:
+    """Per-example weight gradients: gather every example's windows once, one einsum."""
+    if len(args) != 2:
+        return NotImplemented
+    size = batch_size(args, dims)
+    x, g = (_bcast_front(a, d, size) for a, d in zip(args, dims))
+    w_shape = tuple(kwargs.get("w_shape", ()))
+    if len(w_shape) != 4:
+        return NotImplemented
+    reshape = _bind("reshape")
+    xs, gs = tuple(shape_of(x)), tuple(shape_of(g))
+    merged = reshape(x, (xs[0] * xs[1],) + xs[2:])
+    win = _bind("nn.window_gather")(
+        merged, window=w_shape[2:], stride=tuple(kwargs.get("stride", (1, 1))),
+        padding=kwargs.get("padding", ((0, 0), (0, 0))),
+    )
+    ws = tuple(shape_of(win))  # (B*N, C, Ho, Wo, kh, kw)
+    win = reshape(win, (size, xs[1]) + ws[1:])
+    if tuple(gs[3:]) != tuple(ws[2:4]):
+        return NotImplemented
+    out = _bind("einsum")(win, g, subscripts="bnchwij,bnohw->bocij", optimize="greedy")
+    return out, 0
+
+
+def _bce_with_logits_rule(args: Any, dims: Any) -> Any:
+    """Per-example mean of max(x, 0) - x z + log(1 + exp(-|x|)), from batched primitives."""
+    size = batch_size(args, dims)
+    x, z = (_bcast_front(a, d, size) for a, d in zip(args, dims))
+    b = _bind
+    terms = b("add")(
+        b("subtract")(b("maximum")(x, 0.0), b("multiply")(x, z)),
+        b("log1p")(b("exp")(b("negative")(b("absolute")(x)))),
+    )
+    rank = _ndim(terms) - 1
+    return b("mean")(terms, axis=tuple(range(1, rank + 1))), 0
+
+
 _MERGE = {
+    "nn.max_pool2d_backward": ((0, 1, 2), None),
     "nn.conv2d": ((0,), None),
     "nn.conv2d_input_grad": ((0,), "x_shape"),
     "nn.window_gather": ((0,), None),
@@ -807,6 +845,8 @@ _FIXED: dict[str, Rule] = {
     "linear_scan": _linear_scan_rule,
     "getitem_traced": _getitem_traced_rule,
     "scatter_add_traced": _scatter_add_traced_rule,
+    "nn.conv2d_weight_grad": _conv2d_weight_grad_rule,
+    "nn.binary_cross_entropy_with_logits": _bce_with_logits_rule,
 }
 
 

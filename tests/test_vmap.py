@@ -559,7 +559,8 @@ def test_softmax_cross_entropy_rule_with_shared_labels() -> None:
     np.testing.assert_allclose(g, gw, rtol=1e-10)
 
 
-def test_per_example_gradients_of_a_conv_net() -> None:
+@pytest.mark.parametrize("pool", [False, True])
+def test_per_example_gradients_of_a_conv_net(pool) -> None:
     from tapeflow.nn import functional as F
 
     conv = importlib.import_module("tapeflow.nn.conv")
@@ -569,10 +570,13 @@ def test_per_example_gradients_of_a_conv_net() -> None:
 
     def loss(w, x):
         h = conv.conv2d(x, w, padding="SAME") if "padding" in conv.conv2d.__code__.co_varnames else conv.conv2d(x, w)
-        return tnp.sum(F.relu(h) ** 2)
+        h = F.relu(h)
+        if pool:
+            h = conv.max_pool2d(h)
+        return tnp.sum(h**2)
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", BatchingFallbackWarning)  # the weight gradient loops
+        warnings.simplefilter("error", BatchingFallbackWarning)  # every step has a rule
         got = tp.vmap(tp.grad(loss), in_axes=(None, 0))(w, xs)
     want = np.stack([tp.grad(loss)(w, x) for x in xs])
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
