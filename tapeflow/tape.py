@@ -88,23 +88,25 @@ class Tape(Trace):
         vals = list(args)
         parents = []
         rules = prim.vjps
+        n_rules = len(rules)
         outer = False  # does any argument belong to another (outer) trace?
-        for i, a in enumerate(args):
+        i = 0
+        for a in args:
             if type(a) is Tracer:
-                if a._trace is not self:
+                if a._trace is self:
+                    value = vals[i] = a._value
+                    if type(value) is Tracer:
+                        outer = True
+                    rule = rules[i] if i < n_rules else prim.vjp_rest
+                    if rule is not None:
+                        if rule is _MISSING:
+                            raise prim.missing_rule_error("VJP", i)
+                        if type(rule) is _ArgnumRule:
+                            rule = rule.for_argnum(i)
+                        parents.append((i, a._aux, rule))
+                else:
                     outer = True
-                    continue
-                vals[i] = a._value
-                if type(vals[i]) is Tracer:
-                    outer = True
-                rule = rules[i] if i < len(rules) else prim.vjp_rest
-                if rule is None:
-                    continue
-                if rule is _MISSING:
-                    raise prim.missing_rule_error("VJP", i)
-                if type(rule) is _ArgnumRule:
-                    rule = rule.for_argnum(i)
-                parents.append((i, a._aux, rule))
+            i += 1
         # Only re-dispatch when an outer trace must see the call too.
         ans = prim.bind(*vals, **kwargs) if outer else prim.impl(*vals, **kwargs)
         if not parents:
@@ -217,9 +219,15 @@ def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[An
         prim, ans, args, kwargs, parents = rec
         broadcasts = prim.broadcasts
         for argnum, pslot, rule in parents:
-            ct = rule(ans, *args, **kwargs)(g)
+            ct = rule(ans, *args, **kwargs)(g) if kwargs else rule(ans, *args)(g)
             if broadcasts:
-                ct = fit_cotangent(ct, args[argnum])
+                arg = args[argnum]
+                try:  # the common case, checked inline: shapes and dtypes already match
+                    fits = ct.shape == arg.shape and ct.dtype == arg.dtype
+                except AttributeError:
+                    fits = False
+                if not fits:
+                    ct = fit_cotangent(ct, arg)
             old = cts[pslot]
             cts[pslot] = ct if old is None else accumulate(old, ct)
     return cts
