@@ -6,14 +6,12 @@ cotangent (``restore_reduced``) and broadcasts it to the input's shape.
 
 Conventions (also in docs/coverage.md):
 
-* ``max``/``min`` (and ``ptp``, ``nanmax``, ``nanmin``) split the gradient
-  equally among tied entries.
+* ``max``/``min`` split the gradient equally among tied entries (so do
+  ``ptp``, ``nanmax`` and ``nanmin`` in statistics.py, built on them).
 * ``prod`` and ``cumprod`` never divide by ``x``: their rules use products of
   the *other* entries (exclusive cumulative products) and a linear recurrence
   (``linear_scan``), so zeros, even several in one slice, get exact first and
   higher derivatives.
-* ``median``/``quantile``/``percentile`` are differentiated through ``sort``:
-  among tied values the gradient goes to the entries the sort placed there.
 * ``all``, ``any``, ``argmax``, ``argmin`` and ``count_nonzero`` return plain
   values (no gradient).
 """
@@ -36,19 +34,8 @@ __all__ = [
     "amax",
     "amin",
     "prod",
-    "var",
-    "std",
     "cumsum",
     "cumprod",
-    "ptp",
-    "average",
-    "nansum",
-    "nanmean",
-    "nanmax",
-    "nanmin",
-    "median",
-    "quantile",
-    "percentile",
     "all",
     "any",
     "argmax",
@@ -122,12 +109,11 @@ def _np_mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 _mean = primitive(_np_mean, name="mean")
 defvjp(
     _mean,
-    lambda ans, x, axis=None, keepdims=False: lambda g: _spread(g, x, axis, keepdims)
-    / _count(x, axis),
+    lambda ans, x, axis=None, keepdims=False: (
+        lambda g: _spread(g, x, axis, keepdims) / _count(x, axis)
+    ),
 )
-defjvp(
-    _mean, lambda t, ans, x, axis=None, keepdims=False: _mean(t, axis=axis, keepdims=keepdims)
-)
+defjvp(_mean, lambda t, ans, x, axis=None, keepdims=False: _mean(t, axis=axis, keepdims=keepdims))
 
 
 def mean(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
@@ -218,7 +204,7 @@ def _np_linear_scan(a: Any, b: Any, axis: int = 0) -> Any:
 
 
 linear_scan = primitive(_np_linear_scan, name="linear_scan")
-linear_scan.__doc__ = """The recurrence ``h[k] = a[k] * h[k-1] + b[k]`` along ``axis`` (``h[-1] = 0``).
+linear_scan.__doc__ = """The recurrence ``h[k] = a[k] * h[k-1] + b[k]`` along ``axis`` (h[-1] = 0).
 
     ``a`` and ``b`` have the same shape. This is the transpose of itself run
     backwards, which makes it the division-free building block of the
@@ -351,8 +337,9 @@ def _np_prod(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 _prod = primitive(_np_prod, name="prod")
 defvjp(
     _prod,
-    lambda ans, x, axis=None, keepdims=False: lambda g: _spread(g, x, axis, keepdims)
-    * _others_product(x, axis),
+    lambda ans, x, axis=None, keepdims=False: (
+        lambda g: _spread(g, x, axis, keepdims) * _others_product(x, axis)
+    ),
 )
 defjvp(
     _prod,
@@ -362,7 +349,9 @@ defjvp(
 )
 
 
-def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+def prod(
+    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+) -> Any:
     """Product over the given axes (numpy.prod); correct gradients with zeros.
 
     Example:
@@ -376,214 +365,6 @@ def prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
 
         a = astype(a, dtype)
     return _prod(a, axis=axis, keepdims=keepdims)
-
-
-# ----- moments and spreads (composites of the primitives above) -------------
-def var(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    ddof: float = 0,
-    keepdims: bool = False,
-) -> Any:
-    """Variance over the given axes with ``ddof`` delta degrees of freedom (numpy.var).
-
-    Example:
-        >>> float(var(np.array([1.0, 2.0, 3.0, 4.0]), ddof=1))
-        1.6666666666666667
-    """
-    _no_out(out, "var")
-    if dtype is not None:
-        from tapeflow.numpy.elementwise import astype
-
-        a = astype(a, dtype)
-    d = a - _mean(a, axis=axis, keepdims=True)
-    return _sum(d * d, axis=axis, keepdims=keepdims) / (_count(a, axis) - ddof)
-
-
-def std(
-    a: Any,
-    axis: Any = None,
-    dtype: Any = None,
-    out: Any = None,
-    ddof: float = 0,
-    keepdims: bool = False,
-) -> Any:
-    """Standard deviation (square root of :func:`var`); infinite gradient where it is 0."""
-    from tapeflow.numpy.elementwise import sqrt
-
-    return sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims))
-
-
-def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-    """Range ``max - min`` over the given axes (numpy.ptp); ties share the gradient."""
-    _no_out(out, "ptp")
-    return _max(a, axis=axis, keepdims=keepdims) - _min(a, axis=axis, keepdims=keepdims)
-
-
-def average(
-    a: Any, axis: Any = None, weights: Any = None, returned: bool = False, *, keepdims: bool = False
-) -> Any:
-    """Weighted average over the given axes (numpy.average), differentiable in ``a`` and ``weights``.
-
-    ``weights`` has ``a``'s shape, or is 1-d along a single integer ``axis``.
-    With ``returned=True`` also returns the sum of the weights.
-
-    Example:
-        >>> float(average(np.array([1.0, 3.0]), weights=np.array([3.0, 1.0])))
-        1.5
-    """
-    from tapeflow.numpy.shape import broadcast_to, reshape
-
-    shape = shape_of(a)
-    if weights is None:
-        avg = _mean(a, axis=axis, keepdims=keepdims)
-        total = np.asarray(_count(a, axis), dtype_of(avg))
-    else:
-        w_shape = shape_of(weights)
-        if w_shape != shape:
-            if axis is None or not isinstance(axis, (int, np.integer)) or len(w_shape) != 1:
-                raise TypeError(
-                    f"average: weights of shape {w_shape} differ from a's shape {shape}; pass "
-                    "an integer axis with 1-d weights, or weights of a's shape"
-                )
-            ax = int(axis) % len(shape)
-            if w_shape[0] != shape[ax]:
-                raise ValueError(f"average: weights length {w_shape[0]} != a.shape[{ax}]")
-            weights = reshape(weights, tuple(n if i == ax else 1 for i, n in enumerate(shape)))
-        weights = broadcast_to(weights, shape)
-        total = _sum(weights, axis=axis, keepdims=keepdims)
-        avg = _sum(a * weights, axis=axis, keepdims=keepdims) / total
-    if returned:
-        if shape_of(total) != shape_of(avg):
-            total = broadcast_to(total, shape_of(avg))
-        return avg, total
-    return avg
-
-
-# ----- NaN-aware reductions: NaN entries are skipped and get zero gradient --
-def _nan_mask(a: Any) -> Any:
-    """Plain boolean array, True at NaN (NaN is the only value unequal to itself)."""
-    return np.asarray(a != a)
-
-
-def nansum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-    """Sum treating NaN as zero (numpy.nansum); NaN entries get zero gradient."""
-    from tapeflow.numpy.elementwise import where
-
-    _no_out(out, "nansum")
-    return sum(where(_nan_mask(a), 0, a), axis=axis, dtype=dtype, keepdims=keepdims)
-
-
-def nanmean(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
-) -> Any:
-    """Mean of the non-NaN entries (numpy.nanmean); NaN entries get zero gradient."""
-    mask = _nan_mask(a)
-    total = nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-    count = np.sum(~mask, axis=axis, keepdims=keepdims)
-    return total / count.astype(dtype_of(total))
-
-
-def _nan_extremum(a: Any, axis: Any, keepdims: bool, fill: float, reduce: Any) -> Any:
-    from tapeflow.numpy.elementwise import where
-
-    mask = _nan_mask(a)
-    best = reduce(where(mask, fill, a), axis=axis, keepdims=keepdims)
-    all_nan = np.all(mask, axis=axis, keepdims=keepdims)
-    if np.any(all_nan):
-        best = where(all_nan, np.nan, best)
-    return best
-
-
-def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-    """Maximum ignoring NaN (numpy.nanmax; an all-NaN slice gives NaN); ties share the gradient."""
-    _no_out(out, "nanmax")
-    return _nan_extremum(a, axis, keepdims, -np.inf, _max)
-
-
-def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
-    """Minimum ignoring NaN (numpy.nanmin; an all-NaN slice gives NaN); ties share the gradient."""
-    _no_out(out, "nanmin")
-    return _nan_extremum(a, axis, keepdims, np.inf, _min)
-
-
-# ----- order statistics: differentiated through the sort permutation -------
-def quantile(
-    a: Any,
-    q: Any,
-    axis: Any = None,
-    out: Any = None,
-    overwrite_input: bool = False,
-    method: str = "linear",
-    keepdims: bool = False,
-) -> Any:
-    """The ``q``-th quantiles (0 <= q <= 1) over the given axes, numpy's ``method='linear'``.
-
-    Differentiable in ``a`` (through :func:`tapeflow.numpy.sort`); ``q`` is a
-    constant. The result has shape ``q.shape`` followed by the reduced shape.
-
-    Example:
-        >>> float(quantile(np.array([1.0, 2.0, 4.0]), 0.75))
-        3.0
-    """
-    from tapeflow.numpy.shape import reshape, transpose
-    from tapeflow.numpy.sorting import sort
-    from tapeflow.tracer import Tracer
-
-    _no_out(out, "quantile")
-    if method != "linear":
-        raise NotImplementedError(
-            f"tapeflow.numpy.quantile supports method='linear' only, got method={method!r}"
-        )
-    if type(q) is Tracer:
-        raise TypeError("quantile/percentile: q must be a constant, not a traced value")
-    q = np.asarray(q)
-    if np.any((q < 0) | (q > 1)):
-        raise ValueError("Quantiles must be in the range [0, 1]")
-    shape = shape_of(a)
-    axes = normalize_axis(axis, len(shape))
-    kept = [i for i in range(len(shape)) if i not in axes]
-    # Reduced axes first, flattened into one: sorting along axis 0 then picks rows.
-    rows = reshape(transpose(a, axes + tuple(kept)), (-1,) + tuple(shape[i] for i in kept))
-    n = shape_of(rows)[0]
-    ordered = sort(rows, axis=0)
-    pos = q * (n - 1)
-    lo = np.floor(pos).astype(np.intp)
-    hi = np.minimum(lo + 1, n - 1)
-    frac = np.asarray(pos - lo, dtype_of(ordered)).reshape(q.shape + (1,) * len(kept))
-    low, high = ordered[lo], ordered[hi]
-    result = low + (high - low) * frac
-    if keepdims:
-        full = tuple(1 if i in axes else n_ for i, n_ in enumerate(shape))
-        result = reshape(result, q.shape + full)
-    return result
-
-
-def percentile(
-    a: Any,
-    q: Any,
-    axis: Any = None,
-    out: Any = None,
-    overwrite_input: bool = False,
-    method: str = "linear",
-    keepdims: bool = False,
-) -> Any:
-    """The ``q``-th percentiles (0 <= q <= 100); see :func:`quantile`."""
-    return quantile(a, np.asarray(q) / 100, axis=axis, out=out, method=method, keepdims=keepdims)
-
-
-def median(
-    a: Any, axis: Any = None, out: Any = None, overwrite_input: bool = False, keepdims: bool = False
-) -> Any:
-    """Median over the given axes (numpy.median), differentiable through the sort.
-
-    Example:
-        >>> float(median(np.array([3.0, 1.0, 2.0, 10.0])))
-        2.5
-    """
-    return quantile(a, 0.5, axis=axis, out=out, keepdims=keepdims)
 
 
 # ----- boolean- and index-valued reductions: plain values, no gradient -----
@@ -608,19 +389,8 @@ for _np_fun, _impl in (
     (np.amax, max),
     (np.amin, min),
     (np.prod, prod),
-    (np.var, var),
-    (np.std, std),
     (np.cumsum, cumsum),
     (np.cumprod, cumprod),
-    (np.ptp, ptp),
-    (np.average, average),
-    (np.nansum, nansum),
-    (np.nanmean, nanmean),
-    (np.nanmax, nanmax),
-    (np.nanmin, nanmin),
-    (np.median, median),
-    (np.quantile, quantile),
-    (np.percentile, percentile),
     (np.all, all),
     (np.any, any),
     (np.argmax, argmax),

@@ -16,8 +16,14 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defjvp_argnum, defvjp, defvjp_argnum, primitive
-from tapeflow.primitive import register_numpy
+from tapeflow.primitive import (
+    defjvp,
+    defjvp_argnum,
+    defvjp,
+    defvjp_argnum,
+    primitive,
+    register_numpy,
+)
 
 __all__ = [
     "reshape",
@@ -203,7 +209,7 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     if len(src) != len(dst):
         raise ValueError("moveaxis: `source` and `destination` need the same number of elements")
     order = [i for i in range(ndim) if i not in src]
-    for d, s_ in sorted(zip(dst, src)):
+    for d, s_ in sorted(zip(dst, src, strict=False)):
         order.insert(d, s_)
     return _transpose(a, tuple(order))
 
@@ -323,7 +329,7 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
         # Python slice semantics (negative or out-of-range indices) as in numpy.
         bounds = [0] + [int(i) for i in indices_or_sections] + [n]
     lead = (slice(None),) * ax
-    return [ary[lead + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return [ary[lead + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:], strict=False)]
 
 
 def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
@@ -369,10 +375,10 @@ def tile(A: Any, reps: Any) -> Any:
     d = max(len(shape), len(reps))
     shape = (1,) * (d - len(shape)) + tuple(shape)
     reps = (1,) * (d - len(reps)) + reps
-    spread = tuple(x for r, n in zip(reps, shape) for x in (1, n))
-    big = tuple(x for r, n in zip(reps, shape) for x in (r, n))
+    spread = tuple(x for r, n in zip(reps, shape, strict=False) for x in (1, n))
+    big = tuple(x for r, n in zip(reps, shape, strict=False) for x in (r, n))
     out = broadcast_to(_reshape(A, spread), big)
-    return _reshape(out, tuple(r * n for r, n in zip(reps, shape)))
+    return _reshape(out, tuple(r * n for r, n in zip(reps, shape, strict=False)))
 
 
 def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
@@ -391,8 +397,10 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Any:
     counts = np.asarray(unwrap(repeats))
     if counts.size == 1:
         r = int(counts.reshape(()))
-        out = broadcast_to(_reshape(a, shape[: ax + 1] + (1,) + shape[ax + 1 :]),
-                           shape[: ax + 1] + (r,) + shape[ax + 1 :])
+        out = broadcast_to(
+            _reshape(a, shape[: ax + 1] + (1,) + shape[ax + 1 :]),
+            shape[: ax + 1] + (r,) + shape[ax + 1 :],
+        )
         return _reshape(out, shape[:ax] + (shape[ax] * r,) + shape[ax + 1 :])
     index = np.repeat(np.arange(shape[ax]), counts)
     return a[(slice(None),) * ax + (index,)]
@@ -478,7 +486,7 @@ _pad = primitive(_np_pad, name="pad")
 
 
 def _unpad(g: Any, pad_width: Any) -> Any:
-    return g[tuple(slice(lo, n - hi) for (lo, hi), n in zip(pad_width, shape_of(g)))]
+    return g[tuple(slice(lo, n - hi) for (lo, hi), n in zip(pad_width, shape_of(g), strict=False))]
 
 
 defvjp(_pad, lambda ans, x, pad_width, constant_values=0: lambda g: _unpad(g, pad_width))
@@ -505,13 +513,18 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     if mode == "constant":
         values = kwargs.pop("constant_values", 0)
         if kwargs:
-            raise TypeError(f"pad: unexpected keyword arguments {sorted(kwargs)} for mode='constant'")
+            raise TypeError(
+                f"pad: unexpected keyword arguments {sorted(kwargs)} for mode='constant'"
+            )
         if type(values) is Tracer:
             raise TypeError("pad: constant_values must be a constant, not a traced value")
         return _pad(array, pad_width=widths, constant_values=values)
     if mode in ("edge", "reflect", "symmetric", "wrap"):
-        index = np.ix_(*(np.pad(np.arange(n), w, mode=mode, **kwargs) for n, w in zip(shape, widths)))
-        return array[index] if shape else array
+        # Pad each axis's index range the same way, then gather: gradients sum the copies.
+        ranges = [
+            np.pad(np.arange(n), w, mode=mode, **kwargs) for n, w in zip(shape, widths, strict=True)
+        ]
+        return array[np.ix_(*ranges)] if shape else array
     raise NotImplementedError(
         f"tapeflow.numpy.pad supports modes 'constant', 'edge', 'reflect', 'symmetric' and 'wrap', "
         f"got mode={mode!r}"
@@ -523,7 +536,9 @@ def _np_diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any
     return np.diagonal(x, offset, axis1, axis2).copy()
 
 
-def _np_diagonal_scatter(d: Any, shape: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
+def _np_diagonal_scatter(
+    d: Any, shape: Any, offset: int = 0, axis1: int = 0, axis2: int = 1
+) -> Any:
     out = np.zeros(shape, np.result_type(d))
     view = np.moveaxis(out, (axis1, axis2), (-2, -1))
     m = np.shape(d)[-1]
@@ -535,11 +550,13 @@ def _np_diagonal_scatter(d: Any, shape: Any, offset: int = 0, axis1: int = 0, ax
 
 _diagonal = primitive(_np_diagonal, name="diagonal")
 diagonal_scatter = primitive(_np_diagonal_scatter, name="diagonal_scatter")
-diagonal_scatter.__doc__ = """Zeros of ``shape`` with ``d`` written on the given diagonal (transpose of diagonal)."""
+diagonal_scatter.__doc__ = (
+    """Zeros of ``shape`` with ``d`` written on the given diagonal (transpose of diagonal)."""
+)
 defvjp(
     _diagonal,
-    lambda ans, x, offset=0, axis1=0, axis2=1: lambda g: diagonal_scatter(
-        g, shape_of(x), offset=offset, axis1=axis1, axis2=axis2
+    lambda ans, x, offset=0, axis1=0, axis2=1: (
+        lambda g: diagonal_scatter(g, shape_of(x), offset=offset, axis1=axis1, axis2=axis2)
     ),
 )
 defjvp(
@@ -550,8 +567,8 @@ defjvp(
 )
 defvjp(
     diagonal_scatter,
-    lambda ans, d, shape, offset=0, axis1=0, axis2=1: lambda g: _diagonal(
-        g, offset=offset, axis1=axis1, axis2=axis2
+    lambda ans, d, shape, offset=0, axis1=0, axis2=1: (
+        lambda g: _diagonal(g, offset=offset, axis1=axis1, axis2=axis2)
     ),
     None,
 )
@@ -588,8 +605,9 @@ def diag(v: Any, k: int = 0) -> Any:
     raise ValueError("Input must be 1- or 2-d.")
 
 
-def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None,
-          out: Any = None) -> Any:
+def trace(
+    a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None, out: Any = None
+) -> Any:
     """Sum along a diagonal (numpy.trace)."""
     from tapeflow.numpy.reductions import sum
 
@@ -686,13 +704,11 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
     elif len(varargs) == len(axes) and all(np.ndim(h) == 0 for h in varargs):
         spacing = [float(h) for h in varargs]
     else:
-        raise NotImplementedError(
-            "tapeflow.numpy.gradient supports scalar (uniform) spacings only"
-        )
+        raise NotImplementedError("tapeflow.numpy.gradient supports scalar (uniform) spacings only")
     if edge_order not in (1, 2):
         raise ValueError("'edge_order' greater than 2 not supported")
     outs = []
-    for ax, h in zip(axes, spacing):
+    for ax, h in zip(axes, spacing, strict=False):
         n = shape[ax]
         if n < edge_order + 1:
             raise ValueError(
@@ -701,7 +717,7 @@ def gradient(f: Any, *varargs: Any, axis: Any = None, edge_order: int = 1) -> An
             )
         lead = (slice(None),) * ax
 
-        def at(start: int, stop: Any) -> Any:
+        def at(start: int, stop: Any, lead: tuple = lead) -> Any:
             return f[lead + (slice(start, stop),)]
 
         if edge_order == 1:

@@ -49,7 +49,7 @@ def _np_permute(x: Any, perm: Any, axis: int = -1) -> Any:
 
 
 permute_along_axis = primitive(_np_permute, name="permute_along_axis")
-permute_along_axis.__doc__ = """``take_along_axis(x, perm, axis)`` for a permutation ``perm`` of each slice.
+permute_along_axis.__doc__ = """``take_along_axis(x, perm, axis)``: ``perm`` permutes each slice.
 
     Its VJP applies the inverse permutation (a gather, no scatter-add needed).
     """
@@ -96,7 +96,9 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable:
     return permute_along_axis(a, perm, axis=ax)
 
 
-def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None) -> Any:
+def partition(
+    a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order: Any = None
+) -> Any:
     """Partially sorted copy with the ``kth`` entries in their sorted places (numpy.partition)."""
     if order is not None:
         raise NotImplementedError("partition(..., order=...) is not supported")
@@ -106,7 +108,9 @@ def partition(a: Any, kth: Any, axis: Any = -1, kind: str = "introselect", order
 
 
 # ----- piecewise-linear interpolation ----------------------------------------
-def interp(x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None) -> Any:
+def interp(
+    x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None
+) -> Any:
     """One-dimensional piecewise-linear interpolation (numpy.interp).
 
     Differentiable in ``x`` (the slope of the segment, 0 outside ``xp``'s range)

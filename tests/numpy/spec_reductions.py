@@ -50,7 +50,13 @@ REDUCTIONS = [
 ]
 
 CASES = [
-    Case(f"{name}-axis{axis}-keep{keep}", _axis_fun(f, axis, keep, **kw), SHAPES, domains=dom, covers=covers)
+    Case(
+        f"{name}-axis{axis}-keep{keep}",
+        _axis_fun(f, axis, keep, **kw),
+        SHAPES,
+        domains=dom,
+        covers=covers,
+    )
     for name, f, dom, covers, kw in REDUCTIONS
     for axis in AXES
     for keep in (False, True)
@@ -58,53 +64,114 @@ CASES = [
 
 CASES += [
     Case("sum-0d", tnp.sum, (((),),), covers=["sum"]),
-    Case("max-ties", lambda x: tnp.max(x * 0.0 + 1.0) * tnp.sum(x), (((3,),),), covers=["max"], order=1),
+    Case(
+        "max-ties",
+        lambda x: tnp.max(x * 0.0 + 1.0) * tnp.sum(x),
+        (((3,),),),
+        covers=["max"],
+        order=1,
+    ),
     Case("prod-vector", tnp.prod, (((),), ((1,),), ((5,),)), domains=with_zeros, covers=["prod"]),
-    Case("prod-all-but-one-zero", lambda x: tnp.prod(x * np.array([0.0, 0.0, 1.0, 1.0], x.dtype)),
-         (((4,),),), covers=["prod"]),
+    Case(
+        "prod-all-but-one-zero",
+        lambda x: tnp.prod(x * np.array([0.0, 0.0, 1.0, 1.0], x.dtype)),
+        (((4,),),),
+        covers=["prod"],
+    ),
     # several zeros in one slice: every first and second derivative must be exactly right.
-    Case("prod-two-zeros", lambda x: tnp.prod(x, axis=1), (((2, 6),),), domains=with_zeros, covers=["prod"]),
+    Case(
+        "prod-two-zeros",
+        lambda x: tnp.prod(x, axis=1),
+        (((2, 6),),),
+        domains=with_zeros,
+        covers=["prod"],
+    ),
 ]
 
 # cumulative sums and products along every axis.
-for name, f, dom in [("cumsum", tnp.cumsum, real), ("cumprod", tnp.cumprod, real),
-                     ("cumprod-zeros", tnp.cumprod, with_zeros)]:
+for name, f, dom in [
+    ("cumsum", tnp.cumsum, real),
+    ("cumprod", tnp.cumprod, real),
+    ("cumprod-zeros", tnp.cumprod, with_zeros),
+]:
     CASES += [
-        Case(f"{name}-axis{axis}", (lambda f, a: lambda x: f(x, axis=a))(f, axis),
-             (((5,),), ((2, 3),), ((2, 3, 4),)) if axis in (None, 0, -1) else SHAPES,
-             domains=dom, covers=[name.split("-")[0], "linear_scan"] if "prod" in name else [name])
+        Case(
+            f"{name}-axis{axis}",
+            (lambda f, a: lambda x: f(x, axis=a))(f, axis),
+            (((5,),), ((2, 3),), ((2, 3, 4),)) if axis in (None, 0, -1) else SHAPES,
+            domains=dom,
+            covers=[name.split("-")[0], "linear_scan"] if "prod" in name else [name],
+        )
         for axis in (None, 0, -1, 1)
     ]
 CASES += [
     Case("cumsum-0d", tnp.cumsum, (((),),), covers=["cumsum"]),
-    Case("linear_scan", lambda a, b: linear_scan(a, b, axis=0), (((4,), (4,)), ((3, 2), (3, 2))),
-         covers=["linear_scan"]),
-    Case("linear_scan-axis1", lambda a, b: linear_scan(a, b, axis=1), (((2, 5), (2, 5)),),
-         domains=[with_zeros, real], covers=["linear_scan"]),
+    Case(
+        "linear_scan",
+        lambda a, b: linear_scan(a, b, axis=0),
+        (((4,), (4,)), ((3, 2), (3, 2))),
+        covers=["linear_scan"],
+    ),
+    Case(
+        "linear_scan-axis1",
+        lambda a, b: linear_scan(a, b, axis=1),
+        (((2, 5), (2, 5)),),
+        domains=[with_zeros, real],
+        covers=["linear_scan"],
+    ),
 ]
 
 # weighted averages: 1-d weights along one axis, full-shape weights, returned sums.
 CASES += [
-    Case("average-weights-axis", lambda x, w: tnp.average(x, axis=1, weights=w),
-         (((2, 3), (3,)), ((2, 3, 4), (3,))), domains=[real, positive], covers=["sum"]),
-    Case("average-weights-full", lambda x, w: tnp.average(x, weights=w),
-         (((3,), (3,)), ((2, 3), (2, 3))), domains=[real, positive], covers=["sum"]),
-    Case("average-returned", lambda x, w: tnp.average(x, axis=0, weights=w, returned=True, keepdims=True),
-         (((2, 3), (2, 3)),), domains=[real, positive], covers=["sum", "broadcast_to"]),
+    Case(
+        "average-weights-axis",
+        lambda x, w: tnp.average(x, axis=1, weights=w),
+        (((2, 3), (3,)), ((2, 3, 4), (3,))),
+        domains=[real, positive],
+        covers=["sum"],
+    ),
+    Case(
+        "average-weights-full",
+        lambda x, w: tnp.average(x, weights=w),
+        (((3,), (3,)), ((2, 3), (2, 3))),
+        domains=[real, positive],
+        covers=["sum"],
+    ),
+    Case(
+        "average-returned",
+        lambda x, w: tnp.average(x, axis=0, weights=w, returned=True, keepdims=True),
+        (((2, 3), (2, 3)),),
+        domains=[real, positive],
+        covers=["sum", "broadcast_to"],
+    ),
 ]
 
 # quantiles (w.r.t. values, method='linear'), scalar and vector q.
 CASES += [
-    Case(f"quantile-q{i}-axis{axis}-keep{keep}",
-         (lambda q, a, k: lambda x: tnp.quantile(x, q, axis=a, keepdims=k))(q, axis, keep),
-         SHAPES, domains=distinct, covers=["permute_along_axis"])
+    Case(
+        f"quantile-q{i}-axis{axis}-keep{keep}",
+        (lambda q, a, k: lambda x: tnp.quantile(x, q, axis=a, keepdims=k))(q, axis, keep),
+        SHAPES,
+        domains=distinct,
+        covers=["permute_along_axis"],
+    )
     for i, q in enumerate([0.3, [0.1, 0.5, 1.0]])
     for axis in AXES
     for keep in (False, True)
 ]
 CASES += [
-    Case("percentile", lambda x: tnp.percentile(x, [25.0, 90.0], axis=0), SHAPES, domains=distinct,
-         covers=["permute_along_axis"]),
-    Case("median-vector", tnp.median, (((1,),), ((4,),), ((5,),)), domains=distinct,
-         covers=["permute_along_axis"]),
+    Case(
+        "percentile",
+        lambda x: tnp.percentile(x, [25.0, 90.0], axis=0),
+        SHAPES,
+        domains=distinct,
+        covers=["permute_along_axis"],
+    ),
+    Case(
+        "median-vector",
+        tnp.median,
+        (((1,),), ((4,),), ((5,),)),
+        domains=distinct,
+        covers=["permute_along_axis"],
+    ),
 ]

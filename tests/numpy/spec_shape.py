@@ -5,11 +5,26 @@ from tapeflow.numpy.shape import diagonal_scatter
 from tests.numpy.spec import Case
 
 CASES = [
-    Case("reshape", lambda x: tnp.reshape(x, (-1,)), ((( 2, 3),), ((2, 3, 4),)), covers=["reshape"]),
-    Case("transpose", tnp.transpose, ((( 2, 3),), ((2, 3, 4),)), covers=["transpose"]),
-    Case("transpose-axes", lambda x: tnp.transpose(x, (1, 2, 0)), (((2, 3, 4),),), covers=["transpose"]),
-    Case("broadcast_to", lambda x: tnp.broadcast_to(x, (2, 3, 4)), (((4,),), ((3, 1),)), covers=["broadcast_to"]),
-    Case("concatenate", lambda x, y: tnp.concatenate([x, y, x], axis=1), (((2, 3), (2, 1)),), covers=["concatenate"]),
+    Case("reshape", lambda x: tnp.reshape(x, (-1,)), (((2, 3),), ((2, 3, 4),)), covers=["reshape"]),
+    Case("transpose", tnp.transpose, (((2, 3),), ((2, 3, 4),)), covers=["transpose"]),
+    Case(
+        "transpose-axes",
+        lambda x: tnp.transpose(x, (1, 2, 0)),
+        (((2, 3, 4),),),
+        covers=["transpose"],
+    ),
+    Case(
+        "broadcast_to",
+        lambda x: tnp.broadcast_to(x, (2, 3, 4)),
+        (((4,),), ((3, 1),)),
+        covers=["broadcast_to"],
+    ),
+    Case(
+        "concatenate",
+        lambda x, y: tnp.concatenate([x, y, x], axis=1),
+        (((2, 3), (2, 1)),),
+        covers=["concatenate"],
+    ),
 ]
 
 M = (((2, 3),), ((3, 4),))
@@ -25,111 +40,226 @@ CASES += [
     Case("ravel", tnp.ravel, ANY, covers=["reshape"]),
     Case("swapaxes", lambda x: tnp.swapaxes(x, 0, -1), M + X3, covers=["transpose"]),
     Case("expand_dims", lambda x: tnp.expand_dims(x, (0, -1)), ANY, covers=["reshape"]),
-    Case("squeeze", lambda x: tnp.squeeze(x[None, :, None]), (((3,),), ((2, 3),)), covers=["reshape"]),
+    Case(
+        "squeeze", lambda x: tnp.squeeze(x[None, :, None]), (((3,),), ((2, 3),)), covers=["reshape"]
+    ),
     Case("squeeze-axis", lambda x: tnp.squeeze(x, axis=1), (((2, 1, 3),),), covers=["reshape"]),
     Case("copy", lambda x: tnp.copy(x) * 2.0, ANY, covers=["multiply"]),
 ]
-CASES += _rows("moveaxis", ["transpose"], [
-    ("0to-1", lambda x: tnp.moveaxis(x, 0, -1)),
-    ("two", lambda x: tnp.moveaxis(x, (0, 1), (2, 0))),
-], shapes=X3)
+CASES += _rows(
+    "moveaxis",
+    ["transpose"],
+    [
+        ("0to-1", lambda x: tnp.moveaxis(x, 0, -1)),
+        ("two", lambda x: tnp.moveaxis(x, (0, 1), (2, 0))),
+    ],
+    shapes=X3,
+)
 CASES += [
-    Case("broadcast_arrays", lambda x, y: tnp.broadcast_arrays(x, y), (((2, 1, 4), (3, 1)), ((3,), (3,))),
-         covers=["broadcast_to"]),
-    Case("stack-axis0", lambda x, y: tnp.stack([x, y, x]), (((3,), (3,)), ((2, 3), (2, 3))),
-         covers=["concatenate", "reshape"]),
-    Case("stack-axis-1", lambda x, y: tnp.stack((x, y), axis=-1), (((2, 3), (2, 3)),), covers=["concatenate"]),
-    Case("hstack", lambda x, y: tnp.hstack([x, y]), (((3,), (2,)), ((2, 3), (2, 1))), covers=["concatenate"]),
-    Case("vstack", lambda x, y: tnp.vstack([x, y]), (((3,), (3,)), ((2, 3), (1, 3))), covers=["concatenate"]),
-    Case("dstack", lambda x, y: tnp.dstack([x, y]), (((3,), (3,)), ((2, 3), (2, 3))), covers=["concatenate"]),
-    Case("column_stack", lambda x, y: tnp.column_stack([x, y]), (((3,), (3, 2)),), covers=["concatenate"]),
+    Case(
+        "broadcast_arrays",
+        lambda x, y: tnp.broadcast_arrays(x, y),
+        (((2, 1, 4), (3, 1)), ((3,), (3,))),
+        covers=["broadcast_to"],
+    ),
+    Case(
+        "stack-axis0",
+        lambda x, y: tnp.stack([x, y, x]),
+        (((3,), (3,)), ((2, 3), (2, 3))),
+        covers=["concatenate", "reshape"],
+    ),
+    Case(
+        "stack-axis-1",
+        lambda x, y: tnp.stack((x, y), axis=-1),
+        (((2, 3), (2, 3)),),
+        covers=["concatenate"],
+    ),
+    Case(
+        "hstack",
+        lambda x, y: tnp.hstack([x, y]),
+        (((3,), (2,)), ((2, 3), (2, 1))),
+        covers=["concatenate"],
+    ),
+    Case(
+        "vstack",
+        lambda x, y: tnp.vstack([x, y]),
+        (((3,), (3,)), ((2, 3), (1, 3))),
+        covers=["concatenate"],
+    ),
+    Case(
+        "dstack",
+        lambda x, y: tnp.dstack([x, y]),
+        (((3,), (3,)), ((2, 3), (2, 3))),
+        covers=["concatenate"],
+    ),
+    Case(
+        "column_stack",
+        lambda x, y: tnp.column_stack([x, y]),
+        (((3,), (3, 2)),),
+        covers=["concatenate"],
+    ),
     Case("atleast_1d", lambda x: tnp.atleast_1d(x), ANY, covers=["reshape"]),
     Case("atleast_2d", lambda x: tnp.atleast_2d(x), ANY, covers=["reshape"]),
     Case("atleast_3d", lambda x: tnp.atleast_3d(x), ANY, covers=["reshape"]),
     Case("atleast_2d-many", lambda x, y: tnp.atleast_2d(x, y), (((), (3,)),), covers=["reshape"]),
 ]
-CASES += _rows("split", ["getitem"], [
-    ("sections", lambda x: tnp.split(x, 2, axis=1)),
-    ("indices", lambda x: tnp.split(x, [1, -1, 10], axis=-1)),
-    ("array_split", lambda x: tnp.array_split(x, 3, axis=-1)),
-    ("hsplit", lambda x: tnp.hsplit(x, [1])),
-    ("vsplit", lambda x: tnp.vsplit(x, 2)),
-], shapes=(((2, 4),), ((2, 4, 3),)))
+CASES += _rows(
+    "split",
+    ["getitem"],
+    [
+        ("sections", lambda x: tnp.split(x, 2, axis=1)),
+        ("indices", lambda x: tnp.split(x, [1, -1, 10], axis=-1)),
+        ("array_split", lambda x: tnp.array_split(x, 3, axis=-1)),
+        ("hsplit", lambda x: tnp.hsplit(x, [1])),
+        ("vsplit", lambda x: tnp.vsplit(x, 2)),
+    ],
+    shapes=(((2, 4),), ((2, 4, 3),)),
+)
 CASES += [
     Case("split-1d", lambda x: tnp.array_split(x, 3), (((5,),),), covers=["getitem"]),
     Case("dsplit", lambda x: tnp.dsplit(x, [1, 3]), X3, covers=["getitem"]),
 ]
-CASES += _rows("tile", ["broadcast_to", "reshape"], [
-    ("int", lambda x: tnp.tile(x, 2)),
-    ("tuple", lambda x: tnp.tile(x, (2, 1, 3))),
-], shapes=ANY)
-CASES += _rows("repeat", ["broadcast_to", "getitem"], [
-    ("flat", lambda x: tnp.repeat(x, 2)),
-    ("axis0", lambda x: tnp.repeat(x, 3, axis=0)),
-    ("counts", lambda x: tnp.repeat(x, [2, 0, 1][: x.shape[-1]] + [1] * (x.shape[-1] - 3), axis=-1)),
-])
-CASES += _rows("flip", ["flip"], [
-    ("all", tnp.flip),
-    ("axis", lambda x: tnp.flip(x, 0)),
-    ("axes", lambda x: tnp.flip(x, (0, -1))),
-    ("fliplr", tnp.fliplr),
-    ("flipud", tnp.flipud),
-], shapes=M + X3)
-CASES += _rows("rot90", ["flip", "transpose"], [
-    (f"k{k}", (lambda k: lambda x: tnp.rot90(x, k))(k)) for k in (1, 2, 3, -1)
-] + [("axes", lambda x: tnp.rot90(x, 1, axes=(2, 0)))], shapes=X3)
-CASES += _rows("roll", ["roll"], [
-    ("flat", lambda x: tnp.roll(x, 2)),
-    ("axis", lambda x: tnp.roll(x, -1, axis=0)),
-    ("axes", lambda x: tnp.roll(x, (1, 2), axis=(0, -1))),
-], shapes=M + X3)
+CASES += _rows(
+    "tile",
+    ["broadcast_to", "reshape"],
+    [
+        ("int", lambda x: tnp.tile(x, 2)),
+        ("tuple", lambda x: tnp.tile(x, (2, 1, 3))),
+    ],
+    shapes=ANY,
+)
+CASES += _rows(
+    "repeat",
+    ["broadcast_to", "getitem"],
+    [
+        ("flat", lambda x: tnp.repeat(x, 2)),
+        ("axis0", lambda x: tnp.repeat(x, 3, axis=0)),
+        (
+            "counts",
+            lambda x: tnp.repeat(x, [2, 0, 1][: x.shape[-1]] + [1] * (x.shape[-1] - 3), axis=-1),
+        ),
+    ],
+)
+CASES += _rows(
+    "flip",
+    ["flip"],
+    [
+        ("all", tnp.flip),
+        ("axis", lambda x: tnp.flip(x, 0)),
+        ("axes", lambda x: tnp.flip(x, (0, -1))),
+        ("fliplr", tnp.fliplr),
+        ("flipud", tnp.flipud),
+    ],
+    shapes=M + X3,
+)
+CASES += _rows(
+    "rot90",
+    ["flip", "transpose"],
+    [(f"k{k}", (lambda k: lambda x: tnp.rot90(x, k))(k)) for k in (1, 2, 3, -1)]
+    + [("axes", lambda x: tnp.rot90(x, 1, axes=(2, 0)))],
+    shapes=X3,
+)
+CASES += _rows(
+    "roll",
+    ["roll"],
+    [
+        ("flat", lambda x: tnp.roll(x, 2)),
+        ("axis", lambda x: tnp.roll(x, -1, axis=0)),
+        ("axes", lambda x: tnp.roll(x, (1, 2), axis=(0, -1))),
+    ],
+    shapes=M + X3,
+)
 CASES += [
     Case("pad-constant", lambda x: tnp.pad(x, 1), ANY[1:], covers=["pad"]),
-    Case("pad-widths", lambda x: tnp.pad(x, ((0, 1), (2, 0)), constant_values=3.0), M, covers=["pad"]),
+    Case(
+        "pad-widths", lambda x: tnp.pad(x, ((0, 1), (2, 0)), constant_values=3.0), M, covers=["pad"]
+    ),
     Case("pad-edge", lambda x: tnp.pad(x, (1, 2), mode="edge"), M, covers=["getitem"]),
     Case("pad-reflect", lambda x: tnp.pad(x, 2, mode="reflect"), (((3, 4),),), covers=["getitem"]),
     Case("pad-wrap", lambda x: tnp.pad(x, 1, mode="wrap"), M, covers=["getitem"]),
 ]
-CASES += _rows("diag", ["diagonal", "diagonal_scatter"], [
-    ("k0", tnp.diag),
-    ("k1", lambda x: tnp.diag(x, 1)),
-    ("k-2", lambda x: tnp.diag(x, -2)),
-], shapes=(((3,),), ((3, 4),)))
-CASES += _rows("diagonal", ["diagonal"], [
-    ("default", tnp.diagonal),
-    ("offset", lambda x: tnp.diagonal(x, 1, 2, 0)),
-    ("trace", lambda x: tnp.trace(x, -1, 1, 2)),
-], shapes=X3)
+CASES += _rows(
+    "diag",
+    ["diagonal", "diagonal_scatter"],
+    [
+        ("k0", tnp.diag),
+        ("k1", lambda x: tnp.diag(x, 1)),
+        ("k-2", lambda x: tnp.diag(x, -2)),
+    ],
+    shapes=(((3,),), ((3, 4),)),
+)
+CASES += _rows(
+    "diagonal",
+    ["diagonal"],
+    [
+        ("default", tnp.diagonal),
+        ("offset", lambda x: tnp.diagonal(x, 1, 2, 0)),
+        ("trace", lambda x: tnp.trace(x, -1, 1, 2)),
+    ],
+    shapes=X3,
+)
 CASES += [
     Case("trace", tnp.trace, M, covers=["diagonal"]),
-    Case("diagonal_scatter", lambda d: diagonal_scatter(d, (3, 2, 4), offset=1, axis1=2, axis2=0),
-         (((2, 2),),), covers=["diagonal_scatter"]),
+    Case(
+        "diagonal_scatter",
+        lambda d: diagonal_scatter(d, (3, 2, 4), offset=1, axis1=2, axis2=0),
+        (((2, 2),),),
+        covers=["diagonal_scatter"],
+    ),
 ]
-CASES += _rows("tri", ["where"], [
-    ("tril", tnp.tril),
-    ("tril-k", lambda x: tnp.tril(x, -1)),
-    ("triu", tnp.triu),
-    ("triu-k", lambda x: tnp.triu(x, 1)),
-], shapes=M + X3 + (((3,),),))
+CASES += _rows(
+    "tri",
+    ["where"],
+    [
+        ("tril", tnp.tril),
+        ("tril-k", lambda x: tnp.tril(x, -1)),
+        ("triu", tnp.triu),
+        ("triu-k", lambda x: tnp.triu(x, 1)),
+    ],
+    shapes=M + X3 + (((3,),),),
+)
 CASES += [
     Case("meshgrid-xy", lambda x, y: tnp.meshgrid(x, y), (((3,), (2,)),), covers=["broadcast_to"]),
-    Case("meshgrid-ij-3", lambda x, y: tnp.meshgrid(x, y, x, indexing="ij"), (((3,), (2,)),),
-         covers=["broadcast_to"]),
-    Case("meshgrid-sparse", lambda x, y: tnp.meshgrid(x, y, sparse=True), (((3,), (2,)),), covers=["reshape"]),
+    Case(
+        "meshgrid-ij-3",
+        lambda x, y: tnp.meshgrid(x, y, x, indexing="ij"),
+        (((3,), (2,)),),
+        covers=["broadcast_to"],
+    ),
+    Case(
+        "meshgrid-sparse",
+        lambda x, y: tnp.meshgrid(x, y, sparse=True),
+        (((3,), (2,)),),
+        covers=["reshape"],
+    ),
 ]
-CASES += _rows("diff", ["getitem", "subtract"], [
-    ("n1", tnp.diff),
-    ("n2-axis0", lambda x: tnp.diff(x, 2, axis=0)),
-    ("prepend", lambda x: tnp.diff(x, prepend=0.5, append=x[..., :1])),
-], shapes=(((3, 4),), ((3, 4, 5),)))
-CASES += _rows("gradient", ["getitem", "concatenate"], [
-    ("default", tnp.gradient),
-    ("spacing", lambda x: tnp.gradient(x, 0.5, 2.0, axis=(0, -1))),
-    ("edge2", lambda x: tnp.gradient(x, 0.7, edge_order=2)),
-], shapes=(((3,),), ((3, 4),), ((3, 4, 5),)))
+CASES += _rows(
+    "diff",
+    ["getitem", "subtract"],
+    [
+        ("n1", tnp.diff),
+        ("n2-axis0", lambda x: tnp.diff(x, 2, axis=0)),
+        ("prepend", lambda x: tnp.diff(x, prepend=0.5, append=x[..., :1])),
+    ],
+    shapes=(((3, 4),), ((3, 4, 5),)),
+)
+CASES += _rows(
+    "gradient",
+    ["getitem", "concatenate"],
+    [
+        ("default", tnp.gradient),
+        ("spacing", lambda x: tnp.gradient(x, 0.5, 2.0, axis=(0, -1))),
+        ("edge2", lambda x: tnp.gradient(x, 0.7, edge_order=2)),
+    ],
+    shapes=(((3,),), ((3, 4),), ((3, 4, 5),)),
+)
 CASES += [
-    Case(f"{name}-{mode}", (lambda f, m: lambda a, v: f(a, v, mode=m))(f, mode),
-         (((5,), (3,)), ((3,), (4,)), ((4,), (4,)), ((1,), (2,))), covers=["convolve", "flip"])
+    Case(
+        f"{name}-{mode}",
+        (lambda f, m: lambda a, v: f(a, v, mode=m))(f, mode),
+        (((5,), (3,)), ((3,), (4,)), ((4,), (4,)), ((1,), (2,))),
+        covers=["convolve", "flip"],
+    )
     for name, f in (("convolve", tnp.convolve), ("correlate", tnp.correlate))
     for mode in ("full", "same", "valid")
 ]

@@ -22,7 +22,7 @@ V = RNG.standard_normal(4)
 def _same(a, b):
     if isinstance(b, (list, tuple)):
         assert isinstance(a, (list, tuple)) and len(a) == len(b)
-        for p, q in zip(a, b):
+        for p, q in zip(a, b, strict=False):
             _same(p, q)
         return
     a = np.asarray(a)
