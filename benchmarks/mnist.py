@@ -416,9 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Train a network on MNIST with tapeflow (default: the lab network, "
         "784-256 sigmoid-10 with plain SGD).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--model", choices=list(MODELS), default="lab-mlp")
+    parser.add_argument(
+        "--model", choices=list(MODELS), default="lab-mlp", help="the network (default: lab-mlp)"
+    )
     parser.add_argument(
         "--epochs", type=int, default=None, help="default: 10 (lab-mlp, mlp), 3 (cnn)"
     )
@@ -438,8 +439,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="learning-rate schedule; default: constant (lab-mlp), cosine (mlp, cnn)",
     )
-    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--dtype", choices=["float32", "float64"], default="float32", help="default: float32"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seeds the initialisation and the shuffle (default: 0)"
+    )
     parser.add_argument(
         "--data-dir",
         default=None,
@@ -464,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         "--json", metavar="RESULTS.json", default=None, help="write the results as JSON"
     )
     parser.add_argument(
-        "--threads", type=int, default=1, help="BLAS threads (0: leave numpy's default)"
+        "--threads", type=int, default=1, help="BLAS threads; 0 leaves numpy's default (default: 1)"
     )
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
     args = parser.parse_args(argv)
