@@ -555,19 +555,20 @@ def _softmax_cross_entropy_rule(args: Any, dims: Any) -> Any:
 def merge_rule(prim: Primitive, rows: tuple[int, ...], shape_kw: str | None = None) -> Rule:
     """Batch an op on ``(N, ...)`` arrays by folding the batch into ``N``.
 
-    ``rows`` are the positional arguments whose leading axis is ``N`` (they must all
-    be batched, the others not); ``shape_kw`` names a keyword holding such a shape.
+    ``rows`` are the positional arguments whose leading axis is ``N`` (an unbatched one
+    is repeated over the batch); the other arguments (weights) must be unbatched.
+    ``shape_kw`` names a keyword holding the shape of a rows argument.
     """
     fun = prim.bind
 
     def rule(args: Any, dims: Any, **kwargs: Any) -> Any:
-        if any((d is None) == (i in rows) for i, d in enumerate(dims) if i < len(args)):
-            return NotImplemented
+        if any(d is not None and i not in rows for i, d in enumerate(dims)):
+            return NotImplemented  # a batched weight: no single call does that
         reshape = _bind("reshape")
         new = list(args)
-        size = None
+        size = batch_size(args, dims)
         for i in rows:
-            x = to_front(args[i], dims[i])
+            x = _bcast_front(args[i], dims[i], size)  # a shared row array is repeated
             xs = tuple(shape_of(x))
             size = xs[0]
             new[i] = reshape(x, (xs[0] * xs[1],) + xs[2:])
