@@ -122,6 +122,7 @@ def interp(
         1.0
     """
     from tapeflow.numpy.elementwise import where
+    from tapeflow.numpy.indexing import getitem
     from tapeflow.numpy.shape import broadcast_to
 
     if period is not None:
@@ -136,9 +137,11 @@ def interp(
     if n == 1:
         y = broadcast_to(fp[0], shape_of(x)) + 0 * x
     else:
-        j = np.clip(np.asarray(searchsorted(xp, x, side="right")) - 1, 0, n - 2)
-        x0, x1 = xp[j], xp[j + 1]
-        y0, y1 = fp[j], fp[j + 1]
+        # Segment index in [0, n-2]; searching the inner knots needs no clipping.
+        j = searchsorted(xp[1 : n - 1], x, side="right")
+        # getitem, not xp[j]: j is traced under tp.jit even when xp is a plain array.
+        x0, x1 = getitem(xp, j), getitem(xp, j + 1)
+        y0, y1 = getitem(fp, j), getitem(fp, j + 1)
         y = y0 + (y1 - y0) / (x1 - x0) * (x - x0)
     return where(x < xp[0], first, where(x > xp[n - 1], last, y))
 

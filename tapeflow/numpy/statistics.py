@@ -132,8 +132,12 @@ def average(
 
 # ----- NaN-aware reductions: NaN entries are skipped and get zero gradient --
 def _nan_mask(a: Any) -> Any:
-    """Plain boolean array, True at NaN (NaN is the only value unequal to itself)."""
-    return np.asarray(a != a)
+    """Boolean array, True at NaN (NaN is the only value unequal to itself).
+
+    Written with tapeflow operations only (no ``np.asarray``), so ``tp.jit``
+    records it instead of baking in the NaN positions of the first call.
+    """
+    return a != a
 
 
 def nansum(
@@ -150,21 +154,23 @@ def nanmean(
     a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
 ) -> Any:
     """Mean of the non-NaN entries (numpy.nanmean); NaN entries get zero gradient."""
-    mask = _nan_mask(a)
+    from tapeflow.numpy.elementwise import where
+
     total = nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
-    count = np.sum(~mask, axis=axis, keepdims=keepdims)
-    return total / count.astype(dtype_of(total))
+    dt = dtype_of(total)
+    present = where(_nan_mask(a), np.zeros((), dt), np.ones((), dt))
+    return total / _sum(present, axis=axis, keepdims=keepdims)
 
 
 def _nan_extremum(a: Any, axis: Any, keepdims: bool, fill: float, reduce: Any) -> Any:
     from tapeflow.numpy.elementwise import where
 
+    from tapeflow.numpy.reductions import all as all_
+
     mask = _nan_mask(a)
     best = reduce(where(mask, fill, a), axis=axis, keepdims=keepdims)
-    all_nan = np.all(mask, axis=axis, keepdims=keepdims)
-    if np.any(all_nan):
-        best = where(all_nan, np.nan, best)
-    return best
+    # numpy gives NaN for an all-NaN slice; no Python `if` on values (jit-safe).
+    return where(all_(mask, axis=axis, keepdims=keepdims), np.nan, best)
 
 
 def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:

@@ -190,3 +190,32 @@ def test_clear_errors():
         tnp.gradient(V, np.arange(4.0))
     with pytest.raises(TypeError, match="out="):
         tnp.prod(V, out=np.empty(()))
+
+
+JIT_FUNS = {
+    "prod-grad": lambda x: tp.grad(lambda z: tnp.sum(tnp.prod(z, axis=0)))(x),
+    "cumprod-grad": lambda x: tp.grad(lambda z: tnp.sum(tnp.cumprod(z, axis=1) ** 2))(x),
+    "sort-grad": lambda x: tp.grad(lambda z: tnp.sum(tnp.sort(z, axis=0)[0] ** 3))(x),
+    "median": lambda x: tnp.median(x, axis=1),
+    "quantile-grad": lambda x: tp.grad(lambda z: tnp.sum(tnp.quantile(z, [0.2, 0.7]) ** 2))(x),
+    "nanmean": lambda x: tnp.nanmean(x, axis=0),
+    "nanmax-grad": lambda x: tp.grad(lambda z: tnp.sum(tnp.nanmax(z, axis=1)))(x),
+    "interp-x": lambda x: tnp.interp(x, np.arange(4.0), np.arange(4.0) ** 2),
+    "interp-fp-grad": lambda x: tp.grad(
+        lambda z: tnp.sum(tnp.interp(X[0, 0], np.arange(4.0), z[0]))
+    )(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(JIT_FUNS))
+def test_jit_replays_with_new_values(name):
+    """Permutations, NaN masks and segment indices depend on the values: tp.jit must
+    record them, not bake in those of the first call."""
+    f = JIT_FUNS[name]
+    jf = tp.jit(f)
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        x = rng.standard_normal((3, 4)) * 2
+        x[rng.integers(3), rng.integers(4)] = np.nan if name.startswith("nan") else 0.5
+        np.testing.assert_allclose(jf(x), f(x), rtol=1e-12, atol=1e-12)
+    assert jf.trace_count == 1
