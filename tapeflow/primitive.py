@@ -200,6 +200,13 @@ def defvjp_argnum(fn: Any, maker: Callable[..., Any]) -> None:
     """Register one VJP rule for every positional argument (variadic primitives).
 
     ``maker(argnum, ans, args, kwargs)`` returns the closure ``g -> cotangent``.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> total = tp.primitive(lambda *xs: sum(xs), name="total_example")
+        >>> tp.defvjp_argnum(total, lambda argnum, ans, args, kwargs: lambda g: g)
+        >>> tp.grad(lambda a, b: total(a, b, a), argnums=(0, 1))(1.0, 2.0)
+        (np.float64(2.0), np.float64(1.0))
     """
     prim = get_primitive(fn)
     prim.vjps = ()
@@ -210,6 +217,13 @@ def defjvp_argnum(fn: Any, rule: Callable[..., Any]) -> None:
     """Register one JVP rule for every positional argument.
 
     ``rule(argnum, t, ans, args, kwargs)`` returns the output tangent.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> total = tp.primitive(lambda *xs: sum(xs), name="total_fwd_example")
+        >>> tp.defjvp_argnum(total, lambda argnum, t, ans, args, kwargs: t)
+        >>> tp.jvp(lambda a: total(a, a, 1.0), (2.0,), (1.0,))[1]
+        np.float64(2.0)
     """
     prim = get_primitive(fn)
     prim.jvps = ()
@@ -222,6 +236,13 @@ def nondifferentiable(fn: Any) -> None:
     Used for functions whose outputs are indices, booleans or other piecewise
     constant values (comparisons, argmax, floor...): traced inputs are unwrapped
     and a plain value is returned.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> is_big = tp.primitive(lambda x: x > 10, name="is_big_example")
+        >>> tp.nondifferentiable(is_big)
+        >>> tp.grad(lambda x: x * is_big(x))(20.0)
+        np.float64(1.0)
     """
     prim = get_primitive(fn)
     prim.vjps = ()

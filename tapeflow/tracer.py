@@ -230,10 +230,10 @@ class Tracer:
     def __ge__(self, other: Any) -> Any:
         return _tnp().greater_equal(self, other)
 
-    def __eq__(self, other: Any) -> Any:  # type: ignore[override]
+    def __eq__(self, other: Any) -> Any:
         return _tnp().equal(self, other)
 
-    def __ne__(self, other: Any) -> Any:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Any:
         return _tnp().not_equal(self, other)
 
     __hash__ = None  # type: ignore[assignment]
@@ -310,9 +310,10 @@ class Tracer:
         return _tnp().reshape(self, shape, order=order)
 
     def transpose(self, *axes: Any) -> Any:
+        perm: Any = axes
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
-            axes = axes[0]
-        return _tnp().transpose(self, axes or None)
+            perm = axes[0]
+        return _tnp().transpose(self, perm or None)
 
     def astype(self, dtype: Any, copy: bool = True) -> Any:
         return _tnp().astype(self, dtype)
@@ -392,7 +393,13 @@ _IN_PLACE_METHODS: dict[str, str] = {
 
 
 def is_traced(x: Any) -> bool:
-    """True when ``x`` is a traced array of a running (or finished) transform."""
+    """True when ``x`` is a traced array of a running (or finished) transform.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> tp.grad(lambda x: float(tp.is_traced(x)) * x)(2.0)
+        np.float64(1.0)
+    """
     return type(x) is Tracer
 
 

@@ -224,7 +224,10 @@ def _pull_back(
     result = []
     for i, x in enumerate(in_leaves):
         ct = cts[i] if i < len(cts) else None
-        result.append(_zeros_like(x) if ct is None else _cast_to(ct, x))
+        ct = _zeros_like(x) if ct is None else _cast_to(ct, x)
+        if type(ct) is np.ndarray and ct.ndim == 0 and not isinstance(x, np.ndarray):
+            ct = ct[()]  # scalar in, numpy scalar out (not a 0-d array)
+        result.append(ct)
     assert len(result) == n_in
     return result
 

@@ -75,11 +75,15 @@ def _dict_flatten(d: dict[Any, Any]) -> tuple[list[Any], Hashable]:
     return [d[k] for k in keys], tuple(keys)
 
 
-_NODE_TYPES[dict] = _NodeType(
-    _dict_flatten,
-    lambda keys, ch: dict(zip(keys, ch)),  # type: ignore[call-overload]
-    lambda d, keys: [f"[{k!r}]" for k in keys],  # type: ignore[union-attr]
-)
+def _dict_unflatten(keys: Any, children: Iterable[Any]) -> dict[Any, Any]:
+    return dict(zip(keys, children))
+
+
+def _dict_keys(d: Any, keys: Any) -> list[str]:
+    return [f"[{k!r}]" for k in keys]
+
+
+_NODE_TYPES[dict] = _NodeType(_dict_flatten, _dict_unflatten, _dict_keys)
 
 
 def _is_namedtuple(x: Any) -> bool:
@@ -104,6 +108,10 @@ class PyTreeDef:
     """The shape of a pytree without its leaves; equal structures compare equal."""
 
     __slots__ = ("node_type", "aux", "children", "num_leaves")
+    node_type: type | None
+    aux: Hashable
+    children: tuple[PyTreeDef, ...]
+    num_leaves: int
 
     def __init__(self, node_type: type | None, aux: Hashable, children: tuple[PyTreeDef, ...]):
         self.node_type = node_type  # None for a leaf
@@ -128,7 +136,8 @@ class PyTreeDef:
             return "*"
         inner = ", ".join(repr(c) for c in self.children)
         if self.node_type is dict:
-            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.aux, self.children))  # type: ignore[arg-type]
+            keys: Any = self.aux
+            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(keys, self.children))
             return "PyTreeDef({" + inner + "})"
         return f"PyTreeDef({self.node_type.__name__}({inner}))"
 
@@ -180,7 +189,12 @@ def tree_flatten_with_path(tree: Any) -> tuple[list[tuple[str, Any]], PyTreeDef]
 
 
 def keystr(path: str) -> str:
-    """A readable form of a key path ('' becomes 'the argument itself')."""
+    """A readable form of a key path (the empty path, the root itself, becomes ``<root>``).
+
+    Example:
+        >>> keystr("['w'][0]"), keystr("")
+        ("['w'][0]", '<root>')
+    """
     return path if path else "<root>"
 
 
