@@ -195,12 +195,19 @@ def _shift(x: Any, axis: int, fill: Any, forward: bool = True) -> Any:
 
 
 def _np_linear_scan(a: Any, b: Any, axis: int = 0) -> Any:
-    out = np.array(b, dtype=np.result_type(a, b), copy=True)
-    h = np.moveaxis(out, axis, 0)  # a view: writing into h fills out
-    am = np.moveaxis(np.asarray(a), axis, 0)
-    for k in range(1, h.shape[0]):
-        h[k] += am[k] * h[k - 1]
-    return out
+    # Step k is the affine map h -> a[k] h + b[k]; composing maps is associative, so a
+    # doubling (Hillis-Steele) scan needs log2(n) vectorized steps instead of an n-step
+    # Python loop: after the step with offset d, (A[k], B[k]) is the composition of
+    # maps k-2d+1..k. No division anywhere.
+    dtype = np.result_type(a, b)
+    A = np.moveaxis(np.array(a, dtype=dtype, copy=True), axis, 0)
+    B = np.moveaxis(np.array(b, dtype=dtype, copy=True), axis, 0)
+    d = 1
+    while d < B.shape[0]:
+        B[d:] = B[d:] + A[d:] * B[:-d]
+        A[d:] = A[d:] * A[:-d]
+        d *= 2
+    return np.moveaxis(B, 0, axis)
 
 
 linear_scan = primitive(_np_linear_scan, name="linear_scan")

@@ -108,14 +108,33 @@ def partition(
 
 
 # ----- piecewise-linear interpolation ----------------------------------------
+def _periodic(x: Any, xp: Any, fp: Any, period: Any) -> tuple[Any, Any, Any]:
+    """numpy's ``period=``: reduce x and xp modulo the period, sort the knots and
+    wrap one knot around each end."""
+    from tapeflow.numpy.indexing import getitem
+    from tapeflow.numpy.shape import concatenate
+
+    period = abs(float(period))
+    if period == 0:
+        raise ValueError("period must be a non-zero value")
+    x = x % period
+    xp = xp % period
+    order = argsort(xp)
+    xp, fp = getitem(xp, order), getitem(fp, order)
+    xp = concatenate([xp[-1:] - period, xp, xp[0:1] + period])
+    fp = concatenate([fp[-1:], fp, fp[0:1]])
+    return x, xp, fp
+
+
 def interp(
     x: Any, xp: Any, fp: Any, left: Any = None, right: Any = None, period: Any = None
 ) -> Any:
     """One-dimensional piecewise-linear interpolation (numpy.interp).
 
     Differentiable in ``x`` (the slope of the segment, 0 outside ``xp``'s range)
-    and in ``fp`` (the two interpolation weights). ``xp`` must be increasing.
-    Unlike numpy, float32 inputs give a float32 result.
+    and in ``fp`` (the two interpolation weights). ``xp`` must be increasing
+    unless ``period`` is given (then x and xp are taken modulo the period, as in
+    numpy). Unlike numpy, float32 inputs give a float32 result.
 
     Example:
         >>> float(interp(2.5, np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 0.0])))
@@ -125,10 +144,11 @@ def interp(
     from tapeflow.numpy.indexing import getitem
     from tapeflow.numpy.shape import broadcast_to
 
-    if period is not None:
-        raise NotImplementedError("tapeflow.numpy.interp does not support period= yet")
     if len(shape_of(xp)) != 1 or shape_of(xp) != shape_of(fp):
         raise ValueError("interp: xp and fp must be 1-d sequences of the same length")
+    if period is not None:
+        x, xp, fp = _periodic(x, xp, fp, period)
+        left = right = None
     n = shape_of(xp)[0]
     if n == 0:
         raise ValueError("array of sample points is empty")

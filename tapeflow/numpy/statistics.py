@@ -164,7 +164,6 @@ def nanmean(
 
 def _nan_extremum(a: Any, axis: Any, keepdims: bool, fill: float, reduce: Any) -> Any:
     from tapeflow.numpy.elementwise import where
-
     from tapeflow.numpy.reductions import all as all_
 
     mask = _nan_mask(a)

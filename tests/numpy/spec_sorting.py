@@ -75,4 +75,13 @@ CASES = [
         domains=[spread, distinct],
         covers=["getitem", "where"],
     ),
+    Case(
+        "interp-period",
+        lambda x, fp: tnp.interp(
+            x * 90.0, np.array([190.0, -190.0, 350.0, -350.0], x.dtype), fp, period=360
+        ),
+        (((7,), (4,)),),
+        domains=[spread, distinct],
+        covers=["getitem", "mod"],
+    ),
 ]
