@@ -120,8 +120,17 @@ def _mlp() -> nn.Layer:
     )
 
 
+# Mean and standard deviation of the MNIST training pixels (scaled to [0, 1]).
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+
+
+def _standardize(x: Any) -> Any:
+    return (x - MNIST_MEAN) * (1.0 / MNIST_STD)
+
+
 def _cnn() -> nn.Layer:
     return nn.serial(
+        nn.elementwise(_standardize),
         nn.Conv(32, (3, 3), padding="SAME"),
         nn.Relu,
         nn.MaxPool(2),
@@ -162,7 +171,7 @@ MODELS: dict[str, dict[str, Any]] = {
         lr=1e-3,
         schedule="cosine",
         epochs=3,
-        batch_size=128,
+        batch_size=64,
     ),
 }
 
@@ -423,7 +432,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--epochs", type=int, default=None, help="default: 10 (lab-mlp, mlp), 3 (cnn)"
     )
-    parser.add_argument("--batch-size", type=int, default=None, help="default: 128")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="default: 128 (lab-mlp, mlp), 64 (cnn)"
+    )
     parser.add_argument(
         "--lr", type=float, default=None, help="default: 1.0 (lab-mlp), 1e-3 (mlp, cnn)"
     )
