@@ -315,6 +315,7 @@ def column_stack(tup: Any) -> Any:
 # ----- splitting: lists of differentiable pieces --------------------------------
 def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
     """Split into pieces along ``axis``; sections need not divide evenly (numpy.array_split)."""
+    ary = _as_operand(ary)
     ndim = len(shape_of(ary))
     ax = _axes_tuple(axis, ndim)[0]
     n = shape_of(ary)[ax]

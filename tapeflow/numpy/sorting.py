@@ -72,8 +72,9 @@ defjvp(
 
 
 def _flat(a: Any, axis: Any) -> tuple[Any, int]:
-    from tapeflow.numpy.shape import ravel
+    from tapeflow.numpy.shape import _as_operand, ravel
 
+    a = _as_operand(a)
     if axis is None:
         return ravel(a), 0
     return a, int(axis)

@@ -29,6 +29,7 @@ from tapeflow.numpy.reductions import (
     normalize_axis,
     sum,
 )
+from tapeflow.numpy.shape import _as_operand
 from tapeflow.primitive import register_numpy
 
 __all__ = [
@@ -137,6 +138,7 @@ def _nan_mask(a: Any) -> Any:
     Written with tapeflow operations only (no ``np.asarray``), so ``tp.jit``
     records it instead of baking in the NaN positions of the first call.
     """
+    a = _as_operand(a)
     return a != a
 
 
@@ -147,6 +149,7 @@ def nansum(
     from tapeflow.numpy.elementwise import where
 
     _no_out(out, "nansum")
+    a = _as_operand(a)
     return sum(where(_nan_mask(a), 0, a), axis=axis, dtype=dtype, keepdims=keepdims)
 
 
@@ -166,6 +169,7 @@ def _nan_extremum(a: Any, axis: Any, keepdims: bool, fill: float, reduce: Any) -
     from tapeflow.numpy.elementwise import where
     from tapeflow.numpy.reductions import all as all_
 
+    a = _as_operand(a)
     mask = _nan_mask(a)
     best = reduce(where(mask, fill, a), axis=axis, keepdims=keepdims)
     # numpy gives NaN for an all-NaN slice; no Python `if` on values (jit-safe).
