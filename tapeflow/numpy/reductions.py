@@ -83,6 +83,15 @@ def _count(x: Any, axis: Any) -> int:
     return int(np.prod([shape[a] for a in normalize_axis(axis, len(shape))]))
 
 
+def _with_dtype(a: Any, dtype: Any) -> Any:
+    """numpy's ``dtype=`` argument of reductions: cast the input first (a traced cast)."""
+    if dtype is None:
+        return a
+    from tapeflow.numpy.elementwise import astype
+
+    return astype(a, dtype)
+
+
 # ----- sum and mean -----------------------------------------------------------
 def _np_sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return np.sum(x, axis=axis, keepdims=keepdims)
@@ -95,10 +104,7 @@ defjvp(_sum, lambda t, ans, x, axis=None, keepdims=False: _sum(t, axis=axis, kee
 
 def sum(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
     """Sum of array elements over the given axes (numpy.sum)."""
-    if dtype is not None:
-        from tapeflow.numpy.elementwise import astype
-
-        a = astype(a, dtype)
+    a = _with_dtype(a, dtype)
     return _sum(a, axis=axis, keepdims=keepdims)
 
 
@@ -118,10 +124,7 @@ defjvp(_mean, lambda t, ans, x, axis=None, keepdims=False: _mean(t, axis=axis, k
 
 def mean(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
     """Arithmetic mean over the given axes (numpy.mean)."""
-    if dtype is not None:
-        from tapeflow.numpy.elementwise import astype
-
-        a = astype(a, dtype)
+    a = _with_dtype(a, dtype)
     return _mean(a, axis=axis, keepdims=keepdims)
 
 
@@ -276,10 +279,7 @@ def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
         array([1., 3., 6.])
     """
     _no_out(out, "cumsum")
-    if dtype is not None:
-        from tapeflow.numpy.elementwise import astype
-
-        a = astype(a, dtype)
+    a = _with_dtype(a, dtype)
     a, ax = _flat_axis(a, axis)
     return _cumsum(a, axis=ax)
 
@@ -310,10 +310,7 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
         array([1., 2., 6.])
     """
     _no_out(out, "cumprod")
-    if dtype is not None:
-        from tapeflow.numpy.elementwise import astype
-
-        a = astype(a, dtype)
+    a = _with_dtype(a, dtype)
     a, ax = _flat_axis(a, axis)
     return _cumprod(a, axis=ax)
 
@@ -367,10 +364,7 @@ def prod(
         array([6., 0., 0.])
     """
     _no_out(out, "prod")
-    if dtype is not None:
-        from tapeflow.numpy.elementwise import astype
-
-        a = astype(a, dtype)
+    a = _with_dtype(a, dtype)
     return _prod(a, axis=axis, keepdims=keepdims)
 
 

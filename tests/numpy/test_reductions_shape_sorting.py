@@ -219,3 +219,12 @@ def test_jit_replays_with_new_values(name):
         x[rng.integers(3), rng.integers(4)] = np.nan if name.startswith("nan") else 0.5
         np.testing.assert_allclose(jf(x), f(x), rtol=1e-12, atol=1e-12)
     assert jf.trace_count == 1
+
+
+def test_python_lists_are_accepted_like_numpy():
+    data = [3.0, 1.0, np.nan, 5.0]
+    np.testing.assert_allclose(tnp.nanmean(data), np.nanmean(data))
+    np.testing.assert_allclose(tnp.nanmax(data), 5.0)
+    np.testing.assert_array_equal(tnp.sort([3.0, 1.0, 2.0]), [1.0, 2.0, 3.0])
+    _same(tnp.array_split([1.0, 2.0, 3.0], 2), np.array_split([1.0, 2.0, 3.0], 2))
+    assert tnp.sum(np.ones(3, np.float32), dtype=np.float64).dtype == np.float64
