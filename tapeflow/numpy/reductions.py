@@ -192,6 +192,8 @@ def _shift(x: Any, axis: int, fill: Any, forward: bool = True) -> Any:
     shape = shape_of(x)
     ax = axis % len(shape)
     n = shape[ax]
+    if n == 0:
+        return x
     edge = np.full(shape[:ax] + (1,) + shape[ax + 1 :], fill, dtype_of(x))
     body = x[(slice(None),) * ax + ((slice(0, n - 1) if forward else slice(1, n)),)]
     return concatenate((edge, body) if forward else (body, edge), axis=ax)

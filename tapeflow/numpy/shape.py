@@ -519,6 +519,10 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
             )
         if type(values) is Tracer:
             raise TypeError("pad: constant_values must be a constant, not a traced value")
+        if np.ndim(values):
+            # Static keyword arguments must be hashable (tp.jit keys its cache on them).
+            pairs = np.broadcast_to(np.asarray(values), (len(shape), 2)).tolist()
+            values = tuple(tuple(p) for p in pairs)
         return _pad(array, pad_width=widths, constant_values=values)
     if mode in ("edge", "reflect", "symmetric", "wrap"):
         # Pad each axis's index range the same way, then gather: gradients sum the copies.

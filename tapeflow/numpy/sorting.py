@@ -145,6 +145,9 @@ def interp(
     from tapeflow.numpy.indexing import getitem
     from tapeflow.numpy.shape import broadcast_to
 
+    from tapeflow.numpy.shape import _as_operand
+
+    x, xp, fp = (_as_operand(v) if isinstance(v, (list, tuple)) else v for v in (x, xp, fp))
     if len(shape_of(xp)) != 1 or shape_of(xp) != shape_of(fp):
         raise ValueError("interp: xp and fp must be 1-d sequences of the same length")
     if period is not None:
