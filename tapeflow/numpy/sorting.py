@@ -143,9 +143,7 @@ def interp(
     """
     from tapeflow.numpy.elementwise import where
     from tapeflow.numpy.indexing import getitem
-    from tapeflow.numpy.shape import broadcast_to
-
-    from tapeflow.numpy.shape import _as_operand
+    from tapeflow.numpy.shape import _as_operand, broadcast_to
 
     x, xp, fp = (_as_operand(v) if isinstance(v, (list, tuple)) else v for v in (x, xp, fp))
     if len(shape_of(xp)) != 1 or shape_of(xp) != shape_of(fp):
