@@ -46,7 +46,9 @@ import tapeflow.numpy as tnp  # noqa: E402
 from tapeflow.nn import functional as F  # noqa: E402
 
 
-def _time_interleaved(fns: dict[str, Callable[[], Any]], repeats: dict[str, int]) -> dict[str, list[float]]:
+def _time_interleaved(
+    fns: dict[str, Callable[[], Any]], repeats: dict[str, int]
+) -> dict[str, list[float]]:
     """Time each function ``repeats[name]`` times, taking turns, after one warm-up call each.
 
     Taking turns spreads the load of a shared machine evenly over the methods.
@@ -80,7 +82,7 @@ def _init(rng: np.random.Generator, sizes: tuple[int, ...]) -> list[tuple[np.nda
             (rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32),
             np.zeros(n, np.float32),
         )
-        for m, n in zip(sizes[:-1], sizes[1:])
+        for m, n in zip(sizes[:-1], sizes[1:], strict=False)
     ]
 
 
@@ -123,15 +125,20 @@ def numpy_softmax_regression_per_example(params: Any, x: np.ndarray, y: np.ndarr
 
 
 def _check_same(a: Any, b: Any, what: str) -> None:
-    for u, v in zip(tp.tree_util.tree_leaves(a), tp.tree_util.tree_leaves(b)):
+    for u, v in zip(tp.tree_util.tree_leaves(a), tp.tree_util.tree_leaves(b), strict=False):
         if np.shape(u) != np.shape(v) or not np.allclose(u, v, rtol=1e-4, atol=1e-5):
             raise AssertionError(f"{what}: results differ")
 
 
 # ----- workloads ---------------------------------------------------------------------
 def per_example_workload(
-    name: str, loss: Callable[..., Any], reference: Callable[..., Any], sizes: tuple[int, ...],
-    batch: int, repeats: int, loop_repeats: int,
+    name: str,
+    loss: Callable[..., Any],
+    reference: Callable[..., Any],
+    sizes: tuple[int, ...],
+    batch: int,
+    repeats: int,
+    loop_repeats: int,
 ) -> list[dict[str, Any]]:
     rng = np.random.default_rng(0)
     params = _init(rng, sizes)
@@ -169,11 +176,11 @@ def batched_function_workload(repeats: int, n: int = 1000) -> list[dict[str, Any
 
     def f(x: Any) -> Any:  # one example: x (64,)
         h = tnp.tanh(x @ w1 + b1) * 0.5 + 0.5 * x[:1]
-        return tnp.exp(-(h @ w2) ** 2) * tnp.sum(x * x)
+        return tnp.exp(-((h @ w2) ** 2)) * tnp.sum(x * x)
 
     def by_hand(x: np.ndarray) -> np.ndarray:
         h = np.tanh(x @ w1 + b1) * 0.5 + 0.5 * x[:, :1]
-        return np.exp(-(h @ w2) ** 2) * np.sum(x * x, axis=1, keepdims=True)
+        return np.exp(-((h @ w2) ** 2)) * np.sum(x * x, axis=1, keepdims=True)
 
     vf = tp.vmap(f)
     _check_same(vf(xs), by_hand(xs), "vmap elementwise+matmul")
@@ -196,12 +203,21 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[dict[str, Any]] = []
     rows += per_example_workload(
-        "lab MLP 784-256-10 per-example grads", mlp_loss, numpy_mlp_per_example,
-        (784, 256, 10), args.batch, args.repeats, args.loop_repeats,
+        "lab MLP 784-256-10 per-example grads",
+        mlp_loss,
+        numpy_mlp_per_example,
+        (784, 256, 10),
+        args.batch,
+        args.repeats,
+        args.loop_repeats,
     )
     rows += per_example_workload(
-        "softmax regression 784-10 per-example grads", softmax_regression_loss,
-        numpy_softmax_regression_per_example, (784, 10), args.batch, args.repeats,
+        "softmax regression 784-10 per-example grads",
+        softmax_regression_loss,
+        numpy_softmax_regression_per_example,
+        (784, 10),
+        args.batch,
+        args.repeats,
         args.loop_repeats,
     )
     rows += batched_function_workload(args.repeats)

@@ -78,7 +78,7 @@ def to_front(x: Any, dim: int) -> Any:
 
 def batch_size(args: Any, dims: Any) -> int:
     """The batch size, read off the first batched argument."""
-    for a, d in zip(args, dims):
+    for a, d in zip(args, dims, strict=False):
         if d is not None:
             return int(shape_of(a)[d])
     raise ValueError("no batched argument")
@@ -104,18 +104,18 @@ def elementwise_rule(prim: Primitive) -> Rule:
 
     def rule(args: Any, dims: Any, **kwargs: Any) -> Any:
         nds = [_ndim(a) for a in args]
-        ranks = [n - (d is not None) for n, d in zip(nds, dims)]
+        ranks = [n - (d is not None) for n, d in zip(nds, dims, strict=False)]
         top = max(ranks)
         first = next(d for d in dims if d is not None)
         # Fast path: every batched argument has the batch axis at the same place and the
         # full per-example rank, and unbatched ones broadcast into the axes after it.
         if all(
             (d == first and r == top) if d is not None else r <= top - first
-            for d, r in zip(dims, ranks)
+            for d, r in zip(dims, ranks, strict=False)
         ):
             return fun(*args, **kwargs), first
         moved = []
-        for a, d, r in zip(args, dims, ranks):
+        for a, d, r in zip(args, dims, ranks, strict=False):
             if d is None:
                 moved.append(a)
                 continue
@@ -143,14 +143,20 @@ def _outer_product_rule(prim: Primitive) -> Rule:
             a, b = args
             sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
             if (
-                len(sa) == 3 and len(sb) == 3 and dims[0] == dims[1] == 0
-                and sa[2] == 1 and sb[1] == 1 and sa[0] == sb[0]
+                len(sa) == 3
+                and len(sb) == 3
+                and dims[0] == dims[1] == 0
+                and sa[2] == 1
+                and sb[1] == 1
+                and sa[0] == sb[0]
                 and _dtype(a) == _dtype(b)
             ):
                 reshape = _bind("reshape")
                 out = _bind("einsum")(
-                    reshape(a, sa[:2]), reshape(b, sb[:1] + sb[2:]),
-                    subscripts="bi,bj->bij", optimize=False,
+                    reshape(a, sa[:2]),
+                    reshape(b, sb[:1] + sb[2:]),
+                    subscripts="bi,bj->bij",
+                    optimize=False,
                 )
                 return out, 0
         return general(args, dims, **kwargs)
@@ -228,7 +234,7 @@ def axis_rule(prim: Primitive, none_means: str) -> Rule:
             for a in args[1:]:
                 if isinstance(a, (np.ndarray, Tracer, list)):
                     return NotImplemented
-            kwargs = {**dict(zip(names[1:], args[1:])), **kwargs}
+            kwargs = {**dict(zip(names[1:], args[1:], strict=False)), **kwargs}
             args = args[:1]
         x = to_front(args[0], dims[0])
         rank = _ndim(x) - 1
@@ -326,7 +332,7 @@ def _concatenate_rule(args: Any, dims: Any, axis: int = 0) -> Any:
     ax = _shift(axis, rank)
     if ax is None:
         return NotImplemented
-    parts = [_bcast_front(a, d, size) for a, d in zip(args, dims)]
+    parts = [_bcast_front(a, d, size) for a, d in zip(args, dims, strict=False)]
     return _bind("concatenate")(*parts, axis=ax), 0
 
 
@@ -336,7 +342,7 @@ def _stack_rule(args: Any, dims: Any, axis: int = 0) -> Any:
     ax = _shift(axis, rank + 1)
     if ax is None:
         return NotImplemented
-    parts = [_bcast_front(a, d, size) for a, d in zip(args, dims)]
+    parts = [_bcast_front(a, d, size) for a, d in zip(args, dims, strict=False)]
     return _bind("stack")(*parts, axis=ax), 0
 
 
@@ -352,9 +358,7 @@ def _batched_index(index: Any) -> Any:
     if any(isinstance(e, (bool, np.bool_)) for e in idx):
         return None
     if any(_is_advanced(e) for e in idx):
-        adv = [
-            k for k, e in enumerate(idx) if _is_advanced(e) or isinstance(e, (int, np.integer))
-        ]
+        adv = [k for k, e in enumerate(idx) if _is_advanced(e) or isinstance(e, (int, np.integer))]
         if adv != list(range(adv[0], adv[-1] + 1)):
             return None
     return (slice(None),) + idx
@@ -427,11 +431,10 @@ def _matmul_rule(args: Any, dims: Any) -> Any:
         moved.append(a)
     out = matmul(*moved)
     if squeeze:
-        s = list(shape_of(out))
+        dims_out = list(shape_of(out))
         for ax in sorted(squeeze):  # -2 before -1 keeps indices valid
-            s.pop(ax)
-        # the batch axis is axis 0 unless only an unbatched-first-arg path put it elsewhere
-        out = reshape(out, tuple(s))
+            dims_out.pop(ax)
+        out = reshape(out, tuple(dims_out))
     return out, 0
 
 
@@ -514,14 +517,11 @@ def _einsum_rule(args: Any, dims: Any, subscripts: str, **kwargs: Any) -> Any:
     if len(terms) != len(args):
         return NotImplemented
     used = set(spec)
-    letter = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in used)
-    operands = []
-    for term, a, d in zip(terms, args, dims):
-        if d is None:
-            operands.append(a)
-        else:
-            operands.append(to_front(a, d))
-    new_terms = [term if d is None else letter + term for term, d in zip(terms, dims)]
+    letter = next(
+        c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in used
+    )
+    operands = [a if d is None else to_front(a, d) for a, d in zip(args, dims, strict=False)]
+    new_terms = [term if d is None else letter + term for term, d in zip(terms, dims, strict=False)]
     new_spec = ",".join(new_terms) + "->" + letter + out
     return _bind("einsum")(*operands, subscripts=new_spec, **kwargs), 0
 
@@ -532,7 +532,7 @@ def _linear_rule(args: Any, dims: Any) -> Any:
     if dw is None and db is None:  # the layer maps any leading axes: batch goes first
         return _bind("nn.linear")(to_front(x, dx), w, b), 0
     y, dy = _matmul_rule([x, w], [dx, dw])
-    return _REGISTRY["add"].batch_rule([y, b], [dy, db])  # type: ignore[misc]
+    return _REGISTRY["add"].batch_rule([y, b], [dy, db])
 
 
 def _softmax_cross_entropy_rule(args: Any, dims: Any) -> Any:
@@ -547,7 +547,12 @@ def _softmax_cross_entropy_rule(args: Any, dims: Any) -> Any:
     hit = _bind("equal")(
         _bind("reshape")(labels, tuple(shape_of(labels)) + (1,)), np.arange(classes)
     )
-    picked = _bind("sum")(_bind("multiply")(logp, _bind("astype")(hit, logp.dtype if type(logp) is Tracer else np.result_type(logp))), axis=-1)
+    picked = _bind("sum")(
+        _bind("multiply")(
+            logp, _bind("astype")(hit, logp.dtype if type(logp) is Tracer else np.result_type(logp))
+        ),
+        axis=-1,
+    )
     per_example = _bind("mean")(picked, axis=tuple(range(1, len(ls) - 1)))
     return _bind("negative")(per_example), 0
 
@@ -577,7 +582,7 @@ def merge_rule(prim: Primitive, rows: tuple[int, ...], shape_kw: str | None = No
             kwargs = {**kwargs, shape_kw: (size * shape[0],) + shape[1:]}
         out = fun(*new, **kwargs)
         os = tuple(shape_of(out))
-        return reshape(out, (size, os[0] // size) + os[1:]), 0  # type: ignore[operator]
+        return reshape(out, (size, os[0] // size) + os[1:]), 0
 
     return rule
 
@@ -587,7 +592,7 @@ def _conv2d_weight_grad_rule(args: Any, dims: Any, **kwargs: Any) -> Any:
     if len(args) != 2:
         return NotImplemented
     size = batch_size(args, dims)
-    x, g = (_bcast_front(a, d, size) for a, d in zip(args, dims))
+    x, g = (_bcast_front(a, d, size) for a, d in zip(args, dims, strict=False))
     w_shape = tuple(kwargs.get("w_shape", ()))
     if len(w_shape) != 4:
         return NotImplemented
@@ -595,7 +600,9 @@ def _conv2d_weight_grad_rule(args: Any, dims: Any, **kwargs: Any) -> Any:
     xs, gs = tuple(shape_of(x)), tuple(shape_of(g))
     merged = reshape(x, (xs[0] * xs[1],) + xs[2:])
     win = _bind("nn.window_gather")(
-        merged, window=w_shape[2:], stride=tuple(kwargs.get("stride", (1, 1))),
+        merged,
+        window=w_shape[2:],
+        stride=tuple(kwargs.get("stride", (1, 1))),
         padding=kwargs.get("padding", ((0, 0), (0, 0))),
     )
     ws = tuple(shape_of(win))  # (B*N, C, Ho, Wo, kh, kw)
@@ -609,7 +616,7 @@ def _conv2d_weight_grad_rule(args: Any, dims: Any, **kwargs: Any) -> Any:
 def _bce_with_logits_rule(args: Any, dims: Any) -> Any:
     """Per-example mean of max(x, 0) - x z + log(1 + exp(-|x|)), from batched primitives."""
     size = batch_size(args, dims)
-    x, z = (_bcast_front(a, d, size) for a, d in zip(args, dims))
+    x, z = (_bcast_front(a, d, size) for a, d in zip(args, dims, strict=False))
     b = _bind
     terms = b("add")(
         b("subtract")(b("maximum")(x, 0.0), b("multiply")(x, z)),
@@ -673,13 +680,13 @@ def _linear_scan_rule(args: Any, dims: Any, **kwargs: Any) -> Any:
     if len(args) != 2:
         return NotImplemented
     size = batch_size(args, dims)
-    rank = max(_ndim(a) - (d is not None) for a, d in zip(args, dims))
-    if any(_ndim(a) - (d is not None) != rank for a, d in zip(args, dims)):
+    rank = max(_ndim(a) - (d is not None) for a, d in zip(args, dims, strict=False))
+    if any(_ndim(a) - (d is not None) != rank for a, d in zip(args, dims, strict=False)):
         return NotImplemented
     ax = _shift(kwargs.get("axis", 0), rank)
     if ax is None:
         return NotImplemented
-    a, b = (_bcast_front(x, d, size) for x, d in zip(args, dims))
+    a, b = (_bcast_front(x, d, size) for x, d in zip(args, dims, strict=False))
     return _bind("linear_scan")(a, b, axis=ax), 0
 
 
@@ -728,7 +735,7 @@ def _gather_index(args: Any, dims: Any, template: Any, first: int, size: int) ->
     items = _traced_index_parts(template)
     parts = list(args[first:])
     pdims = list(dims[first:])
-    ranks = [_ndim(p) - (d is not None) for p, d in zip(parts, pdims)]
+    ranks = [_ndim(p) - (d is not None) for p, d in zip(parts, pdims, strict=False)]
     top = max(ranks) if ranks else 0
     kinds = []
     for it in items:
@@ -749,7 +756,7 @@ def _gather_index(args: Any, dims: Any, template: Any, first: int, size: int) ->
         return None
     reshape = _bind("reshape")
     new_parts = []
-    for p, d, r in zip(parts, pdims, ranks):
+    for p, d, r in zip(parts, pdims, ranks, strict=False):
         if d is not None:
             p = to_front(p, d)
             s = tuple(shape_of(p))
@@ -792,7 +799,9 @@ def _scatter_add_traced_rule(args: Any, dims: Any, template: Any, shape: Any, dt
     if found is None:
         return NotImplemented
     parts, new_template = found
-    return _bind("scatter_add_traced")(g, *parts, template=new_template, shape=shape, dtype=dtype), 0
+    return _bind("scatter_add_traced")(
+        g, *parts, template=new_template, shape=shape, dtype=dtype
+    ), 0
 
 
 # ----- boolean masks -------------------------------------------------------------------

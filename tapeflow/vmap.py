@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow import batching as _batching  # noqa: F401  (attaches the rules)
 from tapeflow.tape import Trace, new_trace
 from tapeflow.tracer import Tracer
-from tapeflow import batching as _batching  # noqa: F401  (attaches the rules)
 from tapeflow.tree_util import _node_of, keystr, tree_flatten, tree_unflatten
 
 __all__ = ["vmap", "BatchTrace", "BatchingFallbackWarning"]
@@ -96,10 +96,10 @@ def _example(value: Any, i: int, dim: int) -> Any:
 
 def stack_examples(outs: list[Any]) -> Any:
     """Stack per-example results along a new axis 0 with tapeflow ops."""
+    from tapeflow.numpy._cotangent import shape_of
     from tapeflow.numpy.shape import concatenate, reshape
 
-    parts = [reshape(o, (1,) + tuple(np.shape(o) if type(o) is not Tracer else o.shape)) for o in outs]
-    return concatenate(parts, axis=0)
+    return concatenate([reshape(o, (1,) + tuple(shape_of(o))) for o in outs], axis=0)
 
 
 def loop_rule(prim: Any, vals: list[Any], dims: list[Any], kwargs: dict, size: int) -> Any:
@@ -120,7 +120,7 @@ def loop_rule(prim: Any, vals: list[Any], dims: list[Any], kwargs: dict, size: i
             )
     outs = []
     for i in range(size):
-        sliced = [v if d is None else _example(v, i, d) for v, d in zip(vals, dims)]
+        sliced = [v if d is None else _example(v, i, d) for v, d in zip(vals, dims, strict=False)]
         outs.append(prim.bind(*sliced, **kwargs))
     first = outs[0]
     if type(first) is tuple:
@@ -162,7 +162,7 @@ def _broadcast_prefix(spec: Any, tree: Any, path: str, what: str, out: list[Any]
             f"there has structure {_describe(tree)}"
         )
     keys = t_node[1].keys(tree, t_aux)
-    for k, s, t in zip(keys, s_children, t_children):
+    for k, s, t in zip(keys, s_children, t_children, strict=False):
         _broadcast_prefix(s, t, path + k, what, out)
 
 
@@ -185,7 +185,7 @@ def _moveaxis(x: Any, src: int, dst: int) -> Any:
 
 
 def _validate_axes_spec(spec: Any, what: str) -> None:
-    leaves: list[Any] = []
+    """Raise TypeError unless ``spec`` is an int, None or a container of them."""
     stack = [spec]
     while stack:
         s = stack.pop()
@@ -198,7 +198,6 @@ def _validate_axes_spec(spec: Any, what: str) -> None:
                 f"({type(s).__name__})"
             )
         stack.extend(node[1].to_iterable(s)[0])
-    del leaves
 
 
 def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable[..., Any]:
@@ -258,13 +257,13 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
             )
         leaves, treedef = tree_flatten(args)
         axes: list[Any] = []
-        for i, (spec, arg) in enumerate(zip(specs, args)):
+        for i, (spec, arg) in enumerate(zip(specs, args, strict=False)):
             _broadcast_prefix(spec, arg, f"[{i}]", "in_axes", axes)
         paths = [p for p, _ in _paths(args)]
         size = None
         first_path = ""
         norm_axes: list[Any] = []
-        for path, x, ax in zip(paths, leaves, axes):
+        for path, x, ax in zip(paths, leaves, axes, strict=False):
             if ax is None:
                 norm_axes.append(None)
                 continue
@@ -292,14 +291,18 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
                 "at least one argument must be mapped"
             )
         with new_trace(BatchTrace, size) as trace:
-            ins = [x if ax is None else Tracer(x, trace, ax) for x, ax in zip(leaves, norm_axes)]
+            ins = [
+                x if ax is None else Tracer(x, trace, ax)
+                for x, ax in zip(leaves, norm_axes, strict=False)
+            ]
             out = fun(*tree_unflatten(treedef, ins), **kwargs)
             out_leaves, out_tree = tree_flatten(out)
             o_axes: list[Any] = []
             _broadcast_prefix(out_axes, out, "", "out_axes", o_axes)
             o_paths = [p for p, _ in _paths(out)]
             results = [
-                _finish(o, ax, trace, size, p) for o, ax, p in zip(out_leaves, o_axes, o_paths)
+                _finish(o, ax, trace, size, p)
+                for o, ax, p in zip(out_leaves, o_axes, o_paths, strict=False)
             ]
         return tree_unflatten(out_tree, results)
 
