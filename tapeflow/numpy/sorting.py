@@ -71,6 +71,30 @@ defjvp(
 )
 
 
+def _permute_batch_rule(args: Any, dims: Any, axis: int = -1) -> Any:
+    """tp.vmap: with the batch axis in front of both arguments, permute one axis later."""
+    from tapeflow.batching import _bcast_front, batch_size
+
+    size = batch_size(args, dims)
+    x = _bcast_front(args[0], dims[0], size)
+    perm = _bcast_front(args[1], dims[1], size)
+    ax = axis % (len(shape_of(x)) - 1) + 1
+    return permute_along_axis(x, perm, axis=ax), 0
+
+
+def _argpartition_batch_rule(args: Any, dims: Any, axis: Any = -1, **kwargs: Any) -> Any:
+    from tapeflow.batching import to_front
+
+    if axis is None or dims[0] is None or any(d is not None for d in dims[1:]):
+        return NotImplemented
+    x = to_front(args[0], dims[0])
+    return argpartition(x, *args[1:], axis=axis % (len(shape_of(x)) - 1) + 1, **kwargs), 0
+
+
+permute_along_axis.primitive.batch_rule = _permute_batch_rule
+argpartition.primitive.batch_rule = _argpartition_batch_rule
+
+
 def _flat(a: Any, axis: Any) -> tuple[Any, int]:
     from tapeflow.numpy.shape import _as_operand, ravel
 

@@ -228,3 +228,26 @@ def test_python_lists_are_accepted_like_numpy():
     np.testing.assert_array_equal(tnp.sort([3.0, 1.0, 2.0]), [1.0, 2.0, 3.0])
     _same(tnp.array_split([1.0, 2.0, 3.0], 2), np.array_split([1.0, 2.0, 3.0], 2))
     assert tnp.sum(np.ones(3, np.float32), dtype=np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    "f",
+    [
+        lambda x: tnp.sort(x, axis=0),
+        lambda x: tnp.median(x, axis=-1),
+        lambda x: tnp.quantile(x, [0.3, 0.6], axis=1),
+        lambda x: tnp.partition(x, (0, 2)),
+    ],
+    ids=["sort", "median", "quantile", "partition"],
+)
+def test_vmap_of_sorting_is_batched_and_matches_a_loop(f):
+    import warnings
+
+    xs = np.random.default_rng(2).standard_normal((5, 3, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback to a Python loop over the batch
+        out = tp.vmap(f)(xs)
+        grads = tp.grad(lambda xs: tnp.sum(tp.vmap(f)(xs) ** 2))(xs)
+    np.testing.assert_allclose(out, np.stack([f(x) for x in xs]))
+    expected = tp.grad(lambda xs: sum(tnp.sum(f(x) ** 2) for x in xs))(xs)
+    np.testing.assert_allclose(grads, expected)
