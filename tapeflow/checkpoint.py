@@ -70,14 +70,14 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
         def pullback(ct_leaves: list[Any]) -> list[Any]:
             def of_traced(*xs: Any) -> Any:
                 full = list(vals)
-                for i, x in zip(traced, xs):
+                for i, x in zip(traced, xs, strict=True):
                     full[i] = x
                 return fun(*tree_unflatten(in_tree, full), **kwargs)
 
             _, f_vjp = vjp(of_traced, *[vals[i] for i in traced])
             cts = f_vjp(tree_unflatten(out_tree, ct_leaves))
             full_cts: list[Any] = [None] * len(leaves)
-            for i, c in zip(traced, cts):
+            for i, c in zip(traced, cts, strict=True):
                 full_cts[i] = c
             return full_cts
 

@@ -412,9 +412,8 @@ def _method_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
         if method == "at":
             from tapeflow.numpy import at as at_module
 
-            reached = {
-                n for n in ("at_set", "at_add", "at_multiply", "at_min", "at_max") if n in prims
-            }
+            at_names: tuple[str, ...] = ("at_set", "at_add", "at_multiply", "at_min", "at_max")
+            reached = {n for n in at_names if n in prims}
             del at_module
         else:
             reached = _reached(fn, prims)

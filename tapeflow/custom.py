@@ -41,7 +41,13 @@ from tapeflow.primitive import Primitive, nondifferentiable, primitive
 from tapeflow.tape import Tape, new_trace
 from tapeflow.tracer import Tracer, unwrap
 from tapeflow.transforms import _pull_back, leaf_dtype, value_shape, vjp
-from tapeflow.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_map, tree_unflatten
+from tapeflow.tree_util import (
+    keystr,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_map,
+    tree_unflatten,
+)
 
 __all__ = ["custom_vjp", "custom_jvp", "stop_gradient"]
 
@@ -71,7 +77,8 @@ def stop_gradient(x: Any) -> Any:
 
 # ----- the call record --------------------------------------------------------------
 def _call_impl(*leaves: Any, call: Callable[..., Any]) -> tuple[Any, ...]:
-    return call(*leaves)
+    out: tuple[Any, ...] = call(*leaves)
+    return out
 
 
 def _output_impl(results: tuple[Any, ...], index: int) -> Any:
@@ -145,12 +152,15 @@ def _per_example(top: Any, fun: Callable[..., Any], args: tuple[Any, ...]) -> An
     leaves, in_tree = tree_flatten(args)
     outs = []
     for i in range(top.size):
-        ex = [_example(x._value, i, x._aux) if type(x) is Tracer and x._trace is top else x
-              for x in leaves]
+        ex = [
+            _example(x._value, i, x._aux) if type(x) is Tracer and x._trace is top else x
+            for x in leaves
+        ]
         outs.append(tree_flatten(fun(*tree_unflatten(in_tree, ex))))
     out_tree = outs[0][1]
-    stacked = [Tracer(stack_examples([o[0][k] for o in outs]), top, 0)
-               for k in range(out_tree.num_leaves)]
+    stacked = [
+        Tracer(stack_examples([o[0][k] for o in outs]), top, 0) for k in range(out_tree.num_leaves)
+    ]
     return tree_unflatten(out_tree, stacked)
 
 
@@ -177,7 +187,9 @@ def _record_reverse(
     def cotangents(g: tuple[Any, ...]) -> list[Any]:
         seen, result = memo[0]
         if seen is not g:
-            result = pullback([_zeros(o) if c is None else c for c, o in zip(g, out_leaves)])
+            result = pullback(
+                [_zeros(o) if c is None else c for c, o in zip(g, out_leaves, strict=True)]
+            )
             memo[0] = (g, result)
         return result  # type: ignore[no-any-return]
 
@@ -219,7 +231,7 @@ def _wrap_forward(trace: ForwardTrace, out: Any, t_out: Any, name: str) -> Any:
             f"structure {out_tree}"
         )
     wrapped = []
-    for (path, o), t in zip(out_paths, t_leaves):
+    for (path, o), t in zip(out_paths, t_leaves, strict=True):
         if not _is_float(o):
             wrapped.append(o)
             continue
@@ -253,7 +265,7 @@ def _transpose_pullback(
 
     def pull(*u: Any) -> list[Any]:
         cts = [_zeros(o) for o in out_leaves]
-        for j, uj in zip(float_out, u):
+        for j, uj in zip(float_out, u, strict=True):
             cts[j] = uj
         res = pullback(cts)
         return [_zeros(tangents[k]) if res[i] is None else res[i] for k, i in enumerate(in_idx)]
@@ -278,12 +290,14 @@ def _transpose_pullback(
             )
     t_float = transpose([tangents[k] for k in range(len(in_idx))])
     t_out = [_zeros(o) for o in out_leaves]
-    for j, t in zip(float_out, t_float):
+    for j, t in zip(float_out, t_float, strict=True):
         t_out[j] = t
     return t_out
 
 
-def _positional(fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+def _positional(
+    fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, ...]:
     """Bind keyword arguments to their positions (custom rules see positional args only)."""
     if not kwargs:
         return args
@@ -333,9 +347,11 @@ class _CustomBase:
                 )
         return nondiff, tuple(args[i] for i in diff_pos), diff_pos
 
-    def _rebuild(self, args: tuple[Any, ...], diff_pos: list[int], diff: Sequence[Any]) -> list[Any]:
+    def _rebuild(
+        self, args: tuple[Any, ...], diff_pos: list[int], diff: Sequence[Any]
+    ) -> list[Any]:
         full = list(args)
-        for i, a in zip(diff_pos, diff):
+        for i, a in zip(diff_pos, diff, strict=True):
             full[i] = a
         return full
 
@@ -461,7 +477,9 @@ class custom_vjp(_CustomBase):
         )
         return _wrap_forward(top, out, tree_unflatten(out_tree, t_out), f"custom_vjp {self.name!r}")
 
-    def _run_bwd(self, nondiff: tuple[Any, ...], residuals: Any, g: Any, diff: tuple[Any, ...]) -> list[Any]:
+    def _run_bwd(
+        self, nondiff: tuple[Any, ...], residuals: Any, g: Any, diff: tuple[Any, ...]
+    ) -> list[Any]:
         assert self.bwd is not None
         try:
             cts = self.bwd(*nondiff, residuals, g)
@@ -487,7 +505,7 @@ class custom_vjp(_CustomBase):
                 "per argument, None for no gradient"
             )
         flat: list[Any] = []
-        for n, (ct, arg) in enumerate(zip(cts, diff)):
+        for n, (ct, arg) in enumerate(zip(cts, diff, strict=True)):
             a_paths, a_tree = tree_flatten_with_path(arg)
             if ct is None:
                 flat.extend(None for _ in a_paths)
@@ -498,7 +516,7 @@ class custom_vjp(_CustomBase):
                     f"custom_vjp function {self.name!r}: bwd's cotangent {n} has structure "
                     f"{c_tree}, but argument {n} has structure {a_tree}"
                 )
-            for (path, a), c in zip(a_paths, c_leaves):
+            for (path, a), c in zip(a_paths, c_leaves, strict=True):
                 if c is not None and value_shape(c) != value_shape(a):
                     raise ValueError(
                         f"custom_vjp function {self.name!r}: bwd's cotangent for argument "
@@ -556,7 +574,9 @@ class custom_jvp(_CustomBase):
         self.rule = rule
         return rule
 
-    def _run_rule(self, nondiff: tuple[Any, ...], primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
+    def _run_rule(
+        self, nondiff: tuple[Any, ...], primals: tuple[Any, ...], tangents: tuple[Any, ...]
+    ) -> tuple[Any, Any]:
         assert self.rule is not None
         res = self.rule(*nondiff, primals, tangents)
         if not (isinstance(res, (tuple, list)) and len(res) == 2):
@@ -597,15 +617,17 @@ class custom_jvp(_CustomBase):
             out, t_out = self._run_rule(nondiff, primals, tuple(tree_unflatten(in_tree, t_in)))
             out_paths, out_tree = tree_flatten_with_path(out)
             t_leaves, t_tree = tree_flatten(t_out)
-        if any(type(x) is Tracer and x._trace is not lin and x._trace.level >= top.level
-               for x in tree_flatten((out, t_out))[0]):
+        if any(
+            type(x) is Tracer and x._trace is not lin and x._trace.level >= top.level
+            for x in tree_flatten((out, t_out))[0]
+        ):
             raise _closure_error("custom_jvp", self.name, "output or tangent")
         if t_tree != out_tree:
             raise TypeError(
                 f"{name}: the tangent output has structure {t_tree}, but the primal output has "
                 f"structure {out_tree}"
             )
-        for (path, o), t in zip(out_paths, t_leaves):
+        for (path, o), t in zip(out_paths, t_leaves, strict=True):
             if type(o) is Tracer and o._trace is lin:
                 raise ValueError(
                     f"{name}: the primal output at {keystr(path)} depends on the tangents; the "
@@ -617,14 +639,16 @@ class custom_jvp(_CustomBase):
                     f"but the primal output there has shape {value_shape(o)}"
                 )
         out_leaves = [o for _, o in out_paths]
-        lin_outs = [t if t is not None else _zeros(o) for t, o in zip(t_leaves, out_leaves)]
+        lin_outs = [
+            t if t is not None else _zeros(o) for t, o in zip(t_leaves, out_leaves, strict=True)
+        ]
         lin_ins = [zeros[i] for i in traced]
 
         def pullback(ct_leaves: list[Any]) -> list[Any]:
             # Slots 0..len(traced)-1 of `lin` are the traced tangents, in order.
             cts = _pull_back(lin, lin_outs, ct_leaves, lin_ins, retain=True)
             full: list[Any] = [None] * len(leaves)
-            for i, c in zip(traced, cts):
+            for i, c in zip(traced, cts, strict=True):
                 full[i] = c
             return full
 

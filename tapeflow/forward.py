@@ -84,7 +84,7 @@ def check_tangents(primals: Any, tangents: Any, name: str) -> tuple[list[Any], l
             "pass one tangent per primal leaf"
         )
     check_differentiable([(f"primal {p}", x) for p, x in p_leaves], name)
-    for (path, p), (_, t) in zip(p_leaves, t_leaves):
+    for (path, p), (_, t) in zip(p_leaves, t_leaves, strict=True):
         p_shape, p_dtype = _leaf_shape_dtype(p)
         t_shape, t_dtype = _leaf_shape_dtype(t)
         if p_shape != t_shape:
@@ -126,7 +126,8 @@ def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, 
     p_leaves, t_leaves, p_tree = check_tangents(primals, tangents, "jvp")
     with new_trace(ForwardTrace) as trace:
         ins = [
-            trace.new_input(p, as_tangent(t, p)) for (_, p), (_, t) in zip(p_leaves, t_leaves)
+            trace.new_input(p, as_tangent(t, p))
+            for (_, p), (_, t) in zip(p_leaves, t_leaves, strict=True)
         ]
         out = fun(*tree_unflatten(p_tree, ins))
         out_leaves, out_tree = tree_flatten(out)

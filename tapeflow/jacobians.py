@@ -89,8 +89,9 @@ def _basis(shape: tuple[int, ...], dtype: Any, k: int) -> np.ndarray:
     return e
 
 
-def _assemble(pieces: list[Any], out_shape: tuple[int, ...], in_shape: tuple[int, ...],
-              dtype: Any, rows: bool) -> Any:
+def _assemble(
+    pieces: list[Any], out_shape: tuple[int, ...], in_shape: tuple[int, ...], dtype: Any, rows: bool
+) -> Any:
     """Stack per-basis results into one block of shape ``out_shape + in_shape``.
 
     ``rows`` is true for reverse mode (each piece is a row shaped like the input),
@@ -165,11 +166,18 @@ def jacrev(
                 ct = list(zeros)
                 ct[j] = _basis(shape, dtype, k)
                 rows.append(tree_flatten(vjp_fn(tree_unflatten(out_tree, ct)))[0])
-            blocks.append([
-                _assemble([r[i] for r in rows], shape, value_shape(x),
-                          np.result_type(dtype, leaf_dtype(x)), rows=True)
-                for i, x in enumerate(in_leaves)
-            ])
+            blocks.append(
+                [
+                    _assemble(
+                        [r[i] for r in rows],
+                        shape,
+                        value_shape(x),
+                        np.result_type(dtype, leaf_dtype(x)),
+                        rows=True,
+                    )
+                    for i, x in enumerate(in_leaves)
+                ]
+            )
         jac = _nest(out_tree, in_tree, blocks, single)
         return (jac, res[2]) if has_aux else jac
 
@@ -229,11 +237,18 @@ def jacfwd(
         _check_outputs(out, "jacfwd")
         blocks = []
         for j, o in enumerate(out_leaves):
-            blocks.append([
-                _assemble([c[j] for c in columns[i]], value_shape(o), value_shape(x),
-                          np.result_type(leaf_dtype(o), leaf_dtype(x)), rows=False)
-                for i, x in enumerate(in_leaves)
-            ])
+            blocks.append(
+                [
+                    _assemble(
+                        [c[j] for c in columns[i]],
+                        value_shape(o),
+                        value_shape(x),
+                        np.result_type(leaf_dtype(o), leaf_dtype(x)),
+                        rows=False,
+                    )
+                    for i, x in enumerate(in_leaves)
+                ]
+            )
         jac = _nest(out_tree, in_tree, blocks, single)
         if has_aux:
             return jac, _strip_trace(box["aux"], box["trace"])
@@ -314,7 +329,9 @@ def hvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     return product[0] if n == 1 else tuple(product)
 
 
-def elementwise_grad(fun: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+def elementwise_grad(
+    fun: Callable[..., Any], argnums: int | Sequence[int] = 0
+) -> Callable[..., Any]:
     """Gradient of ``sum(fun(x))``: the derivative of each output entry for elementwise ``fun``.
 
     One reverse pass with a cotangent of ones. For a function that mixes entries
@@ -369,16 +386,20 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     float_idx = [j for j, o in enumerate(out_leaves) if _is_float(o)]
     zeros = [np.zeros(value_shape(o), leaf_dtype(o)) for o in out_leaves]
 
+    first_pass = [vjp_fn]
+    del vjp_fn
+
     def pull(*u: Any) -> Any:
         ct = list(zeros)
-        for j, uj in zip(float_idx, u):
+        for j, uj in zip(float_idx, u, strict=True):
             ct[j] = uj
-        return vjp_fn(tree_unflatten(out_tree, ct))
+        return first_pass[0](tree_unflatten(out_tree, ct))
 
     # The pull-back is linear in its cotangent, so the VJP of the pull-back is
-    # the forward map J: record it once at u = 0 and replay it per call.
+    # the forward map J: record it once at u = 0 and replay it per call. The
+    # first tape is not needed afterwards.
     _, transpose = vjp(pull, *[zeros[j] for j in float_idx])
-    del vjp_fn
+    first_pass.clear()
 
     def jvp_fn(*tangents: Any) -> Any:
         if len(tangents) != len(primals):
@@ -389,7 +410,7 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
         check_tangents(primals, tangents, "linearize jvp_fn")
         t_float = transpose(tuple(tangents)) if float_idx else ()
         t_out = list(zeros)
-        for j, t in zip(float_idx, t_float):
+        for j, t in zip(float_idx, t_float, strict=True):
             t_out[j] = t
         return tree_unflatten(out_tree, t_out)
 

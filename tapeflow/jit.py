@@ -256,8 +256,9 @@ def _is_constant(m: Any, value: float) -> bool:
     return False
 
 
-def _identity_operand(fun: Any, margs: tuple[Any, ...], kwargs: dict[str, Any], out_meta: Any,
-                      meta: dict[int, Any]) -> int | None:
+def _identity_operand(
+    fun: Any, margs: tuple[Any, ...], kwargs: dict[str, Any], out_meta: Any, meta: dict[int, Any]
+) -> int | None:
     if kwargs or out_meta is None or len(margs) != 2:
         return None
     a, b = margs
@@ -270,7 +271,11 @@ def _identity_operand(fun: Any, margs: tuple[Any, ...], kwargs: dict[str, Any], 
         candidates = [(a, b)]
     neutral = 1.0 if fun in (np.multiply, np.true_divide) else 0.0
     for keep, other in candidates:
-        if type(keep) is _Slot and meta.get(keep.index) == out_meta and _is_constant(other, neutral):
+        if (
+            type(keep) is _Slot
+            and meta.get(keep.index) == out_meta
+            and _is_constant(other, neutral)
+        ):
             # the constant must not widen the dtype or broadcast the shape
             shape = other.shape if hasattr(other, "shape") else ()
             try:
@@ -281,8 +286,13 @@ def _identity_operand(fun: Any, margs: tuple[Any, ...], kwargs: dict[str, Any], 
     return None
 
 
-def _plan_buffer_reuse(kept: list[Any], meta: dict[int, Any], last_use: dict[int, int],
-                       out_slots: set[int], n_inputs: int) -> dict[int, int]:
+def _plan_buffer_reuse(
+    kept: list[Any],
+    meta: dict[int, Any],
+    last_use: dict[int, int],
+    out_slots: set[int],
+    n_inputs: int,
+) -> dict[int, int]:
     """For each instruction index, an input slot whose buffer can receive the result.
 
     A buffer may be reused when it was allocated by the program itself (the result
@@ -326,8 +336,7 @@ def _plan_buffer_reuse(kept: list[Any], meta: dict[int, Any], last_use: dict[int
     return reuse
 
 
-_OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/",
-              np.matmul: "@"}
+_OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/", np.matmul: "@"}
 
 
 def _slots_in(margs: Any) -> list[int]:
@@ -394,7 +403,9 @@ def jit(
         leaves, in_tree = tree_flatten(dyn)
         dyn_flags = [_is_dynamic(x) for x in leaves]
         with new_trace(JitTrace) as trace:
-            tracers = [trace.new_input(x) if d else x for x, d in zip(leaves, dyn_flags)]
+            tracers = [
+                trace.new_input(x) if d else x for x, d in zip(leaves, dyn_flags, strict=True)
+            ]
             n_inputs = trace.num_slots
             dyn_args = tree_unflatten(in_tree, tracers)
             full = []
@@ -452,7 +463,12 @@ def jit(
     def lower(*args: Any, **kwargs: Any) -> str:
         dyn, static_vals, _ = split(args)
         leaves, in_tree = tree_flatten(dyn)
-        key = (in_tree, tuple(_leaf_key(x) for x in leaves), static_vals, tuple(sorted(kwargs.items())))
+        key = (
+            in_tree,
+            tuple(_leaf_key(x) for x in leaves),
+            static_vals,
+            tuple(sorted(kwargs.items())),
+        )
         compiled = cache.get(key) or trace_and_compile(args, kwargs, key)
         return compiled.source
 

@@ -58,8 +58,9 @@ class Node:
     def __init__(self, *inputs: Node, name: str | None = None) -> None:
         for i, node in enumerate(inputs):
             if not isinstance(node, Node):
+                kind = a_or_an(type(node).__name__)
                 raise TypeError(
-                    f"{type(self).__name__}: input {i} is {a_or_an(type(node).__name__)}, not a node; "
+                    f"{type(self).__name__}: input {i} is {kind}, not a node; "
                     "wrap data in an Input() and pass its value in feed_dict"
                 )
         self.inputs = list(inputs)
@@ -229,7 +230,7 @@ def _topological_order(output: Node) -> list[Node]:
     return order
 
 
-def _describe(node: Node, inputs: list[Node]) -> str:
+def _describe(node: Node, inputs: Sequence[Node]) -> str:
     if node.name:
         return f"Input {node.name!r}"
     return f"Input #{inputs.index(node)} of the graph" if node in inputs else repr(node)
@@ -239,7 +240,7 @@ def _graph_inputs(order: list[Node], feed_dict: Mapping[Node, Any]) -> list[Inpu
     inputs = [n for n in order if isinstance(n, Input)]
     missing = [n for n in inputs if n not in feed_dict]
     if missing:
-        names = ", ".join(_describe(n, inputs) for n in missing)  # type: ignore[arg-type]
+        names = ", ".join(_describe(n, inputs) for n in missing)
         raise KeyError(f"feed_dict has no value for {names}; every Input the node uses needs one")
     return inputs
 
@@ -266,11 +267,11 @@ def evaluate(node: Node, feed_dict: Mapping[Node, Any]) -> Any:
     """
     order = _topological_order(node)
     _graph_inputs(order, feed_dict)
-    env = {n: np.asarray(feed_dict[n]) for n in order if isinstance(n, Input)}
+    env: dict[Node, Any] = {n: np.asarray(feed_dict[n]) for n in order if isinstance(n, Input)}
     return _as_scalar(_run(order, env))
 
 
-def _differentiable_feed(node: Node, value: Any, inputs: list[Node]) -> Any:
+def _differentiable_feed(node: Node, value: Any, inputs: Sequence[Node]) -> Any:
     arr = np.asarray(value)
     if arr.dtype.kind in "biu":
         return arr.astype(float)  # the lab feeds plain ints ({x: 3, ...})
@@ -316,8 +317,8 @@ def value_and_grad(
         if not isinstance(w, Input):
             kind = type(w).__name__
             raise TypeError(
-                f"wrt[{i}] is {a_or_an(kind)}; gradients are taken with respect to Input nodes only "
-                "(feed weights through an Input)"
+                f"wrt[{i}] is {a_or_an(kind)}; gradients are taken with respect to Input nodes "
+                "only (feed weights through an Input)"
             )
         if w not in inputs:
             raise ValueError(
@@ -325,19 +326,19 @@ def value_and_grad(
                 "does not depend on it"
             )
     targets = list(dict.fromkeys(wrt))  # a node listed twice gets one gradient, reported twice
-    fixed = {n: np.asarray(feed_dict[n]) for n in inputs if n not in targets}
+    fixed: dict[Node, Any] = {n: np.asarray(feed_dict[n]) for n in inputs if n not in targets}
     primals = [_differentiable_feed(w, feed_dict[w], inputs) for w in targets]
 
     def graph_function(*values: Any) -> Any:
         env: dict[Node, Any] = dict(fixed)
-        env.update(zip(targets, values))
+        env.update(zip(targets, values, strict=True))
         return _run(order, env)
 
     if not targets:
         return _as_scalar(graph_function()), []
     out, pullback = vjp(graph_function, *primals)
     cotangents = pullback(np.ones_like(np.asarray(out)))  # d(sum of entries)/d(out)
-    by_node = dict(zip(targets, cotangents))
+    by_node = dict(zip(targets, cotangents, strict=True))
     grads = []
     for w in wrt:
         g = by_node[w]

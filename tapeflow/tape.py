@@ -20,9 +20,8 @@ recursive graph walk, so the depth of a computation is unlimited.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from collections.abc import Callable
 from typing import Any
 
 from tapeflow.tracer import Tracer
@@ -154,8 +153,6 @@ class _ArgnumRule:
                 rule = lambda t, ans, *args, **kwargs: maker(argnum, t, ans, args, kwargs)
             self.cache[argnum] = rule
         return rule
-
-
 
 
 def current_level() -> int:

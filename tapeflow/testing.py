@@ -62,7 +62,7 @@ def _inner(a: Any, b: Any) -> float:
     """
     la, lb = tree_flatten(a)[0], tree_flatten(b)[0]
     total = 0.0
-    for x, y in zip(la, lb):
+    for x, y in zip(la, lb, strict=True):
         total += float(np.real(np.sum(np.asarray(x, np.complex128) * np.asarray(y))))
     return total
 
@@ -82,7 +82,7 @@ def _leaf_dtype(x: Any) -> Any:
 
 def _check_structure(ct: Any, primal: Any, what: str) -> None:
     """Each cotangent must have its primal's shape and dtype."""
-    for c, p in zip(tree_flatten(ct)[0], tree_flatten(primal)[0]):
+    for c, p in zip(tree_flatten(ct)[0], tree_flatten(primal)[0], strict=True):
         if np.shape(c) != np.shape(p):
             raise GradientCheckError(f"{what} has shape {np.shape(c)}, primal has {np.shape(p)}")
         if hasattr(p, "dtype") and _leaf_dtype(c) != p.dtype:
@@ -154,7 +154,9 @@ def check_grads(
         return _inner(u, fun(*shifted))
 
     numeric = (probe(eps) - probe(-eps)) / (2 * eps)
-    scale = max(1.0, float(np.sqrt(sum(np.sum(np.abs(np.asarray(x)) ** 2) for x in tree_flatten(v)[0]))))
+    scale = max(
+        1.0, float(np.sqrt(sum(np.sum(np.abs(np.asarray(x)) ** 2) for x in tree_flatten(v)[0])))
+    )
 
     def compare(analytic: float, mode: str) -> None:
         err = abs(analytic - numeric)
@@ -163,8 +165,7 @@ def check_grads(
                 f"{mode}-mode derivative of {getattr(fun, '__name__', fun)!r} disagrees with "
                 f"finite differences (order {order}): analytic {analytic!r}, numeric {numeric!r}, "
                 f"absolute error {err:.3g}, relative error {err / max(abs(numeric), 1e-300):.3g} "
-                f"(atol={atol}, rtol={rtol})"
-                + _worst_element(fun, args, u, mode)
+                f"(atol={atol}, rtol={rtol})" + _worst_element(fun, args, u, mode)
             )
 
     if "rev" in modes:
@@ -206,7 +207,10 @@ def _worst_element(fun: Callable[..., Any], args: tuple[Any, ...], u: Any, mode:
             continue
         flat = np.array(x, dtype=np.float64).ravel()
         for j in range(flat.size):
-            def at(delta: float) -> float:
+
+            def at(
+                delta: float, flat: np.ndarray = flat, j: int = j, li: int = li, x: Any = x
+            ) -> float:
                 y = flat.copy()
                 y[j] += delta
                 new = list(leaves)

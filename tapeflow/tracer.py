@@ -241,9 +241,10 @@ class Tracer:
     # Boolean masks stay traced under vmap (one mask per example), so &, |, ^, ~
     # must work on them; integer bit operations are not supported.
     def _logical(self, other: Any, name: str) -> Any:
-        if np.dtype(self.dtype) != np.bool_ or np.result_type(
-            other.dtype if type(other) is Tracer else other
-        ) != np.bool_:
+        if (
+            np.dtype(self.dtype) != np.bool_
+            or np.result_type(other.dtype if type(other) is Tracer else other) != np.bool_
+        ):
             raise TypeError(
                 f"tapeflow supports the operator for {name} only on boolean traced arrays "
                 "(masks); use tnp.logical_and/or/xor/not, or compute integer bit operations "
@@ -459,8 +460,14 @@ def install_operators(tnp: Any) -> None:
         fn = getattr(tnp, name, None)
         if fn is not None:
             setattr(Tracer, method, fn)
-    reflected = {"__radd__": "add", "__rsub__": "subtract", "__rmul__": "multiply",
-                 "__rtruediv__": "true_divide", "__rpow__": "power", "__rmatmul__": "matmul"}
+    reflected = {
+        "__radd__": "add",
+        "__rsub__": "subtract",
+        "__rmul__": "multiply",
+        "__rtruediv__": "true_divide",
+        "__rpow__": "power",
+        "__rmatmul__": "matmul",
+    }
     for method, name in reflected.items():
         fn = getattr(tnp, name, None)
         if fn is not None:
@@ -469,8 +476,12 @@ def install_operators(tnp: Any) -> None:
 
     from tapeflow.primitive import get_primitive
 
-    for name, op in (("add", operator.add), ("subtract", operator.sub),
-                     ("multiply", operator.mul), ("true_divide", operator.truediv)):
+    for name, op in (
+        ("add", operator.add),
+        ("subtract", operator.sub),
+        ("multiply", operator.mul),
+        ("true_divide", operator.truediv),
+    ):
         fn = getattr(tnp, name, None)
         if fn is not None and get_primitive(fn).fun is getattr(np, name):
             get_primitive(fn).impl = _operator_impl(op, getattr(np, name))

@@ -53,21 +53,27 @@ def check_differentiable(leaves_with_paths: Sequence[tuple[str, Any]], what: str
         if dtype is None or not (
             np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)
         ):
-            kind = type(leaf).__name__ if dtype is None else f"{type(leaf).__name__} of dtype {dtype}"
+            kind = (
+                type(leaf).__name__ if dtype is None else f"{type(leaf).__name__} of dtype {dtype}"
+            )
             raise TypeError(
-                f"{what} at {keystr(path)} is {a_or_an(kind)}; only float and complex values can be "
-                "differentiated. Convert it with .astype(float) / float(...), or leave it out "
-                "of argnums if it is data (labels, indices, flags)."
+                f"{what} at {keystr(path)} is {a_or_an(kind)}; only float and complex values "
+                "can be differentiated. Convert it with .astype(float) / float(...), or leave it "
+                "out of argnums if it is data (labels, indices, flags)."
             )
 
 
 def check_args_differentiable(dyn: Sequence[Any], nums: Sequence[int], name: str) -> None:
     """Like :func:`check_differentiable`, naming each leaf by its argument position and path."""
-    for n, a in zip(nums, dyn):
+    for n, a in zip(nums, dyn, strict=True):
         if a is None:
             raise TypeError(_none_message(f"{name}: argument {n}"))
     check_differentiable(
-        [(f"argument {n}{p}", x) for n, a in zip(nums, dyn) for p, x in tree_flatten_with_path(a)[0]],
+        [
+            (f"argument {n}{p}", x)
+            for n, a in zip(nums, dyn, strict=True)
+            for p, x in tree_flatten_with_path(a)[0]
+        ],
         f"{name}: input",
     )
 
@@ -110,7 +116,7 @@ def partial_args(
 
     def f_dyn(*dyn_args: Any) -> Any:
         full = list(args)
-        for i, a in zip(argnums, dyn_args):
+        for i, a in zip(argnums, dyn_args, strict=True):
             full[i] = a
         return fun(*full, **kwargs)
 
@@ -134,7 +140,10 @@ def value_shape(x: Any) -> tuple[int, ...]:
 
 # ----- the engine -------------------------------------------------------------
 def _trace_reverse(
-    fun: Callable[..., Any], primals: tuple[Any, ...], has_aux: bool, name: str,
+    fun: Callable[..., Any],
+    primals: tuple[Any, ...],
+    has_aux: bool,
+    name: str,
     check: bool = True,
 ) -> tuple[Any, Tape, list[Any], PyTreeDef, list[Any], PyTreeDef, Any]:
     """Run ``fun`` on tracers of a new tape.
@@ -213,7 +222,7 @@ def _pull_back(
 ) -> list[Any]:
     """Cotangents of the inputs given cotangents of the outputs."""
     seeds: dict[int, Any] = {}
-    for o, ct in zip(out_leaves, ct_leaves):
+    for o, ct in zip(out_leaves, ct_leaves, strict=True):
         if type(o) is Tracer and o._trace is tape:
             slot = o._aux
             seeds[slot] = ct if slot not in seeds else seeds[slot] + ct
@@ -232,9 +241,7 @@ def _pull_back(
     return result
 
 
-def _check_cotangents(
-    ct: Any, out_tree: PyTreeDef, out_values: list[Any], name: str
-) -> list[Any]:
+def _check_cotangents(ct: Any, out_tree: PyTreeDef, out_values: list[Any], name: str) -> list[Any]:
     ct_leaves_paths, ct_tree = tree_flatten_with_path(ct)
     if ct_tree != out_tree:
         raise ValueError(
@@ -242,7 +249,7 @@ def _check_cotangents(
             f"structure {out_tree}; pass one cotangent per output leaf"
         )
     leaves = []
-    for (path, c), o in zip(ct_leaves_paths, out_values):
+    for (path, c), o in zip(ct_leaves_paths, out_values, strict=True):
         where = f"the cotangent at {keystr(path)}" if path else "the cotangent"
         if value_shape(c) != value_shape(o):
             raise ValueError(

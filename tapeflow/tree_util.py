@@ -76,7 +76,7 @@ def _dict_flatten(d: dict[Any, Any]) -> tuple[list[Any], Hashable]:
 
 
 def _dict_unflatten(keys: Any, children: Iterable[Any]) -> dict[Any, Any]:
-    return dict(zip(keys, children))
+    return dict(zip(keys, children, strict=True))
 
 
 def _dict_keys(d: Any, keys: Any) -> list[str]:
@@ -137,7 +137,7 @@ class PyTreeDef:
         inner = ", ".join(repr(c) for c in self.children)
         if self.node_type is dict:
             keys: Any = self.aux
-            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(keys, self.children))
+            inner = ", ".join(f"{k!r}: {c!r}" for k, c in zip(keys, self.children, strict=True))
             return "PyTreeDef({" + inner + "})"
         return f"PyTreeDef({self.node_type.__name__}({inner}))"
 
@@ -185,7 +185,7 @@ def tree_flatten_with_path(tree: Any) -> tuple[list[tuple[str, Any]], PyTreeDef]
     leaves: list[Any] = []
     paths: list[str] = []
     treedef = _flatten(tree, leaves, paths, "")
-    return list(zip(paths, leaves)), treedef
+    return list(zip(paths, leaves, strict=True)), treedef
 
 
 def keystr(path: str) -> str:
@@ -262,7 +262,7 @@ def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
                 f"structure {treedef} of the first tree"
             )
         others.append(r_leaves)
-    return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others)])
+    return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others, strict=True)])
 
 
 def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
@@ -297,7 +297,7 @@ def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
             )
         parts = []
         start = 0
-        for shape, dtype, size in zip(shapes, dtypes, sizes):
+        for shape, dtype, size in zip(shapes, dtypes, sizes, strict=True):
             piece = tnp.reshape(vec[start : start + size], shape)
             parts.append(tnp.astype(piece, dtype) if piece.dtype != dtype else piece)
             start += size

@@ -129,8 +129,10 @@ def write_idx(path: str | os.PathLike[str], array: Any) -> None:
     codes = {dt.newbyteorder("="): code for code, dt in IDX_DTYPES.items()}
     native = arr.dtype.newbyteorder("=")
     if native not in codes:
-        raise TypeError(f"IDX cannot store dtype {arr.dtype}; use one of uint8, int8, int16, "
-                        "int32, float32, float64")
+        raise TypeError(
+            f"IDX cannot store dtype {arr.dtype}; use one of uint8, int8, int16, "
+            "int32, float32, float64"
+        )
     if arr.ndim == 0 or arr.ndim > 255:
         raise ValueError(f"IDX stores arrays with 1 to 255 dimensions, got {arr.ndim}")
     code = codes[native]

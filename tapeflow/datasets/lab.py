@@ -144,7 +144,8 @@ def read_data_sets(
         )
 
     def images(x: np.ndarray) -> np.ndarray:
-        return np.divide(x.reshape(len(x), -1), 255, dtype=np.float32)  # one pass, exact 0 and 1
+        out: np.ndarray = np.divide(x.reshape(len(x), -1), 255, dtype=np.float32)  # exact 0, 1
+        return out
 
     def labels(y: np.ndarray) -> np.ndarray:
         return _one_hot(y) if one_hot else y

@@ -93,5 +93,7 @@ def fit_tangent(t: Any, ans: Any) -> Any:
 def accumulate(a: Any, b: Any) -> Any:
     """Add two cotangents for the same value (tuples of cotangents add entry by entry)."""
     if type(a) is tuple:
-        return tuple(x if y is None else y if x is None else x + y for x, y in zip(a, b))
+        return tuple(
+            x if y is None else y if x is None else x + y for x, y in zip(a, b, strict=True)
+        )
     return a + b
