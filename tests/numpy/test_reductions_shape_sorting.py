@@ -177,7 +177,7 @@ def test_float32_stays_float32():
     ):
         leaves = tp.tree_util.tree_leaves(f(x))
         assert all(np.asarray(o).dtype == np.float32 for o in leaves)
-        g = tp.grad(lambda x: sum(tnp.sum(o) for o in tp.tree_util.tree_leaves(f(x))))(x)
+        g = tp.grad(lambda x, f=f: sum(tnp.sum(o) for o in tp.tree_util.tree_leaves(f(x))))(x)
         assert g.dtype == np.float32 and np.any(g != 0)
 
 
