@@ -226,8 +226,8 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
         ...     return (tnp.dot(x, w) - y) ** 2
         >>> w, xs, ys = np.ones(3), np.arange(6.0).reshape(2, 3), np.zeros(2)
         >>> tp.vmap(tp.grad(loss), in_axes=(None, 0, 0))(w, xs, ys)  # per-example gradients
-        array([[ 0.,  6., 12.],
-               [72., 96., 120.]])
+        array([[  0.,   6.,  12.],
+               [ 72.,  96., 120.]])
     """
     if not callable(fun):
         raise TypeError(f"vmap expects a callable, got {type(fun).__name__}")
@@ -273,7 +273,7 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
                 raise ValueError(
                     f"vmap: in_axes={ax} for argument {path} is out of range: that argument "
                     f"has shape {shape} ({nd} dimension(s))"
-                    + (" ; use None to pass it unbatched" if nd == 0 else "")
+                    + ("; use None to pass it unbatched" if nd == 0 else "")
                 )
             ax = int(ax) % nd
             n = shape[ax]
