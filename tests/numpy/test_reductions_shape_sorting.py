@@ -251,3 +251,49 @@ def test_vmap_of_sorting_is_batched_and_matches_a_loop(f):
     np.testing.assert_allclose(out, np.stack([f(x) for x in xs]))
     expected = tp.grad(lambda xs: sum(tnp.sum(f(x) ** 2) for x in xs))(xs)
     np.testing.assert_allclose(grads, expected)
+
+
+# ----- property: any shape, any axes, keepdims or not --------------------------------
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    given = None
+
+if given is not None:
+
+    @st.composite
+    def _shape_and_axis(draw):
+        shape = tuple(draw(st.lists(st.integers(1, 3), min_size=1, max_size=3)))
+        ndim = len(shape)
+        kind = draw(st.sampled_from(["none", "int", "tuple"]))
+        if kind == "none":
+            axis = None
+        elif kind == "int":
+            axis = draw(st.integers(-ndim, ndim - 1))
+        else:
+            axis = tuple(draw(st.sets(st.integers(0, ndim - 1), min_size=1)))
+        return shape, axis, draw(st.booleans())
+
+    REDUCERS = {
+        "sum": tnp.sum,
+        "mean": tnp.mean,
+        "prod": tnp.prod,
+        "max": tnp.max,
+        "var": tnp.var,
+        "median": tnp.median,
+        "nanmean": tnp.nanmean,
+    }
+
+    @settings(max_examples=40, deadline=None)
+    @given(_shape_and_axis(), st.sampled_from(sorted(REDUCERS)), st.integers(0, 2**16))
+    def test_reductions_any_axes_against_finite_differences(spec, name, seed):
+        shape, axis, keepdims = spec
+        rng = np.random.default_rng(seed)
+        # distinct values (no ties for max/median), some exact zeros for prod.
+        x = (rng.permutation(int(np.prod(shape))) * 0.37 - 1.0).reshape(shape)
+        if name == "prod":
+            x.reshape(-1)[::2] = 0.0
+        f = lambda x: REDUCERS[name](x, axis=axis, keepdims=keepdims)
+        np.testing.assert_allclose(f(x), getattr(np, name)(x, axis=axis, keepdims=keepdims))
+        tp.check_grads(f, (x,), order=2, modes=("rev", "fwd"))
