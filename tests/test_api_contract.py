@@ -28,8 +28,16 @@ def test_chain_rule_lesson_example() -> None:
 
 @pytest.mark.parametrize(
     "argnums, expected",
-    [(0, -1.0), (1, 3.0), (2, 3.0), (-1, 3.0), (-3, -1.0), ((0,), (-1.0,)), ((2, 0), (3.0, -1.0)),
-     ([1, 2], (3.0, 3.0))],
+    [
+        (0, -1.0),
+        (1, 3.0),
+        (2, 3.0),
+        (-1, 3.0),
+        (-3, -1.0),
+        ((0,), (-1.0,)),
+        ((2, 0), (3.0, -1.0)),
+        ([1, 2], (3.0, 3.0)),
+    ],
 )
 def test_argnums_int_tuple_and_negative(argnums, expected) -> None:
     assert tp.grad(f3, argnums)(3.0, 4.0, -5.0) == expected
@@ -63,7 +71,7 @@ def test_non_differentiated_arguments_may_be_anything() -> None:
 # ----- has_aux ------------------------------------------------------------------------------------
 def test_has_aux_everywhere() -> None:
     def f(x):
-        return tnp.sum(x ** 2), {"norm": tnp.sqrt(tnp.sum(x ** 2)), "step": 7}
+        return tnp.sum(x**2), {"norm": tnp.sqrt(tnp.sum(x**2)), "step": 7}
 
     x = np.array([3.0, 4.0])
     g, aux = tp.grad(f, has_aux=True)(x)
@@ -81,8 +89,10 @@ def test_has_aux_everywhere() -> None:
 # ----- pytrees -----------------------------------------------------------------------------------
 def test_pytrees_in_and_out_keep_structure_shape_and_dtype() -> None:
     params = {
-        "layers": [Params(np.ones((2, 3), np.float32), np.zeros(3, np.float32)),
-                   Params(np.ones((3, 1)), np.zeros(1))],
+        "layers": [
+            Params(np.ones((2, 3), np.float32), np.zeros(3, np.float32)),
+            Params(np.ones((3, 1)), np.zeros(1)),
+        ],
         "scale": (2.0, None),
     }
 
@@ -96,7 +106,7 @@ def test_pytrees_in_and_out_keep_structure_shape_and_dtype() -> None:
     g = tp.grad(loss)(params, x)
     assert tp.tree_util.tree_structure(g) == tp.tree_util.tree_structure(params)
     assert isinstance(g["layers"][0], Params) and g["scale"][1] is None
-    for gl, pl in zip(tp.tree_util.tree_leaves(g), tp.tree_util.tree_leaves(params)):
+    for gl, pl in zip(tp.tree_util.tree_leaves(g), tp.tree_util.tree_leaves(params), strict=True):
         assert np.shape(gl) == np.shape(pl)
         assert np.asarray(gl).dtype == np.asarray(pl).dtype
     tp.check_grads(loss, (params, x), modes=("rev", "fwd"))
@@ -128,9 +138,11 @@ def test_dict_of_dicts_jacobian() -> None:
         assert float(j["y"]["b"]["v"]) == 0.0
 
 
-# ----- errors ---------------------------------------------------------------------------------------
+# ----- errors -------------------------------------------------------------------------------------
 def test_grad_of_non_scalar_output() -> None:
-    with pytest.raises(TypeError, match=r"scalar output, but it returned shape \(3,\).*vjp.*elementwise_grad"):
+    with pytest.raises(
+        TypeError, match=r"scalar output, but it returned shape \(3,\).*vjp.*elementwise_grad"
+    ):
         tp.grad(lambda x: x * 2.0)(np.ones(3))
     with pytest.raises(TypeError, match="single scalar output"):
         tp.grad(lambda x: [tnp.sum(x)])(np.ones(3))
@@ -142,7 +154,11 @@ def test_grad_of_non_scalar_output() -> None:
     [
         ((1, 2.0), 0, r"input at argument 0 is an int"),
         ((1.0, True), 1, r"input at argument 1 is a bool"),
-        ((1.0, {"w": [1.0, np.arange(2)]}), 1, r"input at argument 1\['w'\]\[1\] is an ndarray of dtype int"),
+        (
+            (1.0, {"w": [1.0, np.arange(2)]}),
+            1,
+            r"input at argument 1\['w'\]\[1\] is an ndarray of dtype int",
+        ),
         ((Params(1.0, np.array([True])), 1.0), 0, r"argument 0\.b .*dtype bool"),
     ],
 )
@@ -159,7 +175,10 @@ def test_vjp_cotangent_mismatch() -> None:
     out, f_vjp = tp.vjp(lambda x: {"a": x * 2.0, "b": tnp.sum(x)}, np.ones(3))
     with pytest.raises(ValueError, match=r"cotangent has structure .* output has structure"):
         f_vjp(np.ones(3))
-    with pytest.raises(ValueError, match=r"cotangent at \['a'\] has shape \(2,\), but the output there has shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"cotangent at \['a'\] has shape \(2,\), but the output there has shape \(3,\)",
+    ):
         f_vjp({"a": np.ones(2), "b": 1.0})
     np.testing.assert_allclose(f_vjp({"a": np.ones(3), "b": 1.0})[0], 3 * np.ones(3))
 
@@ -169,13 +188,21 @@ def test_jvp_tangent_mismatch() -> None:
     p = {"x": np.ones(3), "y": np.ones(3, np.float32)}
     with pytest.raises(TypeError, match=r"tangents have structure .* primals have structure"):
         tp.jvp(f, (p,), ({"x": np.ones(3)},))
-    with pytest.raises(ValueError, match=r"tangent at \[0\]\['x'\] has shape \(2,\), but the primal has shape \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"tangent at \[0\]\['x'\] has shape \(2,\), but the primal has shape \(3,\)",
+    ):
         tp.jvp(f, (p,), ({"x": np.ones(2), "y": np.ones(3, np.float32)},))
-    with pytest.raises(TypeError, match=r"tangent at \[0\]\['y'\] has dtype float64, but the primal has dtype float32"):
+    with pytest.raises(
+        TypeError,
+        match=r"tangent at \[0\]\['y'\] has dtype float64, but the primal has dtype float32",
+    ):
         tp.jvp(f, (p,), ({"x": np.ones(3), "y": np.ones(3)},))
     with pytest.raises(TypeError, match="as tuples"):
         tp.jvp(f, p, p)
-    with pytest.raises(TypeError, match=r"input at argument 0 is an ndarray of dtype int|primal .*int"):
+    with pytest.raises(
+        TypeError, match=r"input at argument 0 is an ndarray of dtype int|primal .*int"
+    ):
         tp.jvp(lambda x: x, (np.arange(3),), (np.arange(3),))
     assert active_traces() == ()
 
@@ -187,11 +214,11 @@ def test_leaked_tracer_fails_clearly_in_a_later_transform() -> None:
     rev, fwd = leaked
     for bad in (rev, fwd):
         with pytest.raises(RuntimeError, match="escaped its transform"):
-            tp.grad(lambda y: y * bad)(2.0)
+            tp.grad(lambda y, bad=bad: y * bad)(2.0)
         with pytest.raises(RuntimeError, match="escaped its transform"):
-            tp.jvp(lambda y: bad * y, (2.0,), (1.0,))
+            tp.jvp(lambda y, bad=bad: bad * y, (2.0,), (1.0,))
         with pytest.raises(RuntimeError, match="escaped its transform"):
-            tp.hessian(lambda y: tnp.sum(tnp.sin(y) * bad))(np.ones(2))
+            tp.hessian(lambda y, bad=bad: tnp.sum(tnp.sin(y) * bad))(np.ones(2))
         with pytest.raises(RuntimeError, match="escaped its transform"):
             bad + 1.0
     assert active_traces() == ()
@@ -223,7 +250,7 @@ def test_exception_inside_transform_leaves_no_trace(transform) -> None:
     assert tp.grad(lambda x: x * x)(3.0) == 6.0
 
 
-# ----- higher order ------------------------------------------------------------------------------------
+# ----- higher order -------------------------------------------------------------------------------
 def nth(f, n):
     for _ in range(n):
         f = tp.grad(f)
@@ -233,18 +260,23 @@ def nth(f, n):
 @pytest.mark.parametrize("x", [-0.7, 0.3, 1.5])
 def test_higher_derivatives_against_closed_forms(x) -> None:
     t = np.tanh(x)
-    tanh_d = [t, 1 - t ** 2, -2 * t * (1 - t ** 2), (1 - t ** 2) * (6 * t ** 2 - 2)]
+    tanh_d = [t, 1 - t**2, -2 * t * (1 - t**2), (1 - t**2) * (6 * t**2 - 2)]
     e, s, c = np.exp(x), np.sin(x), np.cos(x)
     sinexp_d = [s * e, e * (s + c), 2 * e * c, 2 * e * (c - s)]
-    cube_d = [x ** 3, 3 * x ** 2, 6 * x, 6.0]
-    for f, d in ((tnp.tanh, tanh_d), (lambda x: tnp.sin(x) * tnp.exp(x), sinexp_d),
-                 (lambda x: x ** 3, cube_d)):
+    cube_d = [x**3, 3 * x**2, 6 * x, 6.0]
+    for f, d in (
+        (tnp.tanh, tanh_d),
+        (lambda x: tnp.sin(x) * tnp.exp(x), sinexp_d),
+        (lambda x: x**3, cube_d),
+    ):
         for n in (1, 2, 3):
             assert np.isclose(nth(f, n)(x), d[n], rtol=1e-12, atol=1e-14), (n, f)
         # the same through forward mode and mixed compositions
         assert np.isclose(tp.jacfwd(tp.jacfwd(tp.jacfwd(f)))(x), d[3], rtol=1e-12, atol=1e-14)
         assert np.isclose(tp.jacfwd(tp.hessian(f))(x), d[3], rtol=1e-12, atol=1e-14)
-        assert np.isclose(tp.jvp(tp.grad(tp.grad(f)), (x,), (1.0,))[1], d[3], rtol=1e-12, atol=1e-14)
+        assert np.isclose(
+            tp.jvp(tp.grad(tp.grad(f)), (x,), (1.0,))[1], d[3], rtol=1e-12, atol=1e-14
+        )
 
 
 def test_inner_grad_closing_over_outer_variable() -> None:
@@ -254,7 +286,7 @@ def test_inner_grad_closing_over_outer_variable() -> None:
     assert tp.jacfwd(lambda x: x * tp.jacfwd(lambda y: x * y)(1.0))(3.0) == 6.0
 
 
-# ----- depth and reuse ------------------------------------------------------------------------------------
+# ----- depth and reuse ----------------------------------------------------------------------------
 def test_chain_of_100000_operations() -> None:
     n = 100_000
 
@@ -273,7 +305,7 @@ def test_chain_of_100000_operations() -> None:
 
 def test_vjp_fn_many_calls_same_answer() -> None:
     x = np.array([0.5, -1.0, 2.0])
-    out, f_vjp = tp.vjp(lambda x: tnp.tanh(x) * tnp.sum(x ** 2), x)
+    out, f_vjp = tp.vjp(lambda x: tnp.tanh(x) * tnp.sum(x**2), x)
     u = np.array([1.0, 2.0, -1.0])
     first = f_vjp(u)[0]
     for _ in range(5):
@@ -281,4 +313,4 @@ def test_vjp_fn_many_calls_same_answer() -> None:
     # and it is linear in the cotangent
     np.testing.assert_allclose(f_vjp(3 * u)[0], 3 * first)
     np.testing.assert_allclose(f_vjp(u)[0] + f_vjp(np.ones(3))[0], f_vjp(u + 1)[0])
-    np.testing.assert_allclose(first, tp.jacrev(lambda x: tnp.tanh(x) * tnp.sum(x ** 2))(x).T @ u)
+    np.testing.assert_allclose(first, tp.jacrev(lambda x: tnp.tanh(x) * tnp.sum(x**2))(x).T @ u)

@@ -23,7 +23,7 @@ def net(x, w, remat: bool):
     f = tp.checkpoint(block) if remat else block
     for _ in range(3):
         x = f(x, w)
-    return tnp.sum(x ** 2)
+    return tnp.sum(x**2)
 
 
 def test_same_gradients_first_and_second_order() -> None:
@@ -31,7 +31,7 @@ def test_same_gradients_first_and_second_order() -> None:
     for argnums in (0, 1, (0, 1)):
         got = tp.grad(net, argnums)(x, w, True)
         want = tp.grad(net, argnums)(x, w, False)
-        for g, h in zip(np.atleast_1d(got), np.atleast_1d(want)):
+        for g, h in zip(np.atleast_1d(got), np.atleast_1d(want), strict=True):
             np.testing.assert_allclose(g, h, rtol=1e-12)
     np.testing.assert_allclose(
         tp.hessian(net)(x, w, True), tp.hessian(net)(x, w, False), rtol=1e-10, atol=1e-12
@@ -153,14 +153,14 @@ def test_closure_over_a_differentiated_value_warns_and_stays_correct() -> None:
     w, x = RNG.standard_normal(3), RNG.standard_normal(3)
 
     def loss(w, x, remat):
-        f = (lambda h: tnp.tanh(h * w))
+        f = lambda h: tnp.tanh(h * w)
         f = tp.checkpoint(f) if remat else f
         return tnp.sum(f(f(x)))
 
     with pytest.warns(UserWarning, match="closure.*no memory is saved"):
         got = tp.grad(loss, argnums=(0, 1))(w, x, True)
     want = tp.grad(loss, argnums=(0, 1))(w, x, False)
-    for a, b in zip(got, want):
+    for a, b in zip(got, want, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
 

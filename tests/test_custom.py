@@ -63,8 +63,9 @@ def test_custom_vjp_under_every_transform() -> None:
     _, t = tp.jvp(log1pexp, (x,), (np.ones(3),))
     np.testing.assert_allclose(t, s)
     np.testing.assert_allclose(tp.jacfwd(log1pexp)(x), np.diag(s))
-    np.testing.assert_allclose(tp.jacrev(tp.jacfwd(lambda x: tnp.sum(log1pexp(x))))(x),
-                               np.diag(s * (1 - s)))
+    np.testing.assert_allclose(
+        tp.jacrev(tp.jacfwd(lambda x: tnp.sum(log1pexp(x))))(x), np.diag(s * (1 - s))
+    )
     tp.check_grads(log1pexp, (x,), order=2, modes=("fwd", "rev"))
     assert active_traces() == ()
 
@@ -136,7 +137,7 @@ def test_custom_vjp_integer_outputs_and_constant_inputs() -> None:
     assert out == (24.0, 12.0)
 
 
-# ----- custom_vjp errors -------------------------------------------------------------------------------
+# ----- custom_vjp errors --------------------------------------------------------------------------
 def _make(bwd, fwd=None):
     @tp.custom_vjp
     def f(x, y):
@@ -149,9 +150,17 @@ def _make(bwd, fwd=None):
 @pytest.mark.parametrize(
     "bwd, err, match",
     [
-        (lambda r, g: (g * r[1],), ValueError, r"bwd returned 1 cotangent\(s\), but the function has 2"),
+        (
+            lambda r, g: (g * r[1],),
+            ValueError,
+            r"bwd returned 1 cotangent\(s\), but the function has 2",
+        ),
         (lambda r, g: g * r[1], TypeError, "must return a tuple"),
-        (lambda r, g: (g * r[1], np.ones(3)), ValueError, r"argument 1 has shape \(3,\), but the argument has shape \(2,\)"),
+        (
+            lambda r, g: (g * r[1], np.ones(3)),
+            ValueError,
+            r"argument 1 has shape \(3,\), but the argument has shape \(2,\)",
+        ),
         (lambda r, g: (g * r[1], [g]), ValueError, "bwd's cotangent 1 has structure"),
     ],
 )
@@ -191,7 +200,7 @@ def test_custom_vjp_nonlinear_bwd_is_rejected_in_forward_mode() -> None:
         tp.jvp(lambda x: f(x, 3.0), (2.0,), (1.0,))
 
 
-# ----- custom_jvp ------------------------------------------------------------------------------------
+# ----- custom_jvp ---------------------------------------------------------------------------------
 @tp.custom_jvp
 def safe_norm(x):
     return tnp.sqrt(tnp.sum(x * x))
@@ -215,8 +224,12 @@ def test_custom_jvp_rule_is_used_in_both_modes() -> None:
     np.testing.assert_allclose(tp.jacfwd(safe_norm)(x), x / 5.0)
     np.testing.assert_allclose(tp.jacrev(safe_norm)(x), x / 5.0)
     H = (np.eye(3) - np.outer(x, x) / 25.0) / 5.0
-    for hess in (tp.hessian(safe_norm), tp.jacrev(tp.jacrev(safe_norm)),
-                 tp.jacfwd(tp.jacfwd(safe_norm)), tp.jacrev(tp.jacfwd(safe_norm))):
+    for hess in (
+        tp.hessian(safe_norm),
+        tp.jacrev(tp.jacrev(safe_norm)),
+        tp.jacfwd(tp.jacfwd(safe_norm)),
+        tp.jacrev(tp.jacfwd(safe_norm)),
+    ):
         np.testing.assert_allclose(hess(x), H, atol=1e-12)
     tp.check_grads(safe_norm, (x,), order=2, modes=("fwd", "rev"))
 
@@ -266,7 +279,7 @@ def test_custom_jvp_errors() -> None:
 def test_custom_jvp_nondiff_argnums() -> None:
     @tp.custom_jvp
     def power(n, x):
-        return x ** n
+        return x**n
 
     power = tp.custom_jvp(power.fun, nondiff_argnums=(0,))
 
@@ -280,14 +293,14 @@ def test_custom_jvp_nondiff_argnums() -> None:
         tp.grad(lambda n: power(n, 2.0))(3.0)
 
 
-# ----- stop_gradient ------------------------------------------------------------------------------------
+# ----- stop_gradient ------------------------------------------------------------------------------
 def test_stop_gradient_at_every_level() -> None:
     assert tp.grad(lambda x: x * tp.stop_gradient(x))(3.0) == 3.0
     assert tp.grad(tp.grad(lambda x: x * x * tp.stop_gradient(x)))(3.0) == 6.0
     assert tp.grad(tp.grad(lambda x: x * tp.stop_gradient(x)))(3.0) == 0.0
     assert float(tp.jvp(lambda x: x * tp.stop_gradient(x), (3.0,), (1.0,))[1]) == 3.0
     np.testing.assert_allclose(
-        tp.hessian(lambda x: tnp.sum(x ** 2 * tp.stop_gradient(x)))(np.array([1.0, 2.0])),
+        tp.hessian(lambda x: tnp.sum(x**2 * tp.stop_gradient(x)))(np.array([1.0, 2.0])),
         np.diag([2.0, 4.0]),
     )
     # an inner grad's value is a constant to the outer one once stopped
@@ -306,7 +319,7 @@ def test_stop_gradient_pytrees_and_plain_values() -> None:
     assert tp.stop_gradient(v) is v
 
 
-# ----- closures over values being differentiated ---------------------------------------------------
+# ----- closures over values being differentiated --------------------------------------------------
 def test_custom_rules_that_close_over_a_traced_value_raise() -> None:
     box = {}
 
@@ -323,7 +336,8 @@ def test_custom_rules_that_close_over_a_traced_value_raise() -> None:
     h.defjvp(lambda p, t: (p[0] * box["w"], t[0] * box["w"]))
 
     for fn, kind in ((f, "custom_vjp"), (h, "custom_jvp")):
-        def loss(w, x):
+
+        def loss(w, x, fn=fn):
             box["w"] = w
             return tnp.sum(fn(x))
 
@@ -334,12 +348,12 @@ def test_custom_rules_that_close_over_a_traced_value_raise() -> None:
             tp.jvp(loss, (ones, ones), (ones, ones))
         # closing over a value of an *outer* transform is fine: it is a constant to the
         # inner one, and the outer one differentiates the rule: d/dw [d/dx0 sum(x w)] = 1
-        g = tp.grad(lambda w: tp.grad(lambda x: loss(w, x))(ones)[0])(2.0)
+        g = tp.grad(lambda w, ones=ones: tp.grad(lambda x: loss(w, x))(ones)[0])(2.0)
         assert g == 1.0
         assert active_traces() == ()
 
 
-# ----- vmap -------------------------------------------------------------------------------------------
+# ----- vmap ---------------------------------------------------------------------------------------
 def test_custom_rules_compose_with_vmap_in_both_orders() -> None:
     x = np.array([1.0, 2.0, 3.0])
 

@@ -56,8 +56,10 @@ def programs(draw):
             keep = draw(st.booleans())
             op = draw(st.sampled_from(["sum", "mean", "max"]))
             steps.append(("reduce", op, tuple(axes), keep))
-            cur = tuple(1 if i in axes else n for i, n in enumerate(cur)) if keep else tuple(
-                n for i, n in enumerate(cur) if i not in axes
+            cur = (
+                tuple(1 if i in axes else n for i, n in enumerate(cur))
+                if keep
+                else tuple(n for i, n in enumerate(cur) if i not in axes)
             )
         elif kind == "reshape":
             steps.append(("reshape",))

@@ -35,7 +35,7 @@ def assert_trees_equal(a, b):
     la, ta = tp.tree_util.tree_flatten(a)
     lb, tb = tp.tree_util.tree_flatten(b)
     assert ta == tb
-    for x, y in zip(la, lb):
+    for x, y in zip(la, lb, strict=True):
         assert np.shape(x) == np.shape(y)
         assert np.result_type(x) == np.result_type(y)
         np.testing.assert_array_equal(x, y)

@@ -1,4 +1,4 @@
-"""The lab's MNIST exercise, shortened: miniflow + hand-written SGD on the real files reaches 90%."""
+"""The lab's MNIST exercise, shortened: miniflow and hand-written SGD on the real files: 90%."""
 
 import contextlib
 import importlib.util

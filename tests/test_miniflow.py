@@ -120,7 +120,7 @@ def test_matches_tapeflow_functional_api():
 
     ref_value, ref_grads = tp.value_and_grad(f, argnums=(0, 1, 2, 3))(*params)
     assert np.isclose(value, ref_value)
-    for g, r in zip(grads, ref_grads):
+    for g, r in zip(grads, ref_grads, strict=True):
         np.testing.assert_allclose(g, r, rtol=1e-12)
     tp.check_grads(f, params, order=1, modes=("rev",))
 

@@ -87,7 +87,7 @@ def test_jvp_keeps_float32_and_gives_zero_tangent_for_constants() -> None:
 
 def test_jvp_of_grad_is_hessian_vector_product() -> None:
     x, v = rand(4), rand(4)
-    _, t = tp.jvp(tp.grad(lambda x: tnp.sum(x ** 3)), (x,), (v,))
+    _, t = tp.jvp(tp.grad(lambda x: tnp.sum(x**3)), (x,), (v,))
     np.testing.assert_allclose(t, 6 * x * v)
 
 
@@ -213,7 +213,7 @@ def test_hessian_of_rosenbrock_closed_form_and_finite_differences() -> None:
 
 def test_hessian_argnums_blocks() -> None:
     def f(x, y):
-        return tnp.sum(x ** 2 * y) + tnp.sum(y ** 3)
+        return tnp.sum(x**2 * y) + tnp.sum(y**3)
 
     x, y = rand(2), rand(2)
     (hxx, hxy), (hyx, hyy) = tp.hessian(f, argnums=(0, 1))(x, y)
@@ -224,14 +224,16 @@ def test_hessian_argnums_blocks() -> None:
 
 
 def test_hessian_of_non_scalar_output_raises_like_grad() -> None:
-    with pytest.raises(TypeError, match=r"hessian requires a function with a scalar output.*\(3,\)"):
-        tp.hessian(lambda x: x ** 2)(rand(3))
+    with pytest.raises(
+        TypeError, match=r"hessian requires a function with a scalar output.*\(3,\)"
+    ):
+        tp.hessian(lambda x: x**2)(rand(3))
     with pytest.raises(TypeError, match="single scalar output"):
         tp.hessian(lambda x: (tnp.sum(x), tnp.sum(x)))(rand(3))
 
 
 def test_hessian_has_aux() -> None:
-    H, aux = tp.hessian(lambda x: (tnp.sum(x ** 3), "tag"), has_aux=True)(np.array([1.0, 2.0]))
+    H, aux = tp.hessian(lambda x: (tnp.sum(x**3), "tag"), has_aux=True)(np.array([1.0, 2.0]))
     np.testing.assert_allclose(H, np.diag([6.0, 12.0]))
     assert aux == "tag"
 
@@ -245,7 +247,7 @@ def test_hvp_equals_hessian_times_vector(f) -> None:
 
 def test_hvp_pytree_and_several_arguments() -> None:
     def f(p, s):
-        return tnp.sum(p["w"] ** 2 * s) + s ** 3
+        return tnp.sum(p["w"] ** 2 * s) + s**3
 
     p, s = {"w": rand(3)}, 0.7
     vp, vs = {"w": rand(3)}, 0.3
@@ -299,7 +301,7 @@ def test_linearize_is_differentiable() -> None:
     assert np.isclose(tp.grad(g)(0.4), -np.sin(0.4) * 0.4 + 2 * np.cos(0.4))
 
 
-# ----- compositions ----------------------------------------------------------------------------------
+# ----- compositions -------------------------------------------------------------------------------
 def test_all_orders_of_composition_agree() -> None:
     f = lambda x: tnp.sum(tnp.sin(x) * tnp.exp(x[::-1]))  # noqa: E731
     x = rand(3)
@@ -341,7 +343,9 @@ def test_linearize_agrees_with_jvp_on_every_matrix_case() -> None:
             _, f_jvp = tp.linearize(case.fun, *args)
             got = tp.tree_util.tree_leaves(f_jvp(*tangents))
             want = tp.tree_util.tree_leaves(tp.jvp(case.fun, args, tangents)[1])
-            if not all(np.allclose(g, w, rtol=1e-7, atol=1e-9) for g, w in zip(got, want)):
+            if not all(
+                np.allclose(g, w, rtol=1e-7, atol=1e-9) for g, w in zip(got, want, strict=True)
+            ):
                 failures.append(f"{case.name}: values differ")
         except Exception as e:  # collect every failing row, not just the first
             failures.append(f"{case.name}: {type(e).__name__}: {e}")
@@ -353,8 +357,13 @@ def test_linearize_agrees_with_jvp_on_every_matrix_case() -> None:
 def test_jacobian_family_under_vmap_and_jit() -> None:
     f = lambda x: tnp.sum(tnp.sin(x) * x[::-1])  # noqa: E731
     xs, v = rand(4, 3), rand(3)
-    for t in (tp.hessian(f), tp.jacfwd(tp.grad(f)), tp.jacrev(tp.grad(f)),
-              lambda x: tp.hvp(f, (x,), (v,)), lambda x: tp.linearize(f, x)[1](v)):
+    for t in (
+        tp.hessian(f),
+        tp.jacfwd(tp.grad(f)),
+        tp.jacrev(tp.grad(f)),
+        lambda x: tp.hvp(f, (x,), (v,)),
+        lambda x: tp.linearize(f, x)[1](v),
+    ):
         want = np.stack([t(x) for x in xs])
         np.testing.assert_allclose(tp.vmap(t)(xs), want, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(tp.jit(t)(xs[0]), want[0], rtol=1e-12, atol=1e-14)
@@ -363,7 +372,7 @@ def test_jacobian_family_under_vmap_and_jit() -> None:
 
 def test_jacobians_of_a_holomorphic_function() -> None:
     z = np.array([1 + 2j, 3 - 1j])
-    f = lambda z: z ** 2 * tnp.sum(z)  # noqa: E731
-    want = np.diag(2 * z * np.sum(z)) + (z ** 2)[:, None]  # d/dz_k of z_i^2 * sum(z)
+    f = lambda z: z**2 * tnp.sum(z)  # noqa: E731
+    want = np.diag(2 * z * np.sum(z)) + (z**2)[:, None]  # d/dz_k of z_i^2 * sum(z)
     np.testing.assert_allclose(tp.jacrev(f)(z), want, rtol=1e-12)
     np.testing.assert_allclose(tp.jacfwd(f)(z), want, rtol=1e-12)

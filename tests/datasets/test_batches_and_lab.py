@@ -35,7 +35,7 @@ def test_batches_shuffle_is_a_permutation_and_reproducible():
     again = list(batches(x, y, 3, rng=np.random.default_rng(7)))
     ys = np.concatenate([b[1] for b in first])
     assert sorted(ys.tolist()) == list(range(10)) and ys.tolist() != list(range(10))
-    for (xa, ya), (xb, yb) in zip(first, again):
+    for (xa, ya), (xb, _yb) in zip(first, again, strict=True):
         np.testing.assert_array_equal(xa, xb)
         np.testing.assert_array_equal(xa, ya * 10)  # rows stay paired
     gen = np.random.default_rng(3)
@@ -103,8 +103,12 @@ def test_read_data_sets_real_files():
 def test_read_data_sets_validation_size_too_large(monkeypatch):
     import tapeflow.datasets.lab as lab
 
-    small = IdxData(np.zeros((4, 28, 28), np.uint8), np.arange(4, dtype=np.uint8),
-                    np.zeros((2, 28, 28), np.uint8), np.arange(2, dtype=np.uint8))
+    small = IdxData(
+        np.zeros((4, 28, 28), np.uint8),
+        np.arange(4, dtype=np.uint8),
+        np.zeros((2, 28, 28), np.uint8),
+        np.arange(2, dtype=np.uint8),
+    )
     monkeypatch.setattr(lab, "mnist", lambda data_dir, download: small)
     assert lab.read_data_sets("unused", validation_size=3).train.num_examples == 1
     with pytest.raises(ValueError, match="smaller than the 4 training examples"):

@@ -25,7 +25,7 @@ def _small_mnist(tmp_path):
     src.mkdir()
     shapes = [(6, 28, 28), (6,), (3, 28, 28), (3,)]
     files, table = {}, {}
-    for name, shape in zip(MNIST_FILES, shapes):
+    for name, shape in zip(MNIST_FILES, shapes, strict=True):
         high = 256 if len(shape) == 3 else 10
         write_idx(src / name, rng.integers(0, high, shape, dtype=np.uint8))
         raw = (src / name).read_bytes()
