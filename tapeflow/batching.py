@@ -98,11 +98,26 @@ def _sole_batched(dims: Any) -> bool:
 
 
 # ----- elementwise (n-ary, broadcasting) -------------------------------------------------
+_PY_SCALARS = (float, int, bool, complex)
+
+
 def elementwise_rule(prim: Primitive) -> Rule:
     """Batch an elementwise function whose positional arguments broadcast together."""
     fun = prim.bind
 
     def rule(args: Any, dims: Any, **kwargs: Any) -> Any:
+        # Fastest path (x * 2.0, exp(x)): one batched argument, Python scalars besides.
+        first = None
+        for a, d in zip(args, dims, strict=False):
+            if d is None:
+                if type(a) not in _PY_SCALARS:
+                    break
+            elif first is None:
+                first = d
+            else:
+                break
+        else:
+            return fun(*args, **kwargs), first
         nds = [_ndim(a) for a in args]
         ranks = [n - (d is not None) for n, d in zip(nds, dims, strict=False)]
         top = max(ranks)
