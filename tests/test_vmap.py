@@ -593,3 +593,24 @@ def test_per_example_gradients_of_a_conv_net(pool) -> None:
         got = tp.vmap(tp.grad(loss), in_axes=(None, 0))(w, xs)
     want = np.stack([tp.grad(loss)(w, x) for x in xs])
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_vmap_of_custom_vjp_checkpoint_and_jacobians() -> None:
+    @tp.custom_vjp
+    def log1pexp(x):
+        return tnp.log(1 + tnp.exp(x))
+
+    log1pexp.defvjp(lambda x: (log1pexp(x), x), lambda x, g: (g / (1 + tnp.exp(-x)),))
+    xs = np.linspace(-3, 3, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchingFallbackWarning)
+        np.testing.assert_allclose(tp.vmap(tp.grad(log1pexp))(xs), 1 / (1 + np.exp(-xs)))
+        f = tp.checkpoint(lambda x: tnp.sin(x) * x)
+        np.testing.assert_allclose(tp.vmap(tp.grad(f))(xs), np.cos(xs) * xs + np.sin(xs))
+        cubes = np.arange(6.0).reshape(2, 3)
+        hess = tp.vmap(tp.hessian(lambda x: tnp.sum(x**3)))(cubes)
+        np.testing.assert_allclose(hess, np.stack([np.diag(6 * c) for c in cubes]))
+        jf = tp.vmap(tp.jacfwd(lambda x: x**2))(cubes)
+        jr = tp.vmap(tp.jacrev(lambda x: x**2))(cubes)
+        np.testing.assert_allclose(jf, np.stack([np.diag(2 * c) for c in cubes]))
+        np.testing.assert_allclose(jr, jf)
