@@ -47,6 +47,17 @@ def test_vjp_fn_rejects_a_cotangent_of_the_wrong_dtype() -> None:
     _, f_scalar = tp.vjp(lambda x: tnp.sum(x), np.ones(3))
     np.testing.assert_array_equal(f_scalar(1.0)[0], np.ones(3))
     np.testing.assert_array_equal(f_scalar(2)[0], 2 * np.ones(3))
+    _, f_complex = tp.vjp(lambda z: z * 2.0, np.ones(2, np.complex128))
+    np.testing.assert_array_equal(f_complex(np.ones(2, np.complex128))[0], 2 * np.ones(2))
+    _, f_z = tp.vjp(lambda z: tnp.sum(z), np.ones(2, np.complex128))
+    assert f_z(1j)[0].dtype == np.complex128
+    with pytest.raises(TypeError, match="has dtype complex128, but the output has dtype float64"):
+        f_scalar(1j)
+    # a Python-number output (not computed from the input) has no dtype of its own
+    _, f_const = tp.vjp(lambda x: 1.0, np.ones(3))
+    np.testing.assert_array_equal(f_const(np.float32(1.0))[0], np.zeros(3))
+    with pytest.raises(TypeError, match="complex128, but the output has dtype float64"):
+        f_const(np.complex128(1.0))
     _, f_mixed = tp.vjp(lambda x: (x * 2.0, tnp.argmax(x)), np.arange(3.0))
     np.testing.assert_array_equal(f_mixed((np.ones(3), np.zeros((), np.int64)))[0], 2 * np.ones(3))
 
@@ -71,6 +82,15 @@ def test_jvp_tangents_are_arrays_of_the_output_dtype() -> None:
         lambda x: x * tp.stop_gradient(x), (np.ones(2, np.float32),), (np.ones(2, np.float32),)
     )
     assert t.dtype == np.float32
+
+
+def test_jvp_casts_a_tangent_a_rule_widened_back_to_the_output_dtype() -> None:
+    # np.float64 * float32 array is float64 under NEP 50: a careless rule widens the tangent
+    widen = tp.primitive(lambda a: a * 2, name="test_errors_widening_rule")
+    tp.defjvp(widen, lambda t, ans, a: np.float64(2.0) * t)
+    _, t = tp.jvp(widen, (np.ones(2, np.float32),), (np.ones(2, np.float32),))
+    assert t.dtype == np.float32
+    np.testing.assert_array_equal(t, [2.0, 2.0])
 
 
 def test_forward_mode_accumulates_tuple_tangents_of_a_multi_output_primitive() -> None:
@@ -395,6 +415,11 @@ CASES: dict[str, Case] = {
         lambda: tp.vjp(lambda x: x, X)[1](np.ones(2)),
         ValueError,
         r"cotangent has shape \(2,\), but the output has shape \(3,\)",
+    ),
+    "cotangent-not-a-number": (
+        lambda: tp.vjp(lambda x: tnp.sum(x), X)[1]("one"),
+        TypeError,
+        r"vjp_fn: the cotangent is a str; pass an array of the output's dtype float64",
     ),
     "cotangent-dtype": (
         lambda: tp.vjp(lambda x: x, X)[1](np.ones(3, np.float32)),
