@@ -1,5 +1,7 @@
 """Matrix rows for tapeflow/numpy/shape.py (indexing rows: spec_indexing.py)."""
 
+import numpy as np
+
 import tapeflow.numpy as tnp
 from tapeflow.numpy.shape import diagonal_scatter
 from tests.numpy.spec import Case
@@ -250,6 +252,16 @@ CASES += _rows(
         ("default", tnp.gradient),
         ("spacing", lambda x: tnp.gradient(x, 0.5, 2.0, axis=(0, -1))),
         ("edge2", lambda x: tnp.gradient(x, 0.7, edge_order=2)),
+        (
+            "coordinates",
+            lambda x: tnp.gradient(x, np.cumsum(np.arange(1.0, x.shape[0] + 1)), axis=0),
+        ),
+        (
+            "coordinates-edge2",
+            lambda x: tnp.gradient(
+                x, np.array([0.0, 0.4, 1.5])[: x.shape[0]] ** 1.5, edge_order=2, axis=0
+            ),
+        ),
     ],
     shapes=(((3,),), ((3, 4),), ((3, 4, 5),)),
 )

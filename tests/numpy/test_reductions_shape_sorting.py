@@ -81,6 +81,8 @@ CALLS = [
     ("meshgrid", (V, V[:3]), {"indexing": "xy"}),
     ("diff", (X, 2), {"axis": 1, "prepend": 0.0}),
     ("gradient", (M, 0.5), {"edge_order": 2}),
+    ("gradient", (X, [0.0, 0.5], [0.0, 1.0, 3.0], 2.0), {}),
+    ("gradient", (X, [0.0, 1.0, 3.0], 0.5), {"axis": (1, 2), "edge_order": 2}),
     ("convolve", (V, V[:3]), {"mode": "same"}),
     ("correlate", (V[:3], V), {"mode": "same"}),
     ("sort", (X,), {"axis": 1}),
@@ -186,8 +188,8 @@ def test_clear_errors():
         tnp.quantile(V, 0.5, method="nearest")
     with pytest.raises(ValueError, match="equal division"):
         tnp.split(V, 3)
-    with pytest.raises(NotImplementedError, match="uniform"):
-        tnp.gradient(V, np.arange(4.0))
+    with pytest.raises(ValueError, match="distances must match"):
+        tnp.gradient(V, np.arange(3.0))
     with pytest.raises(TypeError, match="out="):
         tnp.prod(V, out=np.empty(()))
 
