@@ -155,14 +155,22 @@ def per_example_workload(
     dtypes = {leaf.dtype for leaf in tp.tree_util.tree_leaves(got)}
     if dtypes != {np.dtype(np.float32)}:
         raise AssertionError(f"{name}: per-example gradients have dtypes {dtypes}")
+    compiled = tp.jit(per_example)
+    _check_same(compiled(params, x, y), got, name + " (jit)")
     loop_name = f"loop of {batch} grad calls"
     times = _time_interleaved(
         {
             "vmap(grad)": lambda: per_example(params, x, y),
             "hand-written numpy": lambda: reference(params, x, y),
             loop_name: loop,
+            "jit(vmap(grad))": lambda: compiled(params, x, y),
         },
-        {"vmap(grad)": repeats, "hand-written numpy": repeats, loop_name: loop_repeats},
+        {
+            "vmap(grad)": repeats,
+            "hand-written numpy": repeats,
+            loop_name: loop_repeats,
+            "jit(vmap(grad))": repeats,
+        },
     )
     return [_row(name, method, ts) for method, ts in times.items()]
 
@@ -184,10 +192,16 @@ def batched_function_workload(repeats: int, n: int = 1000) -> list[dict[str, Any
 
     vf = tp.vmap(f)
     _check_same(vf(xs), by_hand(xs), "vmap elementwise+matmul")
+    jf = tp.jit(vf)
+    _check_same(jf(xs), by_hand(xs), "jit(vmap) elementwise+matmul")
     name = f"elementwise+matmul function, {n} examples"
     times = _time_interleaved(
-        {"vmap(f)": lambda: vf(xs), "hand-batched numpy": lambda: by_hand(xs)},
-        {"vmap(f)": repeats, "hand-batched numpy": repeats},
+        {
+            "vmap(f)": lambda: vf(xs),
+            "hand-batched numpy": lambda: by_hand(xs),
+            "jit(vmap(f))": lambda: jf(xs),
+        },
+        {"vmap(f)": repeats, "hand-batched numpy": repeats, "jit(vmap(f))": repeats},
     )
     return [_row(name, method, ts) for method, ts in times.items()]
 

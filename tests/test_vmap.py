@@ -614,3 +614,15 @@ def test_vmap_of_custom_vjp_checkpoint_and_jacobians() -> None:
         jr = tp.vmap(tp.jacrev(lambda x: x**2))(cubes)
         np.testing.assert_allclose(jf, np.stack([np.diag(2 * c) for c in cubes]))
         np.testing.assert_allclose(jr, jf)
+
+
+def test_jit_of_per_example_gradients_with_integer_labels() -> None:
+    rng = np.random.default_rng(12)
+    w = rng.standard_normal((5, 3))
+    xs = rng.standard_normal((6, 5))
+    loss = lambda w, x, y: -_log_softmax(x @ w)[y]  # noqa: E731
+    f = tp.vmap(tp.grad(loss), in_axes=(None, 0, 0))
+    jf = tp.jit(f)
+    for _ in range(3):  # new labels each call: they stay inputs of the compiled program
+        ys = rng.integers(0, 3, 6)
+        np.testing.assert_allclose(jf(w, xs, ys), f(w, xs, ys), rtol=1e-12)
