@@ -26,7 +26,6 @@ __all__ = [
     "searchsorted",
     "unique",
     "interp",
-    "permute_along_axis",
 ]
 
 
