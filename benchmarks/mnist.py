@@ -325,8 +325,10 @@ def train(
     _, params = init(init_rng, in_shape, np_dtype)
     state = opt.init(params)
 
+    dropout_rng = np.random.default_rng(int(rng.integers(0, 2**63 - 1)))
+
     def loss_fn(p: Any, x: np.ndarray, y: np.ndarray) -> Any:
-        return nn.softmax_cross_entropy(apply(p, x, train=True), y)
+        return nn.softmax_cross_entropy(apply(p, x, rng=dropout_rng, train=True), y)
 
     step = tp.value_and_grad(loss_fn)
     progress = progress or Progress(epochs, n_batches, quiet=quiet)

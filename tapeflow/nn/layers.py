@@ -128,9 +128,10 @@ def serial(*layers: Any) -> Layer:
                 f"serial: got params for {len(params)} layer(s), but the model has "
                 f"{len(applies)} layers"
             )
-        rngs = _split(rng, len(applies)) if rng is not None else [None] * len(applies)
-        for layer_apply, p, r in zip(applies, params, rngs, strict=True):
-            x = layer_apply(p, x, rng=r, train=train)
+        # Layers draw from the one generator in turn: deterministic for a given
+        # generator state, and free for the layers that draw nothing.
+        for layer_apply, p in zip(applies, params, strict=True):
+            x = layer_apply(p, x, rng=rng, train=train)
         return x
 
     return Layer(init, apply)
