@@ -244,11 +244,17 @@ def bench_hvp(repeat: int) -> list[dict[str, Any]]:
                                        ("MLP loss w.r.t. flat params", mlp_flat, flat, v2)):
         g = tp.grad(f)
         h = hvp_of(f)
+        jg = tp.jit(g)
+        jh = tp.jit(h)
         samples = interleaved({"grad": lambda g=g, p=point: g(p),
-                               "hvp": lambda h=h, p=point, d=direction: h(p, d)}, repeat)
-        ratio = np.median(samples["hvp"]) / np.median(samples["grad"])
-        rows.append({"workload": f"hvp / grad, {label}", "impl": "tapeflow",
-                     **summary(samples["hvp"], 1e3), "unit": "ms (hvp)", "ratio_hvp_to_grad": float(ratio)})
+                               "hvp": lambda h=h, p=point, d=direction: h(p, d),
+                               "jit grad": lambda g=jg, p=point: g(p),
+                               "jit hvp": lambda h=jh, p=point, d=direction: h(p, d)}, repeat)
+        for impl, (num, den) in (("tapeflow", ("hvp", "grad")), ("tapeflow jit", ("jit hvp", "jit grad"))):
+            ratio = np.median(samples[num]) / np.median(samples[den])
+            rows.append({"workload": f"hvp / grad, {label}", "impl": impl,
+                         **summary(samples[num], 1e3), "unit": "ms (hvp)",
+                         "ratio_hvp_to_grad": float(ratio)})
     return rows
 
 

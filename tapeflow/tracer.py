@@ -436,6 +436,14 @@ def _operator_impl(op: Any, ufunc: Any) -> Any:
     return impl
 
 
+def _power_impl(a: Any, b: Any, **kwargs: Any) -> Any:
+    """np.power, computing ``x ** 2`` of a float array as ``x * x``: bit-identical
+    (IEEE pow is exact there) and several times faster than pow()."""
+    if not kwargs and type(b) is int and b == 2 and type(a) is np.ndarray and a.dtype.kind == "f":
+        return np.multiply(a, a)
+    return np.power(a, b, **kwargs)
+
+
 def install_operators(tnp: Any) -> None:
     """Bind the arithmetic operators straight to the primitives (called once at import).
 
@@ -485,3 +493,6 @@ def install_operators(tnp: Any) -> None:
         fn = getattr(tnp, name, None)
         if fn is not None and get_primitive(fn).fun is getattr(np, name):
             get_primitive(fn).impl = _operator_impl(op, getattr(np, name))
+    power = getattr(tnp, "power", None)
+    if power is not None and get_primitive(power).fun is np.power:
+        get_primitive(power).impl = _power_impl

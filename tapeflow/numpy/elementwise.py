@@ -196,6 +196,14 @@ def _power_slope(x, y, pow_fun):  # type: ignore[no-untyped-def]
     # d/dx x**y = y * x**(y-1); written without dividing by x so x = 0 works.
     # A Python exponent stays a (weak) Python scalar, so float32 stays float32.
     if type(y) in (int, float):
+        # Constant exponents: avoid a full pow() where a product does (x**2 is the
+        # common case, and pow is several times slower than a multiply).
+        if y == 1:
+            return 1
+        if y == 2:
+            return 2 * x
+        if y == 3:
+            return 3 * square(x)
         return y * pow_fun(x, y - 1 if y != 0 else 1)
     return y * pow_fun(x, where(y == 0, 1, y - 1))
 
