@@ -114,7 +114,7 @@ def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, 
         >>> tp.jvp(lambda x: x ** 2, (3.0,), (1.0,))
         (np.float64(9.0), np.float64(6.0))
     """
-    from tapeflow.transforms import leaf_dtype
+    from tapeflow.transforms import _none_message, leaf_dtype
 
     if not callable(fun):
         raise TypeError(f"jvp expects a callable, got {type(fun).__name__}")
@@ -123,6 +123,9 @@ def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, 
             "jvp(fun, primals, tangents) takes primals and tangents as tuples (one entry per "
             f"positional argument), got {type(primals).__name__} and {type(tangents).__name__}"
         )
+    for n, p in enumerate(primals):
+        if p is None:
+            raise TypeError(_none_message(f"jvp: primal {n}", "close over it instead"))
     p_leaves, t_leaves, p_tree = check_tangents(primals, tangents, "jvp")
     with new_trace(ForwardTrace) as trace:
         ins = [

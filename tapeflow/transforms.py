@@ -200,7 +200,9 @@ def _cast_to(ct: Any, like: Any) -> Any:
     """Give an input's cotangent exactly the input's dtype (float32 stays float32)."""
     dtype = leaf_dtype(like)
     ct_dtype = getattr(ct, "dtype", None)
-    if ct_dtype is not None and ct_dtype != dtype:
+    if ct_dtype is None:  # a Python number from a rule: a numpy scalar, as for arrays
+        return np.asarray(ct, dtype)[()]
+    if ct_dtype != dtype:
         if np.issubdtype(ct_dtype, np.complexfloating) and not np.issubdtype(
             dtype, np.complexfloating
         ):
@@ -404,15 +406,26 @@ def value_and_grad(
         >>> tp.value_and_grad(lambda x, y: x * y + x)(3.0, 4.0)
         (np.float64(15.0), np.float64(5.0))
     """
+    return _value_and_grad(fun, argnums, has_aux, holomorphic, "value_and_grad")
+
+
+def _value_and_grad(
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int],
+    has_aux: bool,
+    holomorphic: bool,
+    name: str,
+) -> Callable[..., Any]:
+    """``value_and_grad``, naming the transform the user called in its messages."""
     if not callable(fun):
-        raise TypeError(f"value_and_grad expects a callable, got {type(fun).__name__}")
+        raise TypeError(f"{name} expects a callable, got {type(fun).__name__}")
     single = isinstance(argnums, (int, np.integer))
     if isinstance(argnums, list):
         argnums = tuple(argnums)
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
-        nums = normalize_argnums(argnums, len(args), "value_and_grad")
+        nums = normalize_argnums(argnums, len(args), name)
         f_dyn, dyn = partial_args(fun, args, kwargs, nums)
         check_args_differentiable(dyn, nums, "grad")
         if holomorphic:
@@ -461,9 +474,7 @@ def grad(
         >>> float(tp.grad(tp.grad(lambda x: x ** 3))(2.0))
         12.0
     """
-    if not callable(fun):
-        raise TypeError(f"grad expects a callable, got {type(fun).__name__}")
-    vag = value_and_grad(fun, argnums, has_aux, holomorphic)
+    vag = _value_and_grad(fun, argnums, has_aux, holomorphic, "grad")
 
     @functools.wraps(fun)
     def grad_fun(*args: Any, **kwargs: Any) -> Any:

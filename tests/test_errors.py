@@ -84,6 +84,14 @@ def test_jvp_tangents_are_arrays_of_the_output_dtype() -> None:
     assert t.dtype == np.float32
 
 
+def test_cotangents_of_python_numbers_are_numpy_scalars() -> None:
+    _, f_vjp = tp.vjp(lambda a, b: a * b, 1.0, 2.0)
+    ga, gb = f_vjp(1.0)
+    assert type(ga) is np.float64 and ga == 2.0 and type(gb) is np.float64 and gb == 1.0
+    with pytest.raises(ValueError, match="^grad: argnums=0 refers to argument 0"):
+        tp.grad(lambda: 1.0)()
+
+
 def test_jvp_casts_a_tangent_a_rule_widened_back_to_the_output_dtype() -> None:
     # np.float64 * float32 array is float64 under NEP 50: a careless rule widens the tangent
     widen = tp.primitive(lambda a: a * 2, name="test_errors_widening_rule")
@@ -347,7 +355,12 @@ CASES: dict[str, Case] = {
         TypeError,
         "argument 0 is None, which holds nothing to differentiate",
     ),
-    "primal-none": (lambda: tp.vjp(lambda x: 1.0, None), TypeError, "primal 0 is None"),
+    "primal-none": (lambda: tp.vjp(lambda x: 1.0, None), TypeError, "vjp: primal 0 is None"),
+    "jvp-primal-none": (
+        lambda: tp.jvp(lambda x: x, (None,), (None,)),
+        TypeError,
+        "jvp: primal 0 is None, which holds nothing to differentiate",
+    ),
     "jvp-not-tuples": (
         lambda: tp.jvp(tnp.sin, X, X),
         TypeError,
