@@ -228,6 +228,13 @@ def _keyword_only() -> Any:
     return f(1.0, k=2)
 
 
+def _vmap_multi_output() -> Any:
+    pair = tp.primitive(lambda a, b: (a + b, a * b), name="test_errors_vmap_pair")
+    first = tp.primitive(lambda p: p[0], name="test_errors_vmap_first")
+    with pytest.warns(UserWarning, match="no batching rule"):
+        return tp.vmap(lambda a, b: first(pair(a, b)))(X, X)
+
+
 def _miniflow(case: str) -> Any:
     x, y = mf.Input(name="x"), mf.Input(name="y")
     node = mf.Mul(x, y)
@@ -613,6 +620,11 @@ CASES: dict[str, Case] = {
         TypeError,
         "must be hashable",
     ),
+    "vmap-multi-output-rule": (
+        _vmap_multi_output,
+        NotImplementedError,
+        "received a batched multi-output value and has no batching rule",
+    ),
     # custom_vjp / custom_jvp contract
     "custom-not-callable": (
         lambda: tp.custom_vjp(3),
@@ -880,6 +892,20 @@ def test_error(name: str) -> None:
     thunk, exc, pattern = CASES[name]
     with pytest.raises(exc, match=pattern):
         thunk()
+
+
+@pytest.mark.parametrize(
+    "body, pattern",
+    [
+        (lambda v: tnp.take(v, [0], mode="wrap"), "take supports mode='raise' only"),
+        (lambda v: tnp.quantile(v, 0.5, method="lower"), "quantile supports method='linear' only"),
+        (lambda v: tnp.sort(v, order="x"), r"sort\(\.\.\., order=\.\.\.\) of structured arrays"),
+        (lambda v: tnp.partition(v, 1, order="x"), r"partition\(\.\.\., order=\.\.\.\)"),
+    ],
+)
+def test_numpy_unsupported_modes(body: Callable[[Any], Any], pattern: str) -> None:
+    with pytest.raises(NotImplementedError, match=pattern):
+        in_grad(body, np.arange(3.0))()
 
 
 # ----- the page and the tests stay in step ---------------------------------------------------
