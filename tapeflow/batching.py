@@ -15,13 +15,20 @@ Rules are attached by primitive *name*, family by family, so that primitives
 declared in other modules need no import of this one:
 
 - elementwise: every primitive wrapping a numpy ufunc, declared with
-  ``broadcasts=True``, or named in ``ELEMENTWISE`` (n-ary, with broadcasting)
+  ``broadcasts=True``, or named in ``ELEMENTWISE`` (n-ary, with broadcasting;
+  batched outer products go to einsum's kernel)
 - reductions and other functions of one array along ``axis`` (``AXIS_RULES``)
-- shape: reshape, transpose, broadcast_to, concatenate, stack
-- indexing: getitem and its transpose scatter_add
-- products: matmul (and what is built on it)
+- shape: reshape, transpose, broadcast_to, concatenate, stack, pad, diagonal
+- indexing: getitem and scatter_add, ``x.at[...]``, and batched integer indices
+  (``getitem_traced``), which become a gather with ``arange(batch)``
+- products: matmul, einsum (one more index letter), ``nn.linear``
 - stacked linear algebra (``LINALG``): numpy.linalg functions already map over
   leading axes, so the batch axis just goes to the front
+- layers: convolution and pooling fold the batch into the images' ``N`` axis;
+  per-example losses are rebuilt from batched primitives
+
+Primitives that carry their own rule (set by their module) keep it:
+``register_rules`` only fills empty slots.
 """
 
 from __future__ import annotations
