@@ -105,6 +105,12 @@ def normalize_argnums(argnums: int | Sequence[int], nargs: int, name: str) -> tu
                 f"called with {nargs} positional argument(s)"
             )
         out.append(int(a) % nargs)
+    if len(set(out)) != len(out):
+        twice = next(n for n in out if out.count(n) > 1)
+        raise ValueError(
+            f"{name}: argnums={argnums!r} names argument {twice} twice; name each argument once "
+            "(the gradient of a repeated argument would silently be split)"
+        )
     return tuple(out)
 
 

@@ -307,6 +307,11 @@ CASES: dict[str, Case] = {
         ValueError,
         r"refers to argument 2, but the function was called with 1",
     ),
+    "argnums-repeated": (
+        lambda: tp.grad(lambda x, y: x * y, argnums=(0, -2))(2.0, 3.0),
+        ValueError,
+        r"argnums=\(0, -2\) names argument 0 twice",
+    ),
     "has-aux-not-pair": (
         lambda: tp.grad(lambda x: x, has_aux=True)(1.0),
         TypeError,
