@@ -19,16 +19,16 @@ declared in other modules need no import of this one:
   batched outer products go to einsum's kernel)
 - reductions and other functions of one array along ``axis`` (``AXIS_RULES``)
 - shape: reshape, transpose, broadcast_to, concatenate, stack, pad, diagonal
-- indexing: getitem and scatter_add, ``x.at[...]``, and batched integer indices
+- indexing: getitem and scatter_add, and batched integer indices
   (``getitem_traced``), which become a gather with ``arange(batch)``
-- products: matmul, einsum (one more index letter), ``nn.linear``
-- stacked linear algebra (``LINALG``): numpy.linalg functions already map over
-  leading axes, so the batch axis just goes to the front
+- products: matmul, ``nn.linear`` (einsum has its own rule in
+  ``tapeflow/numpy/products.py``)
 - layers: convolution and pooling fold the batch into the images' ``N`` axis;
   per-example losses are rebuilt from batched primitives
 
-Primitives that carry their own rule (set by their module) keep it:
-``register_rules`` only fills empty slots.
+Primitives that carry their own rule keep it: ``register_rules`` only fills empty
+slots. Linear algebra (stacked matrices: batch axis first), ``x.at[...]``, einsum and
+a few sorting functions set theirs beside their definitions.
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ __all__ = [
     "axis_rule",
     "ELEMENTWISE",
     "AXIS_RULES",
-    "LINALG",
 ]
 
 Rule = Callable[..., Any]
@@ -460,94 +459,6 @@ def _matmul_rule(args: Any, dims: Any) -> Any:
     return out, 0
 
 
-# ----- stacked linear algebra -----------------------------------------------------------
-LINALG = {
-    "inv", "det", "slogdet", "cholesky", "eigh", "eigvalsh", "eigvals", "qr", "svd", "pinv",
-    "matrix_power", "linalg.inv", "linalg.det", "linalg.slogdet", "linalg.cholesky",
-    "linalg.eigh", "linalg.eigvalsh", "linalg.qr", "linalg.svd", "linalg.pinv",
-    "linalg.matrix_power", "linalg.logabsdet", "linalg.slogdet_sign", "linalg.svdvals",
-}  # fmt: skip
-
-
-def linalg_rule(prim: Primitive) -> Rule:
-    """numpy.linalg functions act on the last two axes: put the batch axis first."""
-    fun = prim.bind
-
-    def rule(args: Any, dims: Any, **kwargs: Any) -> Any:
-        if not _sole_batched(dims):
-            return NotImplemented
-        out = fun(to_front(args[0], dims[0]), *args[1:], **kwargs)
-        value = out
-        while type(value) is Tracer:
-            value = value._value
-        if isinstance(value, tuple):
-            return out, (0,) * len(value)
-        return out, 0
-
-    return rule
-
-
-# ----- multi-output results ---------------------------------------------------------------
-def _result_item_rule(args: Any, dims: Any, **kwargs: Any) -> Any:
-    """Entry ``index`` of a tuple-valued result: its batch axis is that entry's."""
-    if any(d is not None for d in dims[1:]) or not isinstance(dims[0], tuple):
-        return NotImplemented
-    index = _static(args, kwargs, 1, "index")
-    return _bind("linalg.result_item")(*args, **kwargs), dims[0][index]
-
-
-def _solve_rule(args: Any, dims: Any) -> Any:
-    """solve(a, b): b is a vector when one example's b is 1-d (numpy's rule)."""
-    (a, b), (da, db) = args, dims
-    ra = _ndim(a) - (da is not None)
-    rb = _ndim(b) - (db is not None)
-    reshape = _bind("reshape")
-    vector = rb == 1
-    if vector:
-        if db is None:  # one shared vector: a batched stack solves it as a vector
-            return _bind("linalg.solve")(to_front(a, da), b), 0
-        b = to_front(b, db)
-        b = reshape(b, tuple(shape_of(b)) + (1,))
-        db, rb = 0, 2
-    top = max(ra, rb)
-    moved = []
-    for x, d, r in ((a, da, ra), (b, db, rb)):
-        if d is not None:
-            x = to_front(x, d)
-            if r < top:
-                s = tuple(shape_of(x))
-                x = reshape(x, s[:1] + (1,) * (top - r) + s[1:])
-        moved.append(x)
-    out = _bind("linalg.solve")(*moved)
-    if vector:
-        out = reshape(out, tuple(shape_of(out))[:-1])
-    return out, 0
-
-
-# ----- einsum: one more index letter for the batch -----------------------------------
-def _einsum_rule(args: Any, dims: Any, subscripts: str, **kwargs: Any) -> Any:
-    spec = subscripts.replace(" ", "")
-    if "->" in spec:
-        ins, out = spec.split("->")
-    else:  # implicit output: letters used once, in alphabetical order
-        ins = spec
-        letters = ins.replace(",", "").replace(".", "")
-        out = ("..." if "..." in ins else "") + "".join(
-            sorted(c for c in set(letters) if letters.count(c) == 1)
-        )
-    terms = ins.split(",")
-    if len(terms) != len(args):
-        return NotImplemented
-    used = set(spec)
-    letter = next(
-        c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in used
-    )
-    operands = [a if d is None else to_front(a, d) for a, d in zip(args, dims, strict=False)]
-    new_terms = [term if d is None else letter + term for term, d in zip(terms, dims, strict=False)]
-    new_spec = ",".join(new_terms) + "->" + letter + out
-    return _bind("einsum")(*operands, subscripts=new_spec, **kwargs), 0
-
-
 # ----- layers: losses, dense, convolution and pooling -----------------------------------
 def _linear_rule(args: Any, dims: Any) -> Any:
     (x, w, b), (dx, dw, db) = args, dims
@@ -712,35 +623,6 @@ def _linear_scan_rule(args: Any, dims: Any, **kwargs: Any) -> Any:
     return _bind("linear_scan")(a, b, axis=ax), 0
 
 
-def _indexed_shape(shape: tuple[int, ...], index: Any) -> tuple[int, ...]:
-    probe = np.broadcast_to(np.zeros((), dtype=bool), shape)
-    return tuple(probe[index].shape)
-
-
-def at_rule(prim: Primitive) -> Rule:
-    """x.at[index].set/add/...(v): the index gains a leading full slice."""
-    fun = prim.bind
-
-    def rule(args: Any, dims: Any, **kwargs: Any) -> Any:
-        if len(args) != 3 or dims[2] is not None:
-            return NotImplemented
-        (x, v, index), (dx, dv, _) = args, dims
-        bindex = _batched_index(index)
-        if bindex is None:
-            return NotImplemented
-        size = batch_size(args, dims)
-        x = _bcast_front(x, dx, size)
-        if dv is not None:
-            v = to_front(v, dv)
-            target = len(_indexed_shape(tuple(shape_of(x))[1:], index))
-            vs = tuple(shape_of(v))
-            if len(vs) - 1 < target:
-                v = _bind("reshape")(v, vs[:1] + (1,) * (target - len(vs) + 1) + vs[1:])
-        return fun(x, v, bindex, **kwargs), 0
-
-    return rule
-
-
 def _traced_index_parts(template: Any) -> tuple[Any, ...]:
     return template if type(template) is tuple else (template,)
 
@@ -866,9 +748,6 @@ _FIXED: dict[str, Rule] = {
     "getitem": _getitem_rule,
     "scatter_add": _scatter_add_rule,
     "matmul": _matmul_rule,
-    "linalg.result_item": _result_item_rule,
-    "linalg.solve": _solve_rule,
-    "einsum": _einsum_rule,
     "nn.linear": _linear_rule,
     "nn.softmax_cross_entropy": _softmax_cross_entropy_rule,
     "pad": _pad_rule,
@@ -894,13 +773,9 @@ def rule_for(prim: Primitive) -> Rule | None:
         return _FIXED[name]
     if name == "multiply" and "einsum" in _REGISTRY:
         return _outer_product_rule(prim)
-    if name in LINALG:
-        return linalg_rule(prim)
     if name in _MERGE:
         rows, shape_kw = _MERGE[name]
         return merge_rule(prim, rows, shape_kw)
-    if name.startswith("at_"):
-        return at_rule(prim)
     if isinstance(prim.fun, np.ufunc):
         return elementwise_rule(prim)
     if short in AXIS_RULES and "axis" in _params(prim):
