@@ -212,6 +212,20 @@ def load_data(data_dir: str | None, layout: str, dtype: Any) -> dict[str, np.nda
     }
 
 
+def random_shift(x: np.ndarray, rng: np.random.Generator, max_shift: int) -> np.ndarray:
+    """Shift each NCHW image by up to ``max_shift`` pixels in each direction (zero fill).
+
+    One padded copy and one gather for the whole batch: no loop over images.
+    """
+    n, c, h, w = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (max_shift, max_shift), (max_shift, max_shift)))
+    dy = rng.integers(0, 2 * max_shift + 1, n)
+    dx = rng.integers(0, 2 * max_shift + 1, n)
+    rows = (dy[:, None] + np.arange(h))[:, None, :, None]
+    cols = (dx[:, None] + np.arange(w))[:, None, None, :]
+    return padded[np.arange(n)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols]
+
+
 # ----- progress display ----------------------------------------------------------------
 class Progress:
     """Per-batch progress on a terminal (rewritten in place), one line per epoch otherwise."""
@@ -326,6 +340,8 @@ def train(
     state = opt.init(params)
 
     dropout_rng = np.random.default_rng(int(rng.integers(0, 2**63 - 1)))
+    augment_rng = np.random.default_rng(int(rng.integers(0, 2**63 - 1)))
+    max_shift = spec.get("max_shift", 0)
 
     def loss_fn(p: Any, x: np.ndarray, y: np.ndarray) -> Any:
         return nn.softmax_cross_entropy(apply(p, x, rng=dropout_rng, train=True), y)
@@ -345,6 +361,8 @@ def train(
         ):
             if i >= n_batches:
                 break
+            if max_shift:
+                xb = random_shift(xb, augment_rng, max_shift)
             loss, grads = step(params, xb, yb)
             params, state = opt.update(grads, state, params)
             loss = float(loss)

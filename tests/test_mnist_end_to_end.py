@@ -113,3 +113,18 @@ def test_plot_without_matplotlib_is_a_clear_error(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         job.main(["--plot", "curves.png"])
     assert "needs matplotlib" in capsys.readouterr().err
+
+
+def test_random_shift_moves_whole_images_and_fills_zeros():
+    x = np.arange(2 * 1 * 5 * 5, dtype=np.float32).reshape(2, 1, 5, 5) + 1
+    rng = np.random.default_rng(0)
+    y = job.random_shift(x, rng, 2)
+    assert y.shape == x.shape and y.dtype == np.float32
+    for img, out in zip(x[:, 0], y[:, 0], strict=True):
+        # The shifted image is a window of the zero-padded original.
+        padded = np.pad(img, 2)
+        assert any(
+            np.array_equal(out, padded[i : i + 5, j : j + 5]) for i in range(5) for j in range(5)
+        )
+    again = job.random_shift(x, np.random.default_rng(0), 2)
+    np.testing.assert_array_equal(y, again)
