@@ -118,6 +118,11 @@ def loop_rule(prim: Any, vals: list[Any], dims: list[Any], kwargs: dict, size: i
                 f"tp.vmap: {prim.name!r} received a batched multi-output value and has no "
                 "batching rule; add one in tapeflow/batching.py"
             )
+    if size == 0:
+        raise ValueError(
+            f"tp.vmap over an empty batch: {prim.name!r} has no batching rule, and the loop "
+            "fallback has no example to run it on to learn the result's shape"
+        )
     outs = []
     for i in range(size):
         sliced = [v if d is None else _example(v, i, d) for v, d in zip(vals, dims, strict=False)]

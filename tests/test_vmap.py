@@ -635,3 +635,13 @@ def test_jit_of_per_example_gradients_with_integer_labels() -> None:
     for _ in range(3):  # new labels each call: they stay inputs of the compiled program
         ys = rng.integers(0, 3, 6)
         np.testing.assert_allclose(jf(w, xs, ys), f(w, xs, ys), rtol=1e-12)
+
+
+def test_empty_batch() -> None:
+    out = tp.vmap(lambda x: tnp.sum(tnp.exp(x) * 2.0))(np.zeros((0, 3)))
+    assert out.shape == (0,)
+    lonely = tp.primitive(lambda x: x + 1.0, name="test_vmap.lonely")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BatchingFallbackWarning)
+        with pytest.raises(ValueError, match="empty batch.*test_vmap.lonely"):
+            tp.vmap(lonely)(np.zeros((0, 3)))
