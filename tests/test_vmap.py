@@ -645,3 +645,31 @@ def test_empty_batch() -> None:
         warnings.simplefilter("ignore", BatchingFallbackWarning)
         with pytest.raises(ValueError, match="empty batch.*test_vmap.lonely"):
             tp.vmap(lonely)(np.zeros((0, 3)))
+
+
+# Builtin primitives that run through the loop fallback on purpose, with the reason.
+LOOPED = {
+    "allclose": "one bool per example; numpy has no batched form",
+    "array_equal": "one bool per example; numpy has no batched form",
+    "convolve": "numpy.convolve is 1-d only",
+    "searchsorted": "the sorted array differs per example",
+    "unique": "the result's length depends on the values",
+}
+
+
+def test_every_builtin_primitive_batches_or_is_listed() -> None:
+    importlib.import_module("tapeflow.nn")
+    importlib.import_module("tapeflow.scipy.special")
+    register_rules()
+    builtin = set(registered_primitives(builtin_only=True))
+    missing = sorted(
+        name
+        for name, prim in registered_primitives().items()
+        if (name in builtin or name.startswith(("nn.", "scipy.", "linalg.")))
+        and prim.batch_rule is None
+        and name not in LOOPED
+    )
+    assert not missing, (
+        f"primitives without a batching rule: {missing}; add a rule (tapeflow/batching.py or "
+        "beside the primitive), or list them in LOOPED with the reason"
+    )
