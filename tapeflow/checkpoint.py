@@ -16,7 +16,7 @@ from typing import Any
 from tapeflow.custom import _record_reverse, _top_trace, closes_over_trace
 from tapeflow.tape import Tape
 from tapeflow.tracer import Tracer
-from tapeflow.transforms import vjp
+from tapeflow.transforms import _cast_to, _is_float, vjp
 from tapeflow.tree_util import tree_flatten, tree_unflatten
 
 __all__ = ["checkpoint"]
@@ -65,9 +65,16 @@ def checkpoint(fun: Callable[..., Any]) -> Callable[..., Any]:
                 stacklevel=2,
             )
             return fun(*args, **kwargs)
-        out_tree = tree_flatten(out)[1]
+        out_leaves, out_tree = tree_flatten(out)
 
         def pullback(ct_leaves: list[Any]) -> list[Any]:
+            # The tape does not check dtypes on the way back, vjp_fn does: a cotangent that a
+            # careless rule widened (float64 for a float32 output) is cast back here.
+            ct_leaves = [
+                _cast_to(c, o) if _is_float(o) else c
+                for c, o in zip(ct_leaves, out_leaves, strict=True)
+            ]
+
             def of_traced(*xs: Any) -> Any:
                 full = list(vals)
                 for i, x in zip(traced, xs, strict=True):

@@ -40,7 +40,7 @@ from tapeflow.forward import ForwardTrace
 from tapeflow.primitive import Primitive, nondifferentiable, primitive
 from tapeflow.tape import Tape, new_trace
 from tapeflow.tracer import Tracer, unwrap
-from tapeflow.transforms import _pull_back, leaf_dtype, value_shape, vjp
+from tapeflow.transforms import _is_float, _pull_back, leaf_dtype, value_shape, vjp
 from tapeflow.tree_util import (
     keystr,
     tree_flatten,
@@ -94,13 +94,6 @@ def _output_vjp(ans: Any, results: tuple[Any, ...], index: int) -> Callable[[Any
 # output leaves from the input leaves, so a record can be replayed as a program.
 _CALL = Primitive(_call_impl, "custom_call")
 _OUTPUT = Primitive(_output_impl, "custom_output")
-
-
-def _is_float(x: Any) -> bool:
-    try:
-        return bool(np.issubdtype(leaf_dtype(x), np.inexact))
-    except TypeError:
-        return False
 
 
 class _TracedRuleError(TypeError):

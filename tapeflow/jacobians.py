@@ -27,6 +27,7 @@ from tapeflow.forward import check_tangents, jvp
 from tapeflow.tape import active_traces
 from tapeflow.tracer import Tracer
 from tapeflow.transforms import (
+    _is_float,
     _scalar_seed,
     a_or_an,
     check_args_differentiable,
@@ -52,14 +53,6 @@ __all__ = [
 
 
 # ----- small helpers ------------------------------------------------------------
-def _is_float(x: Any) -> bool:
-    try:
-        dtype = leaf_dtype(x)
-    except TypeError:
-        return False
-    return bool(np.issubdtype(dtype, np.inexact))
-
-
 def _differentiated(
     fun: Callable[..., Any], argnums: Any, args: tuple[Any, ...], kwargs: dict[str, Any], name: str
 ) -> tuple[Callable[..., Any], tuple[Any, ...]]:

@@ -43,6 +43,14 @@ def leaf_dtype(x: Any) -> np.dtype[Any]:
     raise TypeError(f"{a_or_an(type(x).__name__)} is not an array")
 
 
+def _is_float(x: Any) -> bool:
+    """True for float and complex leaves (the ones that carry a derivative)."""
+    try:
+        return bool(np.issubdtype(leaf_dtype(x), np.inexact))
+    except TypeError:
+        return False
+
+
 def check_differentiable(leaves_with_paths: Sequence[tuple[str, Any]], what: str) -> None:
     """Raise TypeError naming the first leaf that cannot carry a gradient."""
     for path, leaf in leaves_with_paths:
