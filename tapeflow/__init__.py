@@ -17,6 +17,7 @@ from tapeflow.primitive import (
     defvjp_argnum,
     nondifferentiable,
     primitive,
+    vjp_needs,
 )
 from tapeflow.testing import check_grads
 from tapeflow.tracer import Tracer, is_traced
@@ -62,6 +63,7 @@ __all__ = [
     "defvjp_argnum",
     "defjvp_argnum",
     "nondifferentiable",
+    "vjp_needs",
     "tree_util",
     "datasets",
     "nn",

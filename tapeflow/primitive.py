@@ -35,6 +35,7 @@ __all__ = [
     "defvjp_argnum",
     "defjvp_argnum",
     "nondifferentiable",
+    "vjp_needs",
     "get_primitive",
     "registered_primitives",
     "NUMPY_DISPATCH",
@@ -66,6 +67,7 @@ class Primitive:
         "broadcasts",
         "batch_rule",
         "zero_gradient",
+        "residuals",
         "__weakref__",
     )
 
@@ -84,6 +86,9 @@ class Primitive:
         self.batch_rule: Any = None
         # Documented zero-gradient primitives (floor, sign, ...): recorded nowhere.
         self.zero_gradient = False
+        # What the VJP rules read: None = the answer and every argument; else
+        # (keeps_answer, argnums kept). See vjp_needs.
+        self.residuals: Any = None
         self.bind = _make_bind(self)
 
     def missing_rule_error(self, kind: str, argnum: int) -> TypeError:
@@ -228,6 +233,37 @@ def defjvp_argnum(fn: Any, rule: Callable[..., Any]) -> None:
     prim = get_primitive(fn)
     prim.jvps = ()
     prim.jvp_rest = _ArgnumRule(rule, vjp=False)
+
+
+def vjp_needs(fn: Any, ans: bool = True, args: Any = ()) -> None:
+    """Declare which values a primitive's VJP rules read, so the tape keeps only those.
+
+    By default the tape keeps a primitive's answer and all its arguments until the
+    backward pass. Rules that only need shapes and dtypes (``add``, ``reshape``), or
+    only the answer (``exp``, ``tanh``), let the tape replace the other values by
+    light stand-ins carrying just ``shape`` and ``dtype``, so large intermediates
+    are freed during the forward pass. A rule that touches a dropped value fails
+    loudly (the stand-in supports no arithmetic).
+
+    Args:
+        fn: the primitive.
+        ans: whether the rules read the forward answer.
+        args: the argument numbers whose values the rules read (others keep only
+            their shape and dtype); ``True`` for all of them.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> double = tp.primitive(lambda x: 2 * x, name="double_example")
+        >>> tp.defvjp(double, lambda ans, x: lambda g: 2 * g)
+        >>> tp.vjp_needs(double, ans=False, args=())
+        >>> tp.grad(lambda x: double(x).sum())(np.ones(3))
+        array([2., 2., 2.])
+    """
+    prim = get_primitive(fn)
+    if ans and args is True:
+        prim.residuals = None
+    else:
+        prim.residuals = (bool(ans), None if args is True else frozenset(args))
 
 
 def nondifferentiable(fn: Any) -> None:

@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
+
 from tapeflow.tracer import Tracer
 
 __all__ = ["Trace", "Tape", "new_trace", "current_level", "active_traces"]
@@ -111,12 +113,58 @@ class Tape(Trace):
         if not parents:
             return ans
         records = self.records
-        records.append((prim, ans, vals, kwargs, parents))
+        if prim.residuals is None:
+            records.append((prim, ans, vals, kwargs, parents))
+        else:
+            records.append((prim, *_drop_unneeded(prim.residuals, ans, vals), kwargs, parents))
         return Tracer(ans, self, len(records) - 1)
 
     def new_input(self, value: Any) -> Any:
         self.records.append(None)
         return Tracer(value, self, len(self.records) - 1)
+
+
+class ShapeDtype:
+    """What the tape keeps of a value its VJP rules do not read: shape and dtype."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple[int, ...], dtype: Any) -> None:
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    def __repr__(self) -> str:
+        return f"ShapeDtype({self.shape}, {self.dtype})"
+
+
+# Arrays smaller than this are kept whole: a stand-in would save nothing worth its cost.
+_DROP_MIN_SIZE = 1024
+
+
+def _stand_in(value: Any) -> Any:
+    if type(value) is np.ndarray and value.size >= _DROP_MIN_SIZE:
+        return ShapeDtype(value.shape, value.dtype)
+    return value
+
+
+def _drop_unneeded(residuals: Any, ans: Any, vals: list[Any]) -> tuple[Any, list[Any]]:
+    keeps_ans, kept_args = residuals
+    if not keeps_ans:
+        ans = _stand_in(ans)
+    if kept_args is not None:
+        vals = [v if i in kept_args else _stand_in(v) for i, v in enumerate(vals)]
+    return ans, vals
 
 
 class _Missing:

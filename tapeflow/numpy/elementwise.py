@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defvjp, nondifferentiable, primitive, register_numpy
+from tapeflow.primitive import defjvp, defvjp, nondifferentiable, primitive, register_numpy, vjp_needs
 
 __all__ = [
     # arithmetic
@@ -165,14 +165,17 @@ def _nonzero(x: Any) -> Any:
 add = _ufunc(np.add, broadcasts=True)
 defvjp(add, lambda ans, x, y: lambda g: g, lambda ans, x, y: lambda g: g)
 defjvp(add, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
+vjp_needs(add, ans=False, args=())  # the rules use only shapes
 
 subtract = _ufunc(np.subtract, broadcasts=True)
 defvjp(subtract, lambda ans, x, y: lambda g: g, lambda ans, x, y: lambda g: -g)
 defjvp(subtract, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
+vjp_needs(subtract, ans=False, args=())
 
 multiply = _ufunc(np.multiply, broadcasts=True)
 defvjp(multiply, lambda ans, x, y: lambda g: g * y, lambda ans, x, y: lambda g: g * x)
 defjvp(multiply, lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t)
+vjp_needs(multiply, ans=False, args=(0, 1))
 
 true_divide = _ufunc(np.true_divide, broadcasts=True)
 divide = true_divide
@@ -186,6 +189,7 @@ defjvp(true_divide, lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / 
 negative = _ufunc(np.negative)
 defvjp(negative, lambda ans, x: lambda g: -g)
 defjvp(negative, lambda t, ans, x: -t)
+vjp_needs(negative, ans=False, args=())
 
 positive = _ufunc(np.positive)
 defvjp(positive, lambda ans, x: lambda g: g)
@@ -247,6 +251,7 @@ defjvp(square, lambda t, ans, x: t * 2 * x)
 sqrt = _ufunc(np.sqrt)
 defvjp(sqrt, lambda ans, x: lambda g: g * 0.5 / ans)
 defjvp(sqrt, lambda t, ans, x: t * 0.5 / ans)
+vjp_needs(sqrt, ans=True, args=())
 
 cbrt = _ufunc(np.cbrt)
 defvjp(cbrt, lambda ans, x: lambda g: g / (3 * ans * ans))
@@ -284,6 +289,7 @@ defjvp(fabs, lambda t, ans, x: t * sign(x))
 exp = _ufunc(np.exp)
 defvjp(exp, lambda ans, x: lambda g: g * ans)
 defjvp(exp, lambda t, ans, x: t * ans)
+vjp_needs(exp, ans=True, args=())
 
 expm1 = _ufunc(np.expm1)
 defvjp(expm1, lambda ans, x: lambda g: g * (ans + 1))
@@ -389,6 +395,7 @@ defjvp(cosh, lambda t, ans, x: t * sinh(x))
 tanh = _ufunc(np.tanh)
 defvjp(tanh, lambda ans, x: lambda g: g * (1 - ans * ans))
 defjvp(tanh, lambda t, ans, x: t * (1 - ans * ans))
+vjp_needs(tanh, ans=True, args=())
 
 arcsinh = _ufunc(np.arcsinh)
 defvjp(arcsinh, lambda ans, x: lambda g: g / sqrt(x * x + 1))

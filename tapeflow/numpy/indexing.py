@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defvjp, primitive, register_numpy
+from tapeflow.primitive import defjvp, defvjp, primitive, register_numpy, vjp_needs
 
 __all__ = ["getitem", "scatter_add", "take", "take_along_axis"]
 
@@ -163,6 +163,7 @@ defjvp(scatter_add, lambda t, ans, g, index, shape, dtype: scatter_add(t, index,
 
 defvjp(_getitem, lambda ans, x, index: lambda g: scatter_add(g, index, shape_of(x), dtype_of(x)))
 defjvp(_getitem, lambda t, ans, x, index: _getitem(t, index))
+vjp_needs(_getitem, ans=False, args=(1,))  # x's shape and dtype suffice
 
 
 # Indices traced by tp.jit: the traced parts are positional (non-differentiable)

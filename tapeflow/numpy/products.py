@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of, unbroadcast
-from tapeflow.primitive import defjvp, defjvp_argnum, defvjp, defvjp_argnum, primitive, register_numpy
+from tapeflow.primitive import defjvp, defjvp_argnum, defvjp, defvjp_argnum, primitive, register_numpy, vjp_needs
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross"]
 
@@ -92,6 +92,7 @@ matmul = primitive(np.matmul, name="matmul")
 register_numpy(np.matmul, matmul)
 defvjp(matmul, _matmul_vjp_x, _matmul_vjp_y)
 defjvp(matmul, lambda t, ans, x, y: matmul(t, y), lambda t, ans, x, y: matmul(x, t))
+vjp_needs(matmul, ans=False, args=(0, 1))
 
 
 # ----- einsum -------------------------------------------------------------------

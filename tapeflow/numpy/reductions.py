@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defvjp, nondifferentiable, primitive, register_numpy
+from tapeflow.primitive import defjvp, defvjp, nondifferentiable, primitive, register_numpy, vjp_needs
 
 __all__ = [
     "sum",
@@ -100,6 +100,7 @@ def _np_sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 _sum = primitive(_np_sum, name="sum")
 defvjp(_sum, lambda ans, x, axis=None, keepdims=False: lambda g: _spread(g, x, axis, keepdims))
 defjvp(_sum, lambda t, ans, x, axis=None, keepdims=False: _sum(t, axis=axis, keepdims=keepdims))
+vjp_needs(_sum, ans=False, args=())
 
 
 def sum(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001

@@ -17,6 +17,7 @@ import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
 from tapeflow.primitive import (
+    vjp_needs,
     defjvp,
     defjvp_argnum,
     defvjp,
@@ -78,6 +79,7 @@ def _np_reshape(x: Any, shape: Any, order: str = "C") -> Any:
 _reshape = primitive(_np_reshape, name="reshape")
 defvjp(_reshape, lambda ans, x, shape, order="C": lambda g: _reshape(g, shape_of(x), order=order))
 defjvp(_reshape, lambda t, ans, x, shape, order="C": _reshape(t, shape, order=order))
+vjp_needs(_reshape, ans=False, args=(1,))
 
 
 def reshape(a: Any, shape: Any, order: str = "C") -> Any:
@@ -140,6 +142,7 @@ def _unbroadcast_vjp(ans: Any, x: Any, shape: Any) -> Any:
 
 defvjp(_broadcast_to, _unbroadcast_vjp)
 defjvp(_broadcast_to, lambda t, ans, x, shape: _broadcast_to(t, shape))
+vjp_needs(_broadcast_to, ans=False, args=(1,))
 
 
 def broadcast_to(array: Any, shape: Any) -> Any:
