@@ -832,6 +832,11 @@ CASES: dict[str, Case] = {
         ValueError,
         r"labels must lie in \[0, 3\)",
     ),
+    "nn-embedding-ids": (
+        lambda: tp.nn.embedding(np.array([0.0]), np.ones((3, 2))),
+        TypeError,
+        "embedding expects integer ids, got dtype float64",
+    ),
     "nn-layer-norm-axis": (
         lambda: tp.nn.LayerNorm(axis=0),
         ValueError,
