@@ -761,8 +761,15 @@ _FIXED: dict[str, Rule] = {
 }
 
 
-def _short(name: str) -> str:
-    return name.rsplit(".", 1)[-1]
+# Generic rules are attached by name only in tapeflow's own namespaces: a user's
+# primitive that happens to be called "relu" gets the (always correct) loop instead.
+_OWN_PREFIXES = ("nn.", "scipy.special.", "linalg.")
+
+
+def _short(name: str) -> str | None:
+    if "." not in name:
+        return name
+    return name.rsplit(".", 1)[-1] if name.startswith(_OWN_PREFIXES) else None
 
 
 def rule_for(prim: Primitive) -> Rule | None:
@@ -776,13 +783,15 @@ def rule_for(prim: Primitive) -> Rule | None:
     if name in _MERGE:
         rows, shape_kw = _MERGE[name]
         return merge_rule(prim, rows, shape_kw)
-    if isinstance(prim.fun, np.ufunc):
+    if isinstance(prim.fun, np.ufunc) or prim.broadcasts:
         return elementwise_rule(prim)
+    if short is None:
+        return None
     if short in AXIS_RULES and "axis" in _params(prim):
         return axis_rule(prim, AXIS_RULES[short])
     if short in UNARY:
         return unary_rule(prim)
-    if short in ELEMENTWISE or prim.broadcasts:
+    if short in ELEMENTWISE:
         return elementwise_rule(prim)
     return None
 

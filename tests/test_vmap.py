@@ -673,3 +673,16 @@ def test_every_builtin_primitive_batches_or_is_listed() -> None:
         f"primitives without a batching rule: {missing}; add a rule (tapeflow/batching.py or "
         "beside the primitive), or list them in LOOPED with the reason"
     )
+
+
+def test_generic_rules_only_by_name_in_tapeflow_namespaces() -> None:
+    """A user's primitive called "mylib.sum" is not assumed to be a reduction."""
+    from tapeflow.primitive import get_primitive
+
+    odd = tp.primitive(lambda x, axis=0: x[..., :1] * 2.0, name="mylib.sum")
+    register_rules()
+    assert get_primitive(odd).batch_rule is None
+    xs = np.arange(12.0).reshape(3, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BatchingFallbackWarning)
+        np.testing.assert_array_equal(tp.vmap(odd)(xs), xs[:, :1] * 2.0)
