@@ -56,9 +56,12 @@ def register_pytree_node(
     """
     if nodetype in _NODE_TYPES:
         raise ValueError(f"{nodetype.__name__} is already registered as a pytree node")
-    _NODE_TYPES[nodetype] = _NodeType(
-        flatten_func, unflatten_func, lambda x, aux: [f".{i}" for i, _ in enumerate(x)]
-    )
+
+    def keys(x: Any, aux: Hashable) -> list[str]:
+        # the node itself need not be iterable: number its children
+        return [f".{i}" for i, _ in enumerate(flatten_func(x)[0])]
+
+    _NODE_TYPES[nodetype] = _NodeType(flatten_func, unflatten_func, keys)
 
 
 def _seq_keys(x: Any, aux: Hashable) -> list[str]:

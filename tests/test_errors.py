@@ -228,6 +228,44 @@ def _keyword_only() -> Any:
     return f(1.0, k=2)
 
 
+@pytest.mark.parametrize(
+    "transform",
+    [
+        tp.grad,
+        tp.value_and_grad,
+        tp.jacrev,
+        tp.jacfwd,
+        tp.hessian,
+        tp.elementwise_grad,
+        tp.checkpoint,
+        tp.jit,
+        tp.vmap,
+        tp.custom_vjp,
+        tp.custom_jvp,
+        lambda f: tp.vjp(f, 1.0),
+        lambda f: tp.jvp(f, (1.0,), (1.0,)),
+        lambda f: tp.hvp(f, (1.0,), (1.0,)),
+        lambda f: tp.linearize(f, 1.0),
+    ],
+)
+def test_every_transform_rejects_a_non_callable(transform: Callable[[Any], Any]) -> None:
+    with pytest.raises(TypeError, match="expects a callable, got ndarray"):
+        transform(np.ones(2))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["x -= 1.0", "x *= 2.0", "x /= 2.0", "x **= 2.0", "x @= x"],
+)
+def test_every_augmented_assignment_on_a_traced_array_raises(statement: str) -> None:
+    def f(x: Any) -> Any:
+        exec(statement, {}, {"x": x})
+        return tnp.sum(x)
+
+    with pytest.raises(TypeError, match="traced arrays are immutable, so in-place"):
+        tp.grad(f)(np.ones(2))
+
+
 def _vmap_multi_output() -> Any:
     pair = tp.primitive(lambda a, b: (a + b, a * b), name="test_errors_vmap_pair")
     first = tp.primitive(lambda p: p[0], name="test_errors_vmap_first")

@@ -174,3 +174,29 @@ def test_format_and_round_give_plain_values_for_logging():
 def test_in_place_ndarray_methods_point_to_the_functional_form(name):
     with pytest.raises(AttributeError, match=rf"ndarray\.{name} changes the array in place"):
         _seen(lambda x: getattr(x, name))
+
+
+def test_mask_operators_and_array_properties_inside_a_transform():
+    seen = {}
+
+    def f(x):
+        pos, small = x > 0, x < 2
+        seen["and"], seen["or"], seen["xor"] = pos & small, pos | small, pos ^ small
+        seen["rand"], seen["not"] = np.array([True, False]) & pos, ~pos
+        z = x * (1 + 2j)
+        return tnp.sum(x.mT * x.T) + tnp.sum(z.real) + tnp.sum(z.imag)
+
+    x = np.array([[-1.0, 1.0], [3.0, 0.5]])
+    g = tp.grad(f)(x)
+    np.testing.assert_allclose(g, 2 * x + 3.0)
+    pos, small = x > 0, x < 2
+    np.testing.assert_array_equal(seen["and"], pos & small)
+    np.testing.assert_array_equal(seen["or"], pos | small)
+    np.testing.assert_array_equal(seen["xor"], pos ^ small)
+    np.testing.assert_array_equal(seen["rand"], np.array([True, False]) & pos)
+    np.testing.assert_array_equal(seen["not"], ~pos)
+
+
+def test_a_traced_integer_scalar_can_index_a_python_list():
+    table = [10.0, 20.0, 30.0]
+    assert tp.grad(lambda x: x * table[tnp.argmax(x * np.ones(2)) + 1])(2.0) == 20.0
