@@ -40,41 +40,23 @@ NOT_BATCHABLE = {"getitem-mask", "take_along_axis-sort"}
 
 CASES = [c for c in _all_cases() if c.name not in NOT_BATCHABLE]
 
-# Known failures outside vmap's own files, each a library function that turns a
-# traced value into a plain one (under vmap that value differs per example):
-# name prefix -> (reason, applies(in_axes, grads), strict).
-KNOWN_BROKEN = {
-    "linalg.lstsq": (
-        "linalg.py lstsq: int(rank) is value-dependent control flow on a batched matrix",
-        lambda in_axes, grads: in_axes[0] is not None,
-        True,
-    ),
-    "clip_one_bound": (
-        "elementwise.py _clip_masks: `mask & ~False` is `mask & -1`, an integer bit operation",
-        lambda in_axes, grads: grads,
-        False,  # only the shapes where the missing bound is the one tested fail
-    ),
-}
-KNOWN_BROKEN_IDS = {
-    "np.dot-method-2x3-3x4-axn0": "ndarray.dot(traced) converts its argument (use x @ y)",
-    "linalg.solve-2x3x3-3-axn0": "linalg.py _solve_batch: shared stack of a, batched vector b",
+# Cases that cannot be batched by design, each checked for its clear error below
+# instead of being run against the loop: (case name, in_axes) pairs.
+BY_DESIGN = {
+    # numpy.linalg.lstsq returns residuals whose *shape* depends on the rank of each
+    # matrix, so a batch of matrices has no single answer: tapeflow's lstsq reads the
+    # rank with int(), which vmap refuses with its control-flow error.
+    ("linalg.lstsq", "batched a"),
+    # ndarray.dot(traced) is numpy's own method: it converts its argument, which
+    # tapeflow refuses (use x @ y or tnp.dot).
+    ("np.dot-method", "plain ndarray.dot"),
 }
 
 
-def _broken(name: str) -> tuple | None:
-    for key, entry in KNOWN_BROKEN.items():
-        if name == key or name.startswith(key + "-"):
-            return entry
-    return None
-
-
-def _marks(case, pid: str, in_axes, grads: bool) -> list:
-    entry = _broken(case.name)
-    if entry is not None and entry[1](in_axes, grads):
-        return [pytest.mark.xfail(strict=entry[2], reason=entry[0])]
-    if pid in KNOWN_BROKEN_IDS and not grads:
-        return [pytest.mark.xfail(strict=True, reason=KNOWN_BROKEN_IDS[pid])]
-    return []
+def _by_design(case, in_axes) -> bool:
+    if case.name.startswith("linalg.lstsq") and in_axes[0] is not None:
+        return True
+    return case.name.startswith("np.dot-method") and in_axes[0] is None
 
 
 def _examples(case, shapes, dtype=np.float64):
@@ -121,8 +103,9 @@ def _params(grads: bool = False, every: int = 1):
                 label = "-".join("x".join(map(str, s)) or "0d" for s in shapes)
                 ax = "".join("n" if a is None else str(a) for a in in_axes)
                 pid = f"{case.name}-{label}-ax{ax}"
-                marks = _marks(case, pid, in_axes, grads)
-                params.append(pytest.param(case, shapes, in_axes, id=pid, marks=marks))
+                if _by_design(case, in_axes):
+                    continue
+                params.append(pytest.param(case, shapes, in_axes, id=pid))
     return params[::every]
 
 
@@ -184,7 +167,7 @@ def test_rule_table_uses_rules_not_the_loop(fallbacks) -> None:
     # Rules hand these back on purpose: an array argument besides the mapped one.
     handed_back = {"logsumexp-weights"}
     for case in CASES:
-        if case.name in handed_back or _broken(case.name) or not all(ours(n) for n in case.covers):
+        if case.name in handed_back or not all(ours(n) for n in case.covers):
             continue
         shapes = case.shapes[-1]
         examples = _examples(case, shapes)
@@ -686,3 +669,20 @@ def test_generic_rules_only_by_name_in_tapeflow_namespaces() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BatchingFallbackWarning)
         np.testing.assert_array_equal(tp.vmap(odd)(xs), xs[:, :1] * 2.0)
+
+
+def test_cases_that_cannot_be_batched_fail_clearly() -> None:
+    """The by-design exclusions above raise errors that say what to do."""
+    by_name = {c.name: c for c in CASES}
+    lstsq = next(c for n, c in by_name.items() if n.startswith("linalg.lstsq"))
+    shapes = lstsq.shapes[0]
+    examples = _examples(lstsq, shapes)
+    in_axes = (0,) + (None,) * (len(shapes) - 1)
+    with pytest.raises(TypeError, match="where"):
+        tp.vmap(lstsq.fun, in_axes=in_axes)(*_batch(examples, in_axes))
+    dot = next(c for n, c in by_name.items() if n.startswith("np.dot-method"))
+    shapes = dot.shapes[0]
+    examples = _examples(dot, shapes)
+    in_axes = (None,) + (0,) * (len(shapes) - 1)
+    with pytest.raises(TypeError, match="numpy tried to convert a traced array"):
+        tp.vmap(dot.fun, in_axes=in_axes)(*_batch(examples, in_axes))

@@ -714,7 +714,7 @@ def _solve_batch(args: Any, dims: Any) -> Any:
     if b_rank == 1:
         if db is None:  # one shared vector: numpy broadcasts it over the stack of a
             return _solve(a, b), 0
-        if da is not None and a_rank != 2:
+        if a_rank != 2:  # a stack of matrices with one vector each: not one numpy call
             return NotImplemented
         x = _solve(a, _col(b))
         return _tnp().reshape(x, tuple(shape_of(x))[:-1]), 0

@@ -560,11 +560,17 @@ fmin = _extremum(np.fmin, less, skip_nan=True)
 
 
 def _clip_masks(a, lo, hi):  # type: ignore[no-untyped-def]
-    """Where the result of clip came from: (from a_min, from a_max); a elsewhere."""
-    from_hi = False if hi is None else a > hi
-    if hi is not None and lo is not None:
+    """Where the result of clip came from: (from a_min, from a_max); a elsewhere.
+
+    A missing bound gives ``None`` (never a Python bool: ``~False`` is the integer -1).
+    """
+    from_hi = None if hi is None else a > hi
+    if from_hi is not None and lo is not None:
         from_hi = from_hi | (lo > hi)
-    from_lo = False if lo is None else (a < lo) & ~from_hi
+    if lo is None:
+        from_lo = None
+    else:
+        from_lo = a < lo if from_hi is None else (a < lo) & ~from_hi
     return from_lo, from_hi
 
 
@@ -577,7 +583,13 @@ _clip = primitive(_np_clip, name="clip", broadcasts=True)
 
 def _clip_a(g, a, lo, hi):  # type: ignore[no-untyped-def]
     from_lo, from_hi = _clip_masks(a, lo, hi)
-    return where(from_lo | from_hi, 0, g)
+    if from_lo is None:
+        outside = from_hi
+    elif from_hi is None:
+        outside = from_lo
+    else:
+        outside = from_lo | from_hi
+    return g if outside is None else where(outside, 0, g)
 
 
 def _clip_lo(g, a, lo, hi):  # type: ignore[no-untyped-def]
