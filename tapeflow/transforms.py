@@ -249,6 +249,12 @@ def _pull_back(
     result = []
     for i, x in enumerate(in_leaves):
         ct = cts[i] if i < len(cts) else None
+        if ct is not None and value_shape(ct) != value_shape(x):
+            raise ValueError(
+                f"the cotangent computed for input leaf {i} has shape {value_shape(ct)}, but the "
+                f"input has shape {value_shape(x)}: a VJP rule returned a cotangent of the wrong "
+                "shape. Check custom rules with tp.check_grads."
+            )
         ct = _zeros_like(x) if ct is None else _cast_to(ct, x)
         if type(ct) is np.ndarray and ct.ndim == 0 and not isinstance(x, np.ndarray):
             ct = ct[()]  # scalar in, numpy scalar out (not a 0-d array)

@@ -273,6 +273,12 @@ def _vmap_multi_output() -> Any:
         return tp.vmap(lambda a, b: first(pair(a, b)))(X, X)
 
 
+def _bad_shape_rule() -> Any:
+    bad = tp.primitive(lambda a: a * 2.0, name="test_errors_bad_shape_rule")
+    tp.defvjp(bad, lambda ans, a: lambda g: tnp.sum(g) * 2.0)  # forgot to keep g's shape
+    return tp.grad(lambda v: tnp.sum(bad(v)))(np.ones(2))
+
+
 def _miniflow(case: str) -> Any:
     x, y = mf.Input(name="x"), mf.Input(name="y")
     node = mf.Mul(x, y)
@@ -446,6 +452,11 @@ CASES: dict[str, Case] = {
         lambda: tp.checkpoint(None),
         TypeError,
         "checkpoint expects a callable",
+    ),
+    "rule-cotangent-shape": (
+        _bad_shape_rule,
+        ValueError,
+        r"cotangent computed for input leaf 0 has shape \(\), but the input has shape \(2,\)",
     ),
     # pytrees
     "tree-unflatten-count": (
