@@ -138,6 +138,13 @@ def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, 
         for o in out_leaves:
             if type(o) is Tracer and o._trace is trace:
                 values.append(o._value)
+                t_shape, o_shape = _leaf_shape_dtype(o._aux)[0], _leaf_shape_dtype(o._value)[0]
+                if t_shape != o_shape:
+                    raise ValueError(
+                        f"jvp: the tangent computed for output leaf {len(values) - 1} has shape "
+                        f"{t_shape}, but the output has shape {o_shape}: a JVP rule returned a "
+                        "tangent of the wrong shape. Check custom rules with tp.check_grads."
+                    )
                 out_tangents.append(as_tangent(o._aux, o._value))
             else:
                 values.append(o)

@@ -279,6 +279,12 @@ def _bad_shape_rule() -> Any:
     return tp.grad(lambda v: tnp.sum(bad(v)))(np.ones(2))
 
 
+def _bad_tangent_shape_rule() -> Any:
+    bad = tp.primitive(lambda a: a * 2.0, name="test_errors_bad_tangent_rule")
+    tp.defjvp(bad, lambda t, ans, a: tnp.sum(t) * 2.0)
+    return tp.jvp(bad, (np.ones(2),), (np.ones(2),))
+
+
 def _miniflow(case: str) -> Any:
     x, y = mf.Input(name="x"), mf.Input(name="y")
     node = mf.Mul(x, y)
@@ -457,6 +463,11 @@ CASES: dict[str, Case] = {
         _bad_shape_rule,
         ValueError,
         r"cotangent computed for input leaf 0 has shape \(\), but the input has shape \(2,\)",
+    ),
+    "rule-tangent-shape": (
+        _bad_tangent_shape_rule,
+        ValueError,
+        r"tangent computed for output leaf 0 has shape \(\), but the output has shape \(2,\)",
     ),
     # pytrees
     "tree-unflatten-count": (
