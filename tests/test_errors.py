@@ -136,6 +136,12 @@ def _leak_forward() -> Callable[[], Any]:
     return lambda: tnp.sin(kept[0])
 
 
+def _leak_jit() -> Callable[[], Any]:
+    kept = []
+    tp.jit(lambda v: (kept.append(v), v * 2.0)[1])(X)
+    return lambda: tnp.sin(kept[0])
+
+
 def _no_rule_primitive(kind: str) -> Callable[[], Any]:
     prim = tp.primitive(lambda a: a * 1.0, name=f"test_errors_no_{kind}")
     if kind == "vjp":
@@ -656,6 +662,11 @@ CASES: dict[str, Case] = {
         _leak_forward(),
         RuntimeError,
         "forward-mode .* has already returned",
+    ),
+    "leaked-tracer-jit": (
+        _leak_jit(),
+        RuntimeError,
+        "from a jit transform that has already returned",
     ),
     # jit
     "jit-concretization": (
