@@ -794,6 +794,11 @@ CASES: dict[str, Case] = {
         ValueError,
         "nondiff_argnums names argument 3, but it was called with 1",
     ),
+    "custom-bad-arguments": (
+        lambda: _custom_vjp(_ident_fwd, lambda r, g: (g,))(1.0, y=2.0),
+        TypeError,
+        "<lambda>: got an unexpected keyword argument 'y'",
+    ),
     "custom-keyword-only": (
         _keyword_only,
         TypeError,
