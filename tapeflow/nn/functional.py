@@ -19,8 +19,8 @@ import numpy as np
 
 import tapeflow.numpy as tnp
 from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defvjp, primitive
-from tapeflow.tracer import unwrap
+from tapeflow.primitive import defjvp, defvjp, primitive, vjp_needs
+from tapeflow.tracer import is_traced, unwrap
 
 __all__ = [
     "relu",
@@ -50,8 +50,11 @@ def _np_relu(x: Any) -> Any:
 
 
 relu = primitive(_np_relu, name="nn.relu")
-# x > 0 is a plain boolean mask (comparisons carry no gradient): relu'(0) = 0.
-defvjp(relu, lambda ans, x: lambda g: tnp.where(x > 0, g, 0))
+# ans > 0 exactly where x > 0, a plain boolean mask (comparisons carry no gradient):
+# relu'(0) = 0. Reading the answer rather than x lets the tape drop x, which the
+# layer before usually holds only for this rule.
+defvjp(relu, lambda ans, x: lambda g: tnp.where(ans > 0, g, 0))
+vjp_needs(relu, ans=True, args=())
 defjvp(relu, lambda t, ans, x: tnp.where(x > 0, t, 0))
 relu.__doc__ = """Rectified linear unit ``max(x, 0)``; its derivative at 0 is 0.
 
@@ -76,6 +79,7 @@ def _np_sigmoid(x: Any) -> Any:
 
 sigmoid = primitive(_np_sigmoid, name="nn.sigmoid")
 defvjp(sigmoid, lambda ans, x: lambda g: g * (ans * (1 - ans)))
+vjp_needs(sigmoid, ans=True, args=())
 defjvp(sigmoid, lambda t, ans, x: t * (ans * (1 - ans)))
 sigmoid.__doc__ = """Logistic function ``1 / (1 + exp(-x))``, stable for any ``x``.
 
@@ -232,10 +236,15 @@ def softmax(x: Any, axis: int = -1) -> Any:
 
 
 # ----- losses ------------------------------------------------------------------
-def _one_hot_like(labels: Any, logits: Any) -> np.ndarray:
-    """One-hot rows for ``labels`` with the logits' class count and float dtype."""
+def _one_hot_like(labels: Any, logits: Any) -> Any:
+    """One-hot rows for ``labels`` with the logits' class count and float dtype.
+
+    Built with a tapeflow comparison, so labels traced by ``tp.jit`` or ``tp.vmap``
+    are read on every call instead of being fixed at tracing time.
+    """
     n_classes = shape_of(logits)[-1]
-    return np.eye(n_classes, dtype=dtype_of(logits))[labels]
+    hits = tnp.equal(tnp.expand_dims(labels, -1), np.arange(n_classes))
+    return tnp.astype(hits, dtype_of(logits))
 
 
 def _rows(logits: Any) -> int:
@@ -287,19 +296,22 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
         >>> round(float(tp.nn.softmax_cross_entropy(logits, np.array([0, 1]))), 4)
         0.0635
     """
-    labels = np.asarray(unwrap(labels))
     shape = shape_of(logits)
-    if not np.issubdtype(labels.dtype, np.integer):
+    label_dtype = dtype_of(labels) if hasattr(labels, "dtype") else np.asarray(labels).dtype
+    if not np.issubdtype(label_dtype, np.integer):
         raise TypeError(
-            f"softmax_cross_entropy expects integer class labels, got dtype {labels.dtype}; "
+            f"softmax_cross_entropy expects integer class labels, got dtype {label_dtype}; "
             "for one-hot or soft targets use -sum(targets * log_softmax(logits), axis=-1).mean()"
         )
-    if len(shape) < 1 or labels.shape != tuple(shape[:-1]):
+    if not is_traced(labels):
+        labels = np.asarray(labels)
+    if len(shape) < 1 or tuple(shape_of(labels)) != tuple(shape[:-1]):
         raise ValueError(
-            f"softmax_cross_entropy: labels have shape {labels.shape}, but logits of shape "
-            f"{tuple(shape)} need labels of shape {tuple(shape[:-1])}"
+            f"softmax_cross_entropy: labels have shape {tuple(shape_of(labels))}, but logits of "
+            f"shape {tuple(shape)} need labels of shape {tuple(shape[:-1])}"
         )
-    if labels.size and (labels.min() < 0 or labels.max() >= shape[-1]):
+    # The range can only be checked on concrete labels (under jit/vmap they are traced).
+    if not is_traced(labels) and labels.size and (labels.min() < 0 or labels.max() >= shape[-1]):
         raise ValueError(
             f"softmax_cross_entropy: labels must lie in [0, {shape[-1]}), got values from "
             f"{labels.min()} to {labels.max()}"
@@ -374,9 +386,13 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32) -> np.ndarra
         array([[1., 0., 0.],
                [0., 0., 1.]], dtype=float32)
     """
-    labels = np.asarray(unwrap(labels))
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise TypeError(f"one_hot expects integer labels, got dtype {labels.dtype}")
+    if not is_traced(labels):
+        labels = np.asarray(labels)
+    label_dtype = dtype_of(labels)
+    if not np.issubdtype(label_dtype, np.integer):
+        raise TypeError(f"one_hot expects integer labels, got dtype {label_dtype}")
+    if is_traced(labels):  # under jit/vmap: a traced comparison, read on every call
+        return tnp.astype(tnp.equal(tnp.expand_dims(labels, -1), np.arange(num_classes)), dtype)
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"one_hot: labels must lie in [0, {num_classes})")
     return np.eye(num_classes, dtype=dtype)[labels]

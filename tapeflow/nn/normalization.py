@@ -13,7 +13,7 @@ import numpy as np
 
 import tapeflow.numpy as tnp
 from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.tracer import unwrap
+from tapeflow.tracer import is_traced, unwrap
 
 __all__ = ["layer_norm", "batch_norm", "dropout", "embedding"]
 
@@ -165,7 +165,8 @@ def embedding(ids: Any, table: Any) -> Any:
         array([[2., 3.],
                [2., 3.]])
     """
-    ids = np.asarray(unwrap(ids))
-    if not np.issubdtype(ids.dtype, np.integer):
-        raise TypeError(f"embedding expects integer ids, got dtype {ids.dtype}")
+    if not is_traced(ids):
+        ids = np.asarray(ids)
+    if not np.issubdtype(dtype_of(ids), np.integer):
+        raise TypeError(f"embedding expects integer ids, got dtype {dtype_of(ids)}")
     return tnp.getitem(table, ids)
