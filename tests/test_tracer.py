@@ -176,25 +176,29 @@ def test_in_place_ndarray_methods_point_to_the_functional_form(name):
         _seen(lambda x: getattr(x, name))
 
 
-def test_mask_operators_and_array_properties_inside_a_transform():
-    seen = {}
-
-    def f(x):
+def test_mask_operators_on_traced_boolean_arrays():
+    # Under grad comparisons give plain arrays; under jit they are traced masks.
+    def masks(x):
         pos, small = x > 0, x < 2
-        seen["and"], seen["or"], seen["xor"] = pos & small, pos | small, pos ^ small
-        seen["rand"], seen["not"] = np.array([True, False]) & pos, ~pos
-        z = x * (1 + 2j)
-        return tnp.sum(x.mT * x.T) + tnp.sum(z.real) + tnp.sum(z.imag)
+        return pos & small, pos | small, pos ^ small, ~pos, np.array([True, False]) & pos
 
     x = np.array([[-1.0, 1.0], [3.0, 0.5]])
+    for got, want in zip(tp.jit(masks)(x), masks(x), strict=True):
+        assert got.dtype == bool
+        np.testing.assert_array_equal(got, want)
+
+
+def test_remaining_operators_and_array_properties_inside_a_transform():
+    def f(x):
+        z = x * (1 + 2j)
+        parts = +x + abs(x) + x // 2 + 7.0 // x + x % 2 + 5.0 % x
+        return tnp.sum(parts) + tnp.sum(x.mT * x.T) + tnp.sum(z.real) + tnp.sum(z.imag)
+
+    x = np.array([[1.5, 2.5], [-3.0, 0.5]])
     g = tp.grad(f)(x)
-    np.testing.assert_allclose(g, 2 * x + 3.0)
-    pos, small = x > 0, x < 2
-    np.testing.assert_array_equal(seen["and"], pos & small)
-    np.testing.assert_array_equal(seen["or"], pos | small)
-    np.testing.assert_array_equal(seen["xor"], pos ^ small)
-    np.testing.assert_array_equal(seen["rand"], np.array([True, False]) & pos)
-    np.testing.assert_array_equal(seen["not"], ~pos)
+    # +x, |x|, x % 2 and 5 % x have slopes 1, sign(x), 1 and -floor(5 / x); floor division 0
+    want = 1 + np.sign(x) + 1 - np.floor(5.0 / x) + 2 * x + 3.0
+    np.testing.assert_allclose(g, want)
 
 
 def test_a_traced_integer_scalar_can_index_a_python_list():
