@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -390,3 +392,58 @@ def test_custom_rules_keep_float32() -> None:
         assert tp.grad(loss)(x).dtype == np.float32
         assert tp.hessian(loss)(x).dtype == np.float32
         assert np.result_type(tp.jvp(fn, (x,), (one,))[1]) == np.float32
+
+
+def test_custom_vjp_on_a_method_with_self_as_a_static_argument() -> None:
+    class Model:
+        scale = 3.0
+
+        @functools.partial(tp.custom_vjp, nondiff_argnums=(0,))
+        def f(self, x):
+            return x * self.scale
+
+        def f_fwd(self, x):
+            return x * self.scale, None
+
+        def f_bwd(self, residuals, g):
+            return (g * 10.0,)  # deliberately not the true derivative: the rule is used
+
+    Model.f.defvjp(Model.f_fwd, Model.f_bwd)
+    model = Model()
+    assert model.f(2.0) == 6.0
+    assert tp.grad(lambda x: model.f(x))(1.0) == 10.0
+
+
+def test_jit_of_grad_replays_custom_rules() -> None:
+    square = tp.custom_vjp(lambda x: x * x)
+    square.defvjp(lambda x: (x * x, x), lambda x, g: (2.0 * x * g,))
+    step = tp.jit(tp.grad(lambda x: tnp.sum(square(x) * x)))
+    np.testing.assert_allclose(step(np.array([1.0, 2.0])), [3.0, 12.0])
+    np.testing.assert_allclose(step(np.array([3.0, 4.0])), [27.0, 48.0])
+    assert step.trace_count == 1
+    sine = tp.custom_jvp(lambda x: tnp.sin(x))
+    sine.defjvp(lambda p, t: (tnp.sin(p[0]), tnp.cos(p[0]) * t[0]))
+    step = tp.jit(tp.grad(lambda x: tnp.sum(sine(x))))
+    np.testing.assert_allclose(step(np.array([0.0, 1.0])), np.cos([0.0, 1.0]))
+
+
+def test_rules_that_widen_float32_are_cast_back() -> None:
+    # np.float64 * float32 array is float64 under NEP 50
+    double_t = tp.custom_jvp(lambda x: x * 2)
+    double_t.defjvp(lambda p, t: (p[0] * 2, np.float64(2.0) * t[0]))
+    ones = np.ones(2, np.float32)
+    assert tp.jvp(double_t, (ones,), (ones,))[1].dtype == np.float32
+    double_c = tp.custom_vjp(lambda x: x * 2)
+    double_c.defvjp(lambda x: (x * 2, None), lambda r, g: (np.float64(2.0) * g,))
+    assert tp.grad(lambda x: tnp.sum(double_c(x)))(ones).dtype == np.float32
+
+
+def test_an_error_of_the_users_own_bwd_propagates_unchanged() -> None:
+    def bwd(residuals, g):
+        raise TypeError("my own bug")
+
+    f = tp.custom_vjp(lambda x: x * 2)
+    f.defvjp(lambda x: (x * 2, None), bwd)
+    with pytest.raises(TypeError, match="^my own bug$"):
+        tp.grad(lambda x: tnp.sum(f(x)))(np.ones(2))
+    assert active_traces() == ()
