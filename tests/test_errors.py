@@ -291,6 +291,23 @@ def _bad_tangent_shape_rule() -> Any:
     return tp.jvp(bad, (np.ones(2),), (np.ones(2),))
 
 
+def _idx_directory(case: str) -> Any:
+    root = Path(_tmp("idx"))
+    root.mkdir()
+    images, labels = np.zeros((4, 2, 2), np.uint8), np.zeros(4, np.uint8)
+    if case == "image-shape":
+        images = np.zeros(4, np.uint8)
+    elif case == "label-shape":
+        labels = np.zeros((4, 1), np.uint8)
+    for split in ("train", "t10k"):
+        tp.datasets.write_idx(root / f"{split}-images-idx3-ubyte", images)
+        tp.datasets.write_idx(root / f"{split}-labels-idx1-ubyte", labels)
+    if case == "gzip":
+        (root / "train-images-idx3-ubyte").unlink()
+        (root / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b" + b"not gzip at all")
+    return tp.datasets.idx_dataset(root)
+
+
 def _miniflow(case: str) -> Any:
     x, y = mf.Input(name="x"), mf.Input(name="y")
     node = mf.Mul(x, y)
@@ -943,6 +960,31 @@ CASES: dict[str, Case] = {
         lambda: tp.datasets.DataSet(np.ones((3, 2)), np.ones(2)),
         ValueError,
         "3 images but 2 labels",
+    ),
+    "lab-next-batch-type": (
+        lambda: tp.datasets.DataSet(np.ones((3, 2)), np.ones(3)).next_batch(1.5),
+        TypeError,
+        "batch_size must be an int, got float",
+    ),
+    "lab-validation-size-type": (
+        lambda: tp.datasets.read_data_sets(_tmp("none"), validation_size=0.5),
+        TypeError,
+        "validation_size must be an int, got float",
+    ),
+    "idx-directory-shapes": (
+        lambda: _idx_directory("image-shape"),
+        ValueError,
+        r"train images have shape \(4,\); expected \(N, \.\.\.\)",
+    ),
+    "idx-directory-label-shape": (
+        lambda: _idx_directory("label-shape"),
+        ValueError,
+        r"train labels have shape \(4, 1\); expected \(N,\)",
+    ),
+    "idx-directory-gzip": (
+        lambda: _idx_directory("gzip"),
+        ValueError,
+        "train-images-idx3-ubyte.gz: corrupted or truncated gzip data",
     ),
     "batches-batch-size-type": (
         lambda: next(tp.datasets.batches(X, X, 1.5)),
