@@ -9,6 +9,7 @@ that entries tested elsewhere name a test function that exists.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -334,10 +335,12 @@ def _miniflow(case: str) -> Any:
     raise AssertionError(case)
 
 
-def _tmp(name: str) -> str:
-    import tempfile
+_SCRATCH = tempfile.TemporaryDirectory(prefix="tapeflow-errors-")  # removed at exit
 
-    return str(Path(tempfile.mkdtemp(prefix="tapeflow-errors-")) / name)
+
+def _tmp(name: str) -> str:
+    """A fresh path for a file or directory ``name`` in this module's scratch directory."""
+    return str(Path(tempfile.mkdtemp(dir=_SCRATCH.name)) / name)
 
 
 def _load_broken_params(kind: str) -> Any:
