@@ -260,6 +260,8 @@ def bench_hvp(repeat: int) -> list[dict[str, Any]]:
 
 # ----- workload 4: peak memory ------------------------------------------------------
 MEMORY_SCRIPT = r"""
+import os
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
 import sys, resource, numpy as np
 sys.path.insert(0, {root!r})
 impl = sys.argv[1]
@@ -338,6 +340,19 @@ def load_peers() -> tuple[dict[str, Any], list[str]]:
     return peers, notes
 
 
+def set_threads(n: int) -> None:
+    """Limit numpy's BLAS to ``n`` threads for the whole run (both sides of every ratio)."""
+    os.environ["OMP_NUM_THREADS"] = str(n)
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(n)
+    except ImportError:
+        from benchmarks.mnist import set_blas_threads
+
+        set_blas_threads(n)
+
+
 def environment() -> dict[str, Any]:
     env: dict[str, Any] = {
         "python": platform.python_version(),
@@ -374,7 +389,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repeats and workloads (< 1 minute)")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
     parser.add_argument("--skip-memory", action="store_true", help="skip the peak-memory workload")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS threads (default 1: on a shared 2-core machine OpenBLAS threads "
+                             "spin-wait and make timings collapse; 0 leaves numpy's default)")
     args = parser.parse_args(argv)
+    if args.threads:
+        set_threads(args.threads)
     repeat = 5 if args.quick else 15
     peers, notes = load_peers()
     env = environment()
@@ -383,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {n}")
     rows = []
     started = time.perf_counter()
+    env["blas_threads_set"] = args.threads or "numpy default"
     rows += bench_per_op(repeat, peers)
     rows += bench_mlp(repeat, peers, args.quick)
     rows += bench_hvp(repeat)

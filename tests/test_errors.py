@@ -1058,3 +1058,10 @@ def test_every_documented_error_is_tested() -> None:
         assert name in CASES or "Tested in" in rest, f"{name} is documented but not tested"
     missing = sorted(set(CASES) - set(ids))
     assert not missing, f"tested but not documented in docs/errors.md: {missing}"
+
+
+def test_casting_to_an_integer_dtype_carries_no_derivative():
+    # Regression: astype(int) passed cotangents through as if the cast were the identity.
+    x = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(tp.grad(lambda x: tnp.sum(x.astype(int) * x))(x), [1.0, 2.0])
+    assert tp.jvp(lambda x: tnp.sum(x.astype(int) * x), (x,), (np.ones(2),))[1] == 3.0

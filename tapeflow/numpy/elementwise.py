@@ -736,8 +736,15 @@ def _astype(x, dtype):  # type: ignore[no-untyped-def]
 astype = primitive(_astype, name="astype")
 
 
+def _casts_to_float(dtype) -> bool:  # type: ignore[no-untyped-def]
+    return bool(np.issubdtype(np.dtype(dtype), np.inexact))
+
+
 def _astype_vjp(ans, x, dtype):  # type: ignore[no-untyped-def]
     x_dtype = dtype_of(x)
+    if not _casts_to_float(dtype):
+        # An integer or boolean result is piecewise constant in x: no derivative.
+        return lambda g: np.zeros(shape_of(x), x_dtype)
 
     def vjp(g):  # type: ignore[no-untyped-def]
         # A complex -> real cast keeps the real part: its cotangent is real too.
@@ -749,4 +756,10 @@ def _astype_vjp(ans, x, dtype):  # type: ignore[no-untyped-def]
 
 
 defvjp(astype, _astype_vjp, None)
-defjvp(astype, lambda t, ans, x, dtype: astype(t, dtype), None)
+defjvp(
+    astype,
+    lambda t, ans, x, dtype: (
+        astype(t, dtype) if _casts_to_float(dtype) else np.zeros(shape_of(ans), dtype_of(ans))
+    ),
+    None,
+)
