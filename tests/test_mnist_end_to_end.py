@@ -128,3 +128,41 @@ def test_random_shift_moves_whole_images_and_fills_zeros():
         )
     again = job.random_shift(x, np.random.default_rng(0), 2)
     np.testing.assert_array_equal(y, again)
+
+
+def test_plot_option_draws_both_curves(tmp_path, monkeypatch):
+    drawn = []
+
+    class Axes:
+        def plot(self, xs, ys, **kwargs):
+            drawn.append((list(xs), list(ys)))
+
+        def set_xlabel(self, text):
+            pass
+
+        def set_ylabel(self, text):
+            pass
+
+    class Figure:
+        def suptitle(self, text):
+            drawn.append(text)
+
+        def tight_layout(self):
+            pass
+
+        def savefig(self, path):
+            open(path, "w").write("png")
+
+    class PyPlot:
+        def subplots(self, rows, cols, figsize):
+            return Figure(), (Axes(), Axes())
+
+        def close(self, fig):
+            pass
+
+    monkeypatch.setattr(job, "check_matplotlib", lambda: PyPlot())
+    out = tmp_path / "curves.png"
+    args = ["--epochs", "2", "--max-batches", "3", "--plot", str(out), "--quiet", "--threads", "0"]
+    assert job.main(args) == 0
+    assert out.exists()
+    assert drawn[0][0] == [1, 2] and drawn[1][0] == [1, 2] and "test accuracy" in drawn[2]
