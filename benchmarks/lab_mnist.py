@@ -96,7 +96,7 @@ def train(
             log(f"Iteration {i}: loss = {float(loss):.4f}, validation accuracy = {acc:.4f}")
 
         # SGD: step every weight against its gradient, in place
-        for value, g in zip(weights.values(), grad):
+        for value, g in zip(weights.values(), grad, strict=True):
             value[:] -= step_size * g
 
     seconds = time.perf_counter() - start
@@ -104,8 +104,10 @@ def train(
     test_acc = accuracy(logits, {X_in: X_test, **weights}, y_test)
     log(f"Validation accuracy = {val_acc:.4f}")
     log(f"Testing accuracy = {test_acc:.4f}")
-    log(f"{iterations} iterations of batch {batch_size} in {seconds:.1f} s "
-        f"({iterations * batch_size / seconds:,.0f} examples/s)")
+    log(
+        f"{iterations} iterations of batch {batch_size} in {seconds:.1f} s "
+        f"({iterations * batch_size / seconds:,.0f} examples/s)"
+    )
     return {
         "validation_accuracy": val_acc,
         "test_accuracy": test_acc,
@@ -127,8 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.batch_size <= 128:
         parser.error("the lab uses batches of at most 128")
     result = train(
-        args.data_dir, args.iterations, args.batch_size, args.hidden, args.step_size,
-        args.seed, args.report_every,
+        args.data_dir,
+        args.iterations,
+        args.batch_size,
+        args.hidden,
+        args.step_size,
+        args.seed,
+        args.report_every,
     )
     ok = result["validation_accuracy"] >= 0.9 and result["test_accuracy"] >= 0.9
     print("lab target (>= 90% validation and test accuracy):", "met" if ok else "NOT met")

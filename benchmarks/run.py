@@ -53,7 +53,9 @@ def timeit(fn: Callable[[], Any], repeat: int, number: int = 1) -> list[float]:
     return out
 
 
-def interleaved(fns: dict[str, Callable[[], Any]], repeat: int, number: int = 1) -> dict[str, list[float]]:
+def interleaved(
+    fns: dict[str, Callable[[], Any]], repeat: int, number: int = 1
+) -> dict[str, list[float]]:
     """Time several functions in alternation, so noise hits them alike."""
     for fn in fns.values():
         fn()
@@ -111,8 +113,14 @@ def bench_per_op(repeat: int, peers: dict[str, Any]) -> list[dict[str, Any]]:
                 fns[name] = fn
         samples = interleaved(fns, repeat)
         for name, s in samples.items():
-            rows.append({"workload": f"per-op, {label}", "impl": name,
-                         **summary(s, 1e6 / CHAIN_LEN), "unit": "us/op"})
+            rows.append(
+                {
+                    "workload": f"per-op, {label}",
+                    "impl": name,
+                    **summary(s, 1e6 / CHAIN_LEN),
+                    "unit": "us/op",
+                }
+            )
     return rows
 
 
@@ -121,7 +129,7 @@ def init_mlp(sizes: list[int], dtype: Any, seed: int = 0) -> list[tuple[np.ndarr
     rng = np.random.default_rng(seed)
     return [
         ((rng.standard_normal((m, n)) * np.sqrt(2.0 / (m + n))).astype(dtype), np.zeros(n, dtype))
-        for m, n in zip(sizes[:-1], sizes[1:])
+        for m, n in zip(sizes[:-1], sizes[1:], strict=True)
     ]
 
 
@@ -151,7 +159,11 @@ def mlp_loss(params: Any, x: np.ndarray, y: np.ndarray, act: str) -> Any:
         if i < len(params) - 1:
             if act == "sigmoid":
                 nn = _nn()
-                h = nn.sigmoid(h) if nn is not None and hasattr(nn, "sigmoid") else 1 / (1 + tnp.exp(-h))
+                h = (
+                    nn.sigmoid(h)
+                    if nn is not None and hasattr(nn, "sigmoid")
+                    else 1 / (1 + tnp.exp(-h))
+                )
             else:
                 nn = _nn()
                 h = nn.relu(h) if nn is not None and hasattr(nn, "relu") else tnp.maximum(h, 0)
@@ -160,7 +172,7 @@ def mlp_loss(params: Any, x: np.ndarray, y: np.ndarray, act: str) -> Any:
 
 def sgd_step_tapeflow(params: Any, x: np.ndarray, y: np.ndarray, act: str, lr: float) -> Any:
     grads = tp.grad(mlp_loss)(params, x, y, act)
-    return [(w - lr * gw, b - lr * gb) for (w, b), (gw, gb) in zip(params, grads)]
+    return [(w - lr * gw, b - lr * gb) for (w, b), (gw, gb) in zip(params, grads, strict=True)]
 
 
 def sgd_step_numpy(params: Any, x: np.ndarray, y: np.ndarray, act: str, lr: float) -> Any:
@@ -200,14 +212,16 @@ MLPS = [
 
 def bench_mlp(repeat: int, peers: dict[str, Any], quick: bool) -> list[dict[str, Any]]:
     rows = []
-    for label, sizes, act, batch, dtype in (MLPS[:1] + MLPS[2:] if quick else MLPS):
+    for label, sizes, act, batch, dtype in MLPS[:1] + MLPS[2:] if quick else MLPS:
         x, y = mnist_batch(batch, dtype)
         params = init_mlp(sizes, dtype)
         jit_step = tp.jit(sgd_step_tapeflow, static_argnums=(3, 4))
+        # The closures run within this iteration (interleaved below), so binding the loop
+        # variables late is harmless.
         fns: dict[str, Callable[[], Any]] = {
-            "numpy (hand-written)": lambda: sgd_step_numpy(params, x, y, act, 0.1),
-            "tapeflow": lambda: sgd_step_tapeflow(params, x, y, act, 0.1),
-            "tapeflow jit": lambda: jit_step(params, x, y, act, 0.1),
+            "numpy (hand-written)": lambda: sgd_step_numpy(params, x, y, act, 0.1),  # noqa: B023
+            "tapeflow": lambda: sgd_step_tapeflow(params, x, y, act, 0.1),  # noqa: B023
+            "tapeflow jit": lambda: jit_step(params, x, y, act, 0.1),  # noqa: B023
         }
         for name, make in peers.items():
             fn = make("mlp", (sizes, act, x, y))
@@ -216,8 +230,15 @@ def bench_mlp(repeat: int, peers: dict[str, Any], quick: bool) -> list[dict[str,
         samples = interleaved(fns, repeat)
         base = np.median(samples["numpy (hand-written)"])
         for name, s in samples.items():
-            rows.append({"workload": label, "impl": name, **summary(s, 1e3), "unit": "ms/step",
-                         "ratio_to_numpy": float(np.median(s) / base)})
+            rows.append(
+                {
+                    "workload": label,
+                    "impl": name,
+                    **summary(s, 1e3),
+                    "unit": "ms/step",
+                    "ratio_to_numpy": float(np.median(s) / base),
+                }
+            )
     return rows
 
 
@@ -240,21 +261,37 @@ def bench_hvp(repeat: int) -> list[dict[str, Any]]:
     flat, unravel = tp.ravel_pytree(params)
     mlp_flat = lambda p: mlp_loss(unravel(p), xb, yb, "relu")  # noqa: E731
     v2 = rng.standard_normal(flat.shape)
-    for label, f, point, direction in (("Rosenbrock 10k", rosenbrock, x, v),
-                                       ("MLP loss w.r.t. flat params", mlp_flat, flat, v2)):
+    for label, f, point, direction in (
+        ("Rosenbrock 10k", rosenbrock, x, v),
+        ("MLP loss w.r.t. flat params", mlp_flat, flat, v2),
+    ):
         g = tp.grad(f)
         h = hvp_of(f)
         jg = tp.jit(g)
         jh = tp.jit(h)
-        samples = interleaved({"grad": lambda g=g, p=point: g(p),
-                               "hvp": lambda h=h, p=point, d=direction: h(p, d),
-                               "jit grad": lambda g=jg, p=point: g(p),
-                               "jit hvp": lambda h=jh, p=point, d=direction: h(p, d)}, repeat)
-        for impl, (num, den) in (("tapeflow", ("hvp", "grad")), ("tapeflow jit", ("jit hvp", "jit grad"))):
+        samples = interleaved(
+            {
+                "grad": lambda g=g, p=point: g(p),
+                "hvp": lambda h=h, p=point, d=direction: h(p, d),
+                "jit grad": lambda g=jg, p=point: g(p),
+                "jit hvp": lambda h=jh, p=point, d=direction: h(p, d),
+            },
+            repeat,
+        )
+        for impl, (num, den) in (
+            ("tapeflow", ("hvp", "grad")),
+            ("tapeflow jit", ("jit hvp", "jit grad")),
+        ):
             ratio = np.median(samples[num]) / np.median(samples[den])
-            rows.append({"workload": f"hvp / grad, {label}", "impl": impl,
-                         **summary(samples[num], 1e3), "unit": "ms (hvp)",
-                         "ratio_hvp_to_grad": float(ratio)})
+            rows.append(
+                {
+                    "workload": f"hvp / grad, {label}",
+                    "impl": impl,
+                    **summary(samples[num], 1e3),
+                    "unit": "ms (hvp)",
+                    "ratio_hvp_to_grad": float(ratio),
+                }
+            )
     return rows
 
 
@@ -283,15 +320,28 @@ def bench_memory() -> list[dict[str, Any]]:
     script = MEMORY_SCRIPT.format(root=str(HERE.parent))
     results = {}
     for impl in ("numpy", "tapeflow"):
-        out = subprocess.run([sys.executable, "-c", script, impl], capture_output=True, text=True,
-                             cwd=str(HERE.parent), timeout=600)
+        out = subprocess.run(
+            [sys.executable, "-c", script, impl],
+            capture_output=True,
+            text=True,
+            cwd=str(HERE.parent),
+            timeout=600,
+        )
         if out.returncode != 0:
             raise RuntimeError(out.stderr)
         results[impl] = float(out.stdout.strip().splitlines()[-1])
     for impl, mb in results.items():
-        rows.append({"workload": "peak memory, 50 SGD steps 784-(10x1024)-10 relu, batch 512, f32",
-                     "impl": impl, "median": mb, "min": mb, "max": mb, "unit": "MB over idle",
-                     "ratio_to_numpy": mb / results["numpy"]})
+        rows.append(
+            {
+                "workload": "peak memory, 50 SGD steps 784-(10x1024)-10 relu, batch 512, f32",
+                "impl": impl,
+                "median": mb,
+                "min": mb,
+                "max": mb,
+                "unit": "MB over idle",
+                "ratio_to_numpy": mb / results["numpy"],
+            }
+        )
     return rows
 
 
@@ -305,10 +355,12 @@ def load_peers() -> tuple[dict[str, Any], list[str]]:
 
         def make_autograd(kind: str, arg: Any) -> Any:
             if kind == "chain":
+
                 def chain(x: Any) -> Any:
                     for _ in range(CHAIN_LEN // 3):
                         x = anp.sin(x * 1.0001 + 0.001)
                     return anp.sum(x)
+
                 g = autograd.grad(chain)
                 return lambda: g(arg)
             return None
@@ -321,6 +373,7 @@ def load_peers() -> tuple[dict[str, Any], list[str]]:
 
         def make_mygrad(kind: str, arg: Any) -> Any:
             if kind == "chain":
+
                 def run() -> Any:
                     x = mg.tensor(arg)
                     y = x
@@ -328,6 +381,7 @@ def load_peers() -> tuple[dict[str, Any], list[str]]:
                         y = mg.sin(y * 1.0001 + 0.001)
                     mg.sum(y).backward()
                     return x.grad
+
                 return run
             return None
 
@@ -374,24 +428,36 @@ def environment() -> dict[str, Any]:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    lines = ["| workload | implementation | median | min-max | unit | ratio |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| workload | implementation | median | min-max | unit | ratio |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in rows:
         ratio = r.get("ratio_to_numpy", r.get("ratio_hvp_to_grad"))
         lines.append(
-            f"| {r['workload']} | {r['impl']} | {r['median']:.3g} | {r['min']:.3g}-{r['max']:.3g} | "
+            f"| {r['workload']} | {r['impl']} | {r['median']:.3g} | "
+            f"{r['min']:.3g}-{r['max']:.3g} | "
             f"{r['unit']} | {'' if ratio is None else f'{ratio:.2f}x'} |"
         )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and workloads (< 1 minute)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repeats and workloads (< 1 minute)"
+    )
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
     parser.add_argument("--skip-memory", action="store_true", help="skip the peak-memory workload")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="BLAS threads (default 1: on a shared 2-core machine OpenBLAS threads "
-                             "spin-wait and make timings collapse; 0 leaves numpy's default)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="BLAS threads (default 1: on a shared 2-core machine OpenBLAS threads "
+        "spin-wait and make timings collapse; 0 leaves numpy's default)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         set_threads(args.threads)
@@ -412,7 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     print(markdown(rows))
     print(f"\ntotal time {time.perf_counter() - started:.1f} s")
     if args.json:
-        args.json.write_text(json.dumps({"environment": env, "notes": notes, "results": rows}, indent=2))
+        args.json.write_text(
+            json.dumps({"environment": env, "notes": notes, "results": rows}, indent=2)
+        )
     return 0
 
 

@@ -15,6 +15,8 @@ recorded. The rules live beside the primitives, grouped by family:
 - ``creation``: constants and array construction (no gradients)
 """
 
+# isort: off
+# The order below is load-bearing (see the comment on `shape`), so isort must not sort it.
 from tapeflow.numpy.creation import *  # noqa: F403
 from tapeflow.numpy.elementwise import *  # noqa: F403
 from tapeflow.numpy.indexing import *  # noqa: F403
@@ -26,8 +28,9 @@ from tapeflow.numpy.sorting import *  # noqa: F403
 from tapeflow.numpy.statistics import *  # noqa: F403
 from tapeflow.numpy.at import at  # noqa: F401  (functional updates: x.at[idx].set(v))
 from tapeflow.numpy import dispatch as _dispatch  # noqa: F401,E402  (ufunc methods)
-from tapeflow.scipy.special import logsumexp  # noqa: E402  (same primitive as tapeflow.scipy.special's)
+from tapeflow.scipy.special import logsumexp  # noqa: E402,F401  (same primitive as tapeflow.scipy.special's)
 
 # Importing the submodule tapeflow.numpy.shape rebinds the package attribute `shape`
 # to that module; numpy's name `shape` must be the function.
-from tapeflow.numpy.creation import shape  # noqa: E402,F811
+from tapeflow.numpy.creation import shape  # noqa: E402,F401,F811
+# isort: on

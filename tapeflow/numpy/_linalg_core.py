@@ -45,6 +45,7 @@ except ImportError:  # pragma: no cover - older numpy
         S: Any
         Vh: Any
 
+
 LinAlgError = np.linalg.LinAlgError
 
 
@@ -145,7 +146,9 @@ def _real_only(a: Any, name: str) -> None:
 def _square_check(a: Any, name: str) -> None:
     s = shape_of(a)
     if len(s) < 2 or s[-1] != s[-2]:
-        raise LinAlgError(f"{name}: last 2 dimensions of the array must be square, got shape {tuple(s)}")
+        raise LinAlgError(
+            f"{name}: last 2 dimensions of the array must be square, got shape {tuple(s)}"
+        )
 
 
 # ----- multi-output plumbing ----------------------------------------------------
@@ -156,7 +159,9 @@ def _np_result_item(result: Any, index: int, length: int) -> Any:
 _result_item = primitive(_np_result_item, name="linalg.result_item")
 defvjp(
     _result_item,
-    lambda ans, result, index, length: lambda g: tuple(g if i == index else None for i in range(length)),
+    lambda ans, result, index, length: (
+        lambda g: tuple(g if i == index else None for i in range(length))
+    ),
 )
 defjvp(_result_item, lambda t, ans, result, index, length: t[index])
 
@@ -266,6 +271,8 @@ def _np_logabsdet(a: Any) -> Any:
 _slogdet_sign = primitive(_np_slogdet_sign, name="linalg.slogdet_sign")
 nondifferentiable(_slogdet_sign)
 _logabsdet = primitive(_np_logabsdet, name="linalg.logabsdet")
+
+
 def _logabsdet_vjp(ans: Any, a: Any) -> Any:
     _real_only(a, "slogdet")
     return lambda g: _scalar_to_matrix(g) * _T(_inv(a))
@@ -305,6 +312,7 @@ def _half_lower(x: Any) -> Any:
 
 def _cholesky_vjp(ans: Any, a: Any) -> Any:
     _real_only(a, "cholesky")
+
     def vjp(g: Any) -> Any:
         p = _half_lower(_mm(_T(ans), g))
         left = _solve(_T(ans), p)  # L^-T P
@@ -584,6 +592,7 @@ _svdvals = primitive(_np_svdvals, name="linalg.svdvals")
 
 def _svdvals_vjp(ans: Any, a: Any) -> Any:
     _real_only(a, "svd")
+
     def vjp(g: Any) -> Any:
         u, _, vh = _items(_svd(a), 3)
         return _mm(u * _row(g), vh)
@@ -603,7 +612,9 @@ defvjp(_svdvals, _svdvals_vjp)
 defjvp(_svdvals, _svdvals_jvp)
 
 
-def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False) -> Any:
+def svd(
+    a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
+) -> Any:
     """Singular value decomposition (numpy.linalg.svd), as ``SVDResult(U, S, Vh)``.
 
     For traced non-square inputs pass ``full_matrices=False``: the extra
@@ -731,8 +742,8 @@ def _result_item_batch(args: Any, dims: Any, index: int, length: int) -> Any:
 
 
 for _fun, _outputs in (
-    (_inv, 1), (_det, 1), (_slogdet_sign, 1), (_logabsdet, 1), (_cholesky, 1), (_eigh, 2), (_eigvalsh, 1),
-    (_qr, 2), (_svd, 3), (_svdvals, 1), (_pinv, 1), (matrix_rank, 1),
+    (_inv, 1), (_det, 1), (_slogdet_sign, 1), (_logabsdet, 1), (_cholesky, 1), (_eigh, 2),
+    (_eigvalsh, 1), (_qr, 2), (_svd, 3), (_svdvals, 1), (_pinv, 1), (matrix_rank, 1),
 ):  # fmt: skip
     _fun.primitive.batch_rule = _stacked_rule(_fun, _outputs)
 _solve.primitive.batch_rule = _solve_batch

@@ -38,7 +38,14 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defvjp, nondifferentiable, primitive, register_numpy, vjp_needs
+from tapeflow.primitive import (
+    defjvp,
+    defvjp,
+    nondifferentiable,
+    primitive,
+    register_numpy,
+    vjp_needs,
+)
 
 __all__ = [
     # arithmetic

@@ -133,7 +133,11 @@ def _needs_accumulation(index: Any) -> bool:
     """True when ``index`` may select one entry more than once (an integer array)."""
     parts = index if type(index) is tuple else (index,)
     for part in parts:
-        if part is None or part is Ellipsis or isinstance(part, (slice, int, np.integer, bool, np.bool_)):
+        if (
+            part is None
+            or part is Ellipsis
+            or isinstance(part, (slice, int, np.integer, bool, np.bool_))
+        ):
             continue
         if np.asarray(part).dtype == np.bool_:
             continue
@@ -180,8 +184,10 @@ _getitem_traced = primitive(_np_getitem_traced, name="getitem_traced")
 _scatter_add_traced = primitive(_np_scatter_add_traced, name="scatter_add_traced")
 defvjp(
     _getitem_traced,
-    lambda ans, x, *parts, template: lambda g: _scatter_add_traced(
-        g, *parts, template=template, shape=shape_of(x), dtype=dtype_of(x)
+    lambda ans, x, *parts, template: (
+        lambda g: _scatter_add_traced(
+            g, *parts, template=template, shape=shape_of(x), dtype=dtype_of(x)
+        )
     ),
     rest=None,
 )
@@ -192,8 +198,8 @@ defjvp(
 )
 defvjp(
     _scatter_add_traced,
-    lambda ans, g, *parts, template, shape, dtype: lambda h: _getitem_traced(
-        h, *parts, template=template
+    lambda ans, g, *parts, template, shape, dtype: (
+        lambda h: _getitem_traced(h, *parts, template=template)
     ),
     rest=None,
 )
@@ -206,8 +212,10 @@ defjvp(
 )
 
 
-def take(a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise") -> Any:
-    """Entries of ``a`` at ``indices`` along ``axis`` (the flattened array when None), as numpy.take.
+def take(
+    a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise"
+) -> Any:
+    """Entries of ``a`` at ``indices`` along ``axis`` (None: the flattened array), as numpy.take.
 
     Only ``mode="raise"`` is supported (out-of-range indices raise ``IndexError``).
 

@@ -41,6 +41,7 @@ import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
 from tapeflow.numpy._linalg_core import (
+    _T,
     EighResult,
     LinAlgError,
     QRResult,
@@ -54,7 +55,6 @@ from tapeflow.numpy._linalg_core import (
     _solve,
     _square_check,
     _svdvals,
-    _T,
     _tnp,
     cholesky,
     det,
@@ -210,7 +210,11 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         raise ValueError("Improper number of dimensions to norm.")
     if len(axis) == 2 and axis[0] == axis[1]:
         raise ValueError("Duplicate axes given.")
-    expected = tuple(1 if i in axis else n for i, n in enumerate(shape)) if keepdims else _drop(shape, axis)
+    expected = (
+        tuple(1 if i in axis else n for i, n in enumerate(shape))
+        if keepdims
+        else _drop(shape, axis)
+    )
     if len(axis) == 1:
         out = _vector_norm(x, ord, axis)
     else:
@@ -376,10 +380,13 @@ def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
         order = [k for k in range(nd) if k not in [int(ax) % nd for ax in axes]]
         order += [int(ax) % nd for ax in axes]
         a = tnp.transpose(a, tuple(order))
-    x_shape = tuple(shape_of(a))[len(shape_of(b)):]
+    x_shape = tuple(shape_of(a))[len(shape_of(b)) :]
     size = int(np.prod(x_shape))
     if int(np.prod(shape_of(a))) != size * size:
-        raise LinAlgError("Input arrays must satisfy the requirement prod(a.shape[b.ndim:]) == prod(a.shape[:b.ndim])")
+        raise LinAlgError(
+            "Input arrays must satisfy the requirement "
+            "prod(a.shape[b.ndim:]) == prod(a.shape[:b.ndim])"
+        )
     x = _solve(tnp.reshape(a, (size, size)), tnp.reshape(b, (size,)))
     return tnp.reshape(x, x_shape)
 

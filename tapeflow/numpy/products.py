@@ -33,7 +33,15 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of, unbroadcast
-from tapeflow.primitive import defjvp, defjvp_argnum, defvjp, defvjp_argnum, primitive, register_numpy, vjp_needs
+from tapeflow.primitive import (
+    defjvp,
+    defjvp_argnum,
+    defvjp,
+    defvjp_argnum,
+    primitive,
+    register_numpy,
+    vjp_needs,
+)
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross"]
 
@@ -79,7 +87,9 @@ def _matmul_vjp_y(ans: Any, x: Any, y: Any) -> Any:
         if len(xs) == 1 and len(ys) == 1:
             return g * x
         if len(xs) == 1:  # g: (..., m); gy = outer(x, g)
-            return unbroadcast(reshape(x, (xs[0], 1)) * reshape(g, shape_of(g)[:-1] + (1,) + shape_of(g)[-1:]), ys)
+            return unbroadcast(
+                reshape(x, (xs[0], 1)) * reshape(g, shape_of(g)[:-1] + (1,) + shape_of(g)[-1:]), ys
+            )
         if len(ys) == 1:  # g: (..., k); gy = sum over batch of x^T g
             gy = matmul(_swap_last(x), reshape(g, shape_of(g) + (1,)))
             return unbroadcast(reshape(gy, shape_of(gy)[:-1]), ys)
@@ -115,7 +125,7 @@ def _normalize_einsum(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> s
             raise ValueError(f"einsum: invalid subscript character {c!r} in {subscripts!r}")
     free = [c for c in _LABELS if c not in subscripts]
     ell_ndims = []
-    for spec, shape in zip(ins, shapes):
+    for spec, shape in zip(ins, shapes, strict=True):
         labels = len(spec.replace("...", ""))
         n = len(shape) - labels if "..." in spec else 0
         if n < 0 or ("..." not in spec and labels != len(shape)):
@@ -125,7 +135,7 @@ def _normalize_einsum(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> s
         ell_ndims.append(n)
     n_ell = max(ell_ndims, default=0)
     ell = "".join(free[:n_ell])
-    ins = [spec.replace("...", ell[n_ell - n :]) for spec, n in zip(ins, ell_ndims)]
+    ins = [spec.replace("...", ell[n_ell - n :]) for spec, n in zip(ins, ell_ndims, strict=True)]
     if out is None:
         counts: dict[str, int] = {}
         for spec in ins:
@@ -177,19 +187,19 @@ def _einsum_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:
     ins = lhs.split(",")
     spec, shape, dtype = ins[argnum], shape_of(args[argnum]), dtype_of(args[argnum])
     sizes: dict[str, int] = {}
-    for s, a in zip(ins, args):
-        for c, n in zip(s, shape_of(a)):
+    for s, a in zip(ins, args, strict=True):
+        for c, n in zip(s, shape_of(a), strict=True):
             sizes[c] = max(sizes.get(c, 1), n)
     fresh = iter(c for c in _LABELS if c not in kwargs["subscripts"])
     specs = [out] + [s for j, s in enumerate(ins) if j != argnum]
     others = [a for j, a in enumerate(args) if j != argnum]
     # Labels that the cotangent or another operand carries at full length (a length-1
     # occurrence would make einsum produce a length-1 axis instead of broadcasting).
-    present = {c for c, n in zip(out, shape_of(ans)) if n == sizes[c]}
-    for s, a in zip(specs[1:], others):
-        present.update(c for c, n in zip(s, shape_of(a)) if n == sizes[c])
+    present = {c for c, n in zip(out, shape_of(ans), strict=True) if n == sizes[c]}
+    for s, a in zip(specs[1:], others, strict=True):
+        present.update(c for c, n in zip(s, shape_of(a), strict=True) if n == sizes[c])
     target, seen = [], set()
-    for c, n in zip(spec, shape):
+    for c, n in zip(spec, shape, strict=True):
         if n == 1 and sizes[c] != 1:  # broadcast length-1 axis: sum over c, keep length 1
             f = next(fresh)
             target.append(f)
@@ -213,7 +223,8 @@ def _einsum_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:
 
     def vjp(g: Any) -> Any:
         ct = _einsum(g, *others, subscripts=sub)
-        # mixed dtypes (float32 with float64, real with complex): cast back, real part for real input
+        # mixed dtypes (float32 with float64, real with complex): cast back, real part for
+        # real input
         return ct if dtype_of(ct) == dtype else fit_cotangent(ct, arg)
 
     return vjp
@@ -235,7 +246,9 @@ def _einsum_batch(args: Any, dims: Any, subscripts: str, optimize: Any = None) -
     """``tp.vmap`` rule: the batch axis becomes one more label, put first in the output."""
     lhs, out = subscripts.split("->")
     label = next(c for c in _LABELS if c not in subscripts)
-    ins = [s if d is None else s[:d] + label + s[d:] for s, d in zip(lhs.split(","), dims)]
+    ins = [
+        s if d is None else s[:d] + label + s[d:] for s, d in zip(lhs.split(","), dims, strict=True)
+    ]
     return _einsum(*args, subscripts=",".join(ins) + "->" + label + out, optimize=optimize), 0
 
 
@@ -295,7 +308,9 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
     """
     if not isinstance(axes, (int, np.integer)):
         axes = tuple(tuple(int(i) for i in np.atleast_1d(ax)) for ax in axes)
-    return _einsum(a, b, subscripts=_tensordot_subscripts(tuple(shape_of(a)), tuple(shape_of(b)), axes))
+    return _einsum(
+        a, b, subscripts=_tensordot_subscripts(tuple(shape_of(a)), tuple(shape_of(b)), axes)
+    )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -304,7 +319,9 @@ def _tensordot_subscripts(sa: tuple[int, ...], sb: tuple[int, ...], axes: Any) -
     if isinstance(axes, (int, np.integer)):
         n = int(axes)
         if n < 0 or n > na or n > nb:
-            raise ValueError(f"tensordot: cannot contract {n} axes of arrays with {na} and {nb} dims")
+            raise ValueError(
+                f"tensordot: cannot contract {n} axes of arrays with {na} and {nb} dims"
+            )
         axes_a, axes_b = list(range(na - n, na)), list(range(n))
     else:
         axes_a, axes_b = _axes_list(axes[0], na), _axes_list(axes[1], nb)
@@ -314,14 +331,16 @@ def _tensordot_subscripts(sa: tuple[int, ...], sb: tuple[int, ...], axes: Any) -
         raise ValueError("tensordot: too many dimensions for einsum labels")
     la = list(_LABELS[:na])
     lb = list(_LABELS[na : na + nb])
-    for i, j in zip(axes_a, axes_b):
+    for i, j in zip(axes_a, axes_b, strict=True):
         if sa[i] != sb[j]:
             raise ValueError(
                 f"tensordot: shape mismatch, axis {i} of a has length {sa[i]} but "
                 f"axis {j} of b has length {sb[j]}"
             )
         lb[j] = la[i]
-    out = [c for i, c in enumerate(la) if i not in axes_a] + [c for j, c in enumerate(lb) if j not in axes_b]
+    out = [c for i, c in enumerate(la) if i not in axes_a] + [
+        c for j, c in enumerate(lb) if j not in axes_b
+    ]
     return "".join(la) + "," + "".join(lb) + "->" + "".join(out)
 
 
@@ -386,7 +405,7 @@ def kron(a: Any, b: Any) -> Any:
     # Interleave the axes: a on even positions, b on odd ones, then merge the pairs.
     a2 = reshape(a, tuple(x for d in sa for x in (d, 1)))
     b2 = reshape(b, tuple(x for d in sb for x in (1, d)))
-    return reshape(a2 * b2, tuple(x * y for x, y in zip(sa, sb)))
+    return reshape(a2 * b2, tuple(x * y for x, y in zip(sa, sb, strict=True)))
 
 
 def _move_last(x: Any, axis: int) -> Any:
@@ -399,7 +418,9 @@ def _move_last(x: Any, axis: int) -> Any:
     return transpose(x, [d for d in range(nd) if d != axis] + [axis])
 
 
-def cross(a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | None = None) -> Any:
+def cross(
+    a: Any, b: Any, axisa: int = -1, axisb: int = -1, axisc: int = -1, axis: int | None = None
+) -> Any:
     """Cross product of 3-vectors (or the scalar z component for 2-vectors), numpy.cross.
 
     Example:

@@ -17,13 +17,13 @@ import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
 from tapeflow.primitive import (
-    vjp_needs,
     defjvp,
     defjvp_argnum,
     defvjp,
     defvjp_argnum,
     primitive,
     register_numpy,
+    vjp_needs,
 )
 
 __all__ = [

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+
 # ----- input domains: map a standard-normal draw into a safe region ----------
 def real(z: np.ndarray) -> np.ndarray:
     """Anywhere on the real line (kept away from 0 for kinks at 0)."""
@@ -85,8 +86,12 @@ class Case:
 
     def make_args(self, shapes: tuple[tuple[int, ...], ...], dtype: Any, seed: int = 0) -> tuple:
         rng = np.random.default_rng(seed)
-        domains = self.domains if isinstance(self.domains, (list, tuple)) else [self.domains] * len(shapes)
+        domains = (
+            self.domains
+            if isinstance(self.domains, (list, tuple))
+            else [self.domains] * len(shapes)
+        )
         return tuple(
             np.asarray(dom(rng.standard_normal(shape)), dtype=dtype)
-            for dom, shape in zip(domains, shapes)
+            for dom, shape in zip(domains, shapes, strict=True)
         )

@@ -51,8 +51,12 @@ CASES = [
     ),
     Case("power", tnp.power, BINARY_SHAPES, domains=[positive, real], covers=["power"]),
     Case("power_int_exponent", lambda x: x**3 + tnp.power(x, 2), covers=["power"]),
-    Case("power_constant_exponents", lambda x: x**1 + x**0 + x**2.0 + x**3.0 + x**0.5 + x**-1.5,
-         domains=positive, covers=["power"]),
+    Case(
+        "power_constant_exponents",
+        lambda x: x**1 + x**0 + x**2.0 + x**3.0 + x**0.5 + x**-1.5,
+        domains=positive,
+        covers=["power"],
+    ),
     # numpy computes float_power in float64 whatever the inputs: no float32 row.
     Case(
         "float_power",

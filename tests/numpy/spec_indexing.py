@@ -19,17 +19,41 @@ CASES = [
     Case("getitem-none-ellipsis", lambda x: x[None, ..., 1, None], X3 + X345, covers=["getitem"]),
     Case("getitem-int-array", lambda x: x[[0, 2, 0]], X3 + X345, covers=["getitem", "scatter_add"]),
     Case("getitem-2d-int-array", lambda x: x[np.array([[0, 0], [2, 1]])], X3, covers=["getitem"]),
-    Case("getitem-pair-of-arrays", lambda x: x[[0, 1, 1], [3, 3, 0]], X3 + X345, covers=["getitem"]),
+    Case(
+        "getitem-pair-of-arrays", lambda x: x[[0, 1, 1], [3, 3, 0]], X3 + X345, covers=["getitem"]
+    ),
     Case("getitem-mixed", lambda x: x[1:, [2, 0, 2], ..., None], X3 + X345, covers=["getitem"]),
     Case("getitem-mask", lambda x: x[x > 0.5], X3 + X345, covers=["getitem"]),
-    Case("getitem-row-mask", lambda x: x[np.array([True, False, True])], X3 + X345, covers=["getitem"]),
+    Case(
+        "getitem-row-mask",
+        lambda x: x[np.array([True, False, True])],
+        X3 + X345,
+        covers=["getitem"],
+    ),
     Case("getitem-0d", lambda x: x[...], (((),),), covers=["getitem"]),
-    Case("scatter_add", lambda g: tnp.scatter_add(g, ([0, 1, 0],), (3,), g.dtype), (((3,),),), covers=["scatter_add"]),
-    Case("scatter_add-basic", lambda g: tnp.scatter_add(g, (slice(1, None),), (4, 3), g.dtype), (((3, 3),),), covers=["scatter_add"]),
+    Case(
+        "scatter_add",
+        lambda g: tnp.scatter_add(g, ([0, 1, 0],), (3,), g.dtype),
+        (((3,),),),
+        covers=["scatter_add"],
+    ),
+    Case(
+        "scatter_add-basic",
+        lambda g: tnp.scatter_add(g, (slice(1, None),), (4, 3), g.dtype),
+        (((3, 3),),),
+        covers=["scatter_add"],
+    ),
     Case("take-flat", lambda x: tnp.take(x, [5, 0, 5]), X3 + X345, covers=["getitem"]),
     Case("take-axis", lambda x: tnp.take(x, [1, 1, 0], axis=1), X3 + X345, covers=["getitem"]),
-    Case("take-axis-neg-2d", lambda x: tnp.take(x, np.array([[0, 2], [2, 2]]), axis=-1), X3, covers=["getitem"]),
-    Case("take_along_axis", lambda x: tnp.take_along_axis(x, ALONG, axis=1), X345, covers=["getitem"]),
+    Case(
+        "take-axis-neg-2d",
+        lambda x: tnp.take(x, np.array([[0, 2], [2, 2]]), axis=-1),
+        X3,
+        covers=["getitem"],
+    ),
+    Case(
+        "take_along_axis", lambda x: tnp.take_along_axis(x, ALONG, axis=1), X345, covers=["getitem"]
+    ),
     Case(
         "take_along_axis-sort",
         lambda x: tnp.take_along_axis(x, np.argsort(unwrap(x), axis=0), axis=0),
@@ -37,5 +61,10 @@ CASES = [
         domains=distinct,
         covers=["getitem"],
     ),
-    Case("take_along_axis-none", lambda x: tnp.take_along_axis(x, np.array([0, 7, 7]), axis=None), X3, covers=["getitem"]),
+    Case(
+        "take_along_axis-none",
+        lambda x: tnp.take_along_axis(x, np.array([0, 7, 7]), axis=None),
+        X3,
+        covers=["getitem"],
+    ),
 ]

@@ -8,12 +8,22 @@ from tests.numpy.spec import Case
 ROWS = np.array([2, 0, 2])
 
 CASES = [
-    Case("getitem_traced", lambda x: _getitem_traced(x, ROWS, template=_Hole(0)),
-         (((3, 4),), ((3,),)), covers=["getitem_traced"]),
-    Case("getitem_traced-tuple",
-         lambda x: _getitem_traced(x, ROWS, template=(slice(None), _Hole(0))),
-         (((2, 3),),), covers=["getitem_traced"]),
-    Case("scatter_add_traced",
-         lambda g: _scatter_add_traced(g, ROWS, template=_Hole(0), shape=(4,), dtype=g.dtype),
-         (((3,),),), covers=["scatter_add_traced"]),
+    Case(
+        "getitem_traced",
+        lambda x: _getitem_traced(x, ROWS, template=_Hole(0)),
+        (((3, 4),), ((3,),)),
+        covers=["getitem_traced"],
+    ),
+    Case(
+        "getitem_traced-tuple",
+        lambda x: _getitem_traced(x, ROWS, template=(slice(None), _Hole(0))),
+        (((2, 3),),),
+        covers=["getitem_traced"],
+    ),
+    Case(
+        "scatter_add_traced",
+        lambda g: _scatter_add_traced(g, ROWS, template=_Hole(0), shape=(4,), dtype=g.dtype),
+        (((3,),),),
+        covers=["scatter_add_traced"],
+    ),
 ]

@@ -41,7 +41,13 @@ def test_repeated_integer_indices_accumulate() -> None:
 
 
 def test_basic_indices_take_the_fast_path() -> None:
-    for index in [1, np.int64(2), (slice(1, None), None, Ellipsis), X > 3, (np.array([True, False, True]), 1)]:
+    for index in [
+        1,
+        np.int64(2),
+        (slice(1, None), None, Ellipsis),
+        X > 3,
+        (np.array([True, False, True]), 1),
+    ]:
         assert not _needs_accumulation(index)
     for index in [[0, 0], (slice(None), np.array([1, 1]))]:
         assert _needs_accumulation(index)
@@ -96,7 +102,8 @@ def test_take_and_take_along_axis_match_numpy_and_dispatch() -> None:
 def test_float32_stays_float32() -> None:
     x = X.astype(np.float32)
     for index in INDICES:
-        assert tp.grad(lambda v: tnp.sum(v[index]))(x).dtype == np.float32
+        # the lambda is differentiated at once, inside this iteration
+        assert tp.grad(lambda v: tnp.sum(v[index]))(x).dtype == np.float32  # noqa: B023
 
 
 def test_bad_indices_raise() -> None:
@@ -120,7 +127,12 @@ def test_random_indices_match_numpy_values_and_scatter_gradients() -> None:
     def part(n: int):
         return st.one_of(
             st.integers(-n, n - 1),
-            st.builds(slice, st.sampled_from([None, 0, 1, -1]), st.sampled_from([None, 2, -1]), st.sampled_from([None, 1, 2, -1])),
+            st.builds(
+                slice,
+                st.sampled_from([None, 0, 1, -1]),
+                st.sampled_from([None, 2, -1]),
+                st.sampled_from([None, 1, 2, -1]),
+            ),
             st.lists(st.integers(-n, n - 1), min_size=1, max_size=4).map(np.array),
             st.lists(st.booleans(), min_size=n, max_size=n).map(np.array),
         )

@@ -39,7 +39,9 @@ def test_products_values_match_numpy() -> None:
     x, y = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((5, 4, 2))
     np.testing.assert_allclose(tnp.dot(x, y), np.dot(x, y))
     np.testing.assert_allclose(tnp.dot(x, y[0, :, 0]), np.dot(x, y[0, :, 0]))
-    np.testing.assert_allclose(tnp.tensordot(x, y, axes=([2], [1])), np.tensordot(x, y, axes=([2], [1])))
+    np.testing.assert_allclose(
+        tnp.tensordot(x, y, axes=([2], [1])), np.tensordot(x, y, axes=([2], [1]))
+    )
     np.testing.assert_allclose(tnp.tensordot(x, x, axes=0), np.tensordot(x, x, axes=0))
     np.testing.assert_allclose(tnp.inner(x, y[:, :, 0]), np.inner(x, y[:, :, 0]))
     np.testing.assert_allclose(tnp.vdot(x, x), np.vdot(x, x))
@@ -48,7 +50,8 @@ def test_products_values_match_numpy() -> None:
     np.testing.assert_allclose(tnp.kron(A[0], x), np.kron(A[0], x))
     np.testing.assert_allclose(tnp.cross(x[..., :3], A), np.cross(x[..., :3], A))
     np.testing.assert_allclose(
-        tnp.cross(A, B[0, :3], axisa=0, axisb=1, axisc=0), np.cross(A, B[0, :3], axisa=0, axisb=1, axisc=0)
+        tnp.cross(A, B[0, :3], axisa=0, axisb=1, axisc=0),
+        np.cross(A, B[0, :3], axisa=0, axisb=1, axisc=0),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # numpy 2 deprecates 2-vectors
@@ -69,9 +72,9 @@ def test_linalg_values_match_numpy() -> None:
         np.testing.assert_allclose(ours(stack), theirs(stack), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(L.solve(stack, A[0]), np.linalg.solve(stack, A[0]))
     np.testing.assert_allclose(L.solve(stack, B[:, :3]), np.linalg.solve(stack, B[:, :3]))
-    for got, want in zip(L.slogdet(-stack), np.linalg.slogdet(-stack)):
+    for got, want in zip(L.slogdet(-stack), np.linalg.slogdet(-stack), strict=True):
         np.testing.assert_allclose(got, want)
-    for got, want in zip(L.lstsq(B[0], B[1]), np.linalg.lstsq(B[0], B[1])):
+    for got, want in zip(L.lstsq(B[0], B[1]), np.linalg.lstsq(B[0], B[1]), strict=True):
         np.testing.assert_allclose(got, want, atol=1e-12)
     chain = [A[0], A, SPD, B[0].T, B[1, :, 0]]
     np.testing.assert_allclose(L.multi_dot(chain), np.linalg.multi_dot(chain))
@@ -141,7 +144,10 @@ def test_named_tuples_come_back_from_traced_calls_and_are_pytrees() -> None:
         return tnp.sum(r.eigenvalues) + tnp.sum(s.S) + d.logabsdet + tnp.sum(q.R[0] ** 2)
 
     tp.grad(f)(SPD)
-    assert type(seen["eigh"]).__name__ == "EighResult" and seen["eigh"]._fields == ("eigenvalues", "eigenvectors")
+    assert type(seen["eigh"]).__name__ == "EighResult" and seen["eigh"]._fields == (
+        "eigenvalues",
+        "eigenvectors",
+    )
     assert type(seen["qr"]).__name__ == "QRResult" and seen["qr"]._fields == ("Q", "R")
     assert type(seen["svd"]).__name__ == "SVDResult" and seen["svd"]._fields == ("U", "S", "Vh")
     assert type(seen["slogdet"]).__name__ == "SlogdetResult"
@@ -168,7 +174,9 @@ def test_closed_form_gradients() -> None:
     ai = np.linalg.inv(A)
     np.testing.assert_allclose(hvp, -(ai @ h @ ai).T)
     # derivative of trace(inv(A)) is -(A^-2)^T
-    np.testing.assert_allclose(tp.grad(lambda a: tnp.sum(tnp.einsum("ii", L.inv(a))))(A), -(ai @ ai).T)
+    np.testing.assert_allclose(
+        tp.grad(lambda a: tnp.sum(tnp.einsum("ii", L.inv(a))))(A), -(ai @ ai).T
+    )
 
 
 def test_third_order_through_inv_and_solve() -> None:
@@ -260,7 +268,9 @@ def test_vmap_uses_batching_rules_not_the_loop() -> None:
             got = tp.vmap(fun)(*args)
             want = [fun(*(x[i] for x in args)) for i in range(3)]
             for k, leaf in enumerate(tp.tree_util.tree_leaves(got)):
-                np.testing.assert_allclose(leaf, np.stack([tp.tree_util.tree_leaves(w)[k] for w in want]))
+                np.testing.assert_allclose(
+                    leaf, np.stack([tp.tree_util.tree_leaves(w)[k] for w in want])
+                )
 
 
 def _random_einsum(data) -> tuple[str, list[np.ndarray]]:
@@ -274,7 +284,9 @@ def _random_einsum(data) -> tuple[str, list[np.ndarray]]:
     explicit = data.draw(st.booleans())
     subscripts = ",".join(specs)
     if explicit:
-        subscripts += "->" + "".join(data.draw(st.permutations(used))[: data.draw(st.integers(0, len(used)))])
+        subscripts += "->" + "".join(
+            data.draw(st.permutations(used))[: data.draw(st.integers(0, len(used)))]
+        )
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
     ops = []
     for spec in specs:
@@ -309,7 +321,10 @@ def test_complex_and_mixed_dtype_products() -> None:
     real = RNG.standard_normal((3, 4))
     cases = [
         (lambda a, b: tnp.einsum("ij,jk->ik", a, b), (c(2, 3), c(3, 4))),
-        (lambda a, b: tnp.einsum("ij,jk->ik", a, b), (c(2, 3), real)),  # real operand: real cotangent
+        (
+            lambda a, b: tnp.einsum("ij,jk->ik", a, b),
+            (c(2, 3), real),
+        ),  # real operand: real cotangent
         (tnp.tensordot, (real[:2, :3], c(2, 3))),
         (tnp.vdot, (c(3), c(3))),
         (lambda a: a[[0, 0, 1]], (c(3, 2),)),
@@ -318,7 +333,9 @@ def test_complex_and_mixed_dtype_products() -> None:
         (L.norm, (c(3),)),
     ]
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no ComplexWarning from dropping imaginary parts by accident
+        warnings.simplefilter(
+            "error"
+        )  # no ComplexWarning from dropping imaginary parts by accident
         for fun, args in cases:
             tp.check_grads(fun, args, order=2, modes=("rev", "fwd"))
     x32 = RNG.standard_normal((2, 3)).astype(np.float32)

@@ -34,7 +34,9 @@ def _params() -> list:
             for dtype in case.dtypes:
                 label = "-".join("x".join(map(str, s)) or "0d" for s in shapes)
                 params.append(
-                    pytest.param(case, shapes, dtype, id=f"{case.name}-{label}-{np.dtype(dtype).name}")
+                    pytest.param(
+                        case, shapes, dtype, id=f"{case.name}-{label}-{np.dtype(dtype).name}"
+                    )
                 )
     return params
 
