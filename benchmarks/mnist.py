@@ -303,6 +303,7 @@ def train(
     data: dict[str, np.ndarray] | None = None,
     progress: Progress | None = None,
     quiet: bool = False,
+    jit: bool = False,
 ) -> dict[str, Any]:
     """Train one model and return its results (accuracies, timings, history, params).
 
@@ -351,6 +352,10 @@ def train(
         return nn.softmax_cross_entropy(apply(p, x, rng=dropout_rng, train=True), y)
 
     step = tp.value_and_grad(loss_fn)
+    if jit:
+        # Forward and backward compiled together; traced once per batch shape (the
+        # last, shorter batch of an epoch adds one trace).
+        step = tp.jit(step)
     progress = progress or Progress(epochs, n_batches, quiet=quiet)
     history = []
     train_seconds = 0.0
@@ -413,6 +418,8 @@ def train(
         "wall_seconds": wall,
         "examples_per_s": examples / train_seconds if train_seconds else None,
         "params": params,
+        "jit": jit,
+        "jit_traces": getattr(step, "trace_count", None),
     }
 
 
@@ -507,6 +514,11 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=1, help="BLAS threads; 0 leaves numpy's default (default: 1)"
     )
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
+    parser.add_argument(
+        "--jit",
+        action="store_true",
+        help="compile the training step (forward and backward) with tp.jit",
+    )
     args = parser.parse_args(argv)
 
     for name in ("epochs", "batch_size", "max_batches"):
@@ -532,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
         f"python {platform.python_version()} | "
         f"model {args.model} | optimizer {args.optimizer or spec['optimizer']} | "
         f"lr {args.lr if args.lr is not None else spec['lr']} | "
-        f"batch {args.batch_size or spec['batch_size']} | {args.dtype} | seed {args.seed}",
+        f"batch {args.batch_size or spec['batch_size']} | {args.dtype} | seed {args.seed}"
+        + (" | jit" if args.jit else ""),
         flush=True,
     )
     try:
@@ -548,6 +561,7 @@ def main(argv: list[str] | None = None) -> int:
             data_dir=args.data_dir,
             max_batches=args.max_batches,
             quiet=args.quiet,
+            jit=args.jit,
         )
     except (OSError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -28,7 +28,7 @@ from tapeflow.tape import Trace, new_trace
 from tapeflow.tracer import Tracer
 from tapeflow.tree_util import PyTreeDef, tree_flatten, tree_unflatten
 
-__all__ = ["jit", "JitTrace", "ConcretizationError"]
+__all__ = ["jit", "JitTrace", "ConcretizationError", "is_jit_traced"]
 
 
 class ConcretizationError(TypeError):
@@ -107,6 +107,19 @@ class JitTrace(Trace):
         if type(ans) is np.ndarray:
             self.meta[slot] = (ans.shape, ans.dtype)
         return Tracer(ans, self, slot)
+
+
+def is_jit_traced(x: Any) -> bool:
+    """True when ``x`` carries a ``tp.jit`` trace at any level of its tracing.
+
+    Library functions that draw random numbers from a numpy Generator use it to
+    refuse jit, which would freeze the draws made while tracing.
+    """
+    while type(x) is Tracer:
+        if isinstance(x._trace, JitTrace):
+            return True
+        x = x._value
+    return False
 
 
 def _leaf_key(x: Any) -> Any:

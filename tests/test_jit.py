@@ -227,3 +227,22 @@ def test_multiplications_by_one_are_removed():
     g = tp.jit(tp.grad(lambda x: tnp.sum(tnp.sin(x))))
     src = g.lower(np.ones(4))
     assert src.count(" = ") == 1  # just cos(x): the seed's "* 1" is gone
+
+
+def test_dropout_refuses_jit_instead_of_freezing_its_mask():
+    f = tp.jit(lambda x: tp.nn.dropout(x, 0.5, np.random.default_rng(0), train=True))
+    with pytest.raises(TypeError, match="Generator"):
+        f(np.ones(4))
+    g = tp.jit(lambda x: tp.nn.dropout(x, 0.5, None, train=False))
+    np.testing.assert_array_equal(g(np.ones(4)), np.ones(4))
+
+
+def test_mnist_training_with_jit_matches_eager_bit_for_bit():
+    import benchmarks.mnist as job
+
+    runs = [
+        job.train("lab-mlp", epochs=1, max_batches=25, quiet=True, jit=jit) for jit in (False, True)
+    ]
+    assert runs[1]["jit_traces"] == 1
+    assert runs[0]["test_accuracy"] == runs[1]["test_accuracy"]
+    assert_trees_equal(runs[0]["params"], runs[1]["params"])

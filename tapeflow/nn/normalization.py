@@ -140,6 +140,14 @@ def dropout(x: Any, drop_rate: float, rng: np.random.Generator | None, train: bo
         raise ValueError(f"dropout: drop_rate must be in [0, 1), got {drop_rate}")
     if not train or drop_rate == 0.0:
         return x
+    from tapeflow.jit import is_jit_traced
+
+    if is_jit_traced(x):
+        raise TypeError(
+            "dropout draws its mask from a numpy Generator, and tp.jit would replay the mask "
+            "drawn while tracing on every call; run the training step without jit, or "
+            "compute the mask outside the jitted function and pass it in as an argument"
+        )
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
             "dropout needs an explicit numpy.random.Generator when train=True, e.g. "
