@@ -431,6 +431,35 @@ def environment() -> dict[str, Any]:
     return env
 
 
+def plot(rows: list[dict[str, Any]], path: Path) -> None:
+    """Two panels: per-op overhead (us/op) and training-step time relative to numpy."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("note: --plot needs matplotlib (pip install -e '.[plot]'); no plot written")
+        return
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
+    per_op = [r for r in rows if r["workload"].startswith("per-op")]
+    labels = [f"{r['impl']}\n{r['workload'].split(', ')[1]}" for r in per_op]
+    ax1.barh(labels, [r["median"] for r in per_op], color="tab:blue")
+    ax1.set_xscale("log")
+    ax1.set_xlabel("microseconds per op, forward + backward (log scale)")
+    ax1.set_title("Per-op overhead: chain of 999 ops")
+    steps = [r for r in rows if "ratio_to_numpy" in r and "MLP" in r["workload"]]
+    labels = [f"{r['impl']}\n{r['workload'].split(',')[0]} {r['workload'].split(', ')[-1]}"
+              for r in steps]
+    ax2.barh(labels, [r["ratio_to_numpy"] for r in steps], color="tab:green")
+    ax2.axvline(1.0, color="k", lw=0.8)
+    ax2.set_xlabel("step time / hand-written numpy step time")
+    ax2.set_title("MLP training step")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    print(f"wrote {path}")
+
+
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| workload | implementation | median | min-max | unit | ratio |",
@@ -455,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
     parser.add_argument("--skip-memory", action="store_true", help="skip the peak-memory workload")
+    parser.add_argument("--plot", type=Path, help="write a PNG plot of the results (needs matplotlib)")
     parser.add_argument(
         "--threads",
         type=int,
@@ -481,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += bench_memory()
     print(markdown(rows))
     print(f"\ntotal time {time.perf_counter() - started:.1f} s")
+    if args.plot:
+        plot(rows, args.plot)
     if args.json:
         args.json.write_text(
             json.dumps({"environment": env, "notes": notes, "results": rows}, indent=2)

@@ -58,7 +58,7 @@ def _example(doc: str) -> str:
 
 def _default(value: Any) -> str:
     if callable(value) and hasattr(value, "__name__"):
-        return value.__name__  # not the repr, which holds a memory address
+        return str(value.__name__)  # not the repr, which holds a memory address
     return repr(value)
 
 

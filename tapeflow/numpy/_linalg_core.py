@@ -352,7 +352,7 @@ def cholesky(a: Any, upper: bool = False) -> Any:
 
 # ----- eigh -----------------------------------------------------------------------
 def _np_eigh(a: Any, UPLO: str = "L") -> tuple[Any, Any]:
-    w, v = np.linalg.eigh(a, UPLO=UPLO)
+    w, v = np.linalg.eigh(a, UPLO=UPLO)  # type: ignore[call-overload]
     return (w, v)
 
 

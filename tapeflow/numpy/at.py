@@ -56,7 +56,7 @@ def _is_basic(index: Any) -> bool:
 
 def _index_shape(x_shape: tuple[int, ...], index: Any) -> tuple[int, ...]:
     """The shape of ``x[index]`` without touching (or allocating) x's values."""
-    return np.broadcast_to(np.zeros((), np.int8), x_shape)[index].shape
+    return tuple(np.broadcast_to(np.zeros((), np.int8), x_shape)[index].shape)
 
 
 def _positions(x_shape: tuple[int, ...], index: Any) -> np.ndarray:

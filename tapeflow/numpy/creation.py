@@ -227,7 +227,7 @@ def linspace(
         2.5
     """
     if type(start) is not Tracer and type(stop) is not Tracer:
-        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)
+        return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)  # type: ignore[call-overload]
     from tapeflow.numpy.elementwise import astype
     from tapeflow.numpy.shape import moveaxis
 
@@ -292,7 +292,8 @@ def _like_creation(np_fun: Any) -> Any:
 
     def create(*args: Any, **kwargs: Any) -> np.ndarray:
         kwargs.pop("like", None)
-        return np_fun(*args, **kwargs)
+        out: np.ndarray = np_fun(*args, **kwargs)
+        return out
 
     create.__name__ = np_fun.__name__
     create.__doc__ = f"numpy.{np_fun.__name__} called with like= a traced array (a plain array)."
@@ -315,6 +316,9 @@ def _like_array(np_fun: Any, impl: Any) -> Any:
 
 
 # Helpers that only read shapes and dtypes (for the coverage table: no primitive, no gradient).
+# The loop variables hold functions of different signatures.
+_impl: Any
+_np_fun: Any
 for _impl in (
     zeros_like,
     ones_like,
@@ -326,7 +330,7 @@ for _impl in (
     isrealobj,
     result_type,
 ):
-    _impl.tapeflow_plain = True  # type: ignore[attr-defined]
+    _impl.tapeflow_plain = True
 
 for _np_fun, _impl in (
     (np.zeros_like, zeros_like),

@@ -365,7 +365,7 @@ def vdot(a: Any, b: Any) -> Any:
 
     a, b = _as_array(a), _as_array(b)
     if np.issubdtype(dtype_of(a), np.complexfloating):
-        from tapeflow.numpy import conj  # type: ignore[attr-defined]
+        from tapeflow.numpy import conj
 
         a = conj(a)
     return _einsum(ravel(a), ravel(b), subscripts="i,i->")

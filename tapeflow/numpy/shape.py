@@ -73,7 +73,7 @@ __all__ = [
 
 
 def _np_reshape(x: Any, shape: Any, order: str = "C") -> Any:
-    return np.reshape(x, shape, order=order)
+    return np.reshape(x, shape, order=order)  # type: ignore[call-overload]
 
 
 _reshape = primitive(_np_reshape, name="reshape")
@@ -512,8 +512,8 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
 
     array = _as_operand(array)
     shape = shape_of(array)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (len(shape), 2))
-    widths = tuple((int(lo), int(hi)) for lo, hi in widths)
+    pairs_of_widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (len(shape), 2))
+    widths = tuple((int(lo), int(hi)) for lo, hi in pairs_of_widths)
     if mode == "constant":
         values = kwargs.pop("constant_values", 0)
         if kwargs:
@@ -530,7 +530,8 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> An
     if mode in ("edge", "reflect", "symmetric", "wrap"):
         # Pad each axis's index range the same way, then gather: gradients sum the copies.
         ranges = [
-            np.pad(np.arange(n), w, mode=mode, **kwargs) for n, w in zip(shape, widths, strict=True)
+            np.pad(np.arange(n), w, mode=mode, **kwargs)  # type: ignore[call-overload]
+            for n, w in zip(shape, widths, strict=True)
         ]
         return array[np.ix_(*ranges)] if shape else array
     raise NotImplementedError(
@@ -649,7 +650,7 @@ def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
     """A copy (numpy.copy). Traced arrays are immutable, so they are returned as they are."""
     from tapeflow.tracer import Tracer
 
-    return a if type(a) is Tracer else np.copy(a, order=order, subok=subok)
+    return a if type(a) is Tracer else np.copy(a, order=order, subok=subok)  # type: ignore[call-overload]
 
 
 def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> tuple:
@@ -657,7 +658,7 @@ def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = 
     from tapeflow.numpy.creation import _contains_tracer
 
     if not _contains_tracer(list(xi)):
-        return tuple(np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing))
+        return tuple(np.meshgrid(*xi, copy=copy, sparse=sparse, indexing=indexing))  # type: ignore[call-overload]
     if indexing not in ("xy", "ij"):
         raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
     ndim = len(xi)
