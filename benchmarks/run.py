@@ -330,8 +330,13 @@ def bench_memory() -> list[dict[str, Any]]:
     rss: dict[str, float] = {}
     traced: dict[str, float] = {}
     for impl in ("idle", "numpy", "tapeflow"):
-        out = subprocess.run([sys.executable, "-c", script, impl], capture_output=True, text=True,
-                             cwd=str(HERE.parent), timeout=600)
+        out = subprocess.run(
+            [sys.executable, "-c", script, impl],
+            capture_output=True,
+            text=True,
+            cwd=str(HERE.parent),
+            timeout=600,
+        )
         if out.returncode != 0:
             raise RuntimeError(out.stderr)
         rss[impl], traced[impl] = map(float, out.stdout.split())
@@ -339,13 +344,29 @@ def bench_memory() -> list[dict[str, Any]]:
     label = "peak memory, 50 SGD steps 784-(10x1024)-10 relu, batch 512, f32"
     for impl in ("numpy", "tapeflow"):
         inc = rss[impl] - rss["idle"]
-        rows.append({"workload": label + ", RSS over idle", "impl": impl, "median": inc,
-                     "min": inc, "max": inc, "unit": "MB",
-                     "ratio_to_numpy": inc / (rss["numpy"] - rss["idle"])})
+        rows.append(
+            {
+                "workload": label + ", RSS over idle",
+                "impl": impl,
+                "median": inc,
+                "min": inc,
+                "max": inc,
+                "unit": "MB",
+                "ratio_to_numpy": inc / (rss["numpy"] - rss["idle"]),
+            }
+        )
     for impl in ("numpy", "tapeflow"):
-        rows.append({"workload": label + ", traced peak", "impl": impl, "median": traced[impl],
-                     "min": traced[impl], "max": traced[impl], "unit": "MB",
-                     "ratio_to_numpy": traced[impl] / traced["numpy"]})
+        rows.append(
+            {
+                "workload": label + ", traced peak",
+                "impl": impl,
+                "median": traced[impl],
+                "min": traced[impl],
+                "max": traced[impl],
+                "unit": "MB",
+                "ratio_to_numpy": traced[impl] / traced["numpy"],
+            }
+        )
     return rows
 
 
@@ -449,8 +470,9 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     ax1.set_xlabel("microseconds per op, forward + backward (log scale)")
     ax1.set_title("Per-op overhead: chain of 999 ops")
     steps = [r for r in rows if "ratio_to_numpy" in r and "MLP" in r["workload"]]
-    labels = [f"{r['impl']}\n{r['workload'].split(',')[0]} {r['workload'].split(', ')[-1]}"
-              for r in steps]
+    labels = [
+        f"{r['impl']}\n{r['workload'].split(',')[0]} {r['workload'].split(', ')[-1]}" for r in steps
+    ]
     ax2.barh(labels, [r["ratio_to_numpy"] for r in steps], color="tab:green")
     ax2.axvline(1.0, color="k", lw=0.8)
     ax2.set_xlabel("step time / hand-written numpy step time")
@@ -484,7 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
     parser.add_argument("--skip-memory", action="store_true", help="skip the peak-memory workload")
-    parser.add_argument("--plot", type=Path, help="write a PNG plot of the results (needs matplotlib)")
+    parser.add_argument(
+        "--plot", type=Path, help="write a PNG plot of the results (needs matplotlib)"
+    )
     parser.add_argument(
         "--threads",
         type=int,
