@@ -125,6 +125,14 @@ def getitem(x: Any, index: Any) -> Any:
     index = _unwrap_index(index)
     if _has_tracer(index):
         parts, template = _split_index(index)
+        for part in parts:
+            if dtype_of(part) == np.bool_:
+                # The number of selected entries depends on the mask's values, so the
+                # result has no fixed shape for a compiled program.
+                raise part._trace.concrete_error(
+                    "indexing with a traced boolean mask (the result's shape depends on the "
+                    "mask's values)"
+                )
         return _getitem_traced(x, *parts, template=template)
     return _getitem(x, index)
 
