@@ -220,7 +220,8 @@ def _make(
         p_leaves, treedef = tree_flatten(params)
         g_leaves = tree_leaves(grads)
         s_leaves = [tree_leaves(s) for s in slots]
-        new_p, new_s = [], [[] for _ in slots]
+        new_p: list[Any] = []
+        new_s: list[list[Any]] = [[] for _ in slots]
         for i, (g, p) in enumerate(zip(g_leaves, p_leaves, strict=True)):
             dtype = np.result_type(p)
             if getattr(g, "dtype", dtype) != dtype:

@@ -211,7 +211,7 @@ def _match(fname: str, tree: Any, arrays: dict[str, np.ndarray], like: Any) -> A
                 "after loading without like=, or save them in the right dtype"
             )
         if isinstance(ref, (int, float)) and not isinstance(ref, np.generic):
-            value = type(ref)(value)
+            value = type(ref)(value)  # type: ignore[assignment]
         leaves.append(value)
     return tree_unflatten(treedef, leaves)
 

@@ -81,7 +81,7 @@ def _pads(
         return ((p, p), (p, p))
     padding = tuple(padding)
     if len(padding) == 2 and all(isinstance(p, (int, np.integer)) for p in padding):
-        return ((int(padding[0]),) * 2, (int(padding[1]),) * 2)  # type: ignore[return-value]
+        return ((int(padding[0]),) * 2, (int(padding[1]),) * 2)
     if len(padding) == 2 and all(len(p) == 2 for p in padding):
         return tuple((int(a), int(b)) for a, b in padding)  # type: ignore[return-value]
     raise ValueError(f"padding must be 'SAME', 'VALID', an int or pairs, got {padding!r}")
@@ -199,7 +199,8 @@ def _np_conv2d_weight_grad(
     stride: tuple[int, int] = (1, 1),
     padding: Pads = ((0, 0), (0, 0)),
 ) -> Any:
-    cols = _im2col(_pad(x, padding), tuple(w_shape[2:]), stride)
+    kh, kw = w_shape[2:]
+    cols = _im2col(_pad(x, padding), (kh, kw), stride)
     g_rows = g.transpose(1, 0, 2, 3).reshape(g.shape[1], -1)
     return np.matmul(g_rows, cols.T).reshape(w_shape)
 
@@ -294,7 +295,7 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = "VALID
             f"(out_channels, {xs[1]}, kh, kw)"
         )
     stride = _pair(stride, "stride")
-    pads = _pads(padding, xs[2:], ws[2:], stride)
+    pads = _pads(padding, (xs[2], xs[3]), (ws[2], ws[3]), stride)
     if any(
         _out_size(n, k, s, p) < 1 for n, k, s, p in zip(xs[2:], ws[2:], stride, pads, strict=True)
     ):
@@ -456,7 +457,8 @@ def _window_counts(
 ) -> np.ndarray:
     """How many real (non-padding) entries each window holds, shaped (Ho, Wo)."""
     ones = np.ones((1, 1) + tuple(x_shape[2:]), dtype)
-    return _np_window_sum(_pad(ones, padding), window, stride)[0, 0]
+    counts: np.ndarray = _np_window_sum(_pad(ones, padding), window, stride)[0, 0]
+    return counts
 
 
 def _np_window_sum(xp: np.ndarray, window: Any, stride: Any) -> np.ndarray:
@@ -502,7 +504,7 @@ def _pool_args(x: Any, window: Any, stride: Any, padding: Any, what: str) -> dic
     xs = _check_nchw(x, what)
     window = _pair(window, "window")
     stride = window if stride is None else _pair(stride, "stride")
-    pads = _pads(padding, xs[2:], window, stride)
+    pads = _pads(padding, (xs[2], xs[3]), window, stride)
     for n, k, p in zip(xs[2:], window, pads, strict=True):
         if p[0] >= k or p[1] >= k:
             raise ValueError(f"{what}: padding {padding!r} leaves windows with no input entries")

@@ -392,10 +392,12 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32) -> np.ndarra
     if not np.issubdtype(label_dtype, np.integer):
         raise TypeError(f"one_hot expects integer labels, got dtype {label_dtype}")
     if is_traced(labels):  # under jit/vmap: a traced comparison, read on every call
-        return tnp.astype(tnp.equal(tnp.expand_dims(labels, -1), np.arange(num_classes)), dtype)
+        hits = tnp.equal(tnp.expand_dims(labels, -1), np.arange(num_classes))
+        return tnp.astype(hits, dtype)  # type: ignore[no-any-return]
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"one_hot: labels must lie in [0, {num_classes})")
-    return np.eye(num_classes, dtype=dtype)[labels]
+    out: np.ndarray = np.eye(num_classes, dtype=dtype)[labels]
+    return out
 
 
 def accuracy(logits: Any, labels: Any) -> float:

@@ -84,7 +84,8 @@ def glorot_normal(
     """
     fan_in, fan_out = fans(shape)
     std = np.sqrt(2.0 / (fan_in + fan_out))
-    return (_check_rng(rng).standard_normal(shape) * std).astype(dtype)
+    out: np.ndarray = (_check_rng(rng).standard_normal(shape) * std).astype(dtype)
+    return out
 
 
 def he_normal(
@@ -99,7 +100,8 @@ def he_normal(
         dtype('float32')
     """
     fan_in, _ = fans(shape)
-    return (_check_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
+    out: np.ndarray = (_check_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
+    return out
 
 
 def he_uniform(
