@@ -152,18 +152,19 @@ class ShapeDtype:
 _DROP_MIN_SIZE = 1024
 
 
-def _stand_in(value: Any) -> Any:
-    if type(value) is np.ndarray and value.size >= _DROP_MIN_SIZE:
-        return ShapeDtype(value.shape, value.dtype)
-    return value
-
-
 def _drop_unneeded(residuals: Any, ans: Any, vals: list[Any]) -> tuple[Any, list[Any]]:
+    """Replace the large arrays a primitive's rules do not read by shape/dtype stand-ins.
+
+    ``vals`` is the record's own list, so it is updated in place. Written without
+    helper calls: it runs on every call of the primitives that declare residuals.
+    """
     keeps_ans, kept_args = residuals
-    if not keeps_ans:
-        ans = _stand_in(ans)
+    if not keeps_ans and type(ans) is np.ndarray and ans.size >= _DROP_MIN_SIZE:
+        ans = ShapeDtype(ans.shape, ans.dtype)
     if kept_args is not None:
-        vals = [v if i in kept_args else _stand_in(v) for i, v in enumerate(vals)]
+        for i, v in enumerate(vals):
+            if type(v) is np.ndarray and v.size >= _DROP_MIN_SIZE and i not in kept_args:
+                vals[i] = ShapeDtype(v.shape, v.dtype)
     return ans, vals
 
 
