@@ -69,7 +69,7 @@ def _input(dtype):
     return x.astype(dtype)
 
 
-@pytest.mark.parametrize("fun,dtype", _cases())
+@pytest.mark.parametrize("fun,dtype", list(_cases()))
 def test_gradient_dtype_equals_input_dtype(fun, dtype):
     x = _input(dtype)
     out = fun(x)
@@ -81,7 +81,7 @@ def test_gradient_dtype_equals_input_dtype(fun, dtype):
     np.testing.assert_allclose(g.astype(wide), reference, rtol=RTOL[dtype], atol=RTOL[dtype])
 
 
-@pytest.mark.parametrize("fun,dtype", _cases())
+@pytest.mark.parametrize("fun,dtype", list(_cases()))
 def test_tangent_dtype_equals_output_dtype(fun, dtype):
     x = _input(dtype)
     out, t = tp.jvp(fun, (x,), (np.ones_like(x),))
