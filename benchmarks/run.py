@@ -390,7 +390,9 @@ def load_peers() -> tuple[dict[str, Any], list[str]]:
                 return lambda: g(arg)
             return None
 
-        peers[f"autograd {getattr(autograd, '__version__', '')}".strip()] = make_autograd
+        from importlib.metadata import version
+
+        peers[f"autograd {version('autograd')}"] = make_autograd
     except ImportError:
         notes.append("autograd not installed (pip install autograd)")
     try:

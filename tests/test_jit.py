@@ -246,3 +246,11 @@ def test_mnist_training_with_jit_matches_eager_bit_for_bit():
     assert runs[1]["jit_traces"] == 1
     assert runs[0]["test_accuracy"] == runs[1]["test_accuracy"]
     assert_trees_equal(runs[0]["params"], runs[1]["params"])
+
+
+def test_boolean_mask_index_has_no_fixed_shape_under_jit():
+    f = tp.jit(lambda x: tnp.sum(x[x > 0]))
+    with pytest.raises(ConcretizationError, match="boolean mask"):
+        f(np.array([-1.0, 2.0, 3.0]))
+    g = tp.jit(lambda x: tnp.sum(tnp.where(x > 0, x, 0.0)))  # the fixed-shape way
+    assert g(np.array([-1.0, 2.0, 3.0])) == 5.0
