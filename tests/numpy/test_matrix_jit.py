@@ -15,6 +15,7 @@ import pytest
 import tapeflow as tp
 from tapeflow.jit import ConcretizationError
 from tests.numpy.test_matrix import CASES
+from tests.test_jit import assert_trees_equal as _assert_same
 
 
 def _params() -> list:
@@ -23,16 +24,6 @@ def _params() -> list:
         for dtype in case.dtypes[:2]:
             params.append(pytest.param(case, dtype, id=f"{case.name}-{np.dtype(dtype).name}"))
     return params
-
-
-def _assert_same(a, b) -> None:
-    la, ta = tp.tree_util.tree_flatten(a)
-    lb, tb = tp.tree_util.tree_flatten(b)
-    assert ta == tb
-    for x, y in zip(la, lb, strict=True):
-        assert np.shape(x) == np.shape(y)
-        assert np.result_type(x) == np.result_type(y)
-        np.testing.assert_array_equal(x, y)
 
 
 @pytest.mark.parametrize("case,dtype", _params())
