@@ -51,6 +51,13 @@ class Node:
 
     Subclasses set ``fn`` (a function of the input values written with tapeflow
     operations); ``inputs`` are the nodes whose values it receives, in order.
+
+    Example:
+        >>> class Square(Node):
+        ...     fn = staticmethod(lambda x: x * x)
+        >>> x = Input()
+        >>> value_and_grad(Square(x), {x: 3.0}, [x])
+        (np.float64(9.0), [6.0])
     """
 
     fn: Callable[..., Any]
@@ -85,7 +92,12 @@ class Input(Node):
 
 
 def sigmoid(x: Any) -> Any:
-    """The logistic function ``1 / (1 + exp(-x))``, traceable (tapeflow.nn.sigmoid)."""
+    """The logistic function ``1 / (1 + exp(-x))``, traceable (tapeflow.nn.sigmoid).
+
+    Example:
+        >>> float(sigmoid(0.0))
+        0.5
+    """
     return nn.sigmoid(x)
 
 
@@ -104,7 +116,13 @@ def softmax(x: Any, axis: int = -1) -> Any:
 # Each node class names its inputs and says, in ``fn``, which tapeflow operations
 # compute its value. Nothing else: the tape derives every gradient from ``fn``.
 class Add(Node):
-    """``a + b``, elementwise with broadcasting."""
+    """``a + b``, elementwise with broadcasting.
+
+    Example:
+        >>> a, b = Input(), Input()
+        >>> value_and_grad(Add(a, b), {a: 2.0, b: 3.0}, [a, b])
+        (np.float64(5.0), [1.0, 1.0])
+    """
 
     def __init__(self, a: Node, b: Node, name: str | None = None) -> None:
         super().__init__(a, b, name=name)
@@ -115,7 +133,13 @@ class Add(Node):
 
 
 class Mul(Node):
-    """``a * b``, elementwise with broadcasting."""
+    """``a * b``, elementwise with broadcasting.
+
+    Example:
+        >>> a, b = Input(), Input()
+        >>> value_and_grad(Mul(a, b), {a: 2.0, b: 3.0}, [a, b])
+        (np.float64(6.0), [3.0, 2.0])
+    """
 
     def __init__(self, a: Node, b: Node, name: str | None = None) -> None:
         super().__init__(a, b, name=name)
@@ -126,7 +150,13 @@ class Mul(Node):
 
 
 class MatMul(Node):
-    """The matrix product ``X @ W``."""
+    """The matrix product ``X @ W``.
+
+    Example:
+        >>> X, W = Input(), Input()
+        >>> evaluate(MatMul(X, W), {X: np.eye(2), W: np.ones((2, 3))}).shape
+        (2, 3)
+    """
 
     def __init__(self, X: Node, W: Node, name: str | None = None) -> None:
         super().__init__(X, W, name=name)
@@ -137,7 +167,14 @@ class MatMul(Node):
 
 
 class BiasAdd(Node):
-    """``x + b`` with the bias ``b`` broadcast over the rows of ``x``."""
+    """``x + b`` with the bias ``b`` broadcast over the rows of ``x``.
+
+    Example:
+        >>> x, b = Input(), Input()
+        >>> evaluate(BiasAdd(x, b), {x: np.zeros((2, 2)), b: np.array([1.0, 2.0])})
+        array([[1., 2.],
+               [1., 2.]])
+    """
 
     def __init__(self, x: Node, b: Node, name: str | None = None) -> None:
         super().__init__(x, b, name=name)
@@ -148,7 +185,14 @@ class BiasAdd(Node):
 
 
 class Linear(Node):
-    """The affine map ``X @ W + b``: ``X`` (m, n), ``W`` (n, k), ``b`` (k,) or (1, k)."""
+    """The affine map ``X @ W + b``: ``X`` (m, n), ``W`` (n, k), ``b`` (k,) or (1, k).
+
+    Example:
+        >>> X, W, b = Input(), Input(), Input()
+        >>> f = Linear(X, W, b)
+        >>> evaluate(f, {X: np.ones((1, 2)), W: np.ones((2, 2)), b: np.array([[1.0, -1.0]])})
+        array([[3., 1.]])
+    """
 
     def __init__(self, X: Node, W: Node, b: Node, name: str | None = None) -> None:
         super().__init__(X, W, b, name=name)
@@ -159,7 +203,13 @@ class Linear(Node):
 
 
 class Sum(Node):
-    """The sum of all entries of ``x`` (a scalar)."""
+    """The sum of all entries of ``x`` (a scalar).
+
+    Example:
+        >>> x = Input()
+        >>> float(evaluate(Sum(x), {x: np.arange(4.0)}))
+        6.0
+    """
 
     def __init__(self, x: Node, name: str | None = None) -> None:
         super().__init__(x, name=name)
@@ -170,7 +220,13 @@ class Sum(Node):
 
 
 class Sigmoid(Node):
-    """The logistic function ``1 / (1 + exp(-x))``, elementwise."""
+    """The logistic function ``1 / (1 + exp(-x))``, elementwise.
+
+    Example:
+        >>> x = Input()
+        >>> value_and_grad(Sigmoid(x), {x: 0.0}, [x])
+        (np.float64(0.5), [0.25])
+    """
 
     def __init__(self, x: Node, name: str | None = None) -> None:
         super().__init__(x, name=name)
@@ -179,7 +235,13 @@ class Sigmoid(Node):
 
 
 class Softmax(Node):
-    """Softmax over the last axis: each row becomes positive and sums to 1."""
+    """Softmax over the last axis: each row becomes positive and sums to 1.
+
+    Example:
+        >>> x = Input()
+        >>> evaluate(Softmax(x), {x: np.zeros(4)})
+        array([0.25, 0.25, 0.25, 0.25])
+    """
 
     def __init__(self, x: Node, name: str | None = None) -> None:
         super().__init__(x, name=name)
@@ -193,6 +255,12 @@ class CrossEntropyWithSoftmax(Node):
     Takes *logits* (not probabilities) and integer class labels; computed in one
     fused, stable step (tapeflow.nn.softmax_cross_entropy). The labels input is
     data: it cannot be differentiated.
+
+    Example:
+        >>> z, y = Input(), Input()
+        >>> loss = CrossEntropyWithSoftmax(z, y)
+        >>> float(evaluate(loss, {z: np.array([[0.5, 1.0, 1.5]]), y: np.array([1])}))
+        1.18025...
     """
 
     def __init__(self, logits: Node, labels: Node, name: str | None = None) -> None:

@@ -51,6 +51,14 @@ class Optimizer(NamedTuple):
     """An ``(init, update)`` pair.
 
     ``init(params) -> state`` and ``update(grads, state, params) -> (new_params, new_state)``.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> opt = tp.optim.sgd(0.1)
+        >>> params = {"w": np.ones(2)}
+        >>> new_params, state = opt.update({"w": np.ones(2)}, opt.init(params), params)
+        >>> new_params["w"]
+        array([0.9, 0.9])
     """
 
     init: Callable[[Any], Any]

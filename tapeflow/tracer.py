@@ -33,7 +33,17 @@ def _tnp() -> Any:
 
 
 class Tracer:
-    """A read-only array whose operations are recorded by a running transform."""
+    """A read-only array whose operations are recorded by a running transform.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> def f(x):
+        ...     print(type(x).__name__, x.shape)
+        ...     return x * x
+        >>> tp.grad(f)(3.0)
+        Tracer ()
+        np.float64(6.0)
+    """
 
     __slots__ = ("_value", "_trace", "_aux", "__weakref__")
     # Make numpy hand binary operators with ndarrays on the left to us.

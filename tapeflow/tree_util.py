@@ -108,7 +108,12 @@ def _node_of(x: Any) -> tuple[type, _NodeType] | None:
 
 
 class PyTreeDef:
-    """The shape of a pytree without its leaves; equal structures compare equal."""
+    """The shape of a pytree without its leaves; equal structures compare equal.
+
+    Example:
+        >>> tree_structure({"a": 1.0, "b": (2.0, 3.0)})
+        PyTreeDef({'a': *, 'b': PyTreeDef(tuple(*, *))})
+    """
 
     __slots__ = ("node_type", "aux", "children", "num_leaves")
     node_type: type | None

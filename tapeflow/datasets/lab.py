@@ -31,6 +31,13 @@ class DataSet:
         labels: uint8 ``(N,)`` class indices, or float32 ``(N, 10)`` one-hot rows.
         num_examples: N.
         epochs_completed: how many full passes ``next_batch`` has finished.
+
+    Example:
+        >>> import numpy as np
+        >>> split = DataSet(np.zeros((5, 784), np.float32), np.arange(5, dtype=np.uint8), rng=0)
+        >>> images, labels = split.next_batch(2)
+        >>> images.shape, labels.shape
+        ((2, 784), (2,))
     """
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, rng: Any = None) -> None:
@@ -92,7 +99,14 @@ class DataSet:
 
 
 class Datasets(NamedTuple):
-    """The three splits returned by :func:`read_data_sets`."""
+    """The three splits returned by :func:`read_data_sets`.
+
+    Example:
+        >>> from tapeflow.datasets import read_data_sets
+        >>> mnist = read_data_sets("benchmarks/data/mnist", seed=0)
+        >>> mnist.train.num_examples, mnist.validation.num_examples, mnist.test.num_examples
+        (55000, 5000, 10000)
+    """
 
     train: DataSet
     validation: DataSet

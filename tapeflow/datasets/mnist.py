@@ -86,7 +86,13 @@ class DownloadError(OSError):
 
 
 class IdxData(NamedTuple):
-    """Train and test arrays of an MNIST-format dataset; unpacks like a 4-tuple."""
+    """Train and test arrays of an MNIST-format dataset; unpacks like a 4-tuple.
+
+    Example:
+        >>> data = mnist("benchmarks/data/mnist", download=False)
+        >>> data.train_images.shape, data.test_labels.dtype
+        ((60000, 28, 28), dtype('uint8'))
+    """
 
     train_images: np.ndarray
     train_labels: np.ndarray

@@ -61,7 +61,15 @@ __all__ = [
 
 
 class Layer(NamedTuple):
-    """An ``(init, apply)`` pair; unpacks like a tuple."""
+    """An ``(init, apply)`` pair; unpacks like a tuple.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> init, apply = tp.nn.serial(tp.nn.Dense(3), tp.nn.Relu)
+        >>> out_shape, params = init(np.random.default_rng(0), (-1, 4))
+        >>> out_shape, apply(params, np.ones((2, 4))).shape
+        ((-1, 3), (2, 3))
+    """
 
     init: Callable[..., Any]
     apply: Callable[..., Any]
