@@ -260,7 +260,7 @@ class CrossEntropyWithSoftmax(Node):
         >>> z, y = Input(), Input()
         >>> loss = CrossEntropyWithSoftmax(z, y)
         >>> float(evaluate(loss, {z: np.array([[0.5, 1.0, 1.5]]), y: np.array([1])}))
-        1.18025...
+        1.18026...
     """
 
     def __init__(self, logits: Node, labels: Node, name: str | None = None) -> None:
