@@ -113,10 +113,12 @@ class Tape(Trace):
         if not parents:
             return ans
         records = self.records
-        if prim.residuals is None:
+        residuals = prim.residuals
+        # Stand-ins only ever replace arrays: skip the pass when there is none (scalars).
+        if residuals is None or (type(ans) is not np.ndarray and np.ndarray not in map(type, vals)):
             records.append((prim, ans, vals, kwargs, parents))
         else:
-            records.append((prim, *_drop_unneeded(prim.residuals, ans, vals), kwargs, parents))
+            records.append((prim, *_drop_unneeded(residuals, ans, vals), kwargs, parents))
         return Tracer(ans, self, len(records) - 1)
 
     def new_input(self, value: Any) -> Any:
