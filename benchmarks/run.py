@@ -126,11 +126,15 @@ def bench_per_op(repeat: int, peers: dict[str, Any]) -> list[dict[str, Any]]:
 
 # ----- workload 2: MLP training steps -------------------------------------------------
 def init_mlp(sizes: list[int], dtype: Any, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    # Drawn directly in the target dtype: a float64 draw cast down would leave a large
+    # transient in the process's peak memory, hiding the training steps' own peak.
     rng = np.random.default_rng(seed)
-    return [
-        ((rng.standard_normal((m, n)) * np.sqrt(2.0 / (m + n))).astype(dtype), np.zeros(n, dtype))
-        for m, n in zip(sizes[:-1], sizes[1:], strict=True)
-    ]
+    layers = []
+    for m, n in zip(sizes[:-1], sizes[1:], strict=True):
+        w = rng.standard_normal((m, n), dtype=np.dtype(dtype).type)
+        w *= np.sqrt(2.0 / (m + n))
+        layers.append((w, np.zeros(n, dtype)))
+    return layers
 
 
 def _log_softmax(z: Any) -> Any:
@@ -314,7 +318,17 @@ if impl != "idle":
     for _ in range(50):
         params = step(params, x, y, "relu", 0.01)
 peak = tracemalloc.get_traced_memory()[1] - base
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, peak / 2**20)
+def peak_rss_mb():
+    # VmHWM belongs to this process's address space (ru_maxrss can carry the parent's peak).
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+print(peak_rss_mb(), peak / 2**20)
 """
 
 
@@ -342,19 +356,20 @@ def bench_memory() -> list[dict[str, Any]]:
         rss[impl], traced[impl] = map(float, out.stdout.split())
     rows = []
     label = "peak memory, 50 SGD steps 784-(10x1024)-10 relu, batch 512, f32"
+    numpy_inc = rss["numpy"] - rss["idle"]
     for impl in ("numpy", "tapeflow"):
         inc = rss[impl] - rss["idle"]
-        rows.append(
-            {
-                "workload": label + ", RSS over idle",
-                "impl": impl,
-                "median": inc,
-                "min": inc,
-                "max": inc,
-                "unit": "MB",
-                "ratio_to_numpy": inc / (rss["numpy"] - rss["idle"]),
-            }
-        )
+        row = {
+            "workload": label + ", RSS over idle",
+            "impl": impl,
+            "median": inc,
+            "min": inc,
+            "max": inc,
+            "unit": "MB",
+        }
+        if numpy_inc > 0:  # the idle process's own peak (loading, init) can exceed numpy's
+            row["ratio_to_numpy"] = inc / numpy_inc
+        rows.append(row)
     for impl in ("numpy", "tapeflow"):
         rows.append(
             {
@@ -415,10 +430,64 @@ def load_peers() -> tuple[dict[str, Any], list[str]]:
         peers[f"mygrad {mg.__version__}"] = make_mygrad
     except ImportError:
         notes.append("mygrad not installed (pip install mygrad)")
-    for name in ("torch", "jax"):
-        if importlib.util.find_spec(name) is None:
-            notes.append(f"{name} not installed (optional peer)")
+    if importlib.util.find_spec("torch") is not None:
+        peers[f"torch {_torch_version()} (eager)"] = make_torch
+    else:
+        notes.append("torch not installed (optional peer)")
+    if importlib.util.find_spec("jax") is None:
+        notes.append("jax not installed (optional peer)")
+    else:
+        notes.append("jax is installed but not measured by this suite yet")
     return peers, notes
+
+
+def _torch_version() -> str:
+    import torch
+
+    return str(torch.__version__)
+
+
+def make_torch(kind: str, arg: Any) -> Any:
+    """torch eager on the same workloads, with torch limited to the same thread count."""
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    if kind == "chain":
+        x0 = torch.tensor(np.asarray(arg))
+
+        def run_chain() -> Any:
+            x = x0.clone().requires_grad_(True)
+            y = x
+            for _ in range(CHAIN_LEN // 3):
+                y = torch.sin(y * 1.0001 + 0.001)
+            y.sum().backward()
+            return x.grad
+
+        return run_chain
+    if kind == "mlp":
+        sizes, act, x, y = arg
+        dtype = torch.float32 if x.dtype == np.float32 else torch.float64
+        params = [
+            (torch.tensor(w, dtype=dtype), torch.tensor(b, dtype=dtype))
+            for w, b in init_mlp(sizes, x.dtype)
+        ]
+        xt, yt = torch.tensor(x), torch.tensor(y)
+
+        def run_step() -> Any:
+            leaves = [t.requires_grad_(True) for wb in params for t in wb]
+            h = xt
+            for i in range(len(params)):
+                w, b = leaves[2 * i], leaves[2 * i + 1]
+                h = h @ w + b
+                if i < len(params) - 1:
+                    h = torch.sigmoid(h) if act == "sigmoid" else torch.relu(h)
+            loss = torch.nn.functional.cross_entropy(h, yt)
+            grads = torch.autograd.grad(loss, leaves)
+            with torch.no_grad():
+                return [p - 0.1 * g for p, g in zip(leaves, grads, strict=True)]
+
+        return run_step
+    return None
 
 
 def set_threads(n: int) -> None:
@@ -530,11 +599,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     started = time.perf_counter()
     env["blas_threads_set"] = args.threads or "numpy default"
+    memory_rows = []
+    if not (args.quick or args.skip_memory):
+        memory_rows = bench_memory()
     rows += bench_per_op(repeat, peers)
     rows += bench_mlp(repeat, peers, args.quick)
     rows += bench_hvp(repeat)
-    if not (args.quick or args.skip_memory):
-        rows += bench_memory()
+    rows += memory_rows
     print(markdown(rows))
     print(f"\ntotal time {time.perf_counter() - started:.1f} s")
     if args.plot:
