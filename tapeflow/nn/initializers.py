@@ -54,6 +54,18 @@ def _check_rng(rng: Any) -> np.random.Generator:
     return rng
 
 
+def _uniform(rng: Any, shape: tuple[int, ...], limit: float, dtype: Any) -> np.ndarray:
+    """Uniform on ``[-limit, limit]``, drawn in float64 and cast to ``dtype``."""
+    out: np.ndarray = _check_rng(rng).uniform(-limit, limit, shape).astype(dtype)
+    return out
+
+
+def _normal(rng: Any, shape: tuple[int, ...], std: float, dtype: Any) -> np.ndarray:
+    """Normal with mean 0 and standard deviation ``std``, cast to ``dtype``."""
+    out: np.ndarray = (_check_rng(rng).standard_normal(shape) * std).astype(dtype)
+    return out
+
+
 def glorot_uniform(
     rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32
 ) -> np.ndarray:
@@ -67,8 +79,7 @@ def glorot_uniform(
         (dtype('float32'), True)
     """
     fan_in, fan_out = fans(shape)
-    limit = np.sqrt(6.0 / (fan_in + fan_out))
-    return _check_rng(rng).uniform(-limit, limit, shape).astype(dtype)
+    return _uniform(rng, shape, np.sqrt(6.0 / (fan_in + fan_out)), dtype)
 
 
 def glorot_normal(
@@ -83,9 +94,7 @@ def glorot_normal(
         (3, 4)
     """
     fan_in, fan_out = fans(shape)
-    std = np.sqrt(2.0 / (fan_in + fan_out))
-    out: np.ndarray = (_check_rng(rng).standard_normal(shape) * std).astype(dtype)
-    return out
+    return _normal(rng, shape, np.sqrt(2.0 / (fan_in + fan_out)), dtype)
 
 
 def he_normal(
@@ -100,8 +109,7 @@ def he_normal(
         dtype('float32')
     """
     fan_in, _ = fans(shape)
-    out: np.ndarray = (_check_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
-    return out
+    return _normal(rng, shape, np.sqrt(2.0 / fan_in), dtype)
 
 
 def he_uniform(
@@ -116,8 +124,7 @@ def he_uniform(
         (4, 2)
     """
     fan_in, _ = fans(shape)
-    limit = np.sqrt(6.0 / fan_in)
-    return _check_rng(rng).uniform(-limit, limit, shape).astype(dtype)
+    return _uniform(rng, shape, np.sqrt(6.0 / fan_in), dtype)
 
 
 def zeros(rng: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarray:
