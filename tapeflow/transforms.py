@@ -71,11 +71,31 @@ def check_differentiable(leaves_with_paths: Sequence[tuple[str, Any]], what: str
             )
 
 
-def check_args_differentiable(dyn: Sequence[Any], nums: Sequence[int], name: str) -> None:
-    """Like :func:`check_differentiable`, naming each leaf by its argument position and path."""
+def _all_inexact(leaves: Sequence[Any]) -> bool:
+    """True when every leaf is a float or complex array, scalar or number (the fast check)."""
+    for x in leaves:
+        dtype = getattr(x, "dtype", None)
+        if dtype is None:
+            if type(x) is not float and type(x) is not complex:
+                return False
+        elif dtype.kind not in "fc":
+            return False
+    return True
+
+
+def check_args_differentiable(
+    dyn: Sequence[Any], nums: Sequence[int], name: str, leaves: Sequence[Any] | None = None
+) -> None:
+    """Like :func:`check_differentiable`, naming each leaf by its argument position and path.
+
+    ``leaves`` (the flattened ``dyn``, when the caller has them) allows a fast check;
+    the paths are only built when some leaf is wrong.
+    """
     for n, a in zip(nums, dyn, strict=True):
         if a is None:
             raise TypeError(_none_message(f"{name}: argument {n}"))
+    if leaves is not None and _all_inexact(leaves):
+        return
     check_differentiable(
         [
             (f"argument {n}{p}", x)
@@ -159,14 +179,18 @@ def _trace_reverse(
     has_aux: bool,
     name: str,
     check: bool = True,
+    flat: tuple[list[Any], PyTreeDef] | None = None,
 ) -> tuple[Any, Tape, list[Any], PyTreeDef, list[Any], PyTreeDef, Any]:
     """Run ``fun`` on tracers of a new tape.
 
     Returns (output pytree of plain values, tape, output leaves as traced,
     output treedef, input leaves, input treedef, aux). ``check=False`` skips the
-    input check when the caller already made it.
+    input check when the caller already made it; ``flat`` passes the primals
+    already flattened.
     """
-    if check:
+    if flat is not None:
+        in_leaves, in_tree = flat
+    elif check:
         for n, p in enumerate(primals):
             if p is None:
                 raise TypeError(_none_message(f"{name}: primal {n}", "close over it instead"))
@@ -249,6 +273,14 @@ def _pull_back(
     result = []
     for i, x in enumerate(in_leaves):
         ct = cts[i] if i < len(cts) else None
+        if (
+            type(ct) is np.ndarray
+            and type(x) is np.ndarray
+            and ct.shape == x.shape
+            and ct.dtype == x.dtype
+        ):
+            result.append(ct)  # the common case: nothing to fit or cast
+            continue
         if ct is not None and value_shape(ct) != value_shape(x):
             raise ValueError(
                 f"the cotangent computed for input leaf {i} has shape {value_shape(ct)}, but the "
@@ -361,6 +393,9 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
 
 
 def _scalar_seed(out: Any, name: str, holomorphic: bool = False) -> Any:
+    dtype = getattr(out, "dtype", None)
+    if dtype is not None and dtype.kind == "f" and not holomorphic and out.shape == ():
+        return np.ones((), dtype)  # the common case, checked cheaply
     shape = value_shape(out)
     if shape != ():
         raise TypeError(
@@ -442,16 +477,21 @@ def _value_and_grad(
     single = isinstance(argnums, (int, np.integer))
     if isinstance(argnums, list):
         argnums = tuple(argnums)
+    # normalize_argnums by number of positional arguments (the check runs once per count)
+    checked_argnums: dict[int, tuple[int, ...]] = {}
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
-        nums = normalize_argnums(argnums, len(args), name)
+        nums = checked_argnums.get(len(args))
+        if nums is None:
+            nums = checked_argnums[len(args)] = normalize_argnums(argnums, len(args), name)
         f_dyn, dyn = partial_args(fun, args, kwargs, nums)
-        check_args_differentiable(dyn, nums, "grad")
+        flat = tree_flatten(dyn)
+        check_args_differentiable(dyn, nums, "grad", flat[0])
         if holomorphic:
             _check_complex_inputs(dyn)
         out, tape, out_leaves, out_tree, in_leaves, in_tree, aux = _trace_reverse(
-            f_dyn, dyn, has_aux, "grad", check=False
+            f_dyn, dyn, has_aux, "grad", flat=flat
         )
         if out_tree.num_leaves != 1 or out_tree.node_type is not None:
             raise TypeError(

@@ -125,7 +125,13 @@ class PyTreeDef:
         self.node_type = node_type  # None for a leaf
         self.aux = aux
         self.children = children
-        self.num_leaves = 1 if node_type is None else sum(c.num_leaves for c in children)
+        if node_type is None:
+            self.num_leaves = 1
+        else:
+            n = 0
+            for c in children:
+                n += c.num_leaves
+            self.num_leaves = n
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, PyTreeDef):
@@ -171,6 +177,21 @@ def _flatten(x: Any, leaves: list[Any], paths: list[str] | None, prefix: str) ->
     return PyTreeDef(t, aux, defs)
 
 
+def _flatten_leaves(x: Any, leaves: list[Any]) -> PyTreeDef:
+    """``_flatten`` without key paths, with lists and tuples (the usual parameters) inlined."""
+    t = type(x)
+    if t is list or t is tuple:
+        return PyTreeDef(t, None, tuple([_flatten_leaves(c, leaves) for c in x]))
+    node = _NODE_TYPES.get(t)
+    if node is None:
+        if not _is_namedtuple(x):
+            leaves.append(x)
+            return _LEAF
+        return _flatten(x, leaves, None, "")
+    children, aux = node.to_iterable(x)
+    return PyTreeDef(t, aux, tuple([_flatten_leaves(c, leaves) for c in children]))
+
+
 def tree_flatten(tree: Any) -> tuple[list[Any], PyTreeDef]:
     """Split a pytree into its list of leaves and its structure.
 
@@ -180,7 +201,7 @@ def tree_flatten(tree: Any) -> tuple[list[Any], PyTreeDef]:
         [1.0, 2.0]
     """
     leaves: list[Any] = []
-    return leaves, _flatten(tree, leaves, None, "")
+    return leaves, _flatten_leaves(tree, leaves)
 
 
 def tree_flatten_with_path(tree: Any) -> tuple[list[tuple[str, Any]], PyTreeDef]:
@@ -207,10 +228,15 @@ def keystr(path: str) -> str:
 
 
 def _unflatten(treedef: PyTreeDef, it: Any) -> Any:
-    if treedef.node_type is None:
+    t = treedef.node_type
+    if t is None:
         return next(it)
     children = [_unflatten(c, it) for c in treedef.children]
-    node = _NODE_TYPES.get(treedef.node_type)
+    if t is list:
+        return children
+    if t is tuple:
+        return tuple(children)
+    node = _NODE_TYPES.get(t)
     if node is None:  # namedtuple
         return treedef.node_type(*children)
     return node.from_iterable(treedef.aux, children)

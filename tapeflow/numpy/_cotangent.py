@@ -35,8 +35,6 @@ def dtype_of(x: Any) -> Any:
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     """Sum ``g`` over the axes that broadcasting added or stretched, giving ``shape``."""
-    from tapeflow.numpy import reshape, sum
-
     g_shape = shape_of(g)
     if g_shape == shape:
         return g
@@ -44,6 +42,13 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and g_shape[lead + i] != 1
     )
+    if type(g) is np.ndarray:  # a plain cotangent (first order): numpy directly
+        # np.add.reduce is what np.sum calls: the same values, without its wrappers.
+        if axes:
+            g = np.add.reduce(g, axis=axes)
+        return g if g.shape == shape else g.reshape(shape)
+    from tapeflow.numpy import reshape, sum
+
     if axes:
         g = sum(g, axis=axes)
     if shape_of(g) != shape:

@@ -56,6 +56,8 @@ def _as_array(x: Any) -> Any:
 
 
 def _swap_last(x: Any) -> Any:
+    if type(x) is np.ndarray:  # a plain value (first order): the same view, directly
+        return x.swapaxes(-1, -2)
     from tapeflow.numpy.shape import swapaxes
 
     return swapaxes(x, -1, -2)
