@@ -490,6 +490,25 @@ def _softmax_cross_entropy_rule(args: Any, dims: Any) -> Any:
     return _bind("negative")(per_example), 0
 
 
+def _softmax_cross_entropy_grad_rule(args: Any, dims: Any) -> Any:
+    """``(softmax(logits) - one_hot(labels)) / rows`` per example, rows counted per example."""
+    (logits, labels), (dl, dy) = args, dims
+    size = batch_size(args, dims)
+    logits = _bcast_front(logits, dl, size)
+    labels = _bcast_front(labels, dy, size)
+    ls = tuple(shape_of(logits))
+    rows = 1
+    for n in ls[1:-1]:
+        rows *= n
+    probs = _bind("nn.softmax")(logits, axis=-1)
+    hit = _bind("equal")(
+        _bind("reshape")(labels, tuple(shape_of(labels)) + (1,)), np.arange(ls[-1])
+    )
+    dtype = probs.dtype if type(probs) is Tracer else np.result_type(probs)
+    diff = _bind("subtract")(probs, _bind("astype")(hit, dtype))
+    return _bind("divide")(diff, rows), 0
+
+
 def merge_rule(prim: Primitive, rows: tuple[int, ...], shape_kw: str | None = None) -> Rule:
     """Batch an op on ``(N, ...)`` arrays by folding the batch into ``N``.
 
@@ -750,6 +769,7 @@ _FIXED: dict[str, Rule] = {
     "matmul": _matmul_rule,
     "nn.linear": _linear_rule,
     "nn.softmax_cross_entropy": _softmax_cross_entropy_rule,
+    "nn.softmax_cross_entropy_grad": _softmax_cross_entropy_grad_rule,
     "pad": _pad_rule,
     "diagonal": _diagonal_rule,
     "diagonal_scatter": _diagonal_scatter_rule,

@@ -252,21 +252,80 @@ def _rows(logits: Any) -> int:
 
 
 def _np_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
-    shifted = logits - np.max(logits, axis=-1, keepdims=True)
-    lse = np.log(np.sum(np.exp(shifted), axis=-1))
-    picked = np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
+    # np.maximum.reduce / np.add.reduce are what np.max / np.sum call: the same values
+    # without their Python wrappers (this runs on every training step).
+    shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
+    lse = np.log(np.add.reduce(np.exp(shifted), axis=-1))
+    if shifted.ndim == 2 and labels.ndim == 1:  # the usual (batch, classes) case
+        picked = shifted[np.arange(shifted.shape[0]), labels]
+    else:
+        picked = np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
     return np.mean(lse - picked)
 
 
-_softmax_cross_entropy = primitive(_np_softmax_cross_entropy, name="nn.softmax_cross_entropy")
-# d loss / d logits = (softmax(logits) - one_hot(labels)) / rows; labels get no gradient.
+def _np_softmax_cross_entropy_grad(logits: Any, labels: Any) -> Any:
+    # (softmax(logits) - one_hot(labels)) / rows with the operations of _np_softmax and of
+    # the composed rule it replaces, so the values are the same bit for bit: subtracting
+    # the one-hot's 0.0 is exact, so only the label entries change.
+    e = np.exp(logits - np.maximum.reduce(logits, axis=-1, keepdims=True))
+    e /= np.add.reduce(e, axis=-1, keepdims=True)
+    rows = 1
+    for n in e.shape[:-1]:
+        rows *= n
+    if e.ndim == 2:
+        e[np.arange(rows), labels] -= 1.0
+    else:  # e is a fresh C-contiguous array: the reshape is a view of it
+        e.reshape(rows, e.shape[-1])[np.arange(rows), np.reshape(labels, rows)] -= 1.0
+    e /= rows
+    return e
+
+
+_softmax_cross_entropy_grad = primitive(
+    _np_softmax_cross_entropy_grad, name="nn.softmax_cross_entropy_grad"
+)
+
+
+def _softmax_jacobian_product(v: Any, logits: Any) -> Any:
+    """``J v / rows`` for the softmax Jacobian ``J`` (symmetric), along the last axis."""
+    s = _softmax(logits, axis=-1)
+    return s * (v - tnp.sum(v * s, axis=-1, keepdims=True)) / _rows(logits)
+
+
+# Labels get no gradient; the rules read only the logits.
 defvjp(
-    _softmax_cross_entropy,
-    lambda ans, logits, labels: (
-        lambda g: g * ((_softmax(logits, axis=-1) - _one_hot_like(labels, logits)) / _rows(logits))
-    ),
+    _softmax_cross_entropy_grad,
+    lambda ans, logits, labels: lambda g: _softmax_jacobian_product(g, logits),
     None,
 )
+vjp_needs(_softmax_cross_entropy_grad, ans=False, args=(0,))
+defjvp(
+    _softmax_cross_entropy_grad,
+    lambda t, ans, logits, labels: _softmax_jacobian_product(t, logits),
+    None,
+)
+
+
+def _is_unit_seed(g: Any, dtype: Any) -> bool:
+    """True when ``g`` is a plain 1.0 whose product with an array of ``dtype`` changes nothing."""
+    if type(g) is float:
+        return g == 1.0
+    if type(g) is np.ndarray or isinstance(g, np.floating):
+        return g.shape == () and g.dtype == dtype and g == 1
+    return False
+
+
+def _softmax_cross_entropy_vjp(ans: Any, logits: Any, labels: Any) -> Any:
+    def vjp(g: Any) -> Any:
+        # d loss / d logits = (softmax(logits) - one_hot(labels)) / rows, in one step.
+        d = _softmax_cross_entropy_grad(logits, labels)
+        # grad's seed is exactly 1.0 and x * 1.0 == x bit for bit: skip the multiply.
+        return d if _is_unit_seed(g, dtype_of(d)) else g * d
+
+    return vjp
+
+
+_softmax_cross_entropy = primitive(_np_softmax_cross_entropy, name="nn.softmax_cross_entropy")
+defvjp(_softmax_cross_entropy, _softmax_cross_entropy_vjp, None)
 defjvp(
     _softmax_cross_entropy,
     lambda t, ans, logits, labels: (
@@ -297,13 +356,18 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
         0.0635
     """
     shape = shape_of(logits)
-    label_dtype = dtype_of(labels) if hasattr(labels, "dtype") else np.asarray(labels).dtype
-    if not np.issubdtype(label_dtype, np.integer):
+    traced = is_traced(labels)
+    if type(labels) is np.ndarray or traced:
+        label_dtype = labels.dtype
+    else:
+        label_dtype = dtype_of(labels) if hasattr(labels, "dtype") else np.asarray(labels).dtype
+    # np.issubdtype(label_dtype, np.integer), without its overhead on every step
+    if np.dtype(label_dtype).kind not in "iu":
         raise TypeError(
             f"softmax_cross_entropy expects integer class labels, got dtype {label_dtype}; "
             "for one-hot or soft targets use -sum(targets * log_softmax(logits), axis=-1).mean()"
         )
-    if not is_traced(labels):
+    if not traced:
         labels = np.asarray(labels)
     if len(shape) < 1 or tuple(shape_of(labels)) != tuple(shape[:-1]):
         raise ValueError(
@@ -311,7 +375,15 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
             f"shape {tuple(shape)} need labels of shape {tuple(shape[:-1])}"
         )
     # The range can only be checked on concrete labels (under jit/vmap they are traced).
-    if not is_traced(labels) and labels.size and (labels.min() < 0 or labels.max() >= shape[-1]):
+    # np.minimum/maximum.reduce are what labels.min()/max() call.
+    if (
+        not traced
+        and labels.size
+        and (
+            np.minimum.reduce(labels, axis=None) < 0
+            or np.maximum.reduce(labels, axis=None) >= shape[-1]
+        )
+    ):
         raise ValueError(
             f"softmax_cross_entropy: labels must lie in [0, {shape[-1]}), got values from "
             f"{labels.min()} to {labels.max()}"

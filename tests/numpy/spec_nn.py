@@ -114,7 +114,13 @@ CASES = [
         "softmax_cross_entropy",
         lambda x: F.softmax_cross_entropy(x, _labels(x.shape)),
         (((4, 5),), ((1, 3),), ((2, 3, 4),), ((3,),)),
-        covers=["nn.softmax_cross_entropy", "nn.softmax"],
+        covers=["nn.softmax_cross_entropy", "nn.softmax_cross_entropy_grad", "nn.softmax"],
+    ),
+    Case(
+        "softmax_cross_entropy_grad",
+        lambda x: F._softmax_cross_entropy_grad(x, _labels(x.shape)),
+        (((4, 5),), ((1, 3),), ((2, 3, 4),), ((3,),)),
+        covers=["nn.softmax_cross_entropy_grad", "nn.softmax"],
     ),
     Case(
         "bce_with_logits",
