@@ -19,6 +19,7 @@ recursive graph walk, so the depth of a computation is unlimited.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -114,16 +115,34 @@ class Tape(Trace):
             return ans
         records = self.records
         residuals = prim.residuals
-        # Stand-ins only ever replace arrays: skip the pass when there is none (scalars).
-        if residuals is None or (type(ans) is not np.ndarray and np.ndarray not in map(type, vals)):
+        if residuals is None:
             records.append((prim, ans, vals, kwargs, parents))
         else:
-            records.append((prim, *_drop_unneeded(residuals, ans, vals), kwargs, parents))
-        return Tracer(ans, self, len(records) - 1)
+            # Stand-ins only ever replace arrays: the pass is skipped for scalars.
+            arrays = type(ans) is np.ndarray
+            if not arrays:
+                for v in vals:
+                    if type(v) is np.ndarray:
+                        arrays = True
+                        break
+            if arrays:
+                ans_kept, vals = _drop_unneeded(residuals, ans, vals)
+                records.append((prim, ans_kept, vals, kwargs, parents))
+            else:
+                records.append((prim, ans, vals, kwargs, parents))
+        # Built without calling Tracer(): this runs once per recorded operation.
+        out = _new_tracer(Tracer)
+        out._value = ans
+        out._trace = self
+        out._aux = len(records) - 1
+        return out
 
     def new_input(self, value: Any) -> Any:
         self.records.append(None)
         return Tracer(value, self, len(self.records) - 1)
+
+
+_new_tracer = object.__new__
 
 
 class ShapeDtype:
@@ -217,6 +236,41 @@ def active_traces() -> tuple[Trace, ...]:
     return tuple(_state.stack)
 
 
+class _GCPause:
+    """Pause Python's cyclic garbage collector while transforms run.
+
+    Tracing allocates several long-lived container objects per operation (records,
+    argument lists, tracers), and the collector would scan the growing tape again
+    and again; the tape holds no reference cycles, so those scans find nothing.
+    Pausing is process-wide, so it is counted across threads: the collector is
+    re-enabled when the last transform ends, and only if it was enabled before
+    (a program that disabled it keeps it disabled). Cyclic garbage made meanwhile
+    is collected after the transform.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.depth = 0
+        self.paused = False
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.depth == 0 and gc.isenabled():
+                gc.disable()
+                self.paused = True
+            self.depth += 1
+
+    def __exit__(self, *exc: Any) -> None:
+        with self.lock:
+            self.depth -= 1
+            if self.depth == 0 and self.paused:
+                self.paused = False
+                gc.enable()
+
+
+gc_paused = _GCPause()
+
+
 @contextmanager
 def new_trace(cls: type, *init_args: Any) -> Iterator[Any]:
     """Push a new trace of class ``cls`` for the duration of the block.
@@ -227,9 +281,11 @@ def new_trace(cls: type, *init_args: Any) -> Iterator[Any]:
     stack = _state.stack
     trace = cls(stack[-1].level + 1 if stack else 1, *init_args)
     stack.append(trace)
+    gc_paused.__enter__()
     try:
         yield trace
     finally:
+        gc_paused.__exit__()
         trace.active = False
         # Remove this trace (normally the last one); tolerate out-of-order exits
         # from generators closed late.
@@ -247,6 +303,11 @@ def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[An
     true, each record is released as soon as its rules ran, so intermediate
     arrays are freed during the backward pass rather than after it.
     """
+    with gc_paused:
+        return _replay(tape, seeds, retain)
+
+
+def _replay(tape: Tape, seeds: dict[int, Any], retain: bool) -> list[Any]:
     from tapeflow.numpy._cotangent import accumulate, fit_cotangent
 
     records = tape.records

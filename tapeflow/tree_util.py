@@ -238,7 +238,7 @@ def _unflatten(treedef: PyTreeDef, it: Any) -> Any:
         return tuple(children)
     node = _NODE_TYPES.get(t)
     if node is None:  # namedtuple
-        return treedef.node_type(*children)
+        return t(*children)
     return node.from_iterable(treedef.aux, children)
 
 
