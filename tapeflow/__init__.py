@@ -18,6 +18,7 @@ from tapeflow.primitive import (
     defjvp_argnum,
     defvjp,
     defvjp_argnum,
+    defvjp_direct,
     nondifferentiable,
     primitive,
     vjp_needs,
@@ -40,6 +41,7 @@ from tapeflow.primitive import mark_builtin_primitives as _mark_builtin_primitiv
 
 _mark_builtin_primitives()
 tracer.install_operators(tapeflow.numpy)
+tracer.install_methods(tapeflow.numpy)
 
 __version__ = "0.1.0"
 
@@ -63,6 +65,7 @@ __all__ = [
     "jit",
     "primitive",
     "defvjp",
+    "defvjp_direct",
     "defjvp",
     "defvjp_argnum",
     "defjvp_argnum",

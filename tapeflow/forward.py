@@ -32,9 +32,15 @@ class ForwardTrace(Trace):
         vals = list(args)
         tangents = []
         rules = prim.jvps
+        outer = False  # does any argument belong to another (outer) trace?
         for i, a in enumerate(args):
-            if type(a) is Tracer and a._trace is self:
-                vals[i] = a._value
+            if type(a) is Tracer:
+                if a._trace is not self:
+                    outer = True
+                    continue
+                value = vals[i] = a._value
+                if type(value) is Tracer:
+                    outer = True
                 rule = rules[i] if i < len(rules) else prim.jvp_rest
                 if rule is None:
                     continue
@@ -43,7 +49,8 @@ class ForwardTrace(Trace):
                 if type(rule) is _ArgnumRule:
                     rule = rule.for_argnum(i)
                 tangents.append((rule, a._aux))
-        ans = prim.bind(*vals, **kwargs)
+        # Only re-dispatch when an outer trace must see the call too.
+        ans = prim.bind(*vals, **kwargs) if outer else prim.impl(*vals, **kwargs)
         if not tangents:
             return ans
         out_t = tangents[0][0](tangents[0][1], ans, *vals, **kwargs)

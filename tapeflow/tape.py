@@ -327,8 +327,12 @@ def _replay(tape: Tape, seeds: dict[int, Any], retain: bool) -> list[Any]:
             records[slot] = None
         prim, ans, args, kwargs, parents = rec
         broadcasts = prim.broadcasts
+        direct = prim.vjp_direct
         for argnum, pslot, rule in parents:
-            ct = rule(ans, *args, **kwargs)(g) if kwargs else rule(ans, *args)(g)
+            if direct:
+                ct = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
+            else:
+                ct = rule(ans, *args, **kwargs)(g) if kwargs else rule(ans, *args)(g)
             if broadcasts:
                 arg = args[argnum]
                 try:  # the common case, checked inline: shapes and dtypes already match

@@ -12,6 +12,7 @@ supported fails loudly instead of silently dropping the gradient.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -329,22 +330,6 @@ class Tracer:
     def astype(self, dtype: Any, copy: bool = True) -> Any:
         return _tnp().astype(self, dtype)
 
-    def __getattr__(self, name: str) -> Any:
-        method = _METHODS.get(name)
-        fn = None if method is None else getattr(_tnp(), method, None)
-        if fn is None and name in _IN_PLACE_METHODS:
-            raise AttributeError(
-                f"ndarray.{name} changes the array in place, which traced arrays do not allow "
-                f"(they are immutable); use {_IN_PLACE_METHODS[name]} instead"
-            )
-        if fn is None:
-            raise AttributeError(
-                f"tapeflow traced arrays do not support the ndarray attribute {name!r} yet. "
-                f"Use the tapeflow.numpy function if there is one (tnp.{name}(x)); see "
-                "docs/coverage.md for what is supported."
-            )
-        return lambda *args, **kwargs: fn(self, *args, **kwargs)
-
     # ----- numpy dispatch protocols (NEP 13 and NEP 18) ---------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         from tapeflow.numpy.dispatch import array_ufunc
@@ -452,6 +437,59 @@ def _power_impl(a: Any, b: Any, **kwargs: Any) -> Any:
     if not kwargs and type(b) is int and b == 2 and type(a) is np.ndarray and a.dtype.kind == "f":
         return np.multiply(a, a)
     return np.power(a, b, **kwargs)
+
+
+def _method(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: Tracer, *args: Any, **kwargs: Any) -> Any:
+        return fn(self, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``{fn.__name__}(x, ...)`` as a method (numpy's ndarray.{name})."
+    return method
+
+
+def _refused(message: str) -> property:
+    """A property that raises ``AttributeError(message)``: ndarray attributes we lack."""
+
+    def get(self: Tracer) -> Any:
+        raise AttributeError(message)
+
+    return property(get)
+
+
+def _unsupported_message(name: str) -> str:
+    return (
+        f"tapeflow traced arrays do not support the ndarray attribute {name!r} yet. "
+        f"Use the tapeflow.numpy function if there is one (tnp.{name}(x)); see "
+        "docs/coverage.md for what is supported."
+    )
+
+
+def install_methods(tnp: Any) -> None:
+    """Give ``Tracer`` numpy's ndarray methods (called once at import).
+
+    The methods in ``_METHODS`` forward to their tapeflow.numpy functions; the
+    in-place ones and every other public ndarray attribute tapeflow lacks become
+    properties that raise an AttributeError saying what to do instead. Real class
+    attributes, rather than a ``__getattr__`` hook, keep attribute access on
+    tracers (``x._value`` on every recorded operation) on Python's fast path.
+    """
+    for name, target in _METHODS.items():
+        fn = getattr(tnp, target, None)
+        setattr(
+            Tracer,
+            name,
+            _method(name, fn) if fn is not None else _refused(_unsupported_message(name)),
+        )
+    for name, fix in _IN_PLACE_METHODS.items():
+        message = (
+            f"ndarray.{name} changes the array in place, which traced arrays do not allow "
+            f"(they are immutable); use {fix} instead"
+        )
+        setattr(Tracer, name, _refused(message))
+    for name in dir(np.ndarray):
+        if not name.startswith("_") and not hasattr(Tracer, name):
+            setattr(Tracer, name, _refused(_unsupported_message(name)))
 
 
 def install_operators(tnp: Any) -> None:

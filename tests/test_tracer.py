@@ -155,11 +155,26 @@ def test_scalar_conversions():
 
 
 def test_method_whose_function_is_missing_raises_attribute_error(monkeypatch):
+    import tapeflow.numpy as tnp
     from tapeflow import tracer
 
     monkeypatch.setitem(tracer._METHODS, "fancy", "no_such_tapeflow_function")
+    monkeypatch.setattr(tracer.Tracer, "fancy", None, raising=False)  # removed afterwards
+    tracer.install_methods(tnp)
     with pytest.raises(AttributeError, match="'fancy'"):
         _seen(lambda x: x.fancy())
+
+
+def test_every_public_ndarray_attribute_is_supported_or_explained():
+    # Tracer has no __getattr__ hook (it would slow every attribute read), so each
+    # ndarray attribute tapeflow lacks must be a property raising a helpful error.
+    for name in dir(np.ndarray):
+        if name.startswith("_"):
+            continue
+        try:
+            _seen(lambda x, name=name: getattr(x, name))
+        except AttributeError as e:
+            assert "tapeflow" in str(e) or "in place" in str(e), (name, str(e))
 
 
 def test_format_and_round_give_plain_values_for_logging():

@@ -19,7 +19,7 @@ import numpy as np
 
 import tapeflow.numpy as tnp
 from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defvjp, primitive, vjp_needs
+from tapeflow.primitive import defjvp, defvjp, defvjp_direct, primitive, vjp_needs
 from tapeflow.tracer import is_traced, unwrap
 
 __all__ = [
@@ -53,7 +53,7 @@ relu = primitive(_np_relu, name="nn.relu")
 # ans > 0 exactly where x > 0, a plain boolean mask (comparisons carry no gradient):
 # relu'(0) = 0. Reading the answer rather than x lets the tape drop x, which the
 # layer before usually holds only for this rule.
-defvjp(relu, lambda ans, x: lambda g: tnp.where(ans > 0, g, 0))
+defvjp_direct(relu, lambda g, ans, x: tnp.where(ans > 0, g, 0))
 vjp_needs(relu, ans=True, args=())
 defjvp(relu, lambda t, ans, x: tnp.where(x > 0, t, 0))
 relu.__doc__ = """Rectified linear unit ``max(x, 0)``; its derivative at 0 is 0.
@@ -78,7 +78,7 @@ def _np_sigmoid(x: Any) -> Any:
 
 
 sigmoid = primitive(_np_sigmoid, name="nn.sigmoid")
-defvjp(sigmoid, lambda ans, x: lambda g: g * (ans * (1 - ans)))
+defvjp_direct(sigmoid, lambda g, ans, x: g * (ans * (1 - ans)))
 vjp_needs(sigmoid, ans=True, args=())
 defjvp(sigmoid, lambda t, ans, x: t * (ans * (1 - ans)))
 sigmoid.__doc__ = """Logistic function ``1 / (1 + exp(-x))``, stable for any ``x``.
@@ -95,9 +95,9 @@ def _np_leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
 
 
 _leaky_relu = primitive(_np_leaky_relu, name="nn.leaky_relu")
-defvjp(
+defvjp_direct(
     _leaky_relu,
-    lambda ans, x, negative_slope=0.01: lambda g: tnp.where(x > 0, g, g * negative_slope),
+    lambda g, ans, x, negative_slope=0.01: tnp.where(x > 0, g, g * negative_slope),
 )
 defjvp(
     _leaky_relu,
@@ -122,7 +122,7 @@ def _np_elu(x: Any, alpha: float = 1.0) -> Any:
 
 
 _elu = primitive(_np_elu, name="nn.elu")
-defvjp(_elu, lambda ans, x, alpha=1.0: lambda g: tnp.where(x > 0, g, g * (ans + alpha)))
+defvjp_direct(_elu, lambda g, ans, x, alpha=1.0: tnp.where(x > 0, g, g * (ans + alpha)))
 defjvp(_elu, lambda t, ans, x, alpha=1.0: tnp.where(x > 0, t, t * (ans + alpha)))
 
 
@@ -142,7 +142,7 @@ def _np_softplus(x: Any) -> Any:
 
 
 softplus = primitive(_np_softplus, name="nn.softplus")
-defvjp(softplus, lambda ans, x: lambda g: g * sigmoid(x))
+defvjp_direct(softplus, lambda g, ans, x: g * sigmoid(x))
 defjvp(softplus, lambda t, ans, x: t * sigmoid(x))
 softplus.__doc__ = """Smooth ReLU ``log(1 + exp(x))``, stable for any ``x``.
 
@@ -195,17 +195,17 @@ def _np_softmax(x: Any, axis: int = -1) -> Any:
 
 _log_softmax = primitive(_np_log_softmax, name="nn.log_softmax")
 _softmax = primitive(_np_softmax, name="nn.softmax")
-defvjp(
+defvjp_direct(
     _log_softmax,
-    lambda ans, x, axis=-1: lambda g: g - tnp.exp(ans) * tnp.sum(g, axis=axis, keepdims=True),
+    lambda g, ans, x, axis=-1: g - tnp.exp(ans) * tnp.sum(g, axis=axis, keepdims=True),
 )
 defjvp(
     _log_softmax,
     lambda t, ans, x, axis=-1: t - tnp.sum(tnp.exp(ans) * t, axis=axis, keepdims=True),
 )
-defvjp(
+defvjp_direct(
     _softmax,
-    lambda ans, x, axis=-1: lambda g: ans * (g - tnp.sum(g * ans, axis=axis, keepdims=True)),
+    lambda g, ans, x, axis=-1: ans * (g - tnp.sum(g * ans, axis=axis, keepdims=True)),
 )
 defjvp(
     _softmax,
@@ -292,9 +292,9 @@ def _softmax_jacobian_product(v: Any, logits: Any) -> Any:
 
 
 # Labels get no gradient; the rules read only the logits.
-defvjp(
+defvjp_direct(
     _softmax_cross_entropy_grad,
-    lambda ans, logits, labels: lambda g: _softmax_jacobian_product(g, logits),
+    lambda g, ans, logits, labels: _softmax_jacobian_product(g, logits),
     None,
 )
 vjp_needs(_softmax_cross_entropy_grad, ans=False, args=(0,))
@@ -401,10 +401,10 @@ def _size(x: Any) -> int:
 
 
 _bce_with_logits = primitive(_np_bce_with_logits, name="nn.binary_cross_entropy_with_logits")
-defvjp(
+defvjp_direct(
     _bce_with_logits,
-    lambda ans, x, z: lambda g: g * ((sigmoid(x) - z) / _size(x)),
-    lambda ans, x, z: lambda g: g * (-x / _size(x)),
+    lambda g, ans, x, z: g * ((sigmoid(x) - z) / _size(x)),
+    lambda g, ans, x, z: g * (-x / _size(x)),
 )
 defjvp(
     _bce_with_logits,

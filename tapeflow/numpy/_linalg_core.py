@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of, unbroadcast
-from tapeflow.primitive import defjvp, defvjp, nondifferentiable, primitive
+from tapeflow.primitive import defjvp, defvjp, defvjp_direct, nondifferentiable, primitive
 
 try:  # numpy >= 2.0 exposes its result types here; share them so isinstance works.
     from numpy.linalg._linalg import EighResult, QRResult, SlogdetResult, SVDResult
@@ -157,11 +157,9 @@ def _np_result_item(result: Any, index: int, length: int) -> Any:
 
 
 _result_item = primitive(_np_result_item, name="linalg.result_item")
-defvjp(
+defvjp_direct(
     _result_item,
-    lambda ans, result, index, length: (
-        lambda g: tuple(g if i == index else None for i in range(length))
-    ),
+    lambda g, ans, result, index, length: tuple(g if i == index else None for i in range(length)),
 )
 defjvp(_result_item, lambda t, ans, result, index, length: t[index])
 
@@ -172,7 +170,7 @@ def _items(result: Any, length: int) -> list[Any]:
 
 # ----- inv, solve ---------------------------------------------------------------
 _inv = primitive(np.linalg.inv, name="linalg.inv")
-defvjp(_inv, lambda ans, a: lambda g: -_mm(_mm(_T(ans), g), _T(ans)))
+defvjp_direct(_inv, lambda g, ans, a: -_mm(_mm(_T(ans), g), _T(ans)))
 defjvp(_inv, lambda t, ans, a: -_mm(_mm(ans, t), ans))
 
 
@@ -248,7 +246,7 @@ def solve(a: Any, b: Any) -> Any:
 
 # ----- det, slogdet ---------------------------------------------------------------
 _det = primitive(np.linalg.det, name="linalg.det")
-defvjp(_det, lambda ans, a: lambda g: _scalar_to_matrix(g * ans) * _T(_inv(a)))
+defvjp_direct(_det, lambda g, ans, a: _scalar_to_matrix(g * ans) * _T(_inv(a)))
 defjvp(_det, lambda t, ans, a: ans * _trace(_solve(a, t)))
 
 

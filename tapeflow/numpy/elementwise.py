@@ -41,6 +41,7 @@ from tapeflow.numpy._cotangent import dtype_of, shape_of
 from tapeflow.primitive import (
     defjvp,
     defvjp,
+    defvjp_direct,
     nondifferentiable,
     primitive,
     register_numpy,
@@ -170,36 +171,36 @@ def _nonzero(x: Any) -> Any:
 
 # ----- arithmetic -------------------------------------------------------------
 add = _ufunc(np.add, broadcasts=True)
-defvjp(add, lambda ans, x, y: lambda g: g, lambda ans, x, y: lambda g: g)
+defvjp_direct(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
 defjvp(add, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
 vjp_needs(add, ans=False, args=())  # the rules use only shapes
 
 subtract = _ufunc(np.subtract, broadcasts=True)
-defvjp(subtract, lambda ans, x, y: lambda g: g, lambda ans, x, y: lambda g: -g)
+defvjp_direct(subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
 defjvp(subtract, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
 vjp_needs(subtract, ans=False, args=())
 
 multiply = _ufunc(np.multiply, broadcasts=True)
-defvjp(multiply, lambda ans, x, y: lambda g: g * y, lambda ans, x, y: lambda g: g * x)
+defvjp_direct(multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
 defjvp(multiply, lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t)
 vjp_needs(multiply, ans=False, args=(0, 1))
 
 true_divide = _ufunc(np.true_divide, broadcasts=True)
 divide = true_divide
-defvjp(
+defvjp_direct(
     true_divide,
-    lambda ans, x, y: lambda g: g / y,
-    lambda ans, x, y: lambda g: -g * ans / y,
+    lambda g, ans, x, y: g / y,
+    lambda g, ans, x, y: -g * ans / y,
 )
 defjvp(true_divide, lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y)
 
 negative = _ufunc(np.negative)
-defvjp(negative, lambda ans, x: lambda g: -g)
+defvjp_direct(negative, lambda g, ans, x: -g)
 defjvp(negative, lambda t, ans, x: -t)
 vjp_needs(negative, ans=False, args=())
 
 positive = _ufunc(np.positive)
-defvjp(positive, lambda ans, x: lambda g: g)
+defvjp_direct(positive, lambda g, ans, x: g)
 defjvp(positive, lambda t, ans, x: t)
 
 
@@ -225,10 +226,10 @@ def _log_or_zero(x):  # type: ignore[no-untyped-def]
 
 
 power = _ufunc(np.power, broadcasts=True)
-defvjp(
+defvjp_direct(
     power,
-    lambda ans, x, y: lambda g: g * _power_slope(x, y, power),
-    lambda ans, x, y: lambda g: g * ans * _log_or_zero(x),
+    lambda g, ans, x, y: g * _power_slope(x, y, power),
+    lambda g, ans, x, y: g * ans * _log_or_zero(x),
 )
 defjvp(
     power,
@@ -239,10 +240,10 @@ defjvp(
 # numpy computes float_power in float64 (or complex128) whatever the input dtype;
 # tapeflow keeps that, and the cotangents are cast back to each input's dtype.
 float_power = _ufunc(np.float_power, broadcasts=True)
-defvjp(
+defvjp_direct(
     float_power,
-    lambda ans, x, y: lambda g: g * _power_slope(x, y, float_power),
-    lambda ans, x, y: lambda g: g * ans * _log_or_zero(x),
+    lambda g, ans, x, y: g * _power_slope(x, y, float_power),
+    lambda g, ans, x, y: g * ans * _log_or_zero(x),
 )
 defjvp(
     float_power,
@@ -251,21 +252,21 @@ defjvp(
 )
 
 square = _ufunc(np.square)
-defvjp(square, lambda ans, x: lambda g: g * 2 * x)
+defvjp_direct(square, lambda g, ans, x: g * 2 * x)
 defjvp(square, lambda t, ans, x: t * 2 * x)
 
 # The derivative of sqrt at 0 is +inf (numpy also warns about the division there).
 sqrt = _ufunc(np.sqrt)
-defvjp(sqrt, lambda ans, x: lambda g: g * 0.5 / ans)
+defvjp_direct(sqrt, lambda g, ans, x: g * 0.5 / ans)
 defjvp(sqrt, lambda t, ans, x: t * 0.5 / ans)
 vjp_needs(sqrt, ans=True, args=())
 
 cbrt = _ufunc(np.cbrt)
-defvjp(cbrt, lambda ans, x: lambda g: g / (3 * ans * ans))
+defvjp_direct(cbrt, lambda g, ans, x: g / (3 * ans * ans))
 defjvp(cbrt, lambda t, ans, x: t / (3 * ans * ans))
 
 reciprocal = _ufunc(np.reciprocal)
-defvjp(reciprocal, lambda ans, x: lambda g: -g * ans * ans)
+defvjp_direct(reciprocal, lambda g, ans, x: -g * ans * ans)
 defjvp(reciprocal, lambda t, ans, x: -t * ans * ans)
 
 
@@ -285,41 +286,41 @@ def _abs_jvp(t, ans, x):  # type: ignore[no-untyped-def]
 
 absolute = _ufunc(np.absolute)
 abs = absolute  # noqa: A001 - numpy's name
-defvjp(absolute, lambda ans, x: lambda g: g * _abs_slope(ans, x))
+defvjp_direct(absolute, lambda g, ans, x: g * _abs_slope(ans, x))
 defjvp(absolute, _abs_jvp)
 
 fabs = _ufunc(np.fabs)
-defvjp(fabs, lambda ans, x: lambda g: g * sign(x))
+defvjp_direct(fabs, lambda g, ans, x: g * sign(x))
 defjvp(fabs, lambda t, ans, x: t * sign(x))
 
 # ----- exponentials and logarithms -------------------------------------------
 exp = _ufunc(np.exp)
-defvjp(exp, lambda ans, x: lambda g: g * ans)
+defvjp_direct(exp, lambda g, ans, x: g * ans)
 defjvp(exp, lambda t, ans, x: t * ans)
 vjp_needs(exp, ans=True, args=())
 
 expm1 = _ufunc(np.expm1)
-defvjp(expm1, lambda ans, x: lambda g: g * (ans + 1))
+defvjp_direct(expm1, lambda g, ans, x: g * (ans + 1))
 defjvp(expm1, lambda t, ans, x: t * (ans + 1))
 
 exp2 = _ufunc(np.exp2)
-defvjp(exp2, lambda ans, x: lambda g: g * ans * _LN2)
+defvjp_direct(exp2, lambda g, ans, x: g * ans * _LN2)
 defjvp(exp2, lambda t, ans, x: t * ans * _LN2)
 
 log = _ufunc(np.log)
-defvjp(log, lambda ans, x: lambda g: g / x)
+defvjp_direct(log, lambda g, ans, x: g / x)
 defjvp(log, lambda t, ans, x: t / x)
 
 log1p = _ufunc(np.log1p)
-defvjp(log1p, lambda ans, x: lambda g: g / (x + 1))
+defvjp_direct(log1p, lambda g, ans, x: g / (x + 1))
 defjvp(log1p, lambda t, ans, x: t / (x + 1))
 
 log2 = _ufunc(np.log2)
-defvjp(log2, lambda ans, x: lambda g: g / (x * _LN2))
+defvjp_direct(log2, lambda g, ans, x: g / (x * _LN2))
 defjvp(log2, lambda t, ans, x: t / (x * _LN2))
 
 log10 = _ufunc(np.log10)
-defvjp(log10, lambda ans, x: lambda g: g / (x * _LN10))
+defvjp_direct(log10, lambda g, ans, x: g / (x * _LN10))
 defjvp(log10, lambda t, ans, x: t / (x * _LN10))
 
 
@@ -330,10 +331,10 @@ def _softmax_weight(x, ans, base_exp):  # type: ignore[no-untyped-def]
 
 
 logaddexp = _ufunc(np.logaddexp, broadcasts=True)
-defvjp(
+defvjp_direct(
     logaddexp,
-    lambda ans, x, y: lambda g: g * _softmax_weight(x, ans, exp),
-    lambda ans, x, y: lambda g: g * _softmax_weight(y, ans, exp),
+    lambda g, ans, x, y: g * _softmax_weight(x, ans, exp),
+    lambda g, ans, x, y: g * _softmax_weight(y, ans, exp),
 )
 defjvp(
     logaddexp,
@@ -342,10 +343,10 @@ defjvp(
 )
 
 logaddexp2 = _ufunc(np.logaddexp2, broadcasts=True)
-defvjp(
+defvjp_direct(
     logaddexp2,
-    lambda ans, x, y: lambda g: g * _softmax_weight(x, ans, exp2),
-    lambda ans, x, y: lambda g: g * _softmax_weight(y, ans, exp2),
+    lambda g, ans, x, y: g * _softmax_weight(x, ans, exp2),
+    lambda g, ans, x, y: g * _softmax_weight(y, ans, exp2),
 )
 defjvp(
     logaddexp2,
@@ -355,35 +356,35 @@ defjvp(
 
 # ----- trigonometry -------------------------------------------------------------
 sin = _ufunc(np.sin)
-defvjp(sin, lambda ans, x: lambda g: g * cos(x))
+defvjp_direct(sin, lambda g, ans, x: g * cos(x))
 defjvp(sin, lambda t, ans, x: t * cos(x))
 
 cos: Any = _ufunc(np.cos)  # annotated: used in rules above its definition
-defvjp(cos, lambda ans, x: lambda g: -g * sin(x))
+defvjp_direct(cos, lambda g, ans, x: -g * sin(x))
 defjvp(cos, lambda t, ans, x: -t * sin(x))
 
 tan = _ufunc(np.tan)
-defvjp(tan, lambda ans, x: lambda g: g * (1 + ans * ans))
+defvjp_direct(tan, lambda g, ans, x: g * (1 + ans * ans))
 defjvp(tan, lambda t, ans, x: t * (1 + ans * ans))
 
 arcsin = _ufunc(np.arcsin)
-defvjp(arcsin, lambda ans, x: lambda g: g / sqrt(1 - x * x))
+defvjp_direct(arcsin, lambda g, ans, x: g / sqrt(1 - x * x))
 defjvp(arcsin, lambda t, ans, x: t / sqrt(1 - x * x))
 
 arccos = _ufunc(np.arccos)
-defvjp(arccos, lambda ans, x: lambda g: -g / sqrt(1 - x * x))
+defvjp_direct(arccos, lambda g, ans, x: -g / sqrt(1 - x * x))
 defjvp(arccos, lambda t, ans, x: -t / sqrt(1 - x * x))
 
 arctan = _ufunc(np.arctan)
-defvjp(arctan, lambda ans, x: lambda g: g / (1 + x * x))
+defvjp_direct(arctan, lambda g, ans, x: g / (1 + x * x))
 defjvp(arctan, lambda t, ans, x: t / (1 + x * x))
 
 # arctan2(y, x) is the angle of the point (x, y): d = (x dy - y dx) / (x^2 + y^2).
 arctan2 = _ufunc(np.arctan2, broadcasts=True)
-defvjp(
+defvjp_direct(
     arctan2,
-    lambda ans, y, x: lambda g: g * x / (x * x + y * y),
-    lambda ans, y, x: lambda g: -g * y / (x * x + y * y),
+    lambda g, ans, y, x: g * x / (x * x + y * y),
+    lambda g, ans, y, x: -g * y / (x * x + y * y),
 )
 defjvp(
     arctan2,
@@ -392,37 +393,37 @@ defjvp(
 )
 
 sinh = _ufunc(np.sinh)
-defvjp(sinh, lambda ans, x: lambda g: g * cosh(x))
+defvjp_direct(sinh, lambda g, ans, x: g * cosh(x))
 defjvp(sinh, lambda t, ans, x: t * cosh(x))
 
 cosh: Any = _ufunc(np.cosh)  # annotated: used in rules above its definition
-defvjp(cosh, lambda ans, x: lambda g: g * sinh(x))
+defvjp_direct(cosh, lambda g, ans, x: g * sinh(x))
 defjvp(cosh, lambda t, ans, x: t * sinh(x))
 
 tanh = _ufunc(np.tanh)
-defvjp(tanh, lambda ans, x: lambda g: g * (1 - ans * ans))
+defvjp_direct(tanh, lambda g, ans, x: g * (1 - ans * ans))
 defjvp(tanh, lambda t, ans, x: t * (1 - ans * ans))
 vjp_needs(tanh, ans=True, args=())
 
 arcsinh = _ufunc(np.arcsinh)
-defvjp(arcsinh, lambda ans, x: lambda g: g / sqrt(x * x + 1))
+defvjp_direct(arcsinh, lambda g, ans, x: g / sqrt(x * x + 1))
 defjvp(arcsinh, lambda t, ans, x: t / sqrt(x * x + 1))
 
 # sqrt(x-1) * sqrt(x+1) rather than sqrt(x*x - 1): no overflow for huge x.
 arccosh = _ufunc(np.arccosh)
-defvjp(arccosh, lambda ans, x: lambda g: g / (sqrt(x - 1) * sqrt(x + 1)))
+defvjp_direct(arccosh, lambda g, ans, x: g / (sqrt(x - 1) * sqrt(x + 1)))
 defjvp(arccosh, lambda t, ans, x: t / (sqrt(x - 1) * sqrt(x + 1)))
 
 arctanh = _ufunc(np.arctanh)
-defvjp(arctanh, lambda ans, x: lambda g: g / (1 - x * x))
+defvjp_direct(arctanh, lambda g, ans, x: g / (1 - x * x))
 defjvp(arctanh, lambda t, ans, x: t / (1 - x * x))
 
 # hypot(x, y) = sqrt(x^2 + y^2); gradient 0 at the origin, where it is undefined.
 hypot = _ufunc(np.hypot, broadcasts=True)
-defvjp(
+defvjp_direct(
     hypot,
-    lambda ans, x, y: lambda g: g * x / _nonzero(ans),
-    lambda ans, x, y: lambda g: g * y / _nonzero(ans),
+    lambda g, ans, x, y: g * x / _nonzero(ans),
+    lambda g, ans, x, y: g * y / _nonzero(ans),
 )
 defjvp(
     hypot,
@@ -438,19 +439,19 @@ def _sinc_slope(ans, x):  # type: ignore[no-untyped-def]
 
 sinc = primitive(np.sinc, name="sinc")
 register_numpy(np.sinc, sinc)
-defvjp(sinc, lambda ans, x: lambda g: g * _sinc_slope(ans, x))
+defvjp_direct(sinc, lambda g, ans, x: g * _sinc_slope(ans, x))
 defjvp(sinc, lambda t, ans, x: t * _sinc_slope(ans, x))
 
 deg2rad = _ufunc(np.deg2rad)
 radians = deg2rad
 register_numpy(np.radians, deg2rad)
-defvjp(deg2rad, lambda ans, x: lambda g: g * _RAD)
+defvjp_direct(deg2rad, lambda g, ans, x: g * _RAD)
 defjvp(deg2rad, lambda t, ans, x: t * _RAD)
 
 rad2deg = _ufunc(np.rad2deg)
 degrees = rad2deg
 register_numpy(np.degrees, rad2deg)
-defvjp(rad2deg, lambda ans, x: lambda g: g * _DEG)
+defvjp_direct(rad2deg, lambda g, ans, x: g * _DEG)
 defjvp(rad2deg, lambda t, ans, x: t * _DEG)
 
 # ----- piecewise constant and boolean: no gradient -----------------------------
@@ -513,21 +514,21 @@ for _prim in (
 # mod(x, y) = x - floor(x / y) * y and fmod(x, y) = x - trunc(x / y) * y.
 mod = _ufunc(np.mod, broadcasts=True)
 remainder = mod
-defvjp(mod, lambda ans, x, y: lambda g: g, lambda ans, x, y: lambda g: -g * floor_divide(x, y))
+defvjp_direct(mod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * floor_divide(x, y))
 defjvp(mod, lambda t, ans, x, y: t, lambda t, ans, x, y: -t * floor_divide(x, y))
 
 fmod = _ufunc(np.fmod, broadcasts=True)
-defvjp(fmod, lambda ans, x, y: lambda g: g, lambda ans, x, y: lambda g: -g * trunc(x / y))
+defvjp_direct(fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * trunc(x / y))
 defjvp(fmod, lambda t, ans, x, y: t, lambda t, ans, x, y: -t * trunc(x / y))
 
 # ----- selection and extrema -----------------------------------------------------
 where = primitive(np.where, name="where", broadcasts=True)
 register_numpy(np.where, where)
-defvjp(
+defvjp_direct(
     where,
     None,
-    lambda ans, c, x, y: lambda g: where(c, g, 0),
-    lambda ans, c, x, y: lambda g: where(c, 0, g),
+    lambda g, ans, c, x, y: where(c, g, 0),
+    lambda g, ans, c, x, y: where(c, 0, g),
 )
 defjvp(where, None, lambda t, ans, c, x, y: where(c, t, 0), lambda t, ans, c, x, y: where(c, 0, t))
 
@@ -547,10 +548,10 @@ def _extremum(np_fun, winner, skip_nan):  # type: ignore[no-untyped-def]
         # does the gradient of the NaN argument, which is NaN-valued anyway).
         return (w | (isnan(b) & ~isnan(a))) if skip_nan else w
 
-    defvjp(
+    defvjp_direct(
         prim,
-        lambda ans, x, y: lambda g: _pick(g, wins(x, y), x == y),
-        lambda ans, x, y: lambda g: _pick(g, wins(y, x), x == y),
+        lambda g, ans, x, y: _pick(g, wins(x, y), x == y),
+        lambda g, ans, x, y: _pick(g, wins(y, x), x == y),
     )
     defjvp(
         prim,
@@ -607,11 +608,11 @@ def _clip_hi(g, a, lo, hi):  # type: ignore[no-untyped-def]
     return where(_clip_masks(a, lo, hi)[1], g, 0)
 
 
-defvjp(
+defvjp_direct(
     _clip,
-    lambda ans, a, lo, hi: lambda g: _clip_a(g, a, lo, hi),
-    lambda ans, a, lo, hi: lambda g: _clip_lo(g, a, lo, hi),
-    lambda ans, a, lo, hi: lambda g: _clip_hi(g, a, lo, hi),
+    lambda g, ans, a, lo, hi: _clip_a(g, a, lo, hi),
+    lambda g, ans, a, lo, hi: _clip_lo(g, a, lo, hi),
+    lambda g, ans, a, lo, hi: _clip_hi(g, a, lo, hi),
 )
 defjvp(
     _clip,
@@ -653,7 +654,7 @@ register_numpy(np.clip, clip)
 # copysign(x1, x2) = |x1| with the sign of x2: slope sign(x1) * sign(result) in
 # x1 (0 at x1 = 0, like abs); the sign source x2 gets no gradient.
 copysign = _ufunc(np.copysign, broadcasts=True)
-defvjp(copysign, lambda ans, x1, x2: lambda g: g * sign(x1) * sign(ans), None)
+defvjp_direct(copysign, lambda g, ans, x1, x2: g * sign(x1) * sign(ans), None)
 defjvp(copysign, lambda t, ans, x1, x2: t * sign(x1) * sign(ans), None)
 
 # ----- complex parts and dtype conversion -----------------------------------
@@ -668,7 +669,7 @@ def _as_complex_like(ct, x):  # type: ignore[no-untyped-def]
 
 real = primitive(np.real, name="real")
 register_numpy(np.real, real)
-defvjp(real, lambda ans, x: lambda g: _as_complex_like(g, x))
+defvjp_direct(real, lambda g, ans, x: _as_complex_like(g, x))
 defjvp(real, lambda t, ans, x: real(t))
 
 
@@ -686,7 +687,7 @@ defjvp(imag, lambda t, ans, x: imag(t))
 
 conjugate = _ufunc(np.conjugate)
 conj = conjugate
-defvjp(conjugate, lambda ans, x: lambda g: conjugate(g))
+defvjp_direct(conjugate, lambda g, ans, x: conjugate(g))
 defjvp(conjugate, lambda t, ans, x: conjugate(t))
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defvjp, primitive, register_numpy, vjp_needs
+from tapeflow.primitive import defjvp, defvjp, defvjp_direct, primitive, register_numpy, vjp_needs
 
 __all__ = ["getitem", "scatter_add", "take", "take_along_axis"]
 
@@ -173,7 +173,7 @@ Example:
 defvjp(scatter_add, lambda ans, g, index, shape, dtype: lambda h: _getitem(h, index))
 defjvp(scatter_add, lambda t, ans, g, index, shape, dtype: scatter_add(t, index, shape, dtype))
 
-defvjp(_getitem, lambda ans, x, index: lambda g: scatter_add(g, index, shape_of(x), dtype_of(x)))
+defvjp_direct(_getitem, lambda g, ans, x, index: scatter_add(g, index, shape_of(x), dtype_of(x)))
 defjvp(_getitem, lambda t, ans, x, index: _getitem(t, index))
 vjp_needs(_getitem, ans=False, args=(1,))  # x's shape and dtype suffice
 

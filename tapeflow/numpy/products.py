@@ -36,8 +36,8 @@ from tapeflow.numpy._cotangent import dtype_of, shape_of, unbroadcast
 from tapeflow.primitive import (
     defjvp,
     defjvp_argnum,
-    defvjp,
     defvjp_argnum,
+    defvjp_direct,
     primitive,
     register_numpy,
     vjp_needs,
@@ -64,45 +64,37 @@ def _swap_last(x: Any) -> Any:
 
 
 # ----- matmul -------------------------------------------------------------------
-def _matmul_vjp_x(ans: Any, x: Any, y: Any) -> Any:
+def _matmul_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
     from tapeflow.numpy.shape import reshape
 
     xs, ys = shape_of(x), shape_of(y)
-
-    def vjp(g: Any) -> Any:
-        if len(ys) == 1:  # (..., n) @ (n,) -> (...,)
-            return unbroadcast(reshape(g, shape_of(g) + (1,)) * y, xs)
-        if len(xs) == 1:  # (n,) @ (..., n, m) -> (..., m)
-            gx = matmul(reshape(g, shape_of(g)[:-1] + (1, shape_of(g)[-1])), _swap_last(y))
-            return unbroadcast(reshape(gx, shape_of(gx)[:-2] + (xs[0],)), xs)
-        return unbroadcast(matmul(g, _swap_last(y)), xs)
-
-    return vjp
+    if len(ys) == 1:  # (..., n) @ (n,) -> (...,)
+        return unbroadcast(reshape(g, shape_of(g) + (1,)) * y, xs)
+    if len(xs) == 1:  # (n,) @ (..., n, m) -> (..., m)
+        gx = matmul(reshape(g, shape_of(g)[:-1] + (1, shape_of(g)[-1])), _swap_last(y))
+        return unbroadcast(reshape(gx, shape_of(gx)[:-2] + (xs[0],)), xs)
+    return unbroadcast(matmul(g, _swap_last(y)), xs)
 
 
-def _matmul_vjp_y(ans: Any, x: Any, y: Any) -> Any:
+def _matmul_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
     from tapeflow.numpy.shape import reshape
 
     xs, ys = shape_of(x), shape_of(y)
-
-    def vjp(g: Any) -> Any:
-        if len(xs) == 1 and len(ys) == 1:
-            return g * x
-        if len(xs) == 1:  # g: (..., m); gy = outer(x, g)
-            return unbroadcast(
-                reshape(x, (xs[0], 1)) * reshape(g, shape_of(g)[:-1] + (1,) + shape_of(g)[-1:]), ys
-            )
-        if len(ys) == 1:  # g: (..., k); gy = sum over batch of x^T g
-            gy = matmul(_swap_last(x), reshape(g, shape_of(g) + (1,)))
-            return unbroadcast(reshape(gy, shape_of(gy)[:-1]), ys)
-        return unbroadcast(matmul(_swap_last(x), g), ys)
-
-    return vjp
+    if len(xs) == 1 and len(ys) == 1:
+        return g * x
+    if len(xs) == 1:  # g: (..., m); gy = outer(x, g)
+        return unbroadcast(
+            reshape(x, (xs[0], 1)) * reshape(g, shape_of(g)[:-1] + (1,) + shape_of(g)[-1:]), ys
+        )
+    if len(ys) == 1:  # g: (..., k); gy = sum over batch of x^T g
+        gy = matmul(_swap_last(x), reshape(g, shape_of(g) + (1,)))
+        return unbroadcast(reshape(gy, shape_of(gy)[:-1]), ys)
+    return unbroadcast(matmul(_swap_last(x), g), ys)
 
 
 matmul = primitive(np.matmul, name="matmul")
 register_numpy(np.matmul, matmul)
-defvjp(matmul, _matmul_vjp_x, _matmul_vjp_y)
+defvjp_direct(matmul, _matmul_vjp_x, _matmul_vjp_y)
 defjvp(matmul, lambda t, ans, x, y: matmul(t, y), lambda t, ans, x, y: matmul(x, t))
 vjp_needs(matmul, ans=False, args=(0, 1))
 

@@ -27,6 +27,7 @@ from tapeflow.numpy._cotangent import dtype_of, shape_of
 from tapeflow.primitive import (
     defjvp,
     defvjp,
+    defvjp_direct,
     nondifferentiable,
     primitive,
     register_numpy,
@@ -105,7 +106,7 @@ def _np_sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 _sum = primitive(_np_sum, name="sum")
-defvjp(_sum, lambda ans, x, axis=None, keepdims=False: lambda g: _spread(g, x, axis, keepdims))
+defvjp_direct(_sum, lambda g, ans, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims))
 defjvp(_sum, lambda t, ans, x, axis=None, keepdims=False: _sum(t, axis=axis, keepdims=keepdims))
 vjp_needs(_sum, ans=False, args=())
 
@@ -121,11 +122,9 @@ def _np_mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 _mean = primitive(_np_mean, name="mean")
-defvjp(
+defvjp_direct(
     _mean,
-    lambda ans, x, axis=None, keepdims=False: (
-        lambda g: _spread(g, x, axis, keepdims) / _count(x, axis)
-    ),
+    lambda g, ans, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims) / _count(x, axis),
 )
 defjvp(_mean, lambda t, ans, x, axis=None, keepdims=False: _mean(t, axis=axis, keepdims=keepdims))
 
@@ -244,10 +243,10 @@ def _scan_back(a: Any, g: Any, axis: int) -> Any:
     return flip(linear_scan(a_next, flip(g, axis=axis), axis=axis), axis=axis)
 
 
-defvjp(
+defvjp_direct(
     linear_scan,
-    lambda ans, a, b, axis=0: lambda g: _shift(ans, axis, 0) * _scan_back(a, g, axis),
-    lambda ans, a, b, axis=0: lambda g: _scan_back(a, g, axis),
+    lambda g, ans, a, b, axis=0: _shift(ans, axis, 0) * _scan_back(a, g, axis),
+    lambda g, ans, a, b, axis=0: _scan_back(a, g, axis),
 )
 defjvp(
     linear_scan,
@@ -268,7 +267,7 @@ def _reverse_cumsum(g: Any, axis: int) -> Any:
 
 
 _cumsum = primitive(_np_cumsum, name="cumsum")
-defvjp(_cumsum, lambda ans, x, axis=0: lambda g: _reverse_cumsum(g, axis))
+defvjp_direct(_cumsum, lambda g, ans, x, axis=0: _reverse_cumsum(g, axis))
 defjvp(_cumsum, lambda t, ans, x, axis=0: _cumsum(t, axis=axis))
 
 
@@ -302,9 +301,9 @@ _cumprod = primitive(_np_cumprod, name="cumprod")
 # y[k] = prod_{j<=k} x[j].  dy[k]/dx[i] = L[i] * prod_{i<j<=k} x[j] with L the exclusive
 # cumulative product (ans shifted by one): both directions are linear recurrences in x,
 # so no division by x appears and zeros are handled exactly.
-defvjp(
+defvjp_direct(
     _cumprod,
-    lambda ans, x, axis=0: lambda g: _shift(ans, axis, 1) * _scan_back(x, g, axis),
+    lambda g, ans, x, axis=0: _shift(ans, axis, 1) * _scan_back(x, g, axis),
 )
 defjvp(
     _cumprod,
@@ -349,10 +348,10 @@ def _np_prod(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 _prod = primitive(_np_prod, name="prod")
-defvjp(
+defvjp_direct(
     _prod,
-    lambda ans, x, axis=None, keepdims=False: (
-        lambda g: _spread(g, x, axis, keepdims) * _others_product(x, axis)
+    lambda g, ans, x, axis=None, keepdims=False: (
+        _spread(g, x, axis, keepdims) * _others_product(x, axis)
     ),
 )
 defjvp(

@@ -21,6 +21,7 @@ from tapeflow.primitive import (
     defjvp_argnum,
     defvjp,
     defvjp_argnum,
+    defvjp_direct,
     primitive,
     register_numpy,
     vjp_needs,
@@ -77,7 +78,7 @@ def _np_reshape(x: Any, shape: Any, order: str = "C") -> Any:
 
 
 _reshape = primitive(_np_reshape, name="reshape")
-defvjp(_reshape, lambda ans, x, shape, order="C": lambda g: _reshape(g, shape_of(x), order=order))
+defvjp_direct(_reshape, lambda g, ans, x, shape, order="C": _reshape(g, shape_of(x), order=order))
 defjvp(_reshape, lambda t, ans, x, shape, order="C": _reshape(t, shape, order=order))
 vjp_needs(_reshape, ans=False, args=(1,))
 
@@ -107,9 +108,9 @@ def _inverse_axes(axes: Any, ndim: int) -> Any:
     return tuple(np.argsort([a % ndim for a in axes]))
 
 
-defvjp(
+defvjp_direct(
     _transpose,
-    lambda ans, x, axes=None: lambda g: _transpose(g, _inverse_axes(axes, len(shape_of(x)))),
+    lambda g, ans, x, axes=None: _transpose(g, _inverse_axes(axes, len(shape_of(x)))),
 )
 defjvp(_transpose, lambda t, ans, x, axes=None: _transpose(t, axes))
 
@@ -416,7 +417,7 @@ def _np_flip(x: Any, axis: Any) -> Any:
 
 
 _flip = primitive(_np_flip, name="flip")
-defvjp(_flip, lambda ans, x, axis: lambda g: _flip(g, axis=axis))
+defvjp_direct(_flip, lambda g, ans, x, axis: _flip(g, axis=axis))
 defjvp(_flip, lambda t, ans, x, axis: _flip(t, axis=axis))
 
 
@@ -468,7 +469,7 @@ def _negate(shift: Any) -> Any:
 
 
 _roll = primitive(_np_roll, name="roll")
-defvjp(_roll, lambda ans, x, shift, axis: lambda g: _roll(g, shift=_negate(shift), axis=axis))
+defvjp_direct(_roll, lambda g, ans, x, shift, axis: _roll(g, shift=_negate(shift), axis=axis))
 defjvp(_roll, lambda t, ans, x, shift, axis: _roll(t, shift=shift, axis=axis))
 
 
@@ -493,7 +494,7 @@ def _unpad(g: Any, pad_width: Any) -> Any:
     return g[tuple(slice(lo, n - hi) for (lo, hi), n in zip(pad_width, shape_of(g), strict=False))]
 
 
-defvjp(_pad, lambda ans, x, pad_width, constant_values=0: lambda g: _unpad(g, pad_width))
+defvjp_direct(_pad, lambda g, ans, x, pad_width, constant_values=0: _unpad(g, pad_width))
 defjvp(_pad, lambda t, ans, x, pad_width, constant_values=0: _pad(t, pad_width=pad_width))
 
 
@@ -562,10 +563,10 @@ diagonal_scatter = primitive(_np_diagonal_scatter, name="diagonal_scatter")
 diagonal_scatter.__doc__ = (
     """Zeros of ``shape`` with ``d`` written on the given diagonal (transpose of diagonal)."""
 )
-defvjp(
+defvjp_direct(
     _diagonal,
-    lambda ans, x, offset=0, axis1=0, axis2=1: (
-        lambda g: diagonal_scatter(g, shape_of(x), offset=offset, axis1=axis1, axis2=axis2)
+    lambda g, ans, x, offset=0, axis1=0, axis2=1: diagonal_scatter(
+        g, shape_of(x), offset=offset, axis1=axis1, axis2=axis2
     ),
 )
 defjvp(
@@ -574,10 +575,10 @@ defjvp(
         t, offset=offset, axis1=axis1, axis2=axis2
     ),
 )
-defvjp(
+defvjp_direct(
     diagonal_scatter,
-    lambda ans, d, shape, offset=0, axis1=0, axis2=1: (
-        lambda g: _diagonal(g, offset=offset, axis1=axis1, axis2=axis2)
+    lambda g, ans, d, shape, offset=0, axis1=0, axis2=1: _diagonal(
+        g, offset=offset, axis1=axis1, axis2=axis2
     ),
     None,
 )

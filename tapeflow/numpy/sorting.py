@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import shape_of
-from tapeflow.primitive import defjvp, defvjp, nondifferentiable, primitive, register_numpy
+from tapeflow.primitive import (
+    defjvp,
+    defvjp_direct,
+    nondifferentiable,
+    primitive,
+    register_numpy,
+)
 
 __all__ = [
     "sort",
@@ -58,9 +64,9 @@ def _inverse(perm: Any, axis: int) -> Any:
     return np.argsort(perm, axis=axis)
 
 
-defvjp(
+defvjp_direct(
     permute_along_axis,
-    lambda ans, x, perm, axis=-1: lambda g: permute_along_axis(g, _inverse(perm, axis), axis=axis),
+    lambda g, ans, x, perm, axis=-1: permute_along_axis(g, _inverse(perm, axis), axis=axis),
     None,
 )
 defjvp(

@@ -39,7 +39,7 @@ from tapeflow.numpy._cotangent import dtype_of, shape_of
 from tapeflow.numpy.elementwise import exp, log, log1p, where
 from tapeflow.numpy.reductions import restore_reduced
 from tapeflow.numpy.reductions import sum as _sum
-from tapeflow.primitive import defjvp, defvjp, primitive
+from tapeflow.primitive import defjvp, defvjp, defvjp_direct, primitive
 
 __all__ = [
     "logsumexp",
@@ -624,7 +624,7 @@ def _softmax_back(ans, g, axis):  # type: ignore[no-untyped-def]
     return ans * (g - _sum(g * ans, axis=axis, keepdims=True))
 
 
-defvjp(_softmax, lambda ans, x, axis=None: lambda g: _softmax_back(ans, g, axis))
+defvjp_direct(_softmax, lambda g, ans, x, axis=None: _softmax_back(ans, g, axis))
 defjvp(_softmax, lambda t, ans, x, axis=None: _softmax_back(ans, t, axis))
 
 
@@ -642,9 +642,9 @@ def softmax(x: Any, axis: Any = None) -> Any:
 
 
 _log_softmax = primitive(_np_log_softmax, name="scipy.special.log_softmax")
-defvjp(
+defvjp_direct(
     _log_softmax,
-    lambda ans, x, axis=None: lambda g: g - exp(ans) * _sum(g, axis=axis, keepdims=True),
+    lambda g, ans, x, axis=None: g - exp(ans) * _sum(g, axis=axis, keepdims=True),
 )
 defjvp(
     _log_softmax,
@@ -668,7 +668,7 @@ def log_softmax(x: Any, axis: Any = None) -> Any:
 expit = primitive(_np_expit, name="scipy.special.expit")
 # sigma'(x) = sigma(x) sigma(-x); sigma(-x) rather than 1 - sigma(x) keeps the
 # tiny slope accurate for large x instead of rounding it to 0.
-defvjp(expit, lambda ans, x: lambda g: g * ans * expit(-x))
+defvjp_direct(expit, lambda g, ans, x: g * ans * expit(-x))
 defjvp(expit, lambda t, ans, x: t * ans * expit(-x))
 expit.__doc__ = """The logistic sigmoid ``1 / (1 + exp(-x))``, without overflow for any ``x``.
 
@@ -678,7 +678,7 @@ expit.__doc__ = """The logistic sigmoid ``1 / (1 + exp(-x))``, without overflow 
     """
 
 logit = primitive(_np_logit, name="scipy.special.logit")
-defvjp(logit, lambda ans, p: lambda g: g / (p * (1 - p)))
+defvjp_direct(logit, lambda g, ans, p: g / (p * (1 - p)))
 defjvp(logit, lambda t, ans, p: t / (p * (1 - p)))
 logit.__doc__ = """``log(p / (1 - p))``, the inverse of :func:`expit` (-inf at 0, inf at 1).
 
@@ -701,7 +701,7 @@ def log_expit(x: Any) -> Any:
 
 
 erf = primitive(_np_erf, name="scipy.special.erf")
-defvjp(erf, lambda ans, x: lambda g: g * _TWO_OVER_SQRT_PI * exp(-x * x))
+defvjp_direct(erf, lambda g, ans, x: g * _TWO_OVER_SQRT_PI * exp(-x * x))
 defjvp(erf, lambda t, ans, x: t * _TWO_OVER_SQRT_PI * exp(-x * x))
 erf.__doc__ = """The error function ``2/sqrt(pi) * integral_0^x exp(-t^2) dt``.
 
@@ -711,7 +711,7 @@ erf.__doc__ = """The error function ``2/sqrt(pi) * integral_0^x exp(-t^2) dt``.
     """
 
 erfc = primitive(_np_erfc, name="scipy.special.erfc")
-defvjp(erfc, lambda ans, x: lambda g: -g * _TWO_OVER_SQRT_PI * exp(-x * x))
+defvjp_direct(erfc, lambda g, ans, x: -g * _TWO_OVER_SQRT_PI * exp(-x * x))
 defjvp(erfc, lambda t, ans, x: -t * _TWO_OVER_SQRT_PI * exp(-x * x))
 erfc.__doc__ = """``1 - erf(x)``, accurate in the tail where ``erf(x)`` rounds to 1.
 
@@ -722,7 +722,7 @@ erfc.__doc__ = """``1 - erf(x)``, accurate in the tail where ``erf(x)`` rounds t
 
 erfcx = primitive(_np_erfcx, name="scipy.special.erfcx")
 # erfcx'(x) = 2 x erfcx(x) - 2 / sqrt(pi)
-defvjp(erfcx, lambda ans, x: lambda g: g * (2 * x * ans - _TWO_OVER_SQRT_PI))
+defvjp_direct(erfcx, lambda g, ans, x: g * (2 * x * ans - _TWO_OVER_SQRT_PI))
 defjvp(erfcx, lambda t, ans, x: t * (2 * x * ans - _TWO_OVER_SQRT_PI))
 erfcx.__doc__ = """The scaled complementary error function ``exp(x^2) erfc(x)``, finite for large x.
 
@@ -733,7 +733,7 @@ erfcx.__doc__ = """The scaled complementary error function ``exp(x^2) erfc(x)``,
 
 erfinv = primitive(_np_erfinv, name="scipy.special.erfinv")
 # d erfinv(x) / dx = sqrt(pi) / 2 * exp(erfinv(x)^2)
-defvjp(erfinv, lambda ans, x: lambda g: g * _HALF_SQRT_PI * exp(ans * ans))
+defvjp_direct(erfinv, lambda g, ans, x: g * _HALF_SQRT_PI * exp(ans * ans))
 defjvp(erfinv, lambda t, ans, x: t * _HALF_SQRT_PI * exp(ans * ans))
 erfinv.__doc__ = """The inverse of :func:`erf` on (-1, 1) (+-inf at +-1, nan outside).
 
@@ -758,7 +758,7 @@ def ndtr(x: Any) -> Any:
 log_ndtr = primitive(_np_log_ndtr, name="scipy.special.log_ndtr")
 # d/dx log Phi(x) = phi(x) / Phi(x) = sqrt(2/pi) / erfcx(-x / sqrt 2): no cancellation,
 # and 0 (not nan) where erfcx overflows for large x.
-defvjp(log_ndtr, lambda ans, x: lambda g: g * _SQRT_2_OVER_PI / erfcx(x * (-1 / _SQRT2)))
+defvjp_direct(log_ndtr, lambda g, ans, x: g * _SQRT_2_OVER_PI / erfcx(x * (-1 / _SQRT2)))
 defjvp(log_ndtr, lambda t, ans, x: t * _SQRT_2_OVER_PI / erfcx(x * (-1 / _SQRT2)))
 log_ndtr.__doc__ = """``log(ndtr(x))``, finite far into the lower tail (no underflow to log 0).
 
@@ -769,7 +769,7 @@ log_ndtr.__doc__ = """``log(ndtr(x))``, finite far into the lower tail (no under
 
 ndtri = primitive(_np_ndtri, name="scipy.special.ndtri")
 # d ndtri(p) / dp = 1 / phi(ndtri(p)) = sqrt(2 pi) exp(ndtri(p)^2 / 2)
-defvjp(ndtri, lambda ans, p: lambda g: g * _SQRT_2PI * exp(0.5 * ans * ans))
+defvjp_direct(ndtri, lambda g, ans, p: g * _SQRT_2PI * exp(0.5 * ans * ans))
 defjvp(ndtri, lambda t, ans, p: t * _SQRT_2PI * exp(0.5 * ans * ans))
 ndtri.__doc__ = """The inverse of :func:`ndtr` (the standard normal quantile function).
 
@@ -779,7 +779,7 @@ ndtri.__doc__ = """The inverse of :func:`ndtr` (the standard normal quantile fun
     """
 
 _polygamma = primitive(_np_polygamma, name="scipy.special.polygamma")
-defvjp(_polygamma, lambda ans, x, n=0: lambda g: g * _polygamma(x, n=n + 1))
+defvjp_direct(_polygamma, lambda g, ans, x, n=0: g * _polygamma(x, n=n + 1))
 defjvp(_polygamma, lambda t, ans, x, n=0: t * _polygamma(x, n=n + 1))
 
 
@@ -808,7 +808,7 @@ def digamma(x: Any) -> Any:
 psi = digamma
 
 gammaln = primitive(_np_gammaln, name="scipy.special.gammaln")
-defvjp(gammaln, lambda ans, x: lambda g: g * digamma(x))
+defvjp_direct(gammaln, lambda g, ans, x: g * digamma(x))
 defjvp(gammaln, lambda t, ans, x: t * digamma(x))
 gammaln.__doc__ = """``log(abs(gamma(x)))``, finite for large ``x`` where gamma overflows.
 
@@ -819,7 +819,7 @@ gammaln.__doc__ = """``log(abs(gamma(x)))``, finite for large ``x`` where gamma 
 
 
 gamma = primitive(_np_gamma, name="scipy.special.gamma")
-defvjp(gamma, lambda ans, x: lambda g: g * ans * digamma(x))
+defvjp_direct(gamma, lambda g, ans, x: g * ans * digamma(x))
 defjvp(gamma, lambda t, ans, x: t * ans * digamma(x))
 gamma.__doc__ = """The gamma function (``inf`` past about 171.6; nan at the negative integers).
 
@@ -846,10 +846,10 @@ def _nonzero_where(mask, y):  # type: ignore[no-untyped-def]
 # d/dx x log y = log y and d/dy = x / y, with the x == 0 convention carried over:
 # at x == 0 the y-slope is 0, and where x == y == 0 the x-slope is taken as 0.
 xlogy = primitive(_np_xlogy, name="scipy.special.xlogy", broadcasts=True)
-defvjp(
+defvjp_direct(
     xlogy,
-    lambda ans, x, y: lambda g: g * log(_nonzero_where((x == 0) & (y == 0), y)),
-    lambda ans, x, y: lambda g: g * x / _nonzero_where(x == 0, y),
+    lambda g, ans, x, y: g * log(_nonzero_where((x == 0) & (y == 0), y)),
+    lambda g, ans, x, y: g * x / _nonzero_where(x == 0, y),
 )
 defjvp(
     xlogy,
@@ -864,10 +864,10 @@ xlogy.__doc__ = """``x * log(y)``, and 0 where ``x == 0`` (even for ``y == 0``).
     """
 
 xlog1py = primitive(_np_xlog1py, name="scipy.special.xlog1py", broadcasts=True)
-defvjp(
+defvjp_direct(
     xlog1py,
-    lambda ans, x, y: lambda g: g * log1p(_nonzero_where((x == 0) & (y == -1), y)),
-    lambda ans, x, y: lambda g: g * x / (_nonzero_where(x == 0, y) + 1),
+    lambda g, ans, x, y: g * log1p(_nonzero_where((x == 0) & (y == -1), y)),
+    lambda g, ans, x, y: g * x / (_nonzero_where(x == 0, y) + 1),
 )
 defjvp(
     xlog1py,
@@ -890,7 +890,7 @@ def _entr_slope(x):  # type: ignore[no-untyped-def]
 
 
 entr = primitive(_np_entr, name="scipy.special.entr")
-defvjp(entr, lambda ans, x: lambda g: g * _entr_slope(x))
+defvjp_direct(entr, lambda g, ans, x: g * _entr_slope(x))
 defjvp(entr, lambda t, ans, x: t * _entr_slope(x))
 entr.__doc__ = """The entropy term ``-x log x`` for ``x > 0``, 0 at 0 and ``-inf`` for ``x < 0``.
 
@@ -919,10 +919,10 @@ def _ratio(x, y):  # type: ignore[no-untyped-def]
 # Slopes inside x > 0, y > 0. Outside, where the value is 0 or inf, they are taken as 0
 # (the one-sided x-slope at x = 0 is really -inf); kl_div's y-slope is 1 along x = 0.
 rel_entr = primitive(_np_rel_entr, name="scipy.special.rel_entr", broadcasts=True)
-defvjp(
+defvjp_direct(
     rel_entr,
-    lambda ans, x, y: lambda g: g * where(_rel_entr_mask(x, y), _log_ratio(x, y) + 1, 0),
-    lambda ans, x, y: lambda g: -g * _ratio(x, y),
+    lambda g, ans, x, y: g * where(_rel_entr_mask(x, y), _log_ratio(x, y) + 1, 0),
+    lambda g, ans, x, y: -g * _ratio(x, y),
 )
 defjvp(
     rel_entr,
@@ -943,10 +943,10 @@ def _kl_div_y_slope(x, y):  # type: ignore[no-untyped-def]
 
 
 kl_div = primitive(_np_kl_div, name="scipy.special.kl_div", broadcasts=True)
-defvjp(
+defvjp_direct(
     kl_div,
-    lambda ans, x, y: lambda g: g * _log_ratio(x, y),
-    lambda ans, x, y: lambda g: g * _kl_div_y_slope(x, y),
+    lambda g, ans, x, y: g * _log_ratio(x, y),
+    lambda g, ans, x, y: g * _kl_div_y_slope(x, y),
 )
 defjvp(
     kl_div,
