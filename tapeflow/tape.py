@@ -100,11 +100,9 @@ class Tape(Trace):
                     if type(value) is Tracer:
                         outer = True
                     rule = rules[i] if i < n_rules else prim.vjp_rest
+                    if type(rule) is not _FunctionType:  # None, missing, argnum-aware...
+                        rule = _resolve_rule(prim, rule, i)
                     if rule is not None:
-                        if rule is _MISSING:
-                            raise prim.missing_rule_error("VJP", i)
-                        if type(rule) is _ArgnumRule:
-                            rule = rule.for_argnum(i)
                         parents.append((i, a._aux, rule))
                 else:
                     outer = True
@@ -118,9 +116,10 @@ class Tape(Trace):
         if residuals is None:
             records.append((prim, ans, vals, kwargs, parents))
         else:
-            # Stand-ins only ever replace arrays: the pass is skipped for scalars.
+            # Stand-ins only ever replace arrays: the pass is skipped for scalars. An
+            # elementwise op with a scalar answer had no argument larger than one element.
             arrays = type(ans) is np.ndarray
-            if not arrays:
+            if not arrays and not prim.broadcasts:
                 for v in vals:
                     if type(v) is np.ndarray:
                         arrays = True
@@ -143,6 +142,16 @@ class Tape(Trace):
 
 
 _new_tracer = object.__new__
+_FunctionType = type(lambda: None)
+
+
+def _resolve_rule(prim: Any, rule: Any, argnum: int) -> Any:
+    """The VJP rule for ``argnum`` when the registered one is not a plain function."""
+    if rule is _MISSING:
+        raise prim.missing_rule_error("VJP", argnum)
+    if type(rule) is _ArgnumRule:
+        return rule.for_argnum(argnum)
+    return rule  # None (no gradient) or any other callable
 
 
 class ShapeDtype:
@@ -335,12 +344,16 @@ def _replay(tape: Tape, seeds: dict[int, Any], retain: bool) -> list[Any]:
                 ct = rule(ans, *args, **kwargs)(g) if kwargs else rule(ans, *args)(g)
             if broadcasts:
                 arg = args[argnum]
-                try:  # the common case, checked inline: shapes and dtypes already match
-                    fits = ct.shape == arg.shape and ct.dtype == arg.dtype
-                except AttributeError:
-                    fits = False
-                if not fits:
-                    ct = fit_cotangent(ct, arg)
+                kind = type(ct)
+                # Scalars of one type always fit (no attribute reads: they are slow on numpy
+                # scalars); arrays and tracers fit when shape and dtype match.
+                if kind is not type(arg) or kind is np.ndarray or kind is Tracer:
+                    try:  # the common case, checked inline: shapes and dtypes already match
+                        fits = ct.shape == arg.shape and ct.dtype == arg.dtype
+                    except AttributeError:
+                        fits = False
+                    if not fits:
+                        ct = fit_cotangent(ct, arg)
             old = cts[pslot]
             cts[pslot] = ct if old is None else accumulate(old, ct)
     return cts

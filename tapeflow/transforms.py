@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.tape import Tape, backward, new_trace
+from tapeflow.tape import Tape, backward, gc_paused, new_trace
 from tapeflow.tracer import Tracer
 from tapeflow.tree_util import (
     PyTreeDef,
@@ -482,28 +482,31 @@ def _value_and_grad(
 
     @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
-        nums = checked_argnums.get(len(args))
-        if nums is None:
-            nums = checked_argnums[len(args)] = normalize_argnums(argnums, len(args), name)
-        f_dyn, dyn = partial_args(fun, args, kwargs, nums)
-        flat = tree_flatten(dyn)
-        check_args_differentiable(dyn, nums, "grad", flat[0])
-        if holomorphic:
-            _check_complex_inputs(dyn)
-        out, tape, out_leaves, out_tree, in_leaves, in_tree, aux = _trace_reverse(
-            f_dyn, dyn, has_aux, "grad", flat=flat
-        )
-        if out_tree.num_leaves != 1 or out_tree.node_type is not None:
-            raise TypeError(
-                "grad requires a function with a single scalar output, but it returned a "
-                f"{type(out).__name__} with structure {out_tree}. Use has_aux=True to return "
-                "extra values, or tp.vjp for several outputs."
+        # The tape lives only inside this call: pause the cyclic GC for all of it, so
+        # that it never scans records the backward pass is about to free.
+        with gc_paused:
+            nums = checked_argnums.get(len(args))
+            if nums is None:
+                nums = checked_argnums[len(args)] = normalize_argnums(argnums, len(args), name)
+            f_dyn, dyn = partial_args(fun, args, kwargs, nums)
+            flat = tree_flatten(dyn)
+            check_args_differentiable(dyn, nums, "grad", flat[0])
+            if holomorphic:
+                _check_complex_inputs(dyn)
+            out, tape, out_leaves, out_tree, in_leaves, in_tree, aux = _trace_reverse(
+                f_dyn, dyn, has_aux, "grad", flat=flat
             )
-        seed = _scalar_seed(out, "grad", holomorphic)
-        in_cts = _pull_back(tape, out_leaves, [seed], in_leaves, retain=False)
-        grads = tree_unflatten(in_tree, in_cts)
-        g = grads[0] if single else tuple(grads)
-        return ((out, aux), g) if has_aux else (out, g)
+            if out_tree.num_leaves != 1 or out_tree.node_type is not None:
+                raise TypeError(
+                    "grad requires a function with a single scalar output, but it returned a "
+                    f"{type(out).__name__} with structure {out_tree}. Use has_aux=True to return "
+                    "extra values, or tp.vjp for several outputs."
+                )
+            seed = _scalar_seed(out, "grad", holomorphic)
+            in_cts = _pull_back(tape, out_leaves, [seed], in_leaves, retain=False)
+            grads = tree_unflatten(in_tree, in_cts)
+            g = grads[0] if single else tuple(grads)
+            return ((out, aux), g) if has_aux else (out, g)
 
     return value_and_grad_fun
 
