@@ -241,3 +241,71 @@ def test_backward_releases_records_as_it_goes():
     finally:
         transforms.backward = original
     assert sizes == [0]
+
+
+# ----- the cyclic garbage collector is paused while transforms run ---------------------
+def test_gc_is_paused_inside_a_transform_and_restored_after():
+    seen = []
+
+    def f(x):
+        seen.append(gc.isenabled())
+        return tnp.sum(x * x)
+
+    assert gc.isenabled()
+    tp.grad(f)(np.ones(3))
+    tp.jvp(f, (np.ones(3),), (np.ones(3),))
+    assert seen == [False, False]
+    assert gc.isenabled()
+
+
+def test_gc_is_restored_when_the_function_raises():
+    def f(x):
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        tp.grad(f)(1.0)
+    assert gc.isenabled()
+
+
+def test_gc_disabled_by_the_program_stays_disabled():
+    gc.disable()
+    try:
+        tp.grad(lambda x: x * x)(1.0)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_gc_stays_paused_until_the_last_thread_leaves_its_transform():
+    inside, release = threading.Event(), threading.Event()
+
+    def slow(x):
+        inside.set()
+        release.wait(10)
+        return x * x
+
+    worker = threading.Thread(target=lambda: tp.grad(slow)(1.0))
+    worker.start()
+    assert inside.wait(10)
+    tp.grad(lambda x: x * x)(1.0)  # ends while the worker is still inside its transform
+    assert not gc.isenabled()
+    release.set()
+    worker.join(10)
+    assert gc.isenabled()
+
+
+def test_cyclic_garbage_made_inside_a_transform_is_collected_afterwards():
+    class Node:
+        pass
+
+    refs = []
+
+    def f(x):
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a reference cycle: only the collector frees it
+        refs.append(weakref.ref(a))
+        return x * x
+
+    tp.grad(f)(1.0)
+    gc.collect()
+    assert refs[0]() is None
