@@ -15,6 +15,7 @@ with a note otherwise (``pip install -e ".[bench]"`` installs the light ones).
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
 import importlib
 import json
@@ -149,6 +150,7 @@ def _cross_entropy(logits: Any, labels: np.ndarray) -> Any:
     return -tnp.mean(_log_softmax(logits)[np.arange(len(labels)), labels])
 
 
+@functools.cache
 def _nn() -> Any:
     try:
         return importlib.import_module("tapeflow.nn")

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tapeflow.tape import _MISSING, _ArgnumRule
-from tapeflow.tracer import Tracer
+from tapeflow.tracer import _NUMPY_DISPATCH, Tracer
 
 __all__ = [
     "Primitive",
@@ -45,8 +45,9 @@ __all__ = [
 # Every primitive ever declared, by name (for the coverage table and tests).
 _REGISTRY: dict[str, Primitive] = {}
 
-# numpy function or ufunc -> tapeflow function implementing it for traced arrays.
-NUMPY_DISPATCH: dict[Any, Callable[..., Any]] = {}
+# numpy function or ufunc -> tapeflow function implementing it for traced arrays
+# (the tracer module holds the same dict, for its fast path).
+NUMPY_DISPATCH: dict[Any, Callable[..., Any]] = _NUMPY_DISPATCH
 
 
 class Primitive:

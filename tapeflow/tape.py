@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -280,28 +279,42 @@ class _GCPause:
 gc_paused = _GCPause()
 
 
-@contextmanager
-def new_trace(cls: type, *init_args: Any) -> Iterator[Any]:
-    """Push a new trace of class ``cls`` for the duration of the block.
+class _TraceScope:
+    """The context manager returned by :func:`new_trace` (a class: cheaper than a generator)."""
 
-    The trace is always popped and deactivated, even when the block raises, so
-    an exception never leaves a trace or a level behind.
-    """
-    stack = _state.stack
-    trace = cls(stack[-1].level + 1 if stack else 1, *init_args)
-    stack.append(trace)
-    gc_paused.__enter__()
-    try:
-        yield trace
-    finally:
+    __slots__ = ("cls", "init_args", "trace")
+
+    def __init__(self, cls: type, init_args: tuple[Any, ...]) -> None:
+        self.cls = cls
+        self.init_args = init_args
+
+    def __enter__(self) -> Any:
+        stack = _state.stack
+        trace = self.trace = self.cls(stack[-1].level + 1 if stack else 1, *self.init_args)
+        stack.append(trace)
+        gc_paused.__enter__()
+        return trace
+
+    def __exit__(self, *exc: Any) -> None:
         gc_paused.__exit__()
+        trace = self.trace
         trace.active = False
         # Remove this trace (normally the last one); tolerate out-of-order exits
         # from generators closed late.
+        stack = _state.stack
         if stack and stack[-1] is trace:
             stack.pop()
         elif trace in stack:
             stack.remove(trace)
+
+
+def new_trace(cls: type, *init_args: Any) -> Any:
+    """Push a new trace of class ``cls`` for the duration of a ``with`` block.
+
+    The trace is always popped and deactivated, even when the block raises, so
+    an exception never leaves a trace or a level behind.
+    """
+    return _TraceScope(cls, init_args)
 
 
 def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[Any]:

@@ -23,6 +23,10 @@ __all__ = ["Tracer", "is_traced", "unwrap"]
 _TNP: Any = None
 
 
+# numpy function -> tapeflow function (the registry's table, filled at import).
+_NUMPY_DISPATCH: dict[Any, Any] = {}
+
+
 def _tnp() -> Any:
     """The tapeflow.numpy module (imported late: it imports this module)."""
     global _TNP
@@ -332,6 +336,10 @@ class Tracer:
 
     # ----- numpy dispatch protocols (NEP 13 and NEP 18) ---------------------
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        if method == "__call__" and not kwargs:  # ``ndarray @ tracer`` and friends
+            impl = _NUMPY_DISPATCH.get(ufunc)
+            if impl is not None:
+                return impl(*inputs)
         from tapeflow.numpy.dispatch import array_ufunc
 
         return array_ufunc(ufunc, method, inputs, kwargs)

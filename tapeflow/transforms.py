@@ -222,6 +222,8 @@ def _trace_reverse(
 
 def _strip(tree: Any, tape: Tape) -> Any:
     """Replace this tape's tracers in ``tree`` by their values (aux outputs carry no gradient)."""
+    if tree is None:
+        return None
     leaves, treedef = tree_flatten(tree)
     if not any(type(x) is Tracer for x in leaves):
         return tree

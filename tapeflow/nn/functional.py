@@ -260,7 +260,13 @@ def _np_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
         picked = shifted[np.arange(shifted.shape[0]), labels]
     else:
         picked = np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
-    return np.mean(lse - picked)
+    losses = lse - picked
+    if losses.dtype.kind == "f" and losses.dtype.itemsize >= 4:
+        # np.mean's own steps (a pairwise sum, then one division by the count) without
+        # its Python wrappers: the same bits.
+        total = np.add.reduce(losses, axis=None)
+        return total.dtype.type(total / losses.size)
+    return np.mean(losses)
 
 
 def _np_softmax_cross_entropy_grad(logits: Any, labels: Any) -> Any:
