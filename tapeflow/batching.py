@@ -468,18 +468,23 @@ def _linear_rule(args: Any, dims: Any) -> Any:
     return _REGISTRY["add"].batch_rule([y, b], [dy, db])
 
 
-def _softmax_cross_entropy_rule(args: Any, dims: Any) -> Any:
-    """Mean over each example's rows of -log_softmax(logits)[label], per example."""
+def _logits_and_hits(args: Any, dims: Any) -> tuple[Any, tuple[int, ...], Any]:
+    """Batched logits (batch in front), their shape, and the one-hot mask of the labels."""
     (logits, labels), (dl, dy) = args, dims
     size = batch_size(args, dims)
     logits = _bcast_front(logits, dl, size)
     labels = _bcast_front(labels, dy, size)
     ls = tuple(shape_of(logits))
-    classes = ls[-1]
-    logp = _bind("nn.log_softmax")(logits, axis=-1)
     hit = _bind("equal")(
-        _bind("reshape")(labels, tuple(shape_of(labels)) + (1,)), np.arange(classes)
+        _bind("reshape")(labels, tuple(shape_of(labels)) + (1,)), np.arange(ls[-1])
     )
+    return logits, ls, hit
+
+
+def _softmax_cross_entropy_rule(args: Any, dims: Any) -> Any:
+    """Mean over each example's rows of -log_softmax(logits)[label], per example."""
+    logits, ls, hit = _logits_and_hits(args, dims)
+    logp = _bind("nn.log_softmax")(logits, axis=-1)
     picked = _bind("sum")(
         _bind("multiply")(
             logp, _bind("astype")(hit, logp.dtype if type(logp) is Tracer else np.result_type(logp))
@@ -492,18 +497,11 @@ def _softmax_cross_entropy_rule(args: Any, dims: Any) -> Any:
 
 def _softmax_cross_entropy_grad_rule(args: Any, dims: Any) -> Any:
     """``(softmax(logits) - one_hot(labels)) / rows`` per example, rows counted per example."""
-    (logits, labels), (dl, dy) = args, dims
-    size = batch_size(args, dims)
-    logits = _bcast_front(logits, dl, size)
-    labels = _bcast_front(labels, dy, size)
-    ls = tuple(shape_of(logits))
+    logits, ls, hit = _logits_and_hits(args, dims)
     rows = 1
     for n in ls[1:-1]:
         rows *= n
     probs = _bind("nn.softmax")(logits, axis=-1)
-    hit = _bind("equal")(
-        _bind("reshape")(labels, tuple(shape_of(labels)) + (1,)), np.arange(ls[-1])
-    )
     dtype = probs.dtype if type(probs) is Tracer else np.result_type(probs)
     diff = _bind("subtract")(probs, _bind("astype")(hit, dtype))
     return _bind("divide")(diff, rows), 0
