@@ -57,6 +57,19 @@ WORKLOADS = [
     ],
     *[
         (
+            "hvp / grad, Rosenbrock 10k",
+            impl,
+            code,
+            "import numpy as np, tapeflow as tp\nimport benchmarks.run as B\n"
+            "rng = np.random.default_rng(0)\n"
+            "x, v = rng.standard_normal(10_000), rng.standard_normal(10_000)\n"
+            "g, h = tp.grad(B.rosenbrock), B.hvp_of(B.rosenbrock)",
+            10,
+        )
+        for impl, code in (("tapeflow grad", "g(x)"), ("tapeflow hvp", "h(x, v)"))
+    ],
+    *[
+        (
             "lab MLP 784-256-10 sigmoid, batch 128, f32",
             impl,
             step,
@@ -135,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     base = {
         r["workload"]: r["instructions"]
         for r in rows
-        if r["impl"] in ("autograd", "numpy (hand-written)")
+        if r["impl"] in ("autograd", "numpy (hand-written)", "tapeflow grad")
     }
     print("| workload | implementation | instructions | ratio |\n|---|---|---|---|")
     for r in rows:
