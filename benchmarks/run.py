@@ -562,16 +562,17 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
     except ImportError:
         print("note: --plot needs matplotlib (pip install -e '.[plot]'); no plot written")
         return
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.5))
     per_op = [r for r in rows if r["workload"].startswith("per-op")]
-    labels = [f"{r['impl']}\n{r['workload'].split(', ')[1]}" for r in per_op]
+    steps = [r for r in rows if "ratio_to_numpy" in r and "MLP" in r["workload"]]
+    height = 1.5 + 0.3 * max(len(per_op), len(steps))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, height))
+    labels = [f"{r['workload'].split(', ')[1]}: {r['impl']}" for r in per_op]
     ax1.barh(labels, [r["median"] for r in per_op], color="tab:blue")
     ax1.set_xscale("log")
     ax1.set_xlabel("microseconds per op, forward + backward (log scale)")
     ax1.set_title("Per-op overhead: chain of 999 ops")
-    steps = [r for r in rows if "ratio_to_numpy" in r and "MLP" in r["workload"]]
     labels = [
-        f"{r['impl']}\n{r['workload'].split(',')[0]} {r['workload'].split(', ')[-1]}" for r in steps
+        f"{r['workload'].split(',')[0]} {r['workload'].split(', ')[-1]}: {r['impl']}" for r in steps
     ]
     ax2.barh(labels, [r["ratio_to_numpy"] for r in steps], color="tab:green")
     ax2.axvline(1.0, color="k", lw=0.8)
