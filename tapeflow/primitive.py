@@ -117,7 +117,7 @@ def _make_bind(prim: Primitive) -> Callable[..., Any]:
                 if top is None or t.level > top.level:
                     top = t
         if top is None:
-            return prim.impl(*args, **kwargs)
+            return prim.impl(*args, **kwargs) if kwargs else prim.impl(*args)
         return top.process(prim, args, kwargs)
 
     bind.primitive = prim  # type: ignore[attr-defined]

@@ -107,7 +107,10 @@ class Tape(Trace):
                     outer = True
             i += 1
         # Only re-dispatch when an outer trace must see the call too.
-        ans = prim.bind(*vals, **kwargs) if outer else prim.impl(*vals, **kwargs)
+        if outer:
+            ans = prim.bind(*vals, **kwargs)
+        else:  # without an empty ** dict when there are no keywords (most calls)
+            ans = prim.impl(*vals, **kwargs) if kwargs else prim.impl(*vals)
         if not parents:
             return ans
         records = self.records
