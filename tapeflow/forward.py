@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.tape import _MISSING, Trace, _ArgnumRule, new_trace
+from tapeflow.numpy._cotangent import accumulate, fit_tangent
+from tapeflow.tape import Trace, _FunctionType, _new_tracer, _resolve_rule, new_trace
 from tapeflow.tracer import Tracer
 from tapeflow.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
@@ -32,39 +33,50 @@ class ForwardTrace(Trace):
         vals = list(args)
         tangents = []
         rules = prim.jvps
+        n_rules = len(rules)
         outer = False  # does any argument belong to another (outer) trace?
-        for i, a in enumerate(args):
+        i = 0
+        for a in args:
             if type(a) is Tracer:
-                if a._trace is not self:
+                if a._trace is self:
+                    value = vals[i] = a._value
+                    if type(value) is Tracer:
+                        outer = True
+                    rule = rules[i] if i < n_rules else prim.jvp_rest
+                    if type(rule) is not _FunctionType:  # None, missing, argnum-aware...
+                        rule = _resolve_rule(prim, rule, i, "JVP")
+                    if rule is not None:
+                        tangents.append((rule, a._aux))
+                else:
                     outer = True
-                    continue
-                value = vals[i] = a._value
-                if type(value) is Tracer:
-                    outer = True
-                rule = rules[i] if i < len(rules) else prim.jvp_rest
-                if rule is None:
-                    continue
-                if rule is _MISSING:
-                    raise prim.missing_rule_error("JVP", i)
-                if type(rule) is _ArgnumRule:
-                    rule = rule.for_argnum(i)
-                tangents.append((rule, a._aux))
+            i += 1
         # Only re-dispatch when an outer trace must see the call too.
-        ans = prim.bind(*vals, **kwargs) if outer else prim.impl(*vals, **kwargs)
+        if outer:
+            ans = prim.bind(*vals, **kwargs)
+        else:
+            ans = prim.impl(*vals, **kwargs) if kwargs else prim.impl(*vals)
         if not tangents:
             return ans
         out_t = tangents[0][0](tangents[0][1], ans, *vals, **kwargs)
         if len(tangents) > 1:
             # accumulate, not +: a multi-output primitive's tangents are tuples
-            from tapeflow.numpy._cotangent import accumulate
-
             for rule, t in tangents[1:]:
-                out_t = accumulate(out_t, rule(t, ans, *vals, **kwargs))
+                more = rule(t, ans, *vals, **kwargs)
+                out_t = accumulate(out_t, more) if type(out_t) is tuple else out_t + more
         if prim.broadcasts:
-            from tapeflow.numpy._cotangent import fit_tangent
-
-            out_t = fit_tangent(out_t, ans)
-        return Tracer(ans, self, out_t)
+            kind = type(out_t)
+            # As in the backward pass: scalars of one type fit as they are, arrays when
+            # shape and dtype already match; only the rest goes through fit_tangent.
+            if kind is not type(ans) or (
+                (kind is np.ndarray or kind is Tracer)
+                and (out_t.shape != ans.shape or out_t.dtype != ans.dtype)
+            ):
+                out_t = fit_tangent(out_t, ans)
+        out = _new_tracer(Tracer)
+        out._value = ans
+        out._trace = self
+        out._aux = out_t
+        return out
 
     def new_input(self, value: Any, tangent: Any) -> Tracer:
         return Tracer(value, self, tangent)
@@ -76,13 +88,31 @@ def _leaf_shape_dtype(x: Any) -> tuple[tuple[int, ...], Any]:
     return shape, dtype
 
 
+def _same_float_array(p: Any, t: Any) -> bool:
+    """The common case, checked cheaply: two float arrays of one shape and dtype."""
+    return (
+        type(p) is np.ndarray
+        and type(t) is np.ndarray
+        and p.dtype.kind in "fc"
+        and p.shape == t.shape
+        and p.dtype == t.dtype
+    )
+
+
 def check_tangents(primals: Any, tangents: Any, name: str) -> tuple[list[Any], list[Any], Any]:
     """Check ``tangents`` against ``primals`` leaf by leaf: structure, shape, dtype.
 
-    Returns ``(primal leaves with paths, tangent leaves with paths, primal treedef)``.
+    Returns ``(primal leaves with paths, tangent leaves with paths, primal treedef)``;
+    the paths are only spelled out when something is wrong.
     """
     from tapeflow.transforms import check_differentiable
 
+    p_flat, p_tree = tree_flatten(tuple(primals))
+    t_flat, t_tree = tree_flatten(tuple(tangents))
+    if p_tree == t_tree and all(
+        _same_float_array(p, t) for p, t in zip(p_flat, t_flat, strict=True)
+    ):
+        return [("", p) for p in p_flat], [("", t) for t in t_flat], p_tree
     p_leaves, p_tree = tree_flatten_with_path(tuple(primals))
     t_leaves, t_tree = tree_flatten_with_path(tuple(tangents))
     if p_tree != t_tree:
@@ -168,6 +198,8 @@ def as_tangent(t: Any, primal: Any) -> Any:
     """
     from tapeflow.transforms import leaf_dtype
 
+    if type(t) is np.ndarray and type(primal) is np.ndarray and t.dtype == primal.dtype:
+        return t  # the common case: already an array of the primal's dtype
     dtype = leaf_dtype(primal)
     if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)):
         return t

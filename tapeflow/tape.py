@@ -147,10 +147,10 @@ _new_tracer = object.__new__
 _FunctionType = type(lambda: None)
 
 
-def _resolve_rule(prim: Any, rule: Any, argnum: int) -> Any:
-    """The VJP rule for ``argnum`` when the registered one is not a plain function."""
+def _resolve_rule(prim: Any, rule: Any, argnum: int, kind: str = "VJP") -> Any:
+    """The ``kind`` rule for ``argnum`` when the registered one is not a plain function."""
     if rule is _MISSING:
-        raise prim.missing_rule_error("VJP", argnum)
+        raise prim.missing_rule_error(kind, argnum)
     if type(rule) is _ArgnumRule:
         return rule.for_argnum(argnum)
     return rule  # None (no gradient) or any other callable
