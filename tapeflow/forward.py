@@ -30,6 +30,8 @@ class ForwardTrace(Trace):
     def process(self, prim: Any, args: tuple, kwargs: dict) -> Any:
         if not self.active:
             raise self.leaked_error()
+        # The same unwrapping loop as Tape.process, written out in both: a shared helper
+        # would add a Python call (about 5% of the per-op cost) on the hottest path.
         vals = list(args)
         tangents = []
         rules = prim.jvps
