@@ -376,3 +376,36 @@ def test_jacobians_of_a_holomorphic_function() -> None:
     want = np.diag(2 * z * np.sum(z)) + (z**2)[:, None]  # d/dz_k of z_i^2 * sum(z)
     np.testing.assert_allclose(tp.jacrev(f)(z), want, rtol=1e-12)
     np.testing.assert_allclose(tp.jacfwd(f)(z), want, rtol=1e-12)
+
+
+# ----- rules registered in the direct form (cotangent first) ----------------------------
+def test_defvjp_direct_rules_give_the_same_derivatives_to_second_order():
+    from tapeflow.testing import check_grads
+
+    def np_scaled_sin(x, y):
+        return np.sin(x) * y
+
+    f = tp.primitive(np_scaled_sin, name="scaled_sin_direct_test")
+    tp.defvjp_direct(
+        f,
+        lambda g, ans, x, y: g * tnp.cos(x) * y,
+        lambda g, ans, x, y: g * tnp.sin(x),
+    )
+    tp.defjvp(
+        f,
+        lambda t, ans, x, y: t * tnp.cos(x) * y,
+        lambda t, ans, x, y: t * tnp.sin(x),
+    )
+    x, y = np.array([0.3, -1.2, 2.0]), np.array([1.5, 0.5, -2.0])
+    check_grads(lambda a, b: tnp.sum(f(a, b) ** 2), (x, y), order=2, modes=("rev", "fwd"))
+    # switching a primitive back to the maker form takes effect too
+    tp.defvjp(f, lambda ans, x, y: lambda g: g * tnp.cos(x) * y, None)
+    assert np.allclose(tp.grad(lambda a: tnp.sum(f(a, y)))(x), np.cos(x) * y)
+
+
+def test_defvjp_direct_rejects_a_rule_that_is_not_callable_and_keeps_the_old_rules():
+    f = tp.primitive(lambda x: 2 * x, name="double_direct_test")
+    tp.defvjp_direct(f, lambda g, ans, x: 2 * g)
+    with pytest.raises(TypeError, match="rule for argument 0 must be callable or None"):
+        tp.defvjp_direct(f, 3)
+    assert tp.grad(f)(1.0) == 2.0

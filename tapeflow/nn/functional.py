@@ -320,18 +320,15 @@ def _is_unit_seed(g: Any, dtype: Any) -> bool:
     return False
 
 
-def _softmax_cross_entropy_vjp(ans: Any, logits: Any, labels: Any) -> Any:
-    def vjp(g: Any) -> Any:
-        # d loss / d logits = (softmax(logits) - one_hot(labels)) / rows, in one step.
-        d = _softmax_cross_entropy_grad(logits, labels)
-        # grad's seed is exactly 1.0 and x * 1.0 == x bit for bit: skip the multiply.
-        return d if _is_unit_seed(g, dtype_of(d)) else g * d
-
-    return vjp
+def _softmax_cross_entropy_vjp(g: Any, ans: Any, logits: Any, labels: Any) -> Any:
+    # d loss / d logits = (softmax(logits) - one_hot(labels)) / rows, in one step.
+    d = _softmax_cross_entropy_grad(logits, labels)
+    # grad's seed is exactly 1.0 and x * 1.0 == x bit for bit: skip the multiply.
+    return d if _is_unit_seed(g, dtype_of(d)) else g * d
 
 
 _softmax_cross_entropy = primitive(_np_softmax_cross_entropy, name="nn.softmax_cross_entropy")
-defvjp(_softmax_cross_entropy, _softmax_cross_entropy_vjp, None)
+defvjp_direct(_softmax_cross_entropy, _softmax_cross_entropy_vjp, None)
 defjvp(
     _softmax_cross_entropy,
     lambda t, ans, logits, labels: (
