@@ -34,6 +34,9 @@ __all__ = ["Trace", "Tape", "new_trace", "current_level", "active_traces"]
 class _ThreadState(threading.local):
     def __init__(self) -> None:
         self.stack: list[Trace] = []
+        # How many gc pauses this thread holds (see _GCPause): only the first and the
+        # last touch the process-wide count and its lock.
+        self.gc_holds = 0
 
 
 _state = _ThreadState()
@@ -80,7 +83,9 @@ class Tape(Trace):
     kind = "reverse-mode (grad/vjp)"
 
     def __init__(self, level: int) -> None:
-        super().__init__(level)
+        # Trace.__init__ written out: a tape is made on every grad call.
+        self.level = level
+        self.active = True
         self.records: list[Any] = []
 
     def process(self, prim: Any, args: tuple, kwargs: dict) -> Any:
@@ -139,8 +144,13 @@ class Tape(Trace):
         return out
 
     def new_input(self, value: Any) -> Any:
-        self.records.append(None)
-        return Tracer(value, self, len(self.records) - 1)
+        records = self.records
+        out = _new_tracer(Tracer)
+        out._value = value
+        out._trace = self
+        out._aux = len(records)
+        records.append(None)
+        return out
 
 
 _new_tracer = object.__new__
@@ -257,21 +267,33 @@ class _GCPause:
     re-enabled when the last transform ends, and only if it was enabled before
     (a program that disabled it keeps it disabled). Cyclic garbage made meanwhile
     is collected after the transform.
+
+    A grad call nests three pauses (the call, its tape, its backward pass): each
+    thread counts its own, so only its outermost one takes the lock.
     """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.depth = 0
+        self.depth = 0  # threads holding a pause
         self.paused = False
 
     def __enter__(self) -> None:
+        state = _state
+        if state.gc_holds:
+            state.gc_holds += 1
+            return
         with self.lock:
             if self.depth == 0 and gc.isenabled():
                 gc.disable()
                 self.paused = True
             self.depth += 1
+        state.gc_holds = 1
 
     def __exit__(self, *exc: Any) -> None:
+        state = _state
+        state.gc_holds -= 1
+        if state.gc_holds:
+            return
         with self.lock:
             self.depth -= 1
             if self.depth == 0 and self.paused:
@@ -332,9 +354,18 @@ def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[An
         return _replay(tape, seeds, retain)
 
 
-def _replay(tape: Tape, seeds: dict[int, Any], retain: bool) -> list[Any]:
-    from tapeflow.numpy._cotangent import accumulate, fit_cotangent
+_cotangent_helpers: Any = None  # tapeflow.numpy._cotangent, imported on first use (a cycle)
 
+
+def _replay(tape: Tape, seeds: dict[int, Any], retain: bool) -> list[Any]:
+    global _cotangent_helpers
+    helpers = _cotangent_helpers
+    if helpers is None:
+        from tapeflow.numpy import _cotangent as helpers
+
+        _cotangent_helpers = helpers
+    accumulate = helpers.accumulate
+    fit_cotangent = helpers.fit_cotangent
     records = tape.records
     last = max(seeds)
     cts: list[Any] = [None] * (last + 1)

@@ -16,6 +16,7 @@ import numpy as np
 from tapeflow.tape import Tape, backward, gc_paused, new_trace
 from tapeflow.tracer import Tracer
 from tapeflow.tree_util import (
+    _LEAF,
     PyTreeDef,
     keystr,
     tree_flatten,
@@ -146,7 +147,7 @@ def partial_args(
     fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], argnums: tuple[int, ...]
 ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
     """Split ``args`` into the differentiated ones and a function of just those."""
-    dyn = tuple(args[i] for i in argnums)
+    dyn = (args[argnums[0]],) if len(argnums) == 1 else tuple([args[i] for i in argnums])
 
     def f_dyn(*dyn_args: Any) -> Any:
         full = list(args)
@@ -206,11 +207,14 @@ def _trace_reverse(
         tracers = [tape.new_input(x) for x in in_leaves]
         out = fun(*tree_unflatten(in_tree, tracers))
         out, aux = split_aux(out, has_aux, name)
-        out_leaves, out_tree = tree_flatten(out)
+        if type(out) is Tracer:  # the usual single output, without the general pytree pass
+            out_leaves, out_tree = [out], _LEAF
+        else:
+            out_leaves, out_tree = tree_flatten(out)
         aux = _strip(aux, tape)
     out_values = [o._value if type(o) is Tracer and o._trace is tape else o for o in out_leaves]
     return (
-        tree_unflatten(out_tree, out_values),
+        out_values[0] if out_tree is _LEAF else tree_unflatten(out_tree, out_values),
         tape,
         out_leaves,
         out_tree,
@@ -472,8 +476,13 @@ def _value_and_grad(
     has_aux: bool,
     holomorphic: bool,
     name: str,
+    grad_only: bool = False,
 ) -> Callable[..., Any]:
-    """``value_and_grad``, naming the transform the user called in its messages."""
+    """``value_and_grad``, naming the transform the user called in its messages.
+
+    With ``grad_only`` the function returns what ``grad`` returns (one function
+    rather than a wrapper around this one: ``grad(f)`` is often built per step).
+    """
     if not callable(fun):
         raise TypeError(f"{name} expects a callable, got {type(fun).__name__}")
     single = isinstance(argnums, (int, np.integer))
@@ -508,6 +517,8 @@ def _value_and_grad(
             in_cts = _pull_back(tape, out_leaves, [seed], in_leaves, retain=False)
             grads = tree_unflatten(in_tree, in_cts)
             g = grads[0] if single else tuple(grads)
+            if grad_only:
+                return (g, aux) if has_aux else g
             return ((out, aux), g) if has_aux else (out, g)
 
     return value_and_grad_fun
@@ -539,13 +550,4 @@ def grad(
         >>> float(tp.grad(tp.grad(lambda x: x ** 3))(2.0))
         12.0
     """
-    vag = _value_and_grad(fun, argnums, has_aux, holomorphic, "grad")
-
-    @functools.wraps(fun)
-    def grad_fun(*args: Any, **kwargs: Any) -> Any:
-        value, g = vag(*args, **kwargs)
-        if has_aux:
-            return g, value[1]
-        return g
-
-    return grad_fun
+    return _value_and_grad(fun, argnums, has_aux, holomorphic, "grad", grad_only=True)

@@ -35,6 +35,10 @@ class _NodeType(NamedTuple):
 
 
 _NODE_TYPES: dict[type, _NodeType] = {}
+# Types already seen to be leaves (not registered, not namedtuples): flattening the
+# parameters on every grad call then costs one set lookup per leaf. Cleared whenever a
+# node type is registered.
+_LEAF_TYPES: set[type] = set()
 
 
 def register_pytree_node(
@@ -56,6 +60,7 @@ def register_pytree_node(
     """
     if nodetype in _NODE_TYPES:
         raise ValueError(f"{nodetype.__name__} is already registered as a pytree node")
+    _LEAF_TYPES.clear()  # a type seen as a leaf may be this one (or a namedtuple of it)
 
     def keys(x: Any, aux: Hashable) -> list[str]:
         # the node itself need not be iterable: number its children
@@ -180,11 +185,22 @@ def _flatten(x: Any, leaves: list[Any], paths: list[str] | None, prefix: str) ->
 def _flatten_leaves(x: Any, leaves: list[Any]) -> PyTreeDef:
     """``_flatten`` without key paths, with lists and tuples (the usual parameters) inlined."""
     t = type(x)
+    if t in _LEAF_TYPES:
+        leaves.append(x)
+        return _LEAF
     if t is list or t is tuple:
-        return PyTreeDef(t, None, tuple([_flatten_leaves(c, leaves) for c in x]))
+        defs = []
+        for c in x:
+            if type(c) in _LEAF_TYPES:  # checked here: most children are arrays
+                leaves.append(c)
+                defs.append(_LEAF)
+            else:
+                defs.append(_flatten_leaves(c, leaves))
+        return PyTreeDef(t, None, tuple(defs))
     node = _NODE_TYPES.get(t)
     if node is None:
         if not _is_namedtuple(x):
+            _LEAF_TYPES.add(t)
             leaves.append(x)
             return _LEAF
         return _flatten(x, leaves, None, "")
@@ -231,7 +247,7 @@ def _unflatten(treedef: PyTreeDef, it: Any) -> Any:
     t = treedef.node_type
     if t is None:
         return next(it)
-    children = [_unflatten(c, it) for c in treedef.children]
+    children = [next(it) if c.node_type is None else _unflatten(c, it) for c in treedef.children]
     if t is list:
         return children
     if t is tuple:
