@@ -13,6 +13,7 @@ axis but the class axis; every loss is evaluated in a numerically stable form
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -251,15 +252,52 @@ def _rows(logits: Any) -> int:
     return int(np.prod(shape_of(logits)[:-1]))
 
 
+class _Residual(threading.local):
+    """What the last traced cross-entropy forward pass left for its gradient (per thread).
+
+    The gradient ``(softmax(logits) - one_hot(labels)) / rows`` needs the shifted
+    exponentials and their row sums that the loss already computed; recomputing them
+    (two reductions over a short class axis and an ``exp``) was most of the backward
+    pass's numpy work. ``softmax_cross_entropy`` asks for them to be kept only when
+    its logits are traced, and the gradient takes them only for the very same logits
+    and labels objects, so a stale entry can never be used, and it is dropped once
+    taken. Arrays reaching the primitives are never changed in place, so the same
+    objects mean the same values.
+    """
+
+    keep = False
+    saved: tuple[Any, ...] | None = None
+
+
+_residual = _Residual()
+
+
+def _flat_label_index(shape: tuple[int, ...], labels: Any) -> Any:
+    """Indices of the labelled entries in the flattened ``(..., classes)`` array.
+
+    A 1-d fancy index costs a fraction of numpy's ``a[arange(rows), labels]``.
+    """
+    classes = shape[-1]
+    rows = 1
+    for n in shape[:-1]:
+        rows *= n
+    flat = np.arange(0, rows * classes, classes)
+    flat += np.reshape(labels, rows)
+    return flat
+
+
 def _np_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     # np.maximum.reduce / np.add.reduce are what np.max / np.sum call: the same values
     # without their Python wrappers (this runs on every training step).
     shifted = logits - np.maximum.reduce(logits, axis=-1, keepdims=True)
-    lse = np.log(np.add.reduce(np.exp(shifted), axis=-1))
-    if shifted.ndim == 2 and labels.ndim == 1:  # the usual (batch, classes) case
-        picked = shifted[np.arange(shifted.shape[0]), labels]
-    else:
-        picked = np.take_along_axis(shifted, labels[..., None], axis=-1)[..., 0]
+    e = np.exp(shifted)
+    sums = np.add.reduce(e, axis=-1)
+    lse = np.log(sums)
+    flat = _flat_label_index(shifted.shape, labels)
+    picked = np.reshape(shifted.reshape(-1)[flat], lse.shape)
+    if _residual.keep:
+        _residual.keep = False
+        _residual.saved = (logits, labels, e, sums, flat)
     losses = lse - picked
     if losses.dtype.kind == "f" and losses.dtype.itemsize >= 4:
         # np.mean's own steps (a pairwise sum, then one division by the count) without
@@ -273,16 +311,17 @@ def _np_softmax_cross_entropy_grad(logits: Any, labels: Any) -> Any:
     # (softmax(logits) - one_hot(labels)) / rows with the operations of _np_softmax and of
     # the composed rule it replaces, so the values are the same bit for bit: subtracting
     # the one-hot's 0.0 is exact, so only the label entries change.
-    e = np.exp(logits - np.maximum.reduce(logits, axis=-1, keepdims=True))
-    e /= np.add.reduce(e, axis=-1, keepdims=True)
-    rows = 1
-    for n in e.shape[:-1]:
-        rows *= n
-    if e.ndim == 2:
-        e[np.arange(rows), labels] -= 1.0
-    else:  # e is a fresh C-contiguous array: the reshape is a view of it
-        e.reshape(rows, e.shape[-1])[np.arange(rows), np.reshape(labels, rows)] -= 1.0
-    e /= rows
+    saved = _residual.saved
+    if saved is not None and saved[0] is logits and saved[1] is labels:
+        _residual.saved = None  # taken: e is divided in place below
+        _, _, e, sums, flat = saved
+        e /= sums[..., None]  # the keepdims sum of the same values: the same bits
+    else:
+        e = np.exp(logits - np.maximum.reduce(logits, axis=-1, keepdims=True))
+        e /= np.add.reduce(e, axis=-1, keepdims=True)
+        flat = _flat_label_index(e.shape, labels)
+    e.reshape(-1)[flat] -= 1.0  # e is a fresh C-contiguous array: the reshape is a view
+    e /= flat.size
     return e
 
 
@@ -391,7 +430,13 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
             f"softmax_cross_entropy: labels must lie in [0, {shape[-1]}), got values from "
             f"{labels.min()} to {labels.max()}"
         )
-    return _softmax_cross_entropy(logits, labels)
+    # Traced logits: a gradient will be asked for, so the forward pass keeps its
+    # intermediates for it (see _Residual).
+    _residual.keep = type(logits) is not np.ndarray and is_traced(logits)
+    try:
+        return _softmax_cross_entropy(logits, labels)
+    finally:
+        _residual.keep = False
 
 
 def _np_bce_with_logits(x: Any, z: Any) -> Any:

@@ -132,6 +132,30 @@ def test_fused_cross_entropy_gradient_is_the_composed_formula_bit_for_bit(dtype,
     assert np.array_equal(g2, 2 * want)
 
 
+def test_cross_entropy_gradient_reuses_the_forward_pass_only_for_the_same_inputs():
+    from tapeflow.nn import functional as F
+
+    rng = np.random.default_rng(6)
+    logits = rng.standard_normal((4, 3))
+    labels = np.array([0, 2, 1, 2])
+    want = F._np_softmax_cross_entropy_grad(logits.copy(), labels)
+    _, pull = tp.vjp(lambda x: nn.softmax_cross_entropy(x, labels), logits)
+    assert F._residual.saved is not None  # kept by the traced forward pass
+    # Other logits with the same labels: computed afresh, the kept entry left alone.
+    other = logits + 1.0
+    fresh = F._np_softmax_cross_entropy_grad(other, labels)
+    assert np.array_equal(fresh, F._np_softmax_cross_entropy_grad(other.copy(), labels))
+    assert F._residual.saved is not None
+    # The pullback takes the kept entry once; pulling again recomputes the same values.
+    (g1,) = pull(1.0)
+    assert F._residual.saved is None
+    (g2,) = pull(1.0)
+    assert np.array_equal(g1, want) and np.array_equal(g2, want)
+    # Plain (untraced) calls keep nothing.
+    nn.softmax_cross_entropy(logits, labels)
+    assert F._residual.saved is None and not F._residual.keep
+
+
 def test_softmax_cross_entropy_gradient_against_finite_differences():
     rng = np.random.default_rng(6)
     for shape in [(4,), (3, 4), (2, 3, 4)]:
