@@ -131,8 +131,19 @@ class Tape(Trace):
                     if type(v) is np.ndarray:
                         arrays = True
                         break
+            # Replace the large arrays the rules do not read by shape/dtype stand-ins
+            # (written out here: this runs on most array operations).
             if arrays:
-                ans_kept, vals = _drop_unneeded(residuals, ans, vals)
+                keeps_ans, kept_args = residuals
+                ans_kept = ans
+                if not keeps_ans and type(ans) is np.ndarray and ans.size >= _KEEP_BELOW:
+                    ans_kept = ShapeDtype(ans.shape, ans.dtype)
+                if kept_args is not None:
+                    i = 0
+                    for v in vals:
+                        if type(v) is np.ndarray and v.size >= _KEEP_BELOW and i not in kept_args:
+                            vals[i] = ShapeDtype(v.shape, v.dtype)
+                        i += 1
                 records.append((prim, ans_kept, vals, kwargs, parents))
             else:
                 records.append((prim, ans, vals, kwargs, parents))
@@ -191,23 +202,7 @@ class ShapeDtype:
 
 
 # Arrays smaller than this are kept whole: a stand-in would save nothing worth its cost.
-_DROP_MIN_SIZE = 1024
-
-
-def _drop_unneeded(residuals: Any, ans: Any, vals: list[Any]) -> tuple[Any, list[Any]]:
-    """Replace the large arrays a primitive's rules do not read by shape/dtype stand-ins.
-
-    ``vals`` is the record's own list, so it is updated in place. Written without
-    helper calls: it runs on every call of the primitives that declare residuals.
-    """
-    keeps_ans, kept_args = residuals
-    if not keeps_ans and type(ans) is np.ndarray and ans.size >= _DROP_MIN_SIZE:
-        ans = ShapeDtype(ans.shape, ans.dtype)
-    if kept_args is not None:
-        for i, v in enumerate(vals):
-            if type(v) is np.ndarray and v.size >= _DROP_MIN_SIZE and i not in kept_args:
-                vals[i] = ShapeDtype(v.shape, v.dtype)
-    return ans, vals
+_KEEP_BELOW = 1024
 
 
 class _Missing:

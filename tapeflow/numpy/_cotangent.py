@@ -39,9 +39,9 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     if g_shape == shape:
         return g
     lead = len(g_shape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g_shape[lead + i] != 1
-    )
+    axes = tuple(range(lead))
+    if 1 in shape:  # stretched length-1 axes too
+        axes += tuple([lead + i for i, n in enumerate(shape) if n == 1 and g_shape[lead + i] != 1])
     if type(g) is np.ndarray:  # a plain cotangent (first order): numpy directly
         # np.add.reduce is what np.sum calls: the same values, without its wrappers.
         if axes:
@@ -58,9 +58,13 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
 
 def fit_cotangent(ct: Any, arg: Any) -> Any:
     """Sum ``ct`` to ``arg``'s shape and give it ``arg``'s dtype when ``arg`` is an array."""
-    try:  # the common case, checked cheaply: nothing to do
-        if ct.shape == arg.shape and ct.dtype == arg.dtype:
-            return ct
+    try:  # the common cases, checked cheaply
+        shape = arg.shape
+        if ct.dtype == arg.dtype:
+            if ct.shape == shape:
+                return ct  # nothing to do
+            if type(ct) is np.ndarray:  # a plain array broadcast up: sum it back down
+                return unbroadcast(ct, shape)
     except AttributeError:
         pass
     shape = shape_of(arg)

@@ -65,6 +65,8 @@ def _swap_last(x: Any) -> Any:
 
 # ----- matmul -------------------------------------------------------------------
 def _matmul_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    if type(g) is np.ndarray and type(y) is np.ndarray and g.ndim == 2 and y.ndim == 2:
+        return np.matmul(g, y.T)  # plain matrices (first order, a dense layer): numpy directly
     from tapeflow.numpy.shape import reshape
 
     xs, ys = shape_of(x), shape_of(y)
@@ -77,6 +79,8 @@ def _matmul_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _matmul_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
+    if type(g) is np.ndarray and type(x) is np.ndarray and g.ndim == 2 and x.ndim == 2:
+        return np.matmul(x.T, g)  # plain matrices (first order, a dense layer): numpy directly
     from tapeflow.numpy.shape import reshape
 
     xs, ys = shape_of(x), shape_of(y)
