@@ -136,13 +136,18 @@ class Tape(Trace):
             if arrays:
                 keeps_ans, kept_args = residuals
                 ans_kept = ans
+                # (Stand-ins built without calling ShapeDtype(): several per training step.)
                 if not keeps_ans and type(ans) is np.ndarray and ans.size >= _KEEP_BELOW:
-                    ans_kept = ShapeDtype(ans.shape, ans.dtype)
+                    ans_kept = _new_tracer(ShapeDtype)
+                    ans_kept.shape = ans.shape
+                    ans_kept.dtype = ans.dtype
                 if kept_args is not None:
                     i = 0
                     for v in vals:
                         if type(v) is np.ndarray and v.size >= _KEEP_BELOW and i not in kept_args:
-                            vals[i] = ShapeDtype(v.shape, v.dtype)
+                            stand_in = vals[i] = _new_tracer(ShapeDtype)
+                            stand_in.shape = v.shape
+                            stand_in.dtype = v.dtype
                         i += 1
                 records.append((prim, ans_kept, vals, kwargs, parents))
             else:
@@ -164,7 +169,7 @@ class Tape(Trace):
         return out
 
 
-_new_tracer = object.__new__
+_new_tracer = object.__new__  # makes tracers and stand-ins without running __init__
 _FunctionType = type(lambda: None)
 
 

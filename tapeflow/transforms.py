@@ -143,6 +143,38 @@ def normalize_argnums(argnums: int | Sequence[int], nargs: int, name: str) -> tu
     return tuple(out)
 
 
+_ARGNUMS_CHECKED: dict[tuple[int, int, str], tuple[int, ...]] = {}
+
+
+def _checked_argnums(argnums: Any, nargs: int, name: str) -> tuple[int, ...]:
+    """:func:`normalize_argnums`, remembered for an int: ``grad(f)`` is often built per step."""
+    if type(argnums) is not int:  # tuples, and values that must raise (1.0 == 1 as a key)
+        return normalize_argnums(argnums, nargs, name)
+    key = (argnums, nargs, name)
+    nums = _ARGNUMS_CHECKED.get(key)
+    if nums is None:
+        nums = normalize_argnums(argnums, nargs, name)
+        if len(_ARGNUMS_CHECKED) < 1024:
+            _ARGNUMS_CHECKED[key] = nums
+    return nums
+
+
+def _named_like(wrapper: Callable[..., Any], fun: Callable[..., Any]) -> Callable[..., Any]:
+    """``functools.wraps(fun)(wrapper)`` for plain functions, written out (it is about half
+    the cost of building ``grad(f)``, which training loops often do on every step)."""
+    if type(fun) is not type(wrapper):  # partials, callable objects...: the general way
+        return functools.update_wrapper(wrapper, fun)
+    wrapper.__module__ = fun.__module__
+    wrapper.__name__ = fun.__name__
+    wrapper.__qualname__ = fun.__qualname__
+    wrapper.__doc__ = fun.__doc__
+    wrapper.__annotations__ = fun.__annotations__
+    if fun.__dict__:
+        wrapper.__dict__.update(fun.__dict__)
+    wrapper.__wrapped__ = fun  # type: ignore[attr-defined]
+    return wrapper
+
+
 def partial_args(
     fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], argnums: tuple[int, ...]
 ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
@@ -488,17 +520,12 @@ def _value_and_grad(
     single = isinstance(argnums, (int, np.integer))
     if isinstance(argnums, list):
         argnums = tuple(argnums)
-    # normalize_argnums by number of positional arguments (the check runs once per count)
-    checked_argnums: dict[int, tuple[int, ...]] = {}
 
-    @functools.wraps(fun)
     def value_and_grad_fun(*args: Any, **kwargs: Any) -> Any:
         # The tape lives only inside this call: pause the cyclic GC for all of it, so
         # that it never scans records the backward pass is about to free.
         with gc_paused:
-            nums = checked_argnums.get(len(args))
-            if nums is None:
-                nums = checked_argnums[len(args)] = normalize_argnums(argnums, len(args), name)
+            nums = _checked_argnums(argnums, len(args), name)
             f_dyn, dyn = partial_args(fun, args, kwargs, nums)
             flat = tree_flatten(dyn)
             check_args_differentiable(dyn, nums, "grad", flat[0])
@@ -521,7 +548,7 @@ def _value_and_grad(
                 return (g, aux) if has_aux else g
             return ((out, aux), g) if has_aux else (out, g)
 
-    return value_and_grad_fun
+    return _named_like(value_and_grad_fun, fun)
 
 
 def grad(

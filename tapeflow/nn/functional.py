@@ -282,7 +282,7 @@ def _flat_label_index(shape: tuple[int, ...], labels: Any) -> Any:
     for n in shape[:-1]:
         rows *= n
     flat = np.arange(0, rows * classes, classes)
-    flat += np.reshape(labels, rows)
+    flat += labels.reshape(rows) if type(labels) is np.ndarray else np.reshape(labels, rows)
     return flat
 
 
@@ -294,7 +294,7 @@ def _np_softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     sums = np.add.reduce(e, axis=-1)
     lse = np.log(sums)
     flat = _flat_label_index(shifted.shape, labels)
-    picked = np.reshape(shifted.reshape(-1)[flat], lse.shape)
+    picked = shifted.reshape(-1)[flat].reshape(lse.shape)
     if _residual.keep:
         _residual.keep = False
         _residual.saved = (logits, labels, e, sums, flat)
