@@ -335,6 +335,8 @@ def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
     shapes = [np.shape(x) for x in leaves]
     dtypes = [x.dtype if hasattr(x, "dtype") else np.result_type(x) for x in leaves]
     sizes = [int(np.prod(s)) for s in shapes]
+    ends = np.cumsum(sizes, dtype=np.int64).tolist() if sizes else []
+    bounds = [(end - size, end) for size, end in zip(sizes, ends, strict=True)]
     if leaves:
         flat = tnp.concatenate([tnp.ravel(x) for x in leaves])
     else:
@@ -345,12 +347,12 @@ def ravel_pytree(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
             raise ValueError(
                 f"unravel expects a vector of shape ({sum(sizes)},), got shape {np.shape(vec)}"
             )
-        parts = []
-        start = 0
-        for shape, dtype, size in zip(shapes, dtypes, sizes, strict=True):
-            piece = tnp.reshape(vec[start : start + size], shape)
-            parts.append(tnp.astype(piece, dtype) if piece.dtype != dtype else piece)
-            start += size
+        from tapeflow.numpy.shape import unravel_pieces
+
+        parts = unravel_pieces(vec, bounds, shapes) if shapes else []
+        for i, dtype in enumerate(dtypes):
+            if parts[i].dtype != dtype:
+                parts[i] = tnp.astype(parts[i], dtype)
         return tree_unflatten(treedef, parts)
 
     return flat, unravel

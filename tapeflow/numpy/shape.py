@@ -337,6 +337,58 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
     return [ary[lead + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:], strict=False)]
 
 
+# ----- unravel: a flat vector into pieces of given shapes (ravel_pytree's inverse) ----
+def _np_unravel(vec: Any, bounds: Any, shapes: Any) -> tuple[Any, ...]:
+    return tuple(vec[lo:hi].reshape(shape) for (lo, hi), shape in zip(bounds, shapes, strict=True))
+
+
+_unravel = primitive(_np_unravel, name="unravel")
+
+
+def _unravel_vjp(g: Any, ans: Any, vec: Any, bounds: Any, shapes: Any) -> Any:
+    # One concatenation of the pieces' cotangents: slicing each piece separately would
+    # give each a full-length cotangent (zeros around one piece), all then summed.
+    dtype = dtype_of(vec)
+    parts = [
+        np.zeros(hi - lo, dtype) if gi is None else _reshape(gi, (hi - lo,))
+        for gi, (lo, hi) in zip(g, bounds, strict=True)
+    ]
+    return _concatenate(*parts, axis=0)
+
+
+def _unravel_batch(args: Any, dims: Any, bounds: Any, shapes: Any) -> Any:
+    vec, d = args[0], dims[0]
+    if d != 0:
+        vec = moveaxis(vec, d, 0)
+    n = shape_of(vec)[0]
+    pieces = tuple(
+        _reshape(vec[:, lo:hi], (n, *shape)) for (lo, hi), shape in zip(bounds, shapes, strict=True)
+    )
+    return pieces, (0,) * len(pieces)
+
+
+defvjp_direct(_unravel, _unravel_vjp)
+defjvp(_unravel, lambda t, ans, vec, bounds, shapes: _unravel(t, bounds=bounds, shapes=shapes))
+_unravel.primitive.batch_rule = _unravel_batch
+
+
+def unravel_pieces(vec: Any, bounds: Any, shapes: Any) -> list[Any]:
+    """``vec[lo:hi].reshape(shape)`` for each bound and shape, as one differentiable step.
+
+    The inverse of ``ravel_pytree``'s concatenation: its gradient is one
+    concatenation of the pieces' gradients.
+
+    Example:
+        >>> [p.shape for p in unravel_pieces(np.arange(5.0), ((0, 4), (4, 5)), ((2, 2), ()))]
+        [(2, 2), ()]
+    """
+    from tapeflow.numpy._linalg_core import _items
+
+    bounds = tuple((int(lo), int(hi)) for lo, hi in bounds)
+    shapes = tuple(tuple(int(n) for n in shape) for shape in shapes)
+    return _items(_unravel(vec, bounds=bounds, shapes=shapes), len(bounds))
+
+
 def split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
     """Split into equal pieces or at the given indices along ``axis`` (numpy.split)."""
     if isinstance(indices_or_sections, (int, np.integer)):

@@ -3,7 +3,7 @@
 import numpy as np
 
 import tapeflow.numpy as tnp
-from tapeflow.numpy.shape import diagonal_scatter
+from tapeflow.numpy.shape import diagonal_scatter, unravel_pieces
 from tests.numpy.spec import Case
 
 CASES = [
@@ -117,7 +117,21 @@ CASES += _rows(
     ],
     shapes=(((2, 4),), ((2, 4, 3),)),
 )
+_BOUNDS, _SHAPES = ((0, 4), (4, 5), (5, 7)), ((2, 2), (), (2,))
 CASES += [
+    Case(
+        "unravel",
+        lambda x: unravel_pieces(x, _BOUNDS, _SHAPES),
+        (((7,),),),
+        covers=["unravel", "linalg.result_item"],
+    ),
+    # Only some pieces used: the others get zero cotangents.
+    Case(
+        "unravel-some",
+        lambda x: unravel_pieces(x, _BOUNDS, _SHAPES)[2] * 2.0,
+        (((7,),),),
+        covers=["unravel"],
+    ),
     Case("split-1d", lambda x: tnp.array_split(x, 3), (((5,),),), covers=["getitem"]),
     Case("dsplit", lambda x: tnp.dsplit(x, [1, 3]), X3, covers=["getitem"]),
 ]
