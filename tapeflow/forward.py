@@ -30,6 +30,8 @@ class ForwardTrace(Trace):
     def process(self, prim: Any, args: tuple, kwargs: dict) -> Any:
         if not self.active:
             raise self.leaked_error()
+        if prim.jvp_joint is not None:
+            return self._process_joint(prim, args, kwargs)
         # The same unwrapping loop as Tape.process, written out in both: a shared helper
         # would add a Python call (about 5% of the per-op cost) on the hottest path.
         vals = list(args)
@@ -74,6 +76,30 @@ class ForwardTrace(Trace):
                 and (out_t.shape != ans.shape or out_t.dtype != ans.dtype)
             ):
                 out_t = fit_tangent(out_t, ans)
+        out = _new_tracer(Tracer)
+        out._value = ans
+        out._trace = self
+        out._aux = out_t
+        return out
+
+    def _process_joint(self, prim: Any, args: tuple, kwargs: dict) -> Any:
+        """``process`` for a primitive with one JVP rule for all its arguments."""
+        vals = list(args)
+        tangents: list[Any] = [None] * len(args)
+        outer = False
+        for i, a in enumerate(args):
+            if type(a) is Tracer:
+                if a._trace is self:
+                    value = vals[i] = a._value
+                    if type(value) is Tracer:
+                        outer = True
+                    tangents[i] = a._aux
+                else:
+                    outer = True
+        ans = prim.bind(*vals, **kwargs) if outer else prim.impl(*vals, **kwargs)
+        out_t = prim.jvp_joint(tangents, ans, *vals, **kwargs)
+        if prim.broadcasts:
+            out_t = fit_tangent(out_t, ans)
         out = _new_tracer(Tracer)
         out._value = ans
         out._trace = self

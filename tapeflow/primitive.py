@@ -67,6 +67,7 @@ class Primitive:
         "vjp_direct",
         "jvps",
         "jvp_rest",
+        "jvp_joint",
         "broadcasts",
         "batch_rule",
         "zero_gradient",
@@ -85,6 +86,8 @@ class Primitive:
         self.vjp_direct = False
         self.jvps: tuple[Any, ...] = ()
         self.jvp_rest: Any = _MISSING
+        # One JVP rule for all arguments at once (see defjvp_joint), or None.
+        self.jvp_joint: Any = None
         # Binary elementwise ops broadcast their inputs: the tracing machinery then
         # sums cotangents back to each input's shape and broadcasts tangents up.
         self.broadcasts = broadcasts
@@ -262,6 +265,26 @@ def defjvp_argnum(fn: Any, rule: Callable[..., Any]) -> None:
     prim = get_primitive(fn)
     prim.jvps = ()
     prim.jvp_rest = _ArgnumRule(rule, vjp=False)
+
+
+def defjvp_joint(fn: Any, rule: Callable[..., Any]) -> None:
+    """Register one JVP rule that takes every argument's tangent at once.
+
+    ``rule(tangents, ans, *args, **kwargs)`` gets a list with one entry per
+    positional argument (``None`` where the argument has no tangent) and returns the
+    output tangent. For variadic primitives such as ``concatenate``, where the
+    per-argument form would build one full-size tangent per argument and sum them.
+    Forward mode uses it instead of the per-argument rules, which stay registered.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> from tapeflow.primitive import defjvp_joint
+        >>> total = tp.primitive(lambda *xs: sum(xs), name="total_joint_example")
+        >>> defjvp_joint(total, lambda ts, ans, *xs: sum(t for t in ts if t is not None))
+        >>> tp.jvp(lambda a: total(a, a, 1.0), (2.0,), (1.0,))[1]
+        np.float64(2.0)
+    """
+    get_primitive(fn).jvp_joint = rule
 
 
 def vjp_needs(fn: Any, ans: bool = True, args: Any = ()) -> None:

@@ -447,3 +447,22 @@ def test_an_error_of_the_users_own_bwd_propagates_unchanged() -> None:
     with pytest.raises(TypeError, match="^my own bug$"):
         tp.grad(lambda x: tnp.sum(f(x)))(np.ones(2))
     assert active_traces() == ()
+
+
+def test_a_joint_jvp_rule_gets_every_tangent_at_once():
+    from tapeflow.primitive import defjvp_joint
+
+    weighted = tp.primitive(lambda a, b, c: a + 2 * b + 3 * c, name="weighted_joint_test")
+    seen = []
+
+    def rule(tangents, ans, a, b, c):
+        seen.append([t is not None for t in tangents])
+        return sum(w * t for w, t in zip((1, 2, 3), tangents, strict=True) if t is not None)
+
+    defjvp_joint(weighted, rule)
+    _, t = tp.jvp(lambda x: weighted(x, 5.0, x), (1.0,), (1.0,))
+    assert t == 4.0 and seen == [[True, False, True]]  # one call; b had no tangent
+    # Nested forward mode: the inner and the outer trace each call the rule once.
+    seen.clear()
+    d2 = tp.jvp(lambda x: tp.jvp(lambda y: weighted(y, x, y), (x,), (1.0,))[1], (1.0,), (1.0,))
+    assert d2[1] == 0.0 and len(seen) == 2

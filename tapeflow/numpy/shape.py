@@ -19,6 +19,7 @@ from tapeflow.numpy._cotangent import dtype_of, shape_of
 from tapeflow.primitive import (
     defjvp,
     defjvp_argnum,
+    defjvp_joint,
     defvjp,
     defvjp_argnum,
     defvjp_direct,
@@ -194,6 +195,20 @@ def _concatenate_jvp(argnum: int, t: Any, ans: Any, args: Any, kwargs: Any) -> A
 
 
 defjvp_argnum(_concatenate, _concatenate_jvp)
+
+
+def _concatenate_joint_jvp(tangents: Any, ans: Any, *args: Any, **kwargs: Any) -> Any:
+    # One concatenation of every argument's tangent (zeros where there is none).
+    from tapeflow.numpy.creation import zeros_like_shape
+
+    like = next(t for t in tangents if t is not None)
+    parts = [
+        zeros_like_shape(a, like) if t is None else t for t, a in zip(tangents, args, strict=True)
+    ]
+    return _concatenate(*parts, **kwargs)
+
+
+defjvp_joint(_concatenate, _concatenate_joint_jvp)
 
 
 def concatenate(arrays: Any, axis: int | None = 0) -> Any:
