@@ -275,6 +275,42 @@ def bench_mlp(repeat: int, peers: dict[str, Any], quick: bool) -> list[dict[str,
     return rows
 
 
+def bench_step_overhead(repeat: int, peers: dict[str, Any]) -> list[dict[str, Any]]:
+    """The lab step on a network shrunk to 4-3-2 and a batch of 2: bookkeeping alone.
+
+    Its numpy calls take microseconds, so what each implementation adds to the
+    hand-written step here is its fixed cost per training step (tracing, recording,
+    replaying, flattening parameters), which the full-size steps above pay too.
+    """
+    x, y = mnist_batch(2, np.float32)
+    x = np.ascontiguousarray(x[:, 400:404])  # four central pixels of real images
+    y = y % 2
+    sizes, act = [4, 3, 2], "sigmoid"
+    params = init_mlp(sizes, np.float32)
+    jit_step = tp.jit(sgd_step_tapeflow, static_argnums=(3, 4))
+    fns: dict[str, Callable[[], Any]] = {
+        "numpy (hand-written)": lambda: sgd_step_numpy(params, x, y, act, 0.1),
+        "tapeflow": lambda: sgd_step_tapeflow(params, x, y, act, 0.1),
+        "tapeflow jit": lambda: jit_step(params, x, y, act, 0.1),
+    }
+    for name, make in peers.items():
+        fn = make("mlp", (sizes, act, x, y))
+        if fn is not None:
+            fns[name] = fn
+    samples = interleaved(fns, repeat * 20)
+    base = float(np.median(samples["numpy (hand-written)"]))
+    return [
+        {
+            "workload": "lab step bookkeeping (network shrunk to 4-3-2, batch 2, f32)",
+            "impl": name,
+            **summary(s, 1e6),
+            "unit": "us/step",
+            "over_numpy_us": (float(np.median(s)) - base) * 1e6,
+        }
+        for name, s in samples.items()
+    ]
+
+
 # ----- workload 3: hvp / grad -----------------------------------------------------
 def rosenbrock(x: Any) -> Any:
     return tnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
@@ -593,6 +629,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         text = "" if ratio is None else f"{ratio:.2f}x"
         if "ratio_to_autograd" in r:
             text = f"{r['ratio_to_autograd']:.2f}x autograd"
+        if "over_numpy_us" in r:
+            text = f"{r['over_numpy_us']:+.0f} us over numpy"
         lines.append(
             f"| {r['workload']} | {r['impl']} | {r['median']:.3g} | "
             f"{r['min']:.3g}-{r['max']:.3g} | {r['unit']} | {text} |"
@@ -636,6 +674,7 @@ def main(argv: list[str] | None = None) -> int:
         memory_rows = bench_memory()
     rows += bench_per_op(repeat, peers)
     rows += bench_mlp(repeat, peers, args.quick)
+    rows += bench_step_overhead(repeat, peers)
     rows += bench_hvp(repeat)
     rows += memory_rows
     print(markdown(rows))
