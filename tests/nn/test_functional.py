@@ -234,3 +234,24 @@ def test_float32_network_gradients_stay_float32():
     value, grads = tp.value_and_grad(loss)([(w1, b1), (w2, b2)])
     assert value.dtype == np.float32
     assert all(g.dtype == np.float32 for pair in grads for g in pair)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_fast_select_is_numpy_where_bit_for_bit(dtype):
+    from tapeflow.nn.functional import _keep_where_positive
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((40, 6)).astype(dtype)
+    g = rng.standard_normal((6, 40)).astype(dtype).T  # not contiguous
+    g[0, :4] = [np.inf, -np.inf, np.nan, -0.0]
+    x[0, :4] = -1.0  # units off where g is not finite: the cotangent there is +0.0
+    x[1, :2] = [0.0, np.nan]
+    ans = np.maximum(x, 0)
+    want = np.where(ans > 0, g, 0)
+    got = _keep_where_positive(g, ans)
+    assert got.dtype == dtype and np.array_equal(got.view(np.uint8), want.view(np.uint8))
+    # And through grad and jvp, the values numpy's where gives.
+    grad = tp.grad(lambda v: tp.nn.relu(v).sum())(x)
+    assert np.array_equal(grad, np.where(ans > 0, dtype(1), dtype(0)))
+    _, tangent = tp.jvp(tp.nn.relu, (x,), (g.copy(),))
+    assert np.array_equal(tangent.view(np.uint8), np.where(x > 0, g, 0).view(np.uint8))
