@@ -107,7 +107,11 @@ class ForwardTrace(Trace):
         return out
 
     def new_input(self, value: Any, tangent: Any) -> Tracer:
-        return Tracer(value, self, tangent)
+        out = _new_tracer(Tracer)
+        out._value = value
+        out._trace = self
+        out._aux = tangent
+        return out
 
 
 def _leaf_shape_dtype(x: Any) -> tuple[tuple[int, ...], Any]:
@@ -137,9 +141,13 @@ def check_tangents(primals: Any, tangents: Any, name: str) -> tuple[list[Any], l
 
     p_flat, p_tree = tree_flatten(tuple(primals))
     t_flat, t_tree = tree_flatten(tuple(tangents))
-    if p_tree == t_tree and all(
-        _same_float_array(p, t) for p, t in zip(p_flat, t_flat, strict=True)
-    ):
+    if len(p_flat) == 1 and len(t_flat) == 1:  # one array each (hvp, jacfwd columns)
+        same = p_tree == t_tree and _same_float_array(p_flat[0], t_flat[0])
+    else:
+        same = p_tree == t_tree and all(
+            _same_float_array(p, t) for p, t in zip(p_flat, t_flat, strict=True)
+        )
+    if same:
         return [("", p) for p in p_flat], [("", t) for t in t_flat], p_tree
     p_leaves, p_tree = tree_flatten_with_path(tuple(primals))
     t_leaves, t_tree = tree_flatten_with_path(tuple(tangents))
@@ -198,6 +206,11 @@ def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, 
             for (_, p), (_, t) in zip(p_leaves, t_leaves, strict=True)
         ]
         out = fun(*tree_unflatten(p_tree, ins))
+        if type(out) is Tracer and out._trace is trace:  # one output array: the short way
+            value, tangent = out._value, out._aux
+            if type(value) is np.ndarray and type(tangent) is np.ndarray:
+                if tangent.shape == value.shape and tangent.dtype == value.dtype:
+                    return value, tangent
         out_leaves, out_tree = tree_flatten(out)
         values, out_tangents = [], []
         for o in out_leaves:
