@@ -93,6 +93,26 @@ def test_ravel_pytree_is_differentiable_both_ways() -> None:
     assert float(g_tree[1]) == 6.0
 
 
+def test_unravel_under_vmap_jvp_jit_and_second_order() -> None:
+    tree = {"w": np.arange(4.0).reshape(2, 2), "b": np.array([1.0, -1.0]), "s": np.float64(2.0)}
+    flat, unravel = ravel_pytree(tree)
+    batch = np.stack([flat, 2 * flat, -flat])
+    out = tp.vmap(unravel)(batch)
+    for i in range(3):
+        for key, value in unravel(batch[i]).items():
+            np.testing.assert_array_equal(out[key][i], value)
+    primal, tangent = tp.jvp(unravel, (flat,), (2 * flat,))
+    for key in tree:
+        np.testing.assert_array_equal(tangent[key], 2 * primal[key])
+
+    def loss(vec: np.ndarray) -> float:
+        p = unravel(vec)
+        return tnp.sum(p["w"] ** 3) * p["s"] + tnp.sum(tnp.sin(p["b"]))
+
+    np.testing.assert_array_equal(tp.jit(tp.grad(loss))(flat), tp.grad(loss)(flat))
+    tp.check_grads(loss, (flat,), order=2, modes=("rev", "fwd"))
+
+
 def test_unravel_checks_the_vector_length() -> None:
     _, unravel = ravel_pytree([np.ones(2)])
     with pytest.raises(ValueError, match=r"shape \(2,\), got shape \(3,\)"):
