@@ -309,6 +309,8 @@ def _scipy_special(name: str) -> Any:
 def _has_rules(prim: Any, kind: str) -> bool:
     from tapeflow.tape import _MISSING
 
+    if kind == "jvp" and prim.jvp_joint is not None:
+        return True
     rules = prim.vjps if kind == "vjp" else prim.jvps
     rest = prim.vjp_rest if kind == "vjp" else prim.jvp_rest
     return any(r is not None for r in rules) or (rest is not None and rest is not _MISSING)

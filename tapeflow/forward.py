@@ -100,11 +100,7 @@ class ForwardTrace(Trace):
         out_t = prim.jvp_joint(tangents, ans, *vals, **kwargs)
         if prim.broadcasts:
             out_t = fit_tangent(out_t, ans)
-        out = _new_tracer(Tracer)
-        out._value = ans
-        out._trace = self
-        out._aux = out_t
-        return out
+        return self.new_input(ans, out_t)
 
     def new_input(self, value: Any, tangent: Any) -> Tracer:
         out = _new_tracer(Tracer)

@@ -71,15 +71,6 @@ def _keep_where_positive(g: np.ndarray, ans: np.ndarray) -> np.ndarray:
     return selected
 
 
-def _relu_vjp(g: Any, ans: Any, x: Any) -> Any:
-    # ans > 0 exactly where x > 0, a plain boolean mask (comparisons carry no gradient):
-    # relu'(0) = 0. Reading the answer rather than x lets the tape drop x, which the
-    # layer before usually holds only for this rule.
-    if _is_plain_float_pair(g, ans):
-        return _keep_where_positive(g, ans)  # plain arrays (first order): the fast select
-    return tnp.where(ans > 0, g, 0)
-
-
 def _is_plain_float_pair(a: Any, b: Any) -> bool:
     """Two plain float arrays of one shape (first order), for the fast select."""
     return (
@@ -89,6 +80,15 @@ def _is_plain_float_pair(a: Any, b: Any) -> bool:
         and a.dtype.itemsize in _BITS
         and a.shape == b.shape
     )
+
+
+def _relu_vjp(g: Any, ans: Any, x: Any) -> Any:
+    # ans > 0 exactly where x > 0, a plain boolean mask (comparisons carry no gradient):
+    # relu'(0) = 0. Reading the answer rather than x lets the tape drop x, which the
+    # layer before usually holds only for this rule.
+    if _is_plain_float_pair(g, ans):
+        return _keep_where_positive(g, ans)  # plain arrays (first order): the fast select
+    return tnp.where(ans > 0, g, 0)
 
 
 defvjp_direct(relu, _relu_vjp)

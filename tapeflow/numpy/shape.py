@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of
+from tapeflow.numpy._linalg_core import _items  # multi-output plumbing (unravel)
 from tapeflow.primitive import (
     defjvp,
-    defjvp_argnum,
     defjvp_joint,
     defvjp,
     defvjp_argnum,
@@ -187,17 +187,7 @@ def _concatenate_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:
 defvjp_argnum(_concatenate, _concatenate_vjp)
 
 
-def _concatenate_jvp(argnum: int, t: Any, ans: Any, args: Any, kwargs: Any) -> Any:
-    from tapeflow.numpy.creation import zeros_like_shape
-
-    parts = [t if i == argnum else zeros_like_shape(a, t) for i, a in enumerate(args)]
-    return _concatenate(*parts, **kwargs)
-
-
-defjvp_argnum(_concatenate, _concatenate_jvp)
-
-
-def _concatenate_joint_jvp(tangents: Any, ans: Any, *args: Any, **kwargs: Any) -> Any:
+def _concatenate_jvp(tangents: Any, ans: Any, *args: Any, **kwargs: Any) -> Any:
     # One concatenation of every argument's tangent (zeros where there is none).
     from tapeflow.numpy.creation import zeros_like_shape
 
@@ -208,7 +198,7 @@ def _concatenate_joint_jvp(tangents: Any, ans: Any, *args: Any, **kwargs: Any) -
     return _concatenate(*parts, **kwargs)
 
 
-defjvp_joint(_concatenate, _concatenate_joint_jvp)
+defjvp_joint(_concatenate, _concatenate_jvp)
 
 
 def concatenate(arrays: Any, axis: int | None = 0) -> Any:
@@ -397,8 +387,6 @@ def unravel_pieces(vec: Any, bounds: Any, shapes: Any) -> list[Any]:
         >>> [p.shape for p in unravel_pieces(np.arange(5.0), ((0, 4), (4, 5)), ((2, 2), ()))]
         [(2, 2), ()]
     """
-    from tapeflow.numpy._linalg_core import _items
-
     bounds = tuple((int(lo), int(hi)) for lo, hi in bounds)
     shapes = tuple(tuple(int(n) for n in shape) for shape in shapes)
     return _items(_unravel(vec, bounds=bounds, shapes=shapes), len(bounds))
