@@ -28,7 +28,15 @@ import numpy as np
 
 from tapeflow.tracer import Tracer
 
-__all__ = ["Trace", "Tape", "new_trace", "current_level", "active_traces"]
+__all__ = [
+    "Trace",
+    "Tape",
+    "new_trace",
+    "push_trace",
+    "pop_trace",
+    "current_level",
+    "active_traces",
+]
 
 
 class _ThreadState(threading.local):
@@ -268,40 +276,65 @@ class _GCPause:
     (a program that disabled it keeps it disabled). Cyclic garbage made meanwhile
     is collected after the transform.
 
-    A grad call nests three pauses (the call, its tape, its backward pass): each
-    thread counts its own, so only its outermost one takes the lock.
+    Each thread counts its own nested pauses, so only its outermost one touches the
+    shared state: a list with one entry per thread holding a pause. Appending and
+    popping are single atomic steps, so no lock is needed; the checks around them
+    can interleave between threads, but at worst the collector then runs during a
+    transform (costing time, never correctness), and the last thread to leave
+    always restores it.
     """
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.depth = 0  # threads holding a pause
-        self.paused = False
+        self.holders: list[None] = []  # one entry per thread holding a pause
+        self.paused = False  # True when a pause disabled an enabled collector
 
     def __enter__(self) -> None:
         state = _state
         if state.gc_holds:
             state.gc_holds += 1
             return
-        with self.lock:
-            if self.depth == 0 and gc.isenabled():
-                gc.disable()
-                self.paused = True
-            self.depth += 1
         state.gc_holds = 1
+        self.holders.append(None)
+        if gc.isenabled():
+            gc.disable()
+            self.paused = True
 
     def __exit__(self, *exc: Any) -> None:
         state = _state
         state.gc_holds -= 1
         if state.gc_holds:
             return
-        with self.lock:
-            self.depth -= 1
-            if self.depth == 0 and self.paused:
-                self.paused = False
-                gc.enable()
+        holders = self.holders
+        holders.pop()
+        if not holders and self.paused:
+            self.paused = False
+            gc.enable()
 
 
 gc_paused = _GCPause()
+
+
+def push_trace(cls: type, *init_args: Any) -> Any:
+    """Make a trace of class ``cls`` one level above this thread's innermost and push it.
+
+    Callers pop it with :func:`pop_trace` in a ``finally`` clause; :func:`new_trace`
+    wraps the pair as a context manager (the grad call path uses them directly).
+    """
+    stack = _state.stack
+    trace = cls(stack[-1].level + 1 if stack else 1, *init_args)
+    stack.append(trace)
+    return trace
+
+
+def pop_trace(trace: Any) -> None:
+    """Deactivate ``trace`` and remove it from this thread's stack."""
+    trace.active = False
+    # Normally the last one; tolerate out-of-order exits from generators closed late.
+    stack = _state.stack
+    if stack and stack[-1] is trace:
+        stack.pop()
+    elif trace in stack:
+        stack.remove(trace)
 
 
 class _TraceScope:
@@ -314,23 +347,13 @@ class _TraceScope:
         self.init_args = init_args
 
     def __enter__(self) -> Any:
-        stack = _state.stack
-        trace = self.trace = self.cls(stack[-1].level + 1 if stack else 1, *self.init_args)
-        stack.append(trace)
+        trace = self.trace = push_trace(self.cls, *self.init_args)
         gc_paused.__enter__()
         return trace
 
     def __exit__(self, *exc: Any) -> None:
         gc_paused.__exit__()
-        trace = self.trace
-        trace.active = False
-        # Remove this trace (normally the last one); tolerate out-of-order exits
-        # from generators closed late.
-        stack = _state.stack
-        if stack and stack[-1] is trace:
-            stack.pop()
-        elif trace in stack:
-            stack.remove(trace)
+        pop_trace(self.trace)
 
 
 def new_trace(cls: type, *init_args: Any) -> Any:
