@@ -441,44 +441,52 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     """
     shape = shape_of(logits)
     traced = is_traced(labels)
-    if type(labels) is np.ndarray or traced:
+    if type(labels) is np.ndarray:  # the usual case, checked without conversions
+        label_dtype = labels.dtype
+    elif traced:
         label_dtype = labels.dtype
     else:
         label_dtype = dtype_of(labels) if hasattr(labels, "dtype") else np.asarray(labels).dtype
+        labels = np.asarray(labels)
     # np.issubdtype(label_dtype, np.integer), without its overhead on every step
     if np.dtype(label_dtype).kind not in "iu":
         raise TypeError(
             f"softmax_cross_entropy expects integer class labels, got dtype {label_dtype}; "
             "for one-hot or soft targets use -sum(targets * log_softmax(logits), axis=-1).mean()"
         )
-    if not traced:
-        labels = np.asarray(labels)
     if len(shape) < 1 or tuple(shape_of(labels)) != tuple(shape[:-1]):
         raise ValueError(
             f"softmax_cross_entropy: labels have shape {tuple(shape_of(labels))}, but logits of "
             f"shape {tuple(shape)} need labels of shape {tuple(shape[:-1])}"
         )
     # The range can only be checked on concrete labels (under jit/vmap they are traced).
-    # np.minimum/maximum.reduce are what labels.min()/max() call.
-    if (
-        not traced
-        and labels.size
-        and (
-            np.minimum.reduce(labels, axis=None) < 0
-            or np.maximum.reduce(labels, axis=None) >= shape[-1]
-        )
-    ):
+    if not traced and _labels_out_of_range(labels, shape[-1]):
         raise ValueError(
             f"softmax_cross_entropy: labels must lie in [0, {shape[-1]}), got values from "
             f"{labels.min()} to {labels.max()}"
         )
     # Traced logits: a gradient will be asked for, so the forward pass keeps its
     # intermediates for it (see _Residual).
-    _residual.keep = type(logits) is not np.ndarray and is_traced(logits)
+    if type(logits) is np.ndarray or not is_traced(logits):
+        return _softmax_cross_entropy(logits, labels)
+    _residual.keep = True
     try:
         return _softmax_cross_entropy(logits, labels)
     finally:
         _residual.keep = False
+
+
+def _labels_out_of_range(labels: np.ndarray, classes: int) -> bool:
+    """True when some label lies outside ``[0, classes)``, with one reduction.
+
+    Signed labels are read as unsigned integers of the same width, so a negative
+    label becomes a huge one and a single maximum catches both ends.
+    """
+    if not labels.size:
+        return False
+    if labels.dtype.kind == "i":
+        labels = labels.view(labels.dtype.str.replace("i", "u"))
+    return bool(np.maximum.reduce(labels, axis=None) >= classes)
 
 
 def _np_bce_with_logits(x: Any, z: Any) -> Any:
