@@ -14,8 +14,17 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy._cotangent import accumulate, fit_tangent
-from tapeflow.tape import Trace, _FunctionType, _new_tracer, _resolve_rule, new_trace
+from tapeflow.tape import (
+    Trace,
+    _FunctionType,
+    _new_tracer,
+    _resolve_rule,
+    gc_paused,
+    pop_trace,
+    push_trace,
+)
 from tapeflow.tracer import Tracer
+from tapeflow.transforms import _none_message, check_differentiable, leaf_dtype
 from tapeflow.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 
 __all__ = ["ForwardTrace", "jvp", "check_tangents"]
@@ -133,14 +142,13 @@ def check_tangents(primals: Any, tangents: Any, name: str) -> tuple[list[Any], l
     Returns ``(primal leaves with paths, tangent leaves with paths, primal treedef)``;
     the paths are only spelled out when something is wrong.
     """
-    from tapeflow.transforms import check_differentiable
-
     p_flat, p_tree = tree_flatten(tuple(primals))
     t_flat, t_tree = tree_flatten(tuple(tangents))
+    # (Structures of leaf-only tuples are shared objects: `is` settles the usual case.)
     if len(p_flat) == 1 and len(t_flat) == 1:  # one array each (hvp, jacfwd columns)
-        same = p_tree == t_tree and _same_float_array(p_flat[0], t_flat[0])
+        same = (p_tree is t_tree or p_tree == t_tree) and _same_float_array(p_flat[0], t_flat[0])
     else:
-        same = p_tree == t_tree and all(
+        same = (p_tree is t_tree or p_tree == t_tree) and all(
             _same_float_array(p, t) for p, t in zip(p_flat, t_flat, strict=True)
         )
     if same:
@@ -183,8 +191,6 @@ def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, 
         >>> tp.jvp(lambda x: x ** 2, (3.0,), (1.0,))
         (np.float64(9.0), np.float64(6.0))
     """
-    from tapeflow.transforms import _none_message, leaf_dtype
-
     if not callable(fun):
         raise TypeError(f"jvp expects a callable, got {type(fun).__name__}")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
@@ -196,34 +202,49 @@ def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, 
         if p is None:
             raise TypeError(_none_message(f"jvp: primal {n}", "close over it instead"))
     p_leaves, t_leaves, p_tree = check_tangents(primals, tangents, "jvp")
-    with new_trace(ForwardTrace) as trace:
-        ins = [
-            trace.new_input(p, as_tangent(t, p))
-            for (_, p), (_, t) in zip(p_leaves, t_leaves, strict=True)
-        ]
-        out = fun(*tree_unflatten(p_tree, ins))
-        if type(out) is Tracer and out._trace is trace:  # one output array: the short way
-            value, tangent = out._value, out._aux
-            if type(value) is np.ndarray and type(tangent) is np.ndarray:
-                if tangent.shape == value.shape and tangent.dtype == value.dtype:
-                    return value, tangent
-        out_leaves, out_tree = tree_flatten(out)
-        values, out_tangents = [], []
-        for o in out_leaves:
-            if type(o) is Tracer and o._trace is trace:
-                values.append(o._value)
-                t_shape, o_shape = _leaf_shape_dtype(o._aux)[0], _leaf_shape_dtype(o._value)[0]
-                if t_shape != o_shape:
-                    raise ValueError(
-                        f"jvp: the tangent computed for output leaf {len(values) - 1} has shape "
-                        f"{t_shape}, but the output has shape {o_shape}: a JVP rule returned a "
-                        "tangent of the wrong shape. Check custom rules with tp.check_grads."
-                    )
-                out_tangents.append(as_tangent(o._aux, o._value))
-            else:
-                values.append(o)
-                shape, _ = _leaf_shape_dtype(o)
-                out_tangents.append(np.zeros(shape, leaf_dtype(o)))
+    with gc_paused:
+        trace = push_trace(ForwardTrace)
+        try:
+            return _run_forward(fun, trace, p_leaves, t_leaves, p_tree)
+        finally:
+            pop_trace(trace)
+
+
+def _run_forward(
+    fun: Callable[..., Any],
+    trace: ForwardTrace,
+    p_leaves: list[tuple[str, Any]],
+    t_leaves: list[tuple[str, Any]],
+    p_tree: Any,
+) -> tuple[Any, Any]:
+    """The body of :func:`jvp`, run while ``trace`` is the innermost trace."""
+    ins = [
+        trace.new_input(p, as_tangent(t, p))
+        for (_, p), (_, t) in zip(p_leaves, t_leaves, strict=True)
+    ]
+    out = fun(*tree_unflatten(p_tree, ins))
+    if type(out) is Tracer and out._trace is trace:  # one output array: the short way
+        value, tangent = out._value, out._aux
+        if type(value) is np.ndarray and type(tangent) is np.ndarray:
+            if tangent.shape == value.shape and tangent.dtype == value.dtype:
+                return value, tangent
+    out_leaves, out_tree = tree_flatten(out)
+    values, out_tangents = [], []
+    for o in out_leaves:
+        if type(o) is Tracer and o._trace is trace:
+            values.append(o._value)
+            t_shape, o_shape = _leaf_shape_dtype(o._aux)[0], _leaf_shape_dtype(o._value)[0]
+            if t_shape != o_shape:
+                raise ValueError(
+                    f"jvp: the tangent computed for output leaf {len(values) - 1} has shape "
+                    f"{t_shape}, but the output has shape {o_shape}: a JVP rule returned a "
+                    "tangent of the wrong shape. Check custom rules with tp.check_grads."
+                )
+            out_tangents.append(as_tangent(o._aux, o._value))
+        else:
+            values.append(o)
+            shape, _ = _leaf_shape_dtype(o)
+            out_tangents.append(np.zeros(shape, leaf_dtype(o)))
     return tree_unflatten(out_tree, values), tree_unflatten(out_tree, out_tangents)
 
 
@@ -233,8 +254,6 @@ def as_tangent(t: Any, primal: Any) -> Any:
     Rules may produce Python numbers (``1.0 * 3.0`` when a primal is a Python float) or
     a wider dtype; users get tangents typed like the values they belong to, as in JAX.
     """
-    from tapeflow.transforms import leaf_dtype
-
     if type(t) is np.ndarray and type(primal) is np.ndarray and t.dtype == primal.dtype:
         return t  # the common case: already an array of the primal's dtype
     dtype = leaf_dtype(primal)

@@ -168,13 +168,20 @@ class Tape(Trace):
         return out
 
     def new_input(self, value: Any) -> Any:
+        return self.new_inputs([value])[0]
+
+    def new_inputs(self, values: list[Any]) -> list[Any]:
+        """Tracers for the inputs of the transform, in order (their slots hold ``None``)."""
         records = self.records
-        out = _new_tracer(Tracer)
-        out._value = value
-        out._trace = self
-        out._aux = len(records)
-        records.append(None)
-        return out
+        tracers = []
+        for value in values:
+            out = _new_tracer(Tracer)
+            out._value = value
+            out._trace = self
+            out._aux = len(records)
+            records.append(None)
+            tracers.append(out)
+        return tracers
 
 
 _new_tracer = object.__new__  # makes tracers and stand-ins without running __init__

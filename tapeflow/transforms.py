@@ -226,7 +226,7 @@ def _record(
     """
     tape = push_trace(Tape)
     try:
-        tracers = [tape.new_input(x) for x in in_leaves]
+        tracers = tape.new_inputs(in_leaves)
         traced = tracers[0] if in_tree is _LEAF else tree_unflatten(in_tree, tracers)
         full = list(args)
         if single:

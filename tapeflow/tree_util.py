@@ -163,6 +163,10 @@ class PyTreeDef:
 
 _LEAF = PyTreeDef(None, None, ())
 
+# Structures of lists and tuples holding only leaves, by (type, length): made once and
+# shared, since nothing changes a PyTreeDef after construction.
+_LEAF_CONTAINERS: dict[tuple[type, int], PyTreeDef] = {}
+
 
 def _flatten(x: Any, leaves: list[Any], paths: list[str] | None, prefix: str) -> PyTreeDef:
     found = _node_of(x)
@@ -190,12 +194,20 @@ def _flatten_leaves(x: Any, leaves: list[Any]) -> PyTreeDef:
         return _LEAF
     if t is list or t is tuple:
         defs = []
+        only_leaves = True
         for c in x:
             if type(c) in _LEAF_TYPES:  # checked here: most children are arrays
                 leaves.append(c)
                 defs.append(_LEAF)
             else:
+                only_leaves = False
                 defs.append(_flatten_leaves(c, leaves))
+        if only_leaves:  # a (w, b) pair and the like: one shared, immutable structure
+            key = (t, len(defs))
+            found = _LEAF_CONTAINERS.get(key)
+            if found is None:
+                found = _LEAF_CONTAINERS[key] = PyTreeDef(t, None, tuple(defs))
+            return found
         return PyTreeDef(t, None, tuple(defs))
     node = _NODE_TYPES.get(t)
     if node is None:

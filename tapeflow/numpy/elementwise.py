@@ -183,7 +183,7 @@ vjp_needs(subtract, ans=False, args=())
 multiply = _ufunc(np.multiply, broadcasts=True)
 defvjp_direct(multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
 defjvp(multiply, lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t)
-vjp_needs(multiply, ans=False, args=(0, 1))
+vjp_needs(multiply, ans=False, args=True)  # both arguments (True skips the scan)
 
 true_divide = _ufunc(np.true_divide, broadcasts=True)
 divide = true_divide
