@@ -120,8 +120,20 @@ def _np_sigmoid(x: Any) -> Any:
     return np.reciprocal(e, out=e)
 
 
+def _sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
+    if type(g) is np.ndarray and type(ans) is np.ndarray and g.shape == ans.shape:
+        if g.dtype == ans.dtype:
+            # Plain arrays (first order): the same three products in one fresh array, not
+            # three. Multiplication commutes exactly, so the bits are those of the formula.
+            out = np.subtract(1, ans)
+            out *= ans
+            out *= g
+            return out
+    return g * (ans * (1 - ans))
+
+
 sigmoid = primitive(_np_sigmoid, name="nn.sigmoid")
-defvjp_direct(sigmoid, lambda g, ans, x: g * (ans * (1 - ans)))
+defvjp_direct(sigmoid, _sigmoid_vjp)
 vjp_needs(sigmoid, ans=True, args=())
 defjvp(sigmoid, lambda t, ans, x: t * (ans * (1 - ans)))
 sigmoid.__doc__ = """Logistic function ``1 / (1 + exp(-x))``, stable for any ``x``.

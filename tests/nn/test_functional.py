@@ -237,6 +237,24 @@ def test_float32_network_gradients_stay_float32():
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (7,), (40, 6)])
+def test_sigmoid_first_order_rule_matches_its_formula_bit_for_bit(dtype, shape):
+    from tapeflow.nn.functional import _sigmoid_vjp
+
+    rng = np.random.default_rng(3)
+    x = np.asarray(rng.standard_normal(shape) * 6, dtype)
+    ans = np.asarray(tp.nn.sigmoid(x), dtype)
+    g = np.asarray(rng.standard_normal(shape), dtype)
+    want = g * (ans * (1 - ans))  # the formula the rule computes in one array
+    got = _sigmoid_vjp(g, ans, x)
+    assert np.asarray(got).dtype == dtype and np.shape(got) == shape
+    assert np.asarray(got).tobytes() == np.asarray(want).tobytes()
+    # Mixed dtypes take the formula itself (numpy's promotion decides the result).
+    mixed = _sigmoid_vjp(g.astype(np.float64), ans, x)
+    assert np.asarray(mixed).dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_relu_fast_select_is_numpy_where_bit_for_bit(dtype):
     from tapeflow.nn.functional import _keep_where_positive
 
