@@ -1,0 +1,40 @@
+"""benchmarks/lab_profile.py: the timeline adds up and the reference tapes agree."""
+
+import json
+
+import numpy as np
+
+import benchmarks.lab_profile as profile
+import benchmarks.run as suite
+
+
+def test_reference_steps_compute_tapeflows_update():
+    x, y = suite.mnist_batch(16, np.float32)
+    params = suite.init_mlp([784, 32, 10], np.float32)
+    want = suite.sgd_step_tapeflow(params, x, y, "sigmoid", profile.LR)
+    for step in (profile.untraced_step, profile.minimal_tape_step):
+        got = step(params, x, y)
+        for (w, b), (w2, b2) in zip(want, got, strict=True):
+            np.testing.assert_allclose(w2, w, rtol=1e-6, atol=1e-7)
+            np.testing.assert_allclose(b2, b, rtol=1e-6, atol=1e-7)
+
+
+def test_timeline_parts_add_up_to_the_step_and_wrappers_are_removed(tmp_path):
+    from tapeflow.primitive import registered_primitives
+
+    before = {name: (p.impl, p.vjps) for name, p in registered_primitives().items()}
+    out = tmp_path / "profile.json"
+    assert profile.main(["--steps", "3", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    parts = result["timeline_us"]
+    total = sum(v for k, v in parts.items() if k != "step")
+    assert parts["numpy"] > 0 and parts["rules"] > 0 and parts["bookkeeping"] > 0
+    assert abs(total - parts["step"]) < 0.25 * parts["step"]  # medians of parts, roughly
+    assert set(result["steps_ms"]) == {
+        "numpy (hand-written)",
+        "tapeflow's numpy calls, untraced",
+        "minimal tape",
+        "tapeflow",
+    }
+    after = {name: (p.impl, p.vjps) for name, p in registered_primitives().items()}
+    assert after == before
