@@ -12,6 +12,9 @@ script takes it apart:
    - the numpy calls tapeflow makes, in the same order, without any tracing;
    - a deliberately minimal tape written for this one network: no checks, no pytrees,
      no nesting, no rules registry. It bounds what any general Python tape can reach.
+3. **Bytecodes**: the Python bytecodes each implementation executes per step on the
+   network shrunk to 4-3-2 (where numpy's own work is negligible), and tapeflow's by
+   function: a count that does not move with the machine's load.
 
     python benchmarks/lab_profile.py [--steps N] [--json PATH]
 """
@@ -225,6 +228,45 @@ def reference_points(params: Any, x: np.ndarray, y: np.ndarray, steps: int) -> d
     return {name: float(np.median(s)) * 1e3 for name, s in samples.items()}
 
 
+def count_bytecodes(fn: Callable[[], Any]) -> collections.Counter[str]:
+    """Python bytecodes ``fn()`` executes, by function (``sys.settrace`` opcode events)."""
+    counts: collections.Counter[str] = collections.Counter()
+
+    def trace(frame: Any, event: str, arg: Any) -> Any:
+        frame.f_trace_opcodes = True
+        if event == "opcode":
+            code = frame.f_code
+            counts[f"{Path(code.co_filename).name}:{code.co_name}"] += 1
+        return trace
+
+    fn()  # warm: first calls import and cache
+    sys.settrace(trace)
+    try:
+        fn()
+    finally:
+        sys.settrace(None)
+    return counts
+
+
+def bytecodes() -> dict[str, Any]:
+    """Bytecodes per step on the network shrunk to 4-3-2 (the bookkeeping rows' setup)."""
+    x, y = suite.mnist_batch(2, np.float32)
+    x = np.ascontiguousarray(x[:, 400:404])
+    y = y % 2
+    params = suite.init_mlp([4, 3, 2], np.float32)
+    steps = {
+        "numpy (hand-written)": lambda: suite.sgd_step_numpy(params, x, y, "sigmoid", LR),
+        "tapeflow's numpy calls, untraced": lambda: untraced_step(params, x, y),
+        "minimal tape": lambda: minimal_tape_step(params, x, y),
+        "tapeflow": lambda: suite.sgd_step_tapeflow(params, x, y, "sigmoid", LR),
+    }
+    counts = {name: count_bytecodes(fn) for name, fn in steps.items()}
+    return {
+        "totals": {name: sum(c.values()) for name, c in counts.items()},
+        "tapeflow_by_function": dict(counts["tapeflow"].most_common(8)),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=300, help="steps per measurement")
@@ -258,8 +300,17 @@ def main(argv: list[str] | None = None) -> int:
     print("| implementation | ms per step | ratio to hand-written |\n|---|---|---|")
     for name, ms in points.items():
         print(f"| {name} | {ms:.3f} | {ms / base:.3f}x |")
+    counted = bytecodes()
+    print("\n## Python bytecodes per step, network shrunk to 4-3-2\n")
+    print("| implementation | bytecodes |\n|---|---|")
+    for name, n in counted["totals"].items():
+        print(f"| {name} | {n:,} |")
+    print("\n| tapeflow's busiest functions | bytecodes |\n|---|---|")
+    for name, n in counted["tapeflow_by_function"].items():
+        print(f"| {name} | {n:,} |")
     if args.json:
-        args.json.write_text(json.dumps({"timeline_us": parts, "steps_ms": points}, indent=2))
+        result = {"timeline_us": parts, "steps_ms": points, "bytecodes": counted}
+        args.json.write_text(json.dumps(result, indent=2))
     return 0
 
 

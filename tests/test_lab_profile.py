@@ -30,6 +30,7 @@ def test_timeline_parts_add_up_to_the_step_and_wrappers_are_removed(tmp_path):
     total = sum(v for k, v in parts.items() if k != "step")
     assert parts["numpy"] > 0 and parts["rules"] > 0 and parts["bookkeeping"] > 0
     assert abs(total - parts["step"]) < 0.25 * parts["step"]  # medians of parts, roughly
+    assert result["bytecodes"]["totals"]["tapeflow"] > result["bytecodes"]["totals"]["minimal tape"]
     assert set(result["steps_ms"]) == {
         "numpy (hand-written)",
         "tapeflow's numpy calls, untraced",
