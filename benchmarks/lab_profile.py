@@ -240,11 +240,12 @@ def count_bytecodes(fn: Callable[[], Any]) -> collections.Counter[str]:
         return trace
 
     fn()  # warm: first calls import and cache
+    previous = sys.gettrace()  # a coverage or debugger tracer, put back afterwards
     sys.settrace(trace)
     try:
         fn()
     finally:
-        sys.settrace(None)
+        sys.settrace(previous)
     return counts
 
 

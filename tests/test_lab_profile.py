@@ -39,3 +39,19 @@ def test_timeline_parts_add_up_to_the_step_and_wrappers_are_removed(tmp_path):
     }
     after = {name: (p.impl, p.vjps) for name, p in registered_primitives().items()}
     assert after == before
+
+
+def test_bytecode_count_puts_back_the_previous_tracer():
+    import sys
+
+    def tracer(frame, event, arg):
+        return None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        counts = profile.count_bytecodes(lambda: sum(range(3)))
+        assert sys.gettrace() is tracer
+    finally:
+        sys.settrace(previous)
+    assert sum(counts.values()) > 0
