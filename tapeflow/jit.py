@@ -398,18 +398,26 @@ def jit(
     cache: OrderedDict[Any, _Compiled] = OrderedDict()
     name = "jitted_" + "".join(c if c.isalnum() else "_" for c in getattr(fun, "__name__", "f"))
 
+    # Per number of arguments: (sorted static positions, dynamic positions), checked once.
+    positions: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
     def split(args: tuple[Any, ...]) -> tuple[list[Any], Any, tuple[Any, ...]]:
         nargs = len(args)
-        for s in statics:
-            if not -nargs <= s < nargs:
-                raise ValueError(
-                    f"jit: static_argnums={static_argnums!r} refers to argument {s}, but the "
-                    f"function was called with {nargs} positional argument(s)"
-                )
-        static_pos = {s % nargs for s in statics}
-        dyn = tuple(a for i, a in enumerate(args) if i not in static_pos)
-        static_vals = tuple((i, args[i]) for i in sorted(static_pos))
-        return list(dyn), static_vals, tuple(sorted(static_pos))
+        found = positions.get(nargs)
+        if found is None:
+            for s in statics:
+                if not -nargs <= s < nargs:
+                    raise ValueError(
+                        f"jit: static_argnums={static_argnums!r} refers to argument {s}, but "
+                        f"the function was called with {nargs} positional argument(s)"
+                    )
+            static_set = {s % nargs for s in statics}
+            found = positions[nargs] = (
+                tuple(sorted(static_set)),
+                tuple(i for i in range(nargs) if i not in static_set),
+            )
+        static_pos, dyn_pos = found
+        return [args[i] for i in dyn_pos], tuple([(i, args[i]) for i in static_pos]), static_pos
 
     def trace_and_compile(args: tuple[Any, ...], kwargs: dict[str, Any], key: Any) -> _Compiled:
         dyn, static_vals, static_pos = split(args)
@@ -441,13 +449,14 @@ def jit(
 
     @functools.wraps(fun)
     def jitted(*args: Any, **kwargs: Any) -> Any:
-        leaves_all = tree_flatten(args)[0]
-        if any(type(x) is Tracer for x in leaves_all):
+        dyn, static_vals, _ = split(args)
+        leaves, in_tree = tree_flatten(dyn)
+        if any(type(x) is Tracer for x in leaves) or (
+            static_vals and any(type(x) is Tracer for x in tree_flatten(static_vals)[0])
+        ):
             # Under another transform (grad of a jitted function, jit of jit): run the
             # function itself so that the outer transform sees every operation.
             return fun(*args, **kwargs)
-        dyn, static_vals, _ = split(args)
-        leaves, in_tree = tree_flatten(dyn)
         try:
             key = (
                 in_tree,

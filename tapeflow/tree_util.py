@@ -120,7 +120,7 @@ class PyTreeDef:
         PyTreeDef({'a': *, 'b': PyTreeDef(tuple(*, *))})
     """
 
-    __slots__ = ("node_type", "aux", "children", "num_leaves")
+    __slots__ = ("node_type", "aux", "children", "num_leaves", "_hash")
     node_type: type | None
     aux: Hashable
     children: tuple[PyTreeDef, ...]
@@ -130,6 +130,7 @@ class PyTreeDef:
         self.node_type = node_type  # None for a leaf
         self.aux = aux
         self.children = children
+        self._hash: int | None = None  # computed on first use (a structure never changes)
         if node_type is None:
             self.num_leaves = 1
         else:
@@ -148,7 +149,10 @@ class PyTreeDef:
         )
 
     def __hash__(self) -> int:
-        return hash((self.node_type, self.aux, self.children))
+        h = self._hash
+        if h is None:  # jit hashes the structure of its arguments on every call
+            h = self._hash = hash((self.node_type, self.aux, self.children))
+        return h
 
     def __repr__(self) -> str:
         if self.node_type is None:
@@ -164,8 +168,11 @@ class PyTreeDef:
 _LEAF = PyTreeDef(None, None, ())
 
 # Structures of lists and tuples holding only leaves, by (type, length): made once and
-# shared, since nothing changes a PyTreeDef after construction.
+# shared, since nothing changes a PyTreeDef after construction. Parameters flattened on
+# every training step then reuse them, and structures built on them compare and hash
+# quickly (equal children are the same objects). At most _LEAF_CONTAINERS_MAX are kept.
 _LEAF_CONTAINERS: dict[tuple[type, int], PyTreeDef] = {}
+_LEAF_CONTAINERS_MAX = 1024
 
 
 def _flatten(x: Any, leaves: list[Any], paths: list[str] | None, prefix: str) -> PyTreeDef:
@@ -200,13 +207,17 @@ def _flatten_leaves(x: Any, leaves: list[Any]) -> PyTreeDef:
                 leaves.append(c)
                 defs.append(_LEAF)
             else:
-                only_leaves = False
-                defs.append(_flatten_leaves(c, leaves))
-        if only_leaves:  # a (w, b) pair and the like: one shared, immutable structure
+                d = _flatten_leaves(c, leaves)
+                if d is not _LEAF:  # (a leaf of a type seen for the first time is one too)
+                    only_leaves = False
+                defs.append(d)
+        if only_leaves:  # a (w, b) pair and the like
             key = (t, len(defs))
             found = _LEAF_CONTAINERS.get(key)
             if found is None:
-                found = _LEAF_CONTAINERS[key] = PyTreeDef(t, None, tuple(defs))
+                found = PyTreeDef(t, None, tuple(defs))
+                if len(_LEAF_CONTAINERS) < _LEAF_CONTAINERS_MAX:
+                    _LEAF_CONTAINERS[key] = found
             return found
         return PyTreeDef(t, None, tuple(defs))
     node = _NODE_TYPES.get(t)
