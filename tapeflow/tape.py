@@ -372,6 +372,9 @@ def new_trace(cls: type, *init_args: Any) -> Any:
     return _TraceScope(cls, init_args)
 
 
+_cotangent_helpers: Any = None  # tapeflow.numpy._cotangent, imported on first use (a cycle)
+
+
 def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[Any]:
     """Replay ``tape`` in reverse from the cotangents in ``seeds`` (slot -> cotangent).
 
@@ -379,15 +382,10 @@ def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[An
     the input slots of the tape are meaningful afterwards. Unless ``retain`` is
     true, each record is released as soon as its rules ran, so intermediate
     arrays are freed during the backward pass rather than after it.
+
+    Callers run it with the cyclic GC paused (``with gc_paused:``), as the
+    transforms do around their whole call.
     """
-    with gc_paused:
-        return _replay(tape, seeds, retain)
-
-
-_cotangent_helpers: Any = None  # tapeflow.numpy._cotangent, imported on first use (a cycle)
-
-
-def _replay(tape: Tape, seeds: dict[int, Any], retain: bool) -> list[Any]:
     global _cotangent_helpers
     helpers = _cotangent_helpers
     if helpers is None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.tape import Tape, _replay, gc_paused, pop_trace, push_trace
+from tapeflow.tape import Tape, backward, gc_paused, pop_trace, push_trace
 from tapeflow.tracer import Tracer
 from tapeflow.tree_util import (
     _LEAF,
@@ -306,8 +306,7 @@ def _pull_back(
     n_in = len(in_leaves)
     if not seeds:
         return [_zeros_like(x) for x in in_leaves]
-    # The callers pause the cyclic GC already (see tapeflow.tape.backward).
-    cts = _replay(tape, seeds, retain)
+    cts = backward(tape, seeds, retain)  # (the callers pause the cyclic GC)
     result = []
     for i, x in enumerate(in_leaves):
         ct = cts[i] if i < len(cts) else None
