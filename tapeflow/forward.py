@@ -46,7 +46,6 @@ class ForwardTrace(Trace):
         vals = list(args)
         tangents = []
         rules = prim.jvps
-        n_rules = len(rules)
         outer = False  # does any argument belong to another (outer) trace?
         i = 0
         for a in args:
@@ -55,7 +54,10 @@ class ForwardTrace(Trace):
                     value = vals[i] = a._value
                     if type(value) is Tracer:
                         outer = True
-                    rule = rules[i] if i < n_rules else prim.jvp_rest
+                    try:  # (free in Python 3.11+ unless it raises)
+                        rule = rules[i]
+                    except IndexError:  # past the listed rules
+                        rule = prim.jvp_rest
                     if type(rule) is not _FunctionType:  # None, missing, argnum-aware...
                         rule = _resolve_rule(prim, rule, i, "JVP")
                     if rule is not None:

@@ -102,7 +102,6 @@ class Tape(Trace):
         vals = list(args)
         parents = []
         rules = prim.vjps
-        n_rules = len(rules)
         outer = False  # does any argument belong to another (outer) trace?
         i = 0
         for a in args:
@@ -111,7 +110,10 @@ class Tape(Trace):
                     value = vals[i] = a._value
                     if type(value) is Tracer:
                         outer = True
-                    rule = rules[i] if i < n_rules else prim.vjp_rest
+                    try:  # (free in Python 3.11+ unless it raises)
+                        rule = rules[i]
+                    except IndexError:  # past the listed rules
+                        rule = prim.vjp_rest
                     if type(rule) is not _FunctionType:  # None, missing, argnum-aware...
                         rule = _resolve_rule(prim, rule, i)
                     if rule is not None:
