@@ -147,12 +147,11 @@ def check_tangents(primals: Any, tangents: Any, name: str) -> tuple[list[Any], l
     p_flat, p_tree = tree_flatten(tuple(primals))
     t_flat, t_tree = tree_flatten(tuple(tangents))
     # (Structures of leaf-only tuples are shared objects: `is` settles the usual case.)
+    same = p_tree is t_tree or p_tree == t_tree
     if len(p_flat) == 1 and len(t_flat) == 1:  # one array each (hvp, jacfwd columns)
-        same = (p_tree is t_tree or p_tree == t_tree) and _same_float_array(p_flat[0], t_flat[0])
+        same = same and _same_float_array(p_flat[0], t_flat[0])
     else:
-        same = (p_tree is t_tree or p_tree == t_tree) and all(
-            _same_float_array(p, t) for p, t in zip(p_flat, t_flat, strict=True)
-        )
+        same = same and all(_same_float_array(p, t) for p, t in zip(p_flat, t_flat, strict=True))
     if same:
         return [("", p) for p in p_flat], [("", t) for t in t_flat], p_tree
     p_leaves, p_tree = tree_flatten_with_path(tuple(primals))

@@ -42,8 +42,8 @@ __all__ = [
 class _ThreadState(threading.local):
     def __init__(self) -> None:
         self.stack: list[Trace] = []
-        # How many gc pauses this thread holds (see _GCPause): only the first and the
-        # last touch the process-wide count and its lock.
+        # How many gc pauses this thread holds (see _GCPause): only its outermost one
+        # touches the process-wide state.
         self.gc_holds = 0
 
 

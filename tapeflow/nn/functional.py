@@ -121,14 +121,18 @@ def _np_sigmoid(x: Any) -> Any:
 
 
 def _sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
-    if type(g) is np.ndarray and type(ans) is np.ndarray and g.shape == ans.shape:
-        if g.dtype == ans.dtype:
-            # Plain arrays (first order): the same three products in one fresh array, not
-            # three. Multiplication commutes exactly, so the bits are those of the formula.
-            out = np.subtract(1, ans)
-            out *= ans
-            out *= g
-            return out
+    if (
+        type(g) is np.ndarray
+        and type(ans) is np.ndarray
+        and g.shape == ans.shape
+        and g.dtype == ans.dtype
+    ):
+        # Plain arrays (first order): the same three products in one fresh array, not
+        # three. Multiplication commutes exactly, so the bits are those of the formula.
+        out = np.subtract(1, ans)
+        out *= ans
+        out *= g
+        return out
     return g * (ans * (1 - ans))
 
 
@@ -453,9 +457,7 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     """
     shape = shape_of(logits)
     traced = is_traced(labels)
-    if type(labels) is np.ndarray:  # the usual case, checked without conversions
-        label_dtype = labels.dtype
-    elif traced:
+    if type(labels) is np.ndarray or traced:  # the usual cases, without conversions
         label_dtype = labels.dtype
     else:
         label_dtype = dtype_of(labels) if hasattr(labels, "dtype") else np.asarray(labels).dtype

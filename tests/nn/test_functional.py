@@ -176,6 +176,15 @@ def test_softmax_cross_entropy_rejects_bad_labels():
         nn.softmax_cross_entropy(logits, np.array([0, 1, 2]))
     with pytest.raises(ValueError, match=r"\[0, 3\)"):
         nn.softmax_cross_entropy(logits, np.array([0, 3]))
+    # One reduction checks both ends (signed labels read as unsigned): negative labels of
+    # every width, unsigned ones past the end, and plain lists are all caught.
+    for bad in ([0, -1], np.array([2, -128], np.int8), np.array([-1, 0], np.int32)):
+        with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\), got values from -"):
+            nn.softmax_cross_entropy(logits, bad)
+    with pytest.raises(ValueError, match=r"\[0, 3\), got values from 0 to 255"):
+        nn.softmax_cross_entropy(logits, np.array([0, 255], np.uint8))
+    good = nn.softmax_cross_entropy(logits, np.array([2, 0], np.uint8))
+    assert np.isclose(good, np.log(3.0))
 
 
 def test_binary_cross_entropy_with_logits_value_and_stability():
