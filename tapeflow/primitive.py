@@ -95,7 +95,8 @@ class Primitive:
         # Documented zero-gradient primitives (floor, sign, ...): recorded nowhere.
         self.zero_gradient = False
         # What the VJP rules read: None = the answer and every argument; else
-        # (keeps_answer, argnums kept). See vjp_needs.
+        # (keeps_answer, argnums kept), or (keeps_answer, {argnum: argnums its rule
+        # reads}). See vjp_needs.
         self.residuals: Any = None
         self.bind = _make_bind(self)
 
@@ -301,7 +302,11 @@ def vjp_needs(fn: Any, ans: bool = True, args: Any = ()) -> None:
         fn: the primitive.
         ans: whether the rules read the forward answer.
         args: the argument numbers whose values the rules read (others keep only
-            their shape and dtype); ``True`` for all of them.
+            their shape and dtype); ``True`` for all of them; or a dict giving, for
+            each argument number, the arguments *its own* rule reads. With the dict
+            the tape keeps only what the rules of the traced arguments need: in
+            ``x * 2.0`` with ``x`` traced, the rule for ``x`` reads the ``2.0``,
+            so ``x`` itself can be freed.
 
     Example:
         >>> import numpy as np, tapeflow as tp
@@ -312,7 +317,10 @@ def vjp_needs(fn: Any, ans: bool = True, args: Any = ()) -> None:
         array([2., 2., 2.])
     """
     prim = get_primitive(fn)
-    if ans and args is True:
+    if isinstance(args, dict):
+        per_arg = {int(i): frozenset(needs) for i, needs in args.items()}
+        prim.residuals = (bool(ans), per_arg)
+    elif ans and args is True:
         prim.residuals = None
     else:
         prim.residuals = (bool(ans), None if args is True else frozenset(args))

@@ -183,7 +183,8 @@ vjp_needs(subtract, ans=False, args=())
 multiply = _ufunc(np.multiply, broadcasts=True)
 defvjp_direct(multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
 defjvp(multiply, lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t)
-vjp_needs(multiply, ans=False, args=True)  # both arguments (True skips the scan)
+# Each argument's rule reads the other one: in ``x * 2.0`` the tape keeps only the 2.0.
+vjp_needs(multiply, ans=False, args={0: (1,), 1: (0,)})
 
 true_divide = _ufunc(np.true_divide, broadcasts=True)
 divide = true_divide
@@ -254,6 +255,7 @@ defjvp(
 square = _ufunc(np.square)
 defvjp_direct(square, lambda g, ans, x: g * 2 * x)
 defjvp(square, lambda t, ans, x: t * 2 * x)
+vjp_needs(square, ans=False, args=True)
 
 # The derivative of sqrt at 0 is +inf (numpy also warns about the division there).
 sqrt = _ufunc(np.sqrt)
@@ -264,10 +266,12 @@ vjp_needs(sqrt, ans=True, args=())
 cbrt = _ufunc(np.cbrt)
 defvjp_direct(cbrt, lambda g, ans, x: g / (3 * ans * ans))
 defjvp(cbrt, lambda t, ans, x: t / (3 * ans * ans))
+vjp_needs(cbrt, ans=True, args=())
 
 reciprocal = _ufunc(np.reciprocal)
 defvjp_direct(reciprocal, lambda g, ans, x: -g * ans * ans)
 defjvp(reciprocal, lambda t, ans, x: -t * ans * ans)
+vjp_needs(reciprocal, ans=True, args=())
 
 
 def _abs_slope(ans, x):  # type: ignore[no-untyped-def]
@@ -292,6 +296,7 @@ defjvp(absolute, _abs_jvp)
 fabs = _ufunc(np.fabs)
 defvjp_direct(fabs, lambda g, ans, x: g * sign(x))
 defjvp(fabs, lambda t, ans, x: t * sign(x))
+vjp_needs(fabs, ans=False, args=True)
 
 # ----- exponentials and logarithms -------------------------------------------
 exp = _ufunc(np.exp)
@@ -302,26 +307,32 @@ vjp_needs(exp, ans=True, args=())
 expm1 = _ufunc(np.expm1)
 defvjp_direct(expm1, lambda g, ans, x: g * (ans + 1))
 defjvp(expm1, lambda t, ans, x: t * (ans + 1))
+vjp_needs(expm1, ans=True, args=())
 
 exp2 = _ufunc(np.exp2)
 defvjp_direct(exp2, lambda g, ans, x: g * ans * _LN2)
 defjvp(exp2, lambda t, ans, x: t * ans * _LN2)
+vjp_needs(exp2, ans=True, args=())
 
 log = _ufunc(np.log)
 defvjp_direct(log, lambda g, ans, x: g / x)
 defjvp(log, lambda t, ans, x: t / x)
+vjp_needs(log, ans=False, args=True)
 
 log1p = _ufunc(np.log1p)
 defvjp_direct(log1p, lambda g, ans, x: g / (x + 1))
 defjvp(log1p, lambda t, ans, x: t / (x + 1))
+vjp_needs(log1p, ans=False, args=True)
 
 log2 = _ufunc(np.log2)
 defvjp_direct(log2, lambda g, ans, x: g / (x * _LN2))
 defjvp(log2, lambda t, ans, x: t / (x * _LN2))
+vjp_needs(log2, ans=False, args=True)
 
 log10 = _ufunc(np.log10)
 defvjp_direct(log10, lambda g, ans, x: g / (x * _LN10))
 defjvp(log10, lambda t, ans, x: t / (x * _LN10))
+vjp_needs(log10, ans=False, args=True)
 
 
 def _softmax_weight(x, ans, base_exp):  # type: ignore[no-untyped-def]
@@ -358,26 +369,32 @@ defjvp(
 sin = _ufunc(np.sin)
 defvjp_direct(sin, lambda g, ans, x: g * cos(x))
 defjvp(sin, lambda t, ans, x: t * cos(x))
+vjp_needs(sin, ans=False, args=True)
 
 cos: Any = _ufunc(np.cos)  # annotated: used in rules above its definition
 defvjp_direct(cos, lambda g, ans, x: -g * sin(x))
 defjvp(cos, lambda t, ans, x: -t * sin(x))
+vjp_needs(cos, ans=False, args=True)
 
 tan = _ufunc(np.tan)
 defvjp_direct(tan, lambda g, ans, x: g * (1 + ans * ans))
 defjvp(tan, lambda t, ans, x: t * (1 + ans * ans))
+vjp_needs(tan, ans=True, args=())
 
 arcsin = _ufunc(np.arcsin)
 defvjp_direct(arcsin, lambda g, ans, x: g / sqrt(1 - x * x))
 defjvp(arcsin, lambda t, ans, x: t / sqrt(1 - x * x))
+vjp_needs(arcsin, ans=False, args=True)
 
 arccos = _ufunc(np.arccos)
 defvjp_direct(arccos, lambda g, ans, x: -g / sqrt(1 - x * x))
 defjvp(arccos, lambda t, ans, x: -t / sqrt(1 - x * x))
+vjp_needs(arccos, ans=False, args=True)
 
 arctan = _ufunc(np.arctan)
 defvjp_direct(arctan, lambda g, ans, x: g / (1 + x * x))
 defjvp(arctan, lambda t, ans, x: t / (1 + x * x))
+vjp_needs(arctan, ans=False, args=True)
 
 # arctan2(y, x) is the angle of the point (x, y): d = (x dy - y dx) / (x^2 + y^2).
 arctan2 = _ufunc(np.arctan2, broadcasts=True)
@@ -395,10 +412,12 @@ defjvp(
 sinh = _ufunc(np.sinh)
 defvjp_direct(sinh, lambda g, ans, x: g * cosh(x))
 defjvp(sinh, lambda t, ans, x: t * cosh(x))
+vjp_needs(sinh, ans=False, args=True)
 
 cosh: Any = _ufunc(np.cosh)  # annotated: used in rules above its definition
 defvjp_direct(cosh, lambda g, ans, x: g * sinh(x))
 defjvp(cosh, lambda t, ans, x: t * sinh(x))
+vjp_needs(cosh, ans=False, args=True)
 
 tanh = _ufunc(np.tanh)
 defvjp_direct(tanh, lambda g, ans, x: g * (1 - ans * ans))
@@ -408,15 +427,18 @@ vjp_needs(tanh, ans=True, args=())
 arcsinh = _ufunc(np.arcsinh)
 defvjp_direct(arcsinh, lambda g, ans, x: g / sqrt(x * x + 1))
 defjvp(arcsinh, lambda t, ans, x: t / sqrt(x * x + 1))
+vjp_needs(arcsinh, ans=False, args=True)
 
 # sqrt(x-1) * sqrt(x+1) rather than sqrt(x*x - 1): no overflow for huge x.
 arccosh = _ufunc(np.arccosh)
 defvjp_direct(arccosh, lambda g, ans, x: g / (sqrt(x - 1) * sqrt(x + 1)))
 defjvp(arccosh, lambda t, ans, x: t / (sqrt(x - 1) * sqrt(x + 1)))
+vjp_needs(arccosh, ans=False, args=True)
 
 arctanh = _ufunc(np.arctanh)
 defvjp_direct(arctanh, lambda g, ans, x: g / (1 - x * x))
 defjvp(arctanh, lambda t, ans, x: t / (1 - x * x))
+vjp_needs(arctanh, ans=False, args=True)
 
 # hypot(x, y) = sqrt(x^2 + y^2); gradient 0 at the origin, where it is undefined.
 hypot = _ufunc(np.hypot, broadcasts=True)

@@ -100,7 +100,8 @@ matmul = primitive(np.matmul, name="matmul")
 register_numpy(np.matmul, matmul)
 defvjp_direct(matmul, _matmul_vjp_x, _matmul_vjp_y)
 defjvp(matmul, lambda t, ans, x, y: matmul(t, y), lambda t, ans, x, y: matmul(x, t))
-vjp_needs(matmul, ans=False, args=True)  # both arguments (True skips the scan)
+# Each argument's rule reads the other one (and only the shape of its own argument).
+vjp_needs(matmul, ans=False, args={0: (1,), 1: (0,)})
 
 
 # ----- einsum -------------------------------------------------------------------
