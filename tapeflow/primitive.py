@@ -303,10 +303,10 @@ def vjp_needs(fn: Any, ans: bool = True, args: Any = ()) -> None:
         ans: whether the rules read the forward answer.
         args: the argument numbers whose values the rules read (others keep only
             their shape and dtype); ``True`` for all of them; or a dict giving, for
-            each argument number, the arguments *its own* rule reads. With the dict
-            the tape keeps only what the rules of the traced arguments need: in
-            ``x * 2.0`` with ``x`` traced, the rule for ``x`` reads the ``2.0``,
-            so ``x`` itself can be freed.
+            each argument number, the arguments *its own* rule reads (and ``"ans"``
+            when it reads the answer). With the dict the tape keeps only what the
+            rules of the traced arguments need: in ``x * 2.0`` with ``x`` traced,
+            the rule for ``x`` reads the ``2.0``, so ``x`` itself can be freed.
 
     Example:
         >>> import numpy as np, tapeflow as tp
@@ -318,7 +318,15 @@ def vjp_needs(fn: Any, ans: bool = True, args: Any = ()) -> None:
     """
     prim = get_primitive(fn)
     if isinstance(args, dict):
-        per_arg = {int(i): frozenset(needs) for i, needs in args.items()}
+        per_arg: dict[int, frozenset[Any]] = {}
+        for i, needs in args.items():
+            needs = frozenset(needs)
+            if any(n != "ans" and not isinstance(n, int) for n in needs):
+                raise TypeError(
+                    f"vjp_needs: argument {i}'s rule must list argument numbers and 'ans', "
+                    f"got {sorted(map(repr, needs))}"
+                )
+            per_arg[int(i)] = needs
         prim.residuals = (bool(ans), per_arg)
     elif ans and args is True:
         prim.residuals = None

@@ -145,18 +145,19 @@ class Tape(Trace):
             # (written out here: this runs on most array operations).
             if arrays:
                 keeps_ans, kept_args = residuals
-                ans_kept = ans
-                # (Stand-ins built without calling ShapeDtype(): several per training step.)
-                if not keeps_ans and type(ans) is np.ndarray and ans.size >= _KEEP_BELOW:
-                    ans_kept = _new_tracer(ShapeDtype)
-                    ans_kept.shape = ans.shape
-                    ans_kept.dtype = ans.dtype
                 if type(kept_args) is dict:  # per argument: what the traced ones' rules read
                     if len(parents) == 1:
                         kept_args = kept_args.get(parents[0][0], _NOTHING)
                     else:
                         needs = kept_args
                         kept_args = _NOTHING.union(*[needs.get(p[0], _NOTHING) for p in parents])
+                    keeps_ans = keeps_ans or "ans" in kept_args
+                ans_kept = ans
+                # (Stand-ins built without calling ShapeDtype(): several per training step.)
+                if not keeps_ans and type(ans) is np.ndarray and ans.size >= _KEEP_BELOW:
+                    ans_kept = _new_tracer(ShapeDtype)
+                    ans_kept.shape = ans.shape
+                    ans_kept.dtype = ans.dtype
                 if kept_args is not None:
                     i = 0
                     for v in vals:

@@ -1065,3 +1065,11 @@ def test_casting_to_an_integer_dtype_carries_no_derivative():
     x = np.array([1.0, 2.0])
     np.testing.assert_array_equal(tp.grad(lambda x: tnp.sum(x.astype(int) * x))(x), [1.0, 2.0])
     assert tp.jvp(lambda x: tnp.sum(x.astype(int) * x), (x,), (np.ones(2),))[1] == 3.0
+
+
+def test_vjp_needs_per_argument_entries_must_be_argument_numbers_or_ans() -> None:
+    from tapeflow.primitive import vjp_needs
+
+    twice = tp.primitive(lambda x, y: 2 * x * y, name="twice_needs_test")
+    with pytest.raises(TypeError, match="argument 0's rule must list argument numbers and 'ans'"):
+        vjp_needs(twice, ans=False, args={0: ("y",)})

@@ -194,6 +194,7 @@ defvjp_direct(
     lambda g, ans, x, y: -g * ans / y,
 )
 defjvp(true_divide, lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y)
+vjp_needs(true_divide, ans=False, args={0: (1,), 1: ("ans", 1)})
 
 negative = _ufunc(np.negative)
 defvjp_direct(negative, lambda g, ans, x: -g)
@@ -237,6 +238,7 @@ defjvp(
     lambda t, ans, x, y: t * _power_slope(x, y, power),
     lambda t, ans, x, y: t * ans * _log_or_zero(x),
 )
+vjp_needs(power, ans=False, args={0: (0, 1), 1: ("ans", 0)})
 
 # numpy computes float_power in float64 (or complex128) whatever the input dtype;
 # tapeflow keeps that, and the cotangents are cast back to each input's dtype.
@@ -251,6 +253,7 @@ defjvp(
     lambda t, ans, x, y: t * _power_slope(x, y, float_power),
     lambda t, ans, x, y: t * ans * _log_or_zero(x),
 )
+vjp_needs(float_power, ans=False, args={0: (0, 1), 1: ("ans", 0)})
 
 square = _ufunc(np.square)
 defvjp_direct(square, lambda g, ans, x: g * 2 * x)
