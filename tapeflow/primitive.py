@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from tapeflow.tape import _MISSING, _ArgnumRule
 from tapeflow.tracer import _NUMPY_DISPATCH, Tracer
 
@@ -69,6 +71,7 @@ class Primitive:
         "jvp_rest",
         "jvp_joint",
         "broadcasts",
+        "elementwise",
         "batch_rule",
         "zero_gradient",
         "residuals",
@@ -91,6 +94,9 @@ class Primitive:
         # Binary elementwise ops broadcast their inputs: the tracing machinery then
         # sums cotangents back to each input's shape and broadcasts tangents up.
         self.broadcasts = broadcasts
+        # The answer has the broadcast shape of the arguments (ufuncs and broadcasting
+        # primitives): a scalar answer then means that no argument is a large array.
+        self.elementwise = broadcasts or isinstance(fun, np.ufunc)
         self.batch_rule: Any = None
         # Documented zero-gradient primitives (floor, sign, ...): recorded nowhere.
         self.zero_gradient = False

@@ -136,7 +136,7 @@ class Tape(Trace):
             # Stand-ins only ever replace arrays: the pass is skipped for scalars. An
             # elementwise op with a scalar answer had no argument larger than one element.
             arrays = type(ans) is np.ndarray
-            if not arrays and not prim.broadcasts:
+            if not arrays and not prim.elementwise:
                 for v in vals:
                     if type(v) is np.ndarray:
                         arrays = True
