@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
 
 from tapeflow.numpy._cotangent import accumulate, fit_tangent
 from tapeflow.tape import (
@@ -83,7 +84,7 @@ class ForwardTrace(Trace):
             # As in the backward pass: scalars of one type fit as they are, arrays when
             # shape and dtype already match; only the rest goes through fit_tangent.
             if kind is not type(ans) or (
-                (kind is np.ndarray or kind is Tracer)
+                (kind is ndarray or kind is Tracer)
                 and (out_t.shape != ans.shape or out_t.dtype != ans.dtype)
             ):
                 out_t = fit_tangent(out_t, ans)
@@ -130,8 +131,8 @@ def _leaf_shape_dtype(x: Any) -> tuple[tuple[int, ...], Any]:
 def _same_float_array(p: Any, t: Any) -> bool:
     """The common case, checked cheaply: two float arrays of one shape and dtype."""
     return (
-        type(p) is np.ndarray
-        and type(t) is np.ndarray
+        type(p) is ndarray
+        and type(t) is ndarray
         and p.dtype.kind in "fc"
         and p.shape == t.shape
         and p.dtype == t.dtype
@@ -226,7 +227,7 @@ def _run_forward(
     out = fun(*tree_unflatten(p_tree, ins))
     if type(out) is Tracer and out._trace is trace:  # one output array: the short way
         value, tangent = out._value, out._aux
-        if type(value) is np.ndarray and type(tangent) is np.ndarray:
+        if type(value) is ndarray and type(tangent) is ndarray:
             if tangent.shape == value.shape and tangent.dtype == value.dtype:
                 return value, tangent
     out_leaves, out_tree = tree_flatten(out)
@@ -255,7 +256,7 @@ def as_tangent(t: Any, primal: Any) -> Any:
     Rules may produce Python numbers (``1.0 * 3.0`` when a primal is a Python float) or
     a wider dtype; users get tangents typed like the values they belong to, as in JAX.
     """
-    if type(t) is np.ndarray and type(primal) is np.ndarray and t.dtype == primal.dtype:
+    if type(t) is ndarray and type(primal) is ndarray and t.dtype == primal.dtype:
         return t  # the common case: already an array of the primal's dtype
     dtype = leaf_dtype(primal)
     if not (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)):

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
 
 from tapeflow.tape import Trace, new_trace
 from tapeflow.tracer import Tracer
@@ -75,7 +76,7 @@ class JitTrace(Trace):
 
     def new_input(self, value: Any) -> Tracer:
         slot = self.new_slot()
-        if type(value) is np.ndarray:
+        if type(value) is ndarray:
             self.meta[slot] = (value.shape, value.dtype)
         return Tracer(value, self, slot)
 
@@ -104,7 +105,7 @@ class JitTrace(Trace):
         ans = prim.fun(*vals, **kwargs)
         slot = self.new_slot()
         self.instructions.append((prim.fun, tuple(p[1] for p in pairs), kwargs, slot))
-        if type(ans) is np.ndarray:
+        if type(ans) is ndarray:
             self.meta[slot] = (ans.shape, ans.dtype)
         return Tracer(ans, self, slot)
 
@@ -123,7 +124,7 @@ def is_jit_traced(x: Any) -> bool:
 
 
 def _leaf_key(x: Any) -> Any:
-    if isinstance(x, np.ndarray) or isinstance(x, np.generic):
+    if isinstance(x, ndarray) or isinstance(x, np.generic):
         return ("a", x.shape, x.dtype.str)
     if isinstance(x, (bool, int, float, complex)):
         return ("s", type(x).__name__)

@@ -24,7 +24,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
+# Read through a global, not as np.ndarray: numpy's module defines __getattr__, which
+# keeps Python 3.11 from specializing attribute loads on it, and this runs per operation.
+from numpy import ndarray as _ndarray
 
 from tapeflow.tracer import Tracer
 
@@ -130,15 +132,15 @@ class Tape(Trace):
             return ans
         records = self.records
         residuals = prim.residuals
-        if residuals is None:
+        # Stand-ins only ever replace arrays: the pass is skipped for scalars. An
+        # elementwise op with a scalar answer had no argument larger than one element.
+        if residuals is None or (type(ans) is not _ndarray and prim.elementwise):
             records.append((prim, ans, vals, kwargs, parents))
         else:
-            # Stand-ins only ever replace arrays: the pass is skipped for scalars. An
-            # elementwise op with a scalar answer had no argument larger than one element.
-            arrays = type(ans) is np.ndarray
-            if not arrays and not prim.elementwise:
+            arrays = type(ans) is _ndarray
+            if not arrays:  # a reduction to a scalar, say: look for array arguments
                 for v in vals:
-                    if type(v) is np.ndarray:
+                    if type(v) is _ndarray:
                         arrays = True
                         break
             # Replace the large arrays the rules do not read by shape/dtype stand-ins
@@ -154,14 +156,14 @@ class Tape(Trace):
                     keeps_ans = keeps_ans or "ans" in kept_args
                 ans_kept = ans
                 # (Stand-ins built without calling ShapeDtype(): several per training step.)
-                if not keeps_ans and type(ans) is np.ndarray and ans.size >= _KEEP_BELOW:
+                if not keeps_ans and type(ans) is _ndarray and ans.size >= _KEEP_BELOW:
                     ans_kept = _new_tracer(ShapeDtype)
                     ans_kept.shape = ans.shape
                     ans_kept.dtype = ans.dtype
                 if kept_args is not None:
                     i = 0
                     for v in vals:
-                        if type(v) is np.ndarray and v.size >= _KEEP_BELOW and i not in kept_args:
+                        if type(v) is _ndarray and v.size >= _KEEP_BELOW and i not in kept_args:
                             stand_in = vals[i] = _new_tracer(ShapeDtype)
                             stand_in.shape = v.shape
                             stand_in.dtype = v.dtype
@@ -435,7 +437,7 @@ def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[An
                 kind = type(ct)
                 # Scalars of one type always fit (no attribute reads: they are slow on numpy
                 # scalars); arrays and tracers fit when shape and dtype match.
-                if kind is not type(arg) or kind is np.ndarray or kind is Tracer:
+                if kind is not type(arg) or kind is _ndarray or kind is Tracer:
                     try:  # the common case, checked inline: shapes and dtypes already match
                         fits = ct.shape == arg.shape and ct.dtype == arg.dtype
                     except AttributeError:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
 
 __all__ = ["Tracer", "is_traced", "unwrap"]
 
@@ -442,7 +443,7 @@ def _operator_impl(op: Any, ufunc: Any) -> Any:
 def _power_impl(a: Any, b: Any, **kwargs: Any) -> Any:
     """np.power, computing ``x ** 2`` of a float array as ``x * x``: bit-identical
     (IEEE pow is exact there) and several times faster than pow()."""
-    if not kwargs and type(b) is int and b == 2 and type(a) is np.ndarray and a.dtype.kind == "f":
+    if not kwargs and type(b) is int and b == 2 and type(a) is ndarray and a.dtype.kind == "f":
         return np.multiply(a, a)
     return np.power(a, b, **kwargs)
 

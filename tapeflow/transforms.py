@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
 
 from tapeflow.tape import Tape, backward, gc_paused, pop_trace, push_trace
 from tapeflow.tracer import Tracer
@@ -311,8 +312,8 @@ def _pull_back(
     for i, x in enumerate(in_leaves):
         ct = cts[i] if i < len(cts) else None
         if (
-            type(ct) is np.ndarray
-            and type(x) is np.ndarray
+            type(ct) is ndarray
+            and type(x) is ndarray
             and ct.shape == x.shape
             and ct.dtype == x.dtype
         ):
@@ -325,7 +326,7 @@ def _pull_back(
                 "shape. Check custom rules with tp.check_grads."
             )
         ct = _zeros_like(x) if ct is None else _cast_to(ct, x)
-        if type(ct) is np.ndarray and ct.ndim == 0 and not isinstance(x, np.ndarray):
+        if type(ct) is ndarray and ct.ndim == 0 and not isinstance(x, ndarray):
             ct = ct[()]  # scalar in, numpy scalar out (not a 0-d array)
         result.append(ct)
     assert len(result) == n_in

@@ -17,6 +17,7 @@ import threading
 from typing import Any
 
 import numpy as np
+from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
 
 import tapeflow.numpy as tnp
 from tapeflow.numpy._cotangent import dtype_of, shape_of
@@ -74,8 +75,8 @@ def _keep_where_positive(g: np.ndarray, ans: np.ndarray) -> np.ndarray:
 def _is_plain_float_pair(a: Any, b: Any) -> bool:
     """Two plain float arrays of one shape (first order), for the fast select."""
     return (
-        type(a) is np.ndarray
-        and type(b) is np.ndarray
+        type(a) is ndarray
+        and type(b) is ndarray
         and a.dtype.kind == "f"
         and a.dtype.itemsize in _BITS
         and a.shape == b.shape
@@ -114,7 +115,7 @@ def _np_sigmoid(x: Any) -> Any:
     # the overflow warning is silenced rather than avoided with extra passes.
     with np.errstate(over="ignore"):
         e = np.exp(np.negative(x))
-    if not isinstance(e, np.ndarray):  # 0-d input: numpy scalars have no out=
+    if not isinstance(e, ndarray):  # 0-d input: numpy scalars have no out=
         return 1 / (1 + e)
     e += 1
     return np.reciprocal(e, out=e)
@@ -122,8 +123,8 @@ def _np_sigmoid(x: Any) -> Any:
 
 def _sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
     if (
-        type(g) is np.ndarray
-        and type(ans) is np.ndarray
+        type(g) is ndarray
+        and type(ans) is ndarray
         and g.shape == ans.shape
         and g.dtype == ans.dtype
     ):
@@ -340,7 +341,7 @@ def _flat_label_index(shape: tuple[int, ...], labels: Any) -> Any:
     for n in shape[:-1]:
         rows *= n
     flat = np.arange(0, rows * classes, classes)
-    flat += labels.reshape(rows) if type(labels) is np.ndarray else np.reshape(labels, rows)
+    flat += labels.reshape(rows) if type(labels) is ndarray else np.reshape(labels, rows)
     return flat
 
 
@@ -412,7 +413,7 @@ def _is_unit_seed(g: Any, dtype: Any) -> bool:
     """True when ``g`` is a plain 1.0 whose product with an array of ``dtype`` changes nothing."""
     if type(g) is float:
         return g == 1.0
-    if type(g) is np.ndarray or isinstance(g, np.floating):
+    if type(g) is ndarray or isinstance(g, np.floating):
         return g.shape == () and g.dtype == dtype and g == 1
     return False
 
@@ -457,7 +458,7 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
     """
     shape = shape_of(logits)
     traced = is_traced(labels)
-    if type(labels) is np.ndarray or traced:  # the usual cases, without conversions
+    if type(labels) is ndarray or traced:  # the usual cases, without conversions
         label_dtype = labels.dtype
     else:
         label_dtype = dtype_of(labels) if hasattr(labels, "dtype") else np.asarray(labels).dtype
@@ -481,7 +482,7 @@ def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
         )
     # Traced logits: a gradient will be asked for, so the forward pass keeps its
     # intermediates for it (see _Residual).
-    if type(logits) is np.ndarray or not is_traced(logits):
+    if type(logits) is ndarray or not is_traced(logits):
         return _softmax_cross_entropy(logits, labels)
     _residual.keep = True
     try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
 
 __all__ = ["unbroadcast", "fit_cotangent", "fit_tangent", "accumulate", "shape_of", "dtype_of"]
 
@@ -42,7 +43,7 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     axes = tuple(range(lead))
     if 1 in shape:  # stretched length-1 axes too
         axes += tuple([lead + i for i, n in enumerate(shape) if n == 1 and g_shape[lead + i] != 1])
-    if type(g) is np.ndarray:  # a plain cotangent (first order): numpy directly
+    if type(g) is ndarray:  # a plain cotangent (first order): numpy directly
         # np.add.reduce is what np.sum calls: the same values, without its wrappers.
         if axes:
             g = np.add.reduce(g, axis=axes)
@@ -63,7 +64,7 @@ def fit_cotangent(ct: Any, arg: Any) -> Any:
         if ct.dtype == arg.dtype:
             if ct.shape == shape:
                 return ct  # nothing to do
-            if type(ct) is np.ndarray:  # a plain array broadcast up: sum it back down
+            if type(ct) is ndarray:  # a plain array broadcast up: sum it back down
                 return unbroadcast(ct, shape)
     except AttributeError:
         pass

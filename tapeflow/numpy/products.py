@@ -31,6 +31,7 @@ import string
 from typing import Any
 
 import numpy as np
+from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
 
 from tapeflow.numpy._cotangent import dtype_of, shape_of, unbroadcast
 from tapeflow.primitive import (
@@ -52,11 +53,11 @@ def _as_array(x: Any) -> Any:
     """Traced arrays as they are; lists and scalars as numpy arrays."""
     from tapeflow.tracer import Tracer
 
-    return x if type(x) is Tracer or isinstance(x, np.ndarray) else np.asarray(x)
+    return x if type(x) is Tracer or isinstance(x, ndarray) else np.asarray(x)
 
 
 def _swap_last(x: Any) -> Any:
-    if type(x) is np.ndarray:  # a plain value (first order): the same view, directly
+    if type(x) is ndarray:  # a plain value (first order): the same view, directly
         return x.swapaxes(-1, -2)
     from tapeflow.numpy.shape import swapaxes
 
@@ -65,7 +66,7 @@ def _swap_last(x: Any) -> Any:
 
 # ----- matmul -------------------------------------------------------------------
 def _matmul_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    if type(g) is np.ndarray and type(y) is np.ndarray and g.ndim == 2 and y.ndim == 2:
+    if type(g) is ndarray and type(y) is ndarray and g.ndim == 2 and y.ndim == 2:
         return np.matmul(g, y.T)  # plain matrices (first order, a dense layer): numpy directly
     from tapeflow.numpy.shape import reshape
 
@@ -79,7 +80,7 @@ def _matmul_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 def _matmul_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
-    if type(g) is np.ndarray and type(x) is np.ndarray and g.ndim == 2 and x.ndim == 2:
+    if type(g) is ndarray and type(x) is ndarray and g.ndim == 2 and x.ndim == 2:
         return np.matmul(x.T, g)  # plain matrices (first order, a dense layer): numpy directly
     from tapeflow.numpy.shape import reshape
 
