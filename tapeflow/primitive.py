@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.tape import _MISSING, _ArgnumRule
+from tapeflow.tape import _EVERY_ARGUMENT, _MISSING, _ArgnumRule
 from tapeflow.tracer import _NUMPY_DISPATCH, Tracer
 
 __all__ = [
@@ -333,7 +333,12 @@ def vjp_needs(fn: Any, ans: bool = True, args: Any = ()) -> None:
                     f"got {sorted(map(repr, needs))}"
                 )
             per_arg[int(i)] = needs
-        prim.residuals = (bool(ans), per_arg)
+        # Under None, what the rules read when every argument is traced.
+        together = frozenset().union(*per_arg.values())
+        if together >= set(per_arg) and "ans" not in together:
+            together = _EVERY_ARGUMENT
+        per_arg_all: dict[Any, frozenset[Any]] = {**per_arg, None: together}
+        prim.residuals = (bool(ans), per_arg_all)
     elif ans and args is True:
         prim.residuals = None
     else:

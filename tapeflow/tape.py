@@ -150,10 +150,15 @@ class Tape(Trace):
                 if type(kept_args) is dict:  # per argument: what the traced ones' rules read
                     if len(parents) == 1:
                         kept_args = kept_args.get(parents[0][0], _NOTHING)
+                    elif len(parents) == len(vals):  # every argument traced
+                        kept_args = kept_args[None]
                     else:
                         needs = kept_args
                         kept_args = _NOTHING.union(*[needs.get(p[0], _NOTHING) for p in parents])
-                    keeps_ans = keeps_ans or "ans" in kept_args
+                    if kept_args is _EVERY_ARGUMENT:
+                        kept_args = None  # (skips the scan below)
+                    elif "ans" in kept_args:
+                        keeps_ans = True
                 ans_kept = ans
                 # (Stand-ins built without calling ShapeDtype(): several per training step.)
                 if not keeps_ans and type(ans) is _ndarray and ans.size >= _KEEP_BELOW:
@@ -233,6 +238,9 @@ class ShapeDtype:
 
 
 _NOTHING: frozenset[int] = frozenset()
+# What vjp_needs stores when the rules of all the arguments together read every argument
+# but not the answer (multiply, matmul): the tape then keeps the arguments without a scan.
+_EVERY_ARGUMENT: frozenset[Any] = frozenset({"every argument"})
 
 # Arrays smaller than this are kept whole: making the stand-in costs more than freeing them
 # early saves. Measured on grad of a chain of elementwise ops (benchmarks/run.py's per-op

@@ -266,8 +266,11 @@ def test_the_tape_keeps_only_what_the_traced_arguments_rules_read():
     assert isinstance(x_kept, ShapeDtype) and x_kept.shape == x.shape and w_kept is w
     _, (x_kept, w_kept) = _recorded(lambda x, w: x * w, (x, w), 1)
     assert x_kept is x and isinstance(w_kept, ShapeDtype)
-    _, (x_kept, w_kept) = _recorded(lambda x, w: x * w, (x, w), (0, 1))
-    assert x_kept is x and w_kept is w
+    ans, (x_kept, w_kept) = _recorded(lambda x, w: x * w, (x, w), (0, 1))
+    assert x_kept is x and w_kept is w and isinstance(ans, ShapeDtype)
+    m = w.reshape(64, 64)
+    ans, (a_kept, b_kept) = _recorded(lambda a, b: a @ b, (m, m.T), (0, 1))
+    assert a_kept is m and isinstance(ans, ShapeDtype)
     # x / w: only the rule for w reads the answer
     ans, _ = _recorded(lambda x, w: x / w, (x, w), 0)
     assert isinstance(ans, ShapeDtype) and ans.dtype == np.float64
