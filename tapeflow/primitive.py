@@ -326,13 +326,17 @@ def vjp_needs(fn: Any, ans: bool = True, args: Any = ()) -> None:
     if isinstance(args, dict):
         per_arg: dict[int, frozenset[Any]] = {}
         for i, needs in args.items():
+            if type(i) is not int:
+                raise TypeError(
+                    f"vjp_needs: the keys of args must be argument numbers (ints), got {i!r}"
+                )
             needs = frozenset(needs)
-            if any(n != "ans" and not isinstance(n, int) for n in needs):
+            if any(n != "ans" and type(n) is not int for n in needs):
                 raise TypeError(
                     f"vjp_needs: argument {i}'s rule must list argument numbers and 'ans', "
                     f"got {sorted(map(repr, needs))}"
                 )
-            per_arg[int(i)] = needs
+            per_arg[i] = needs
         # Under None, what the rules read when every argument is traced.
         together = frozenset().union(*per_arg.values())
         if together >= set(per_arg) and "ans" not in together:

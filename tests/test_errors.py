@@ -1073,3 +1073,5 @@ def test_vjp_needs_per_argument_entries_must_be_argument_numbers_or_ans() -> Non
     twice = tp.primitive(lambda x, y: 2 * x * y, name="twice_needs_test")
     with pytest.raises(TypeError, match="argument 0's rule must list argument numbers and 'ans'"):
         vjp_needs(twice, ans=False, args={0: ("y",)})
+    with pytest.raises(TypeError, match="the keys of args must be argument numbers .*'x'"):
+        vjp_needs(twice, ans=False, args={"x": (1,)})
