@@ -132,15 +132,18 @@ class Tape(Trace):
             return ans
         records = self.records
         residuals = prim.residuals
-        # Stand-ins only ever replace arrays: the pass is skipped for scalars. An
-        # elementwise op with a scalar answer had no argument larger than one element.
-        if residuals is None or (type(ans) is not _ndarray and prim.elementwise):
+        # Stand-ins only ever replace arrays and tracers (of an outer transform, as in
+        # hvp): the pass is skipped for scalars. An elementwise op with a scalar answer
+        # had no argument larger than one element.
+        if residuals is None or (
+            prim.elementwise and type(ans) is not _ndarray and type(ans) is not Tracer
+        ):
             records.append((prim, ans, vals, kwargs, parents))
         else:
-            arrays = type(ans) is _ndarray
+            arrays = type(ans) is _ndarray or type(ans) is Tracer
             if not arrays:  # a reduction to a scalar, say: look for array arguments
                 for v in vals:
-                    if type(v) is _ndarray:
+                    if type(v) is _ndarray or type(v) is Tracer:
                         arrays = True
                         break
             # Replace the large arrays the rules do not read by shape/dtype stand-ins
@@ -161,14 +164,21 @@ class Tape(Trace):
                         keeps_ans = True
                 ans_kept = ans
                 # (Stand-ins built without calling ShapeDtype(): several per training step.)
-                if not keeps_ans and type(ans) is _ndarray and ans.size >= _KEEP_BELOW:
+                # An outer transform's tracer is replaced whatever its size: it may hold
+                # several arrays (a primal and a tangent, in hvp), and the outer trace
+                # keeps on its own what its rules read.
+                if not keeps_ans and (
+                    type(ans) is _ndarray and ans.size >= _KEEP_BELOW or type(ans) is Tracer
+                ):
                     ans_kept = _new_tracer(ShapeDtype)
                     ans_kept.shape = ans.shape
                     ans_kept.dtype = ans.dtype
                 if kept_args is not None:
                     i = 0
                     for v in vals:
-                        if type(v) is _ndarray and v.size >= _KEEP_BELOW and i not in kept_args:
+                        if (
+                            type(v) is _ndarray and v.size >= _KEEP_BELOW or type(v) is Tracer
+                        ) and i not in kept_args:
                             stand_in = vals[i] = _new_tracer(ShapeDtype)
                             stand_in.shape = v.shape
                             stand_in.dtype = v.dtype
