@@ -138,21 +138,66 @@ def _is_dynamic(x: Any) -> bool:
 
 
 class _Compiled:
-    """One traced program and the Python function generated from it."""
+    """One traced program and the Python function generated from it.
 
-    __slots__ = ("run", "out_tree", "source", "num_instructions")
+    ``program`` takes the dynamic leaves in order; ``run`` takes all the leaves and
+    picks the dynamic ones. ``out_tree`` is None when the program returns the output
+    structure itself (lists and tuples of leaves: built by its return statement).
+    """
 
-    def __init__(self, run: Callable[..., Any], out_tree: PyTreeDef, source: str, n: int) -> None:
-        self.run = run
+    __slots__ = ("run", "program", "out_tree", "source", "num_instructions")
+
+    def __init__(
+        self, program: Callable[..., Any], out_tree: PyTreeDef | None, source: str, n: int
+    ) -> None:
+        self.run = self.program = program
         self.out_tree = out_tree
         self.source = source
         self.num_instructions = n
 
 
+class _Unusual(Exception):
+    """Raised by :func:`_fast_signature` for a leaf or node it does not handle."""
+
+
+def _fast_signature(x: Any, leaves: list[Any]) -> Any:
+    """A hashable signature of a pytree of lists, tuples and arrays, collecting its leaves.
+
+    The common arguments of a jitted step (parameters as lists of tuples of arrays, a
+    batch of arrays) get a key made of nested tuples in one pass: tuples hash and compare
+    in C, where the general key (a PyTreeDef and one key per leaf) runs Python methods.
+    Anything else raises :class:`_Unusual` and the caller takes the general path.
+    """
+    t = type(x)
+    if t is ndarray:
+        leaves.append(x)
+        return (x.shape, x.dtype)  # (a tuple first: never confused with a node below)
+    if t is list or t is tuple:
+        sig = [t]
+        for c in x:
+            if type(c) is ndarray:  # inlined: most children are arrays
+                leaves.append(c)
+                sig.append((c.shape, c.dtype))
+            else:
+                sig.append(_fast_signature(c, leaves))
+        return tuple(sig)
+    raise _Unusual
+
+
+_FAST_KEY = object()  # marks the fast path's keys: they never equal a general key
+
+# Static argument values that are hashable and can hold no traced value.
+_PLAIN_STATICS = frozenset({str, int, float, bool, bytes, type(None)})
+
+
 def _compile(
-    trace: JitTrace, n_inputs: int, outputs: list[Any], name: str
-) -> tuple[Callable[..., Any], str, int]:
-    """Prune the recorded instructions and generate straight-line code for them."""
+    trace: JitTrace, n_inputs: int, outputs: list[Any], out_tree: PyTreeDef, name: str
+) -> tuple[Callable[..., Any], str, int, bool]:
+    """Prune the recorded instructions and generate straight-line code for them.
+
+    The last item says whether the program returns the output structure itself (when it
+    is made of lists and tuples) rather than the flat list of output leaves.
+    """
     out_refs: list[Any] = []
     for o in outputs:
         if type(o) is Tracer and o._trace is trace:
@@ -200,9 +245,16 @@ def _compile(
             return repr(m)
         return const(m)
 
+    direct = _direct_calls()
     for i, (fun, margs, kwargs, slot) in enumerate(kept):
         op = _OPERATORS.get(fun) if not kwargs else None
-        if i in reuse:
+        first = margs[0] if margs else None
+        first_meta = meta.get(first.index) if type(first) is _Slot else None
+        if fun in direct and first_meta is not None and first_meta[0]:
+            # An array of at least one dimension (a 0-d one may come back as a numpy
+            # scalar): numpy's own call without its Python wrapper, the same result.
+            lines.append(f"    v{slot} = {direct[fun](expr(first), margs, kwargs, const)}")
+        elif i in reuse:
             # An input of this ufunc dies here and owns a buffer of the output's shape
             # and dtype: write the result into it instead of allocating.
             call = ", ".join(expr(m) for m in margs)
@@ -221,11 +273,60 @@ def _compile(
         dead = [m for m in _slots_in(margs) if last_use.get(m) == i and m not in out_slots]
         if dead:
             lines.append(f"    del {', '.join(f'v{m}' for m in sorted(set(dead)))}")
-    results = ", ".join(expr(r) for r in out_refs)
-    lines.append(f"    return ({results}{',' if len(out_refs) == 1 else ''})")
+    built = _lists_and_tuples_only(out_tree)
+    if built:
+        results = _build_expr(out_tree, iter([expr(r) for r in out_refs]))
+    else:
+        results = (
+            "(" + ", ".join(expr(r) for r in out_refs) + ("," if len(out_refs) == 1 else "") + ")"
+        )
+    lines.append(f"    return {results}")
     source = "\n".join(lines) + "\n"
     exec(compile(source, f"<tapeflow.jit {name}>", "exec"), namespace)
-    return namespace[name], source, len(kept)
+    return namespace[name], source, len(kept), built
+
+
+def _direct_calls() -> dict[Any, Callable[..., str]]:
+    """Primitives whose numpy call has a cheaper, identical form on arrays.
+
+    ``np.sum`` and ``np.transpose`` are Python functions that end in ``np.add.reduce``
+    and ``ndarray.transpose``; jitted training steps call them for every bias gradient
+    and every weight gradient. Maps fun -> (source of the array, margs, kwargs, const)
+    -> source of the direct call.
+    """
+    from tapeflow.numpy.reductions import _np_sum
+    from tapeflow.numpy.shape import _np_transpose
+
+    def sum_call(x: str, margs: tuple[Any, ...], kwargs: dict[str, Any], const: Any) -> str:
+        axis, keepdims = kwargs.get("axis"), kwargs.get("keepdims", False)
+        if len(margs) != 1 or set(kwargs) - {"axis", "keepdims"}:  # (not how sum records)
+            raise AssertionError(f"unexpected sum call {margs!r} {kwargs!r}")
+        # (np.sum's axis defaults to None, ufunc.reduce's to 0: always passed)
+        return f"{const(np.add.reduce)}({x}, {const(axis)}, None, None, {bool(keepdims)!r})"
+
+    def transpose_call(x: str, margs: tuple[Any, ...], kwargs: dict[str, Any], const: Any) -> str:
+        axes = margs[1] if len(margs) > 1 else kwargs.get("axes")
+        return f"{x}.transpose({const(axes)})"
+
+    return {_np_sum: sum_call, _np_transpose: transpose_call}
+
+
+def _lists_and_tuples_only(tree: PyTreeDef) -> bool:
+    if tree.node_type is None:
+        return True
+    if tree.node_type is not list and tree.node_type is not tuple:
+        return False
+    return all(_lists_and_tuples_only(c) for c in tree.children)
+
+
+def _build_expr(tree: PyTreeDef, leaves: Any) -> str:
+    """Source of an expression building ``tree`` (lists and tuples) from leaf expressions."""
+    if tree.node_type is None:
+        return str(next(leaves))
+    inner = [_build_expr(c, leaves) for c in tree.children]
+    if tree.node_type is list:
+        return "[" + ", ".join(inner) + "]"
+    return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
 
 
 def _simplify(
@@ -420,7 +521,7 @@ def jit(
         static_pos, dyn_pos = found
         return [args[i] for i in dyn_pos], tuple([(i, args[i]) for i in static_pos]), static_pos
 
-    def trace_and_compile(args: tuple[Any, ...], kwargs: dict[str, Any], key: Any) -> _Compiled:
+    def trace_and_compile(args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Compiled:
         dyn, static_vals, static_pos = split(args)
         leaves, in_tree = tree_flatten(dyn)
         dyn_flags = [_is_dynamic(x) for x in leaves]
@@ -437,27 +538,59 @@ def jit(
                 full.append(statics_map[i] if i in statics_map else next(it))
             out = fun(*full, **kwargs)
             out_leaves, out_tree = tree_flatten(out)
-            run, source, n = _compile(trace, n_inputs, out_leaves, name)
-        compiled = _Compiled(run, out_tree, source, n)
+            program, source, n, built = _compile(trace, n_inputs, out_leaves, out_tree, name)
+        compiled = _Compiled(program, None if built else out_tree, source, n)
         compiled_inputs = [i for i, d in enumerate(dyn_flags) if d]
-        wrapped_run = compiled.run
+        if len(compiled_inputs) == len(leaves):
 
-        def run_leaves(leaves: list[Any]) -> Any:
-            return wrapped_run(*[leaves[i] for i in compiled_inputs])
+            def run_leaves(leaves: list[Any]) -> Any:
+                return program(*leaves)
+
+        else:
+
+            def run_leaves(leaves: list[Any]) -> Any:
+                return program(*[leaves[i] for i in compiled_inputs])
 
         compiled.run = run_leaves
         return compiled
 
-    @functools.wraps(fun)
-    def jitted(*args: Any, **kwargs: Any) -> Any:
+    most_recent: list[Any] = [None]  # the last program run: no LRU update when it runs again
+
+    def lookup(key: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Compiled:
+        compiled = cache.get(key)
+        if compiled is None:
+            jitted.trace_count += 1  # type: ignore[attr-defined]
+            compiled = trace_and_compile(args, kwargs)
+            cache[key] = compiled
+            if len(cache) > cache_size:
+                cache.popitem(last=False)
+        elif compiled is not most_recent[0]:
+            cache.move_to_end(key)
+        most_recent[0] = compiled
+        return compiled
+
+    def signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, list[Any], bool]:
+        """(cache key, leaves, whether every leaf is an array) of a call; key None under
+        another transform (a traced leaf or static value)."""
         dyn, static_vals, _ = split(args)
+        if not kwargs:
+            for _, v in static_vals:
+                if type(v) not in _PLAIN_STATICS:
+                    break
+            else:
+                # The fast path: arrays in lists and tuples (no tracer can hide there).
+                leaves: list[Any] = []
+                try:
+                    sig = _fast_signature(dyn, leaves)
+                except _Unusual:
+                    pass
+                else:
+                    return (_FAST_KEY, sig, static_vals), leaves, True
         leaves, in_tree = tree_flatten(dyn)
         if any(type(x) is Tracer for x in leaves) or (
             static_vals and any(type(x) is Tracer for x in tree_flatten(static_vals)[0])
         ):
-            # Under another transform (grad of a jitted function, jit of jit): run the
-            # function itself so that the outer transform sees every operation.
-            return fun(*args, **kwargs)
+            return None, leaves, False
         try:
             key = (
                 in_tree,
@@ -471,29 +604,25 @@ def jit(
                 "jit: static arguments and keyword arguments must be hashable; pass arrays as "
                 "positional (traced) arguments"
             ) from None
-        compiled = cache.get(key)
-        if compiled is None:
-            jitted.trace_count += 1  # type: ignore[attr-defined]
-            compiled = trace_and_compile(args, kwargs, key)
-            cache[key] = compiled
-            if len(cache) > cache_size:
-                cache.popitem(last=False)
-        else:
-            cache.move_to_end(key)
-        outs = compiled.run(leaves)
-        return tree_unflatten(compiled.out_tree, outs)
+        return key, leaves, False
+
+    @functools.wraps(fun)
+    def jitted(*args: Any, **kwargs: Any) -> Any:
+        key, leaves, all_arrays = signature(args, kwargs)
+        if key is None:
+            # Under another transform (grad of a jitted function, jit of jit): run the
+            # function itself so that the outer transform sees every operation.
+            return fun(*args, **kwargs)
+        compiled = lookup(key, args, kwargs)
+        outs = compiled.program(*leaves) if all_arrays else compiled.run(leaves)
+        out_tree = compiled.out_tree
+        return outs if out_tree is None else tree_unflatten(out_tree, outs)
 
     def lower(*args: Any, **kwargs: Any) -> str:
-        dyn, static_vals, _ = split(args)
-        leaves, in_tree = tree_flatten(dyn)
-        key = (
-            in_tree,
-            tuple(_leaf_key(x) for x in leaves),
-            static_vals,
-            tuple(sorted(kwargs.items())),
-        )
-        compiled = cache.get(key) or trace_and_compile(args, kwargs, key)
-        return compiled.source
+        """The source generated for these arguments (traced now if not yet compiled)."""
+        key = signature(args, kwargs)[0]
+        compiled = cache.get(key) if key is not None else None
+        return (compiled or trace_and_compile(args, kwargs)).source
 
     jitted.trace_count = 0  # type: ignore[attr-defined]
     jitted.lower = lower  # type: ignore[attr-defined]

@@ -78,6 +78,64 @@ def test_new_shape_retraces_and_cache_is_bounded():
     assert f.trace_count == 4
 
 
+def test_least_recently_used_program_is_the_one_dropped():
+    f = tp.jit(lambda x: x + 1.0, cache_size=2)
+    for n in (2, 3, 2, 4):  # 2 ran after 3, so 3 is the least recently used when 4 comes
+        f(np.ones(n))
+    assert f.trace_count == 3
+    f(np.ones(2))
+    assert f.trace_count == 3
+    f(np.ones(3))
+    assert f.trace_count == 4
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        pytest.param(lambda p: p, id="lists and tuples of arrays"),
+        pytest.param(lambda p: {"layers": p}, id="a dict"),
+        pytest.param(lambda p: [tuple(p[0]), (p[1][0], float(p[1][1][0]))], id="a float leaf"),
+    ],
+)
+def test_every_argument_structure_gives_eager_results_and_structure(wrap):
+    def step(params, x):
+        leaves = tp.tree_util.tree_leaves(params)
+        h = tnp.tanh(x @ leaves[0] + leaves[1]) @ leaves[2] + leaves[3]
+        return {"loss": tnp.sum(h * h)}, [(h,), [h * 2.0, 3.0], x]
+
+    params, x, _ = make_problem()
+    params = wrap(params)
+    fast = tp.jit(step)
+    for _ in range(2):  # the first call traces, the second runs the compiled program
+        assert_trees_equal(fast(params, x), step(params, x))
+    assert fast.trace_count == 1
+    assert fast(params, x)[1][2] is x  # an input returned as an output is that input
+
+
+def test_keyword_arguments_and_static_tuples_take_the_general_path():
+    f = tp.jit(lambda x, sizes, scale=1.0: tnp.reshape(x, sizes) * scale, static_argnums=1)
+    x = np.arange(6.0)
+    np.testing.assert_array_equal(f(x, (2, 3), scale=2.0), np.arange(6.0).reshape(2, 3) * 2)
+    np.testing.assert_array_equal(f(x, (3, 2)), np.arange(6.0).reshape(3, 2))
+    np.testing.assert_array_equal(f(x, (3, 2)), np.arange(6.0).reshape(3, 2))
+    assert f.trace_count == 2
+
+
+def test_sums_and_transposes_call_numpy_directly_with_the_same_bits():
+    def f(w, x):
+        return tnp.sum(tnp.transpose(x) @ tnp.tanh(x @ w), axis=0), tnp.sum(tnp.sum(w))
+
+    rng = np.random.default_rng(1)
+    w, x = rng.standard_normal((5, 3)), rng.standard_normal((4, 5))
+    jf = tp.jit(f)
+    source = jf.lower(w, x)
+    assert ".transpose(" in source and "_np_sum" not in source
+    assert_trees_equal(jf(w, x), f(w, x))
+    # 0-d arrays and numpy scalars share a signature, so their sums keep numpy's wrapper
+    s = tp.jit(lambda a: tnp.sum(a * 2.0))
+    assert s(np.array(1.5)) == s(np.float64(1.5)) == 3.0
+
+
 def test_dtype_is_part_of_the_signature():
     f = tp.jit(lambda x: x * 2)
     assert f(np.ones(2, np.float32)).dtype == np.float32
