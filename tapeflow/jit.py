@@ -173,7 +173,7 @@ def _fast_signature(x: Any, leaves: list[Any]) -> Any:
         leaves.append(x)
         return (x.shape, x.dtype)  # (a tuple first: never confused with a node below)
     if t is list or t is tuple:
-        sig = [t]
+        sig: list[Any] = [t]
         for c in x:
             if type(c) is ndarray:  # inlined: most children are arrays
                 leaves.append(c)
