@@ -179,9 +179,20 @@ class Tape(Trace):
                         if (
                             type(v) is _ndarray and v.size >= _KEEP_BELOW or type(v) is Tracer
                         ) and i not in kept_args:
-                            stand_in = vals[i] = _new_tracer(ShapeDtype)
-                            stand_in.shape = v.shape
-                            stand_in.dtype = v.dtype
+                            # The answer of an earlier record that dropped it already has a
+                            # stand-in (the usual case in a chain of operations): share it.
+                            a = args[i]
+                            if (
+                                type(a) is Tracer
+                                and a._trace is self
+                                and (earlier := records[a._aux]) is not None  # (not an input)
+                                and type(earlier[1]) is ShapeDtype
+                            ):
+                                vals[i] = earlier[1]
+                            else:
+                                stand_in = vals[i] = _new_tracer(ShapeDtype)
+                                stand_in.shape = v.shape
+                                stand_in.dtype = v.dtype
                         i += 1
                 records.append((prim, ans_kept, vals, kwargs, parents))
             else:

@@ -281,6 +281,23 @@ def test_the_tape_keeps_only_what_the_traced_arguments_rules_read():
     assert type(x_kept) is np.ndarray
 
 
+def test_a_dropped_value_shares_the_stand_in_its_own_record_made():
+    from tapeflow.tape import ShapeDtype
+
+    seen = []
+
+    def f(x):
+        y = x * 2.0
+        z = y * 3.0  # the rule for y reads 3.0: y is dropped, as it was from its own record
+        seen.append(active_traces()[-1].records[-2:])
+        return tnp.sum(z)
+
+    x = np.linspace(0.0, 1.0, 4096)
+    np.testing.assert_array_equal(tp.grad(f)(x), np.full(4096, 6.0))
+    (_, y_kept, _, _, _), (_, _, (y_in_z, three), _, _) = seen[0]
+    assert isinstance(y_kept, ShapeDtype) and y_in_z is y_kept and three == 3.0
+
+
 def test_under_forward_mode_the_tape_drops_the_outer_tracers_its_rules_do_not_read():
     from tapeflow.tape import ShapeDtype
 
