@@ -11,7 +11,9 @@ script takes it apart:
 2. **Reference points**, interleaved in one run, as ratios to the hand-written step:
    - the numpy calls tapeflow makes, in the same order, without any tracing;
    - a deliberately minimal tape written for this one network: no checks, no pytrees,
-     no nesting, no rules registry. It bounds what any general Python tape can reach.
+     no nesting, no rules registry. It bounds what any general Python tape can reach;
+   - the same tapeflow step compiled with ``tp.jit``, which replays the recorded numpy
+     calls without a tape.
 3. **Bytecodes**: the Python bytecodes each implementation executes per step on the
    network shrunk to 4-3-2 (where numpy's own work is negligible), and tapeflow's by
    function: a count that does not move with the machine's load.
@@ -218,11 +220,13 @@ def timeline(params: Any, x: np.ndarray, y: np.ndarray, steps: int) -> dict[str,
 
 def reference_points(params: Any, x: np.ndarray, y: np.ndarray, steps: int) -> dict[str, float]:
     """Median milliseconds per step of each implementation, interleaved."""
+    jit_step = tp.jit(suite.sgd_step_tapeflow, static_argnums=(3, 4))
     fns = {
         "numpy (hand-written)": lambda: suite.sgd_step_numpy(params, x, y, "sigmoid", LR),
         "tapeflow's numpy calls, untraced": lambda: untraced_step(params, x, y),
         "minimal tape": lambda: minimal_tape_step(params, x, y),
         "tapeflow": lambda: suite.sgd_step_tapeflow(params, x, y, "sigmoid", LR),
+        "tapeflow jit": lambda: jit_step(params, x, y, "sigmoid", LR),
     }
     samples = suite.interleaved(fns, steps)
     return {name: float(np.median(s)) * 1e3 for name, s in samples.items()}
@@ -255,11 +259,13 @@ def bytecodes() -> dict[str, Any]:
     x = np.ascontiguousarray(x[:, 400:404])
     y = y % 2
     params = suite.init_mlp([4, 3, 2], np.float32)
+    jit_step = tp.jit(suite.sgd_step_tapeflow, static_argnums=(3, 4))
     steps = {
         "numpy (hand-written)": lambda: suite.sgd_step_numpy(params, x, y, "sigmoid", LR),
         "tapeflow's numpy calls, untraced": lambda: untraced_step(params, x, y),
         "minimal tape": lambda: minimal_tape_step(params, x, y),
         "tapeflow": lambda: suite.sgd_step_tapeflow(params, x, y, "sigmoid", LR),
+        "tapeflow jit": lambda: jit_step(params, x, y, "sigmoid", LR),
     }
     counts = {name: count_bytecodes(fn) for name, fn in steps.items()}
     return {

@@ -135,15 +135,14 @@ class Tape(Trace):
         # Stand-ins only ever replace arrays and tracers (of an outer transform, as in
         # hvp): the pass is skipped for scalars. An elementwise op with a scalar answer
         # had no argument larger than one element.
-        if residuals is None or (
-            prim.elementwise and type(ans) is not _ndarray and type(ans) is not Tracer
-        ):
+        kind = type(ans)
+        if residuals is None or (prim.elementwise and kind is not _ndarray and kind is not Tracer):
             records.append((prim, ans, vals, kwargs, parents))
         else:
-            arrays = type(ans) is _ndarray or type(ans) is Tracer
+            arrays = kind is _ndarray or kind is Tracer
             if not arrays:  # a reduction to a scalar, say: look for array arguments
                 for v in vals:
-                    if type(v) is _ndarray or type(v) is Tracer:
+                    if type(v) in _ARRAY_TYPES:
                         arrays = True
                         break
             # Replace the large arrays the rules do not read by shape/dtype stand-ins
@@ -163,36 +162,40 @@ class Tape(Trace):
                     elif "ans" in kept_args:
                         keeps_ans = True
                 ans_kept = ans
-                # (Stand-ins built without calling ShapeDtype(): several per training step.)
-                # An outer transform's tracer is replaced whatever its size: it may hold
-                # several arrays (a primal and a tangent, in hvp), and the outer trace
-                # keeps on its own what its rules read.
-                if not keeps_ans and (
-                    type(ans) is _ndarray and ans.size >= _KEEP_BELOW or type(ans) is Tracer
-                ):
-                    ans_kept = _new_tracer(ShapeDtype)
-                    ans_kept.shape = ans.shape
-                    ans_kept.dtype = ans.dtype
+                if not keeps_ans:
+                    # An outer transform's tracer is replaced too: it may hold several
+                    # arrays (a primal and a tangent, in hvp), and the outer trace keeps on
+                    # its own what its rules read. (Nested tests: plain arrays, the usual
+                    # values, take no more steps than before tracers were handled.)
+                    if kind is _ndarray:
+                        if ans.size >= _KEEP_BELOW:
+                            # (built without calling ShapeDtype(): several per step)
+                            ans_kept = _new_tracer(ShapeDtype)
+                            ans_kept.shape = ans.shape
+                            ans_kept.dtype = ans.dtype
+                    elif kind is Tracer and _large_tracer(ans):
+                        ans_kept = _tracer_stand_in(ans, None, self)
                 if kept_args is not None:
                     i = 0
                     for v in vals:
-                        if (
-                            type(v) is _ndarray and v.size >= _KEEP_BELOW or type(v) is Tracer
-                        ) and i not in kept_args:
-                            # The answer of an earlier record that dropped it already has a
-                            # stand-in (the usual case in a chain of operations): share it.
-                            a = args[i]
-                            if (
-                                type(a) is Tracer
-                                and a._trace is self
-                                and (earlier := records[a._aux]) is not None  # (not an input)
-                                and type(earlier[1]) is ShapeDtype
-                            ):
-                                vals[i] = earlier[1]
-                            else:
-                                stand_in = vals[i] = _new_tracer(ShapeDtype)
-                                stand_in.shape = v.shape
-                                stand_in.dtype = v.dtype
+                        if type(v) is _ndarray:
+                            if v.size >= _KEEP_BELOW and i not in kept_args:
+                                # The answer of an earlier record that dropped it already
+                                # has a stand-in (usual in a chain of operations): share it.
+                                a = args[i]
+                                if (
+                                    type(a) is Tracer
+                                    and a._trace is self
+                                    and (earlier := records[a._aux]) is not None  # (input)
+                                    and type(earlier[1]) is ShapeDtype
+                                ):
+                                    vals[i] = earlier[1]
+                                else:
+                                    stand_in = vals[i] = _new_tracer(ShapeDtype)
+                                    stand_in.shape = v.shape
+                                    stand_in.dtype = v.dtype
+                        elif type(v) is Tracer and i not in kept_args and _large_tracer(v):
+                            vals[i] = _tracer_stand_in(v, args[i], self)
                         i += 1
                 records.append((prim, ans_kept, vals, kwargs, parents))
             else:
@@ -222,6 +225,36 @@ class Tape(Trace):
 
 
 _new_tracer = object.__new__  # makes tracers and stand-ins without running __init__
+_ARRAY_TYPES = frozenset({_ndarray, Tracer})  # the values a stand-in may replace
+
+
+def _tracer_stand_in(value: Tracer, arg: Any, tape: Tape) -> ShapeDtype:
+    """The stand-in of an outer transform's tracer ``value``, passed to a record as ``arg``
+    (the answer when ``arg`` is None); shared with the earlier record that dropped it."""
+    if type(arg) is Tracer and arg._trace is tape:
+        earlier = tape.records[arg._aux]
+        if earlier is not None and type(earlier[1]) is ShapeDtype:  # (None: an input)
+            return earlier[1]
+    stand_in = _new_tracer(ShapeDtype)
+    primal = value._value
+    if type(primal) is _ndarray and not value._trace.batched:
+        stand_in.shape = primal.shape  # the tracer's own, without its properties
+        stand_in.dtype = primal.dtype
+    else:
+        stand_in.shape = value.shape
+        stand_in.dtype = value.dtype
+    return stand_in
+
+
+def _large_tracer(tracer: Tracer) -> bool:
+    """Whether an outer transform's tracer is worth a stand-in: the array inside it (under
+    any number of tracers) has at least ``_KEEP_BELOW`` elements, as for plain arrays."""
+    value = tracer._value
+    while type(value) is Tracer:
+        value = value._value
+    return type(value) is _ndarray and value.size >= _KEEP_BELOW
+
+
 _FunctionType = type(lambda: None)
 
 

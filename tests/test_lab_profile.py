@@ -36,7 +36,10 @@ def test_timeline_parts_add_up_to_the_step_and_wrappers_are_removed(tmp_path):
         "tapeflow's numpy calls, untraced",
         "minimal tape",
         "tapeflow",
+        "tapeflow jit",
     }
+    totals = result["bytecodes"]["totals"]
+    assert totals["tapeflow jit"] < totals["tapeflow"]
     after = {name: (p.impl, p.vjps) for name, p in registered_primitives().items()}
     assert after == before
 
