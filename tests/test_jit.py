@@ -180,6 +180,12 @@ def test_side_effects_run_only_while_tracing():
     jf(np.ones(2))
     jf(np.zeros(2))
     assert len(calls) == 1
+    # lower() shows the compiled program without tracing again, on either call path
+    assert "def " in jf.lower(np.ones(2)) and len(calls) == 1
+    g = tp.jit(lambda d: f(d["x"]))
+    g({"x": np.ones(2)})
+    assert "def " in g.lower({"x": np.ones(2)}) and len(calls) == 2
+    assert "def " in jf.lower(np.ones(3)) and len(calls) == 3  # new shape: traced for lower
 
 
 def test_shape_dependent_control_flow_is_fine():
