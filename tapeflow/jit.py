@@ -250,10 +250,14 @@ def _compile(
         op = _OPERATORS.get(fun) if not kwargs else None
         first = margs[0] if margs else None
         first_meta = meta.get(first.index) if type(first) is _Slot else None
-        if fun in direct and first_meta is not None and first_meta[0]:
+        make_direct = direct.get(fun)
+        direct_call = None
+        if make_direct is not None and first_meta is not None and first_meta[0]:
             # An array of at least one dimension (a 0-d one may come back as a numpy
             # scalar): numpy's own call without its Python wrapper, the same result.
-            lines.append(f"    v{slot} = {direct[fun](expr(first), margs, kwargs, const)}")
+            direct_call = make_direct(expr(first), margs, kwargs, const)
+        if direct_call is not None:
+            lines.append(f"    v{slot} = {direct_call}")
         elif i in reuse:
             # An input of this ufunc dies here and owns a buffer of the output's shape
             # and dtype: write the result into it instead of allocating.
@@ -286,26 +290,32 @@ def _compile(
     return namespace[name], source, len(kept), built
 
 
-def _direct_calls() -> dict[Any, Callable[..., str]]:
+def _direct_calls() -> dict[Any, Callable[..., str | None]]:
     """Primitives whose numpy call has a cheaper, identical form on arrays.
 
     ``np.sum`` and ``np.transpose`` are Python functions that end in ``np.add.reduce``
     and ``ndarray.transpose``; jitted training steps call them for every bias gradient
     and every weight gradient. Maps fun -> (source of the array, margs, kwargs, const)
-    -> source of the direct call.
+    -> source of the direct call, or None where the call has another form.
     """
     from tapeflow.numpy.reductions import _np_sum
     from tapeflow.numpy.shape import _np_transpose
 
-    def sum_call(x: str, margs: tuple[Any, ...], kwargs: dict[str, Any], const: Any) -> str:
+    def sum_call(x: str, margs: tuple[Any, ...], kwargs: dict[str, Any], const: Any) -> str | None:
+        if len(margs) != 1 or set(kwargs) - {"axis", "keepdims"}:
+            return None  # (not how tnp.sum records it: the general call below)
         axis, keepdims = kwargs.get("axis"), kwargs.get("keepdims", False)
-        if len(margs) != 1 or set(kwargs) - {"axis", "keepdims"}:  # (not how sum records)
-            raise AssertionError(f"unexpected sum call {margs!r} {kwargs!r}")
         # (np.sum's axis defaults to None, ufunc.reduce's to 0: always passed)
         return f"{const(np.add.reduce)}({x}, {const(axis)}, None, None, {bool(keepdims)!r})"
 
-    def transpose_call(x: str, margs: tuple[Any, ...], kwargs: dict[str, Any], const: Any) -> str:
-        axes = margs[1] if len(margs) > 1 else kwargs.get("axes")
+    def transpose_call(
+        x: str, margs: tuple[Any, ...], kwargs: dict[str, Any], const: Any
+    ) -> str | None:
+        if len(margs) > 2 or set(kwargs) - {"axes"} or (len(margs) == 2 and kwargs):
+            return None
+        axes = margs[1] if len(margs) == 2 else kwargs.get("axes")
+        if type(axes) is _Slot or type(axes) is tuple and any(type(a) is _Slot for a in axes):
+            return None  # (axes are static in practice; traced ones take the general call)
         return f"{x}.transpose({const(axes)})"
 
     return {_np_sum: sum_call, _np_transpose: transpose_call}

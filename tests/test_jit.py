@@ -134,6 +134,12 @@ def test_sums_and_transposes_call_numpy_directly_with_the_same_bits():
     # 0-d arrays and numpy scalars share a signature, so their sums keep numpy's wrapper
     s = tp.jit(lambda a: tnp.sum(a * 2.0))
     assert s(np.array(1.5)) == s(np.float64(1.5)) == 3.0
+    # a call recorded in another form (the axis passed positionally) keeps the general call
+    from tapeflow.numpy.reductions import _sum
+
+    positional = tp.jit(lambda a: _sum(a, 0))
+    assert "(v0, 0)" in positional.lower(x)  # the recorded call itself, not add.reduce
+    np.testing.assert_array_equal(positional(x), x.sum(0))
 
 
 def test_dtype_is_part_of_the_signature():
