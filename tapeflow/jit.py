@@ -148,9 +148,15 @@ class _Compiled:
     __slots__ = ("run", "program", "out_tree", "source", "num_instructions")
 
     def __init__(
-        self, program: Callable[..., Any], out_tree: PyTreeDef | None, source: str, n: int
+        self,
+        program: Callable[..., Any],
+        run: Callable[[list[Any]], Any],
+        out_tree: PyTreeDef | None,
+        source: str,
+        n: int,
     ) -> None:
-        self.run = self.program = program
+        self.program = program
+        self.run = run
         self.out_tree = out_tree
         self.source = source
         self.num_instructions = n
@@ -549,20 +555,14 @@ def jit(
             out = fun(*full, **kwargs)
             out_leaves, out_tree = tree_flatten(out)
             program, source, n, built = _compile(trace, n_inputs, out_leaves, out_tree, name)
-        compiled = _Compiled(program, None if built else out_tree, source, n)
         compiled_inputs = [i for i, d in enumerate(dyn_flags) if d]
-        if len(compiled_inputs) == len(leaves):
 
-            def run_leaves(leaves: list[Any]) -> Any:
-                return program(*leaves)
+        def run_leaves(leaves: list[Any]) -> Any:
+            return program(*[leaves[i] for i in compiled_inputs])
 
-        else:
-
-            def run_leaves(leaves: list[Any]) -> Any:
-                return program(*[leaves[i] for i in compiled_inputs])
-
-        compiled.run = run_leaves
-        return compiled
+        # (every leaf dynamic: the program takes them as they are)
+        run = run_leaves if len(compiled_inputs) < len(leaves) else lambda ls: program(*ls)
+        return _Compiled(program, run, None if built else out_tree, source, n)
 
     most_recent: list[Any] = [None]  # the last program run: no LRU update when it runs again
 
