@@ -53,6 +53,7 @@ WORKLOADS = [
                 "import benchmarks.run as B",
                 "B.chain_numpy_grad",
             ),
+            ("minimal tape (reference)", "import benchmarks.run as B", "B.chain_minimal_tape"),
         )
     ],
     *[
@@ -81,6 +82,7 @@ WORKLOADS = [
         )
         for impl, step in (
             ("numpy (hand-written)", "B.sgd_step_numpy(params, x, y, 'sigmoid', 0.1)"),
+            ("minimal tape (reference)", "B.minimal_tape_step(params, x, y)"),
             ("tapeflow", "B.sgd_step_tapeflow(params, x, y, 'sigmoid', 0.1)"),
             ("tapeflow jit", "j(params, x, y, 'sigmoid', 0.1)"),
         )

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import benchmarks.run as suite  # noqa: E402
 import tapeflow as tp  # noqa: E402
+from benchmarks.run import minimal_tape_step  # noqa: E402
 from tapeflow.nn import functional as _functional  # noqa: E402
 from tapeflow.primitive import registered_primitives  # noqa: E402
 
@@ -55,84 +56,6 @@ def untraced_step(params: Any, x: np.ndarray, y: np.ndarray) -> Any:
     d = _functional._np_softmax_cross_entropy_grad(z, y)
     gh = _functional._sigmoid_vjp(d @ w2.T, s, None)
     grads = [(x.T @ gh, np.add.reduce(gh, axis=0)), (s.T @ d, np.add.reduce(d, axis=0))]
-    return [(w - LR * gw, b - LR * gb) for (w, b), (gw, gb) in zip(params, grads, strict=True)]
-
-
-# ----- a minimal tape for this network ---------------------------------------------
-class _Node:
-    """A traced value of the minimal tape: its array and its record's index."""
-
-    __slots__ = ("value", "slot")
-
-    def __init__(self, value: Any, slot: int) -> None:
-        self.value = value
-        self.slot = slot
-
-
-class MinimalTape:
-    """Records (pullback, parent slots) per operation; nothing else.
-
-    Only what the lab network needs, with no input checks, pytrees, nesting or
-    registry: the least bookkeeping a Python tape can do per operation.
-    """
-
-    def __init__(self) -> None:
-        self.records: list[Any] = []
-
-    def _record(self, value: Any, pullback: Any, parents: tuple[Any, ...]) -> _Node:
-        self.records.append((pullback, parents))
-        return _Node(value, len(self.records) - 1)
-
-    def input(self, value: Any) -> _Node:
-        self.records.append(None)
-        return _Node(value, len(self.records) - 1)
-
-    def dense(self, h: Any, w: _Node, b: _Node) -> _Node:
-        traced = type(h) is _Node
-        hv = h.value if traced else h
-        out = hv @ w.value + b.value
-        wv = w.value
-
-        def pullback(g: Any) -> tuple[Any, ...]:
-            return (g @ wv.T if traced else None, hv.T @ g, np.add.reduce(g, axis=0))
-
-        return self._record(out, pullback, (h.slot if traced else None, w.slot, b.slot))
-
-    def sigmoid(self, h: _Node) -> _Node:
-        out = _functional._np_sigmoid(h.value)
-        return self._record(out, lambda g: (_functional._sigmoid_vjp(g, out, None),), (h.slot,))
-
-    def cross_entropy(self, z: _Node, y: np.ndarray) -> _Node:
-        _functional._residual.keep = True
-        loss = _functional._np_softmax_cross_entropy(z.value, y)
-        zv = z.value
-        pullback = lambda g: (_functional._np_softmax_cross_entropy_grad(zv, y),)  # noqa: E731
-        return self._record(loss, pullback, (z.slot,))
-
-    def backward(self, out: _Node) -> list[Any]:
-        cts: list[Any] = [None] * len(self.records)
-        cts[out.slot] = 1.0
-        for slot in range(len(self.records) - 1, -1, -1):
-            record, g = self.records[slot], cts[slot]
-            if record is None or g is None:
-                continue
-            pullback, parents = record
-            for parent, ct in zip(parents, pullback(g), strict=True):
-                if parent is not None:
-                    cts[parent] = ct if cts[parent] is None else cts[parent] + ct
-        return cts
-
-
-def minimal_tape_step(params: Any, x: np.ndarray, y: np.ndarray) -> Any:
-    tape = MinimalTape()
-    nodes = [(tape.input(w), tape.input(b)) for w, b in params]
-    h: Any = x
-    for i, (w, b) in enumerate(nodes):
-        h = tape.dense(h, w, b)
-        if i < len(nodes) - 1:
-            h = tape.sigmoid(h)
-    cts = tape.backward(tape.cross_entropy(h, y))
-    grads = [(cts[w.slot], cts[b.slot]) for w, b in nodes]
     return [(w - LR * gw, b - LR * gb) for (w, b), (gw, gb) in zip(params, grads, strict=True)]
 
 
