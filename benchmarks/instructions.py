@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         ref = base.get(r["workload"])
         r["ratio"] = r["instructions"] / ref if ref else None
-        unit = {"per-op": "per op", "hvp / g": "per call"}.get(r["workload"][:7], "per step")
+        unit = {"per-op,": "per op", "hvp": "per call"}.get(r["workload"].split(" ")[0], "per step")
         ratio = "" if r["ratio"] is None else f"{r['ratio']:.3f}x"
         print(f"| {r['workload']} | {r['impl']} | {r['instructions']:,.0f} {unit} | {ratio} |")
     if args.json:
