@@ -2,7 +2,9 @@
 
 Every figure is a median over repeated timings after warm-up (min-max shown),
 and every comparison is a ratio measured in the same process, interleaved, so
-that a noisy shared machine moves both sides together.
+that a noisy shared machine moves both sides together. The timing process keeps the
+memory it frees (see ``keep_freed_memory``), so that no implementation page-faults for
+what the one before it returned to the operating system.
 
     python benchmarks/run.py                 # full run, Markdown table on stdout
     python benchmarks/run.py --quick         # short run
@@ -15,6 +17,8 @@ with a note otherwise (``pip install -e ".[bench]"`` installs the light ones).
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import gzip
 import importlib
 import json
@@ -667,6 +671,29 @@ def set_threads(n: int) -> None:
         set_blas_threads(n)
 
 
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def keep_freed_memory(limit: int = 256 << 20) -> bool:
+    """Ask the C allocator (glibc) to keep freed memory in the process, up to ``limit``.
+
+    By default glibc serves large arrays with fresh ``mmap`` pages and returns freed memory
+    to the operating system, so the next allocation page-faults it back (about 3 us per
+    4 kB page on this kind of virtual machine). When implementations take turns, each
+    one then pays for what the one before it freed: a step's time moved by up to 70%
+    with its neighbour in the interleaving, and the hand-written step was the one most
+    often slowed. Keeping freed memory gives every implementation the warm heap it has
+    when it runs alone in a training loop. Returns False where the allocator is not glibc.
+    """
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    return bool(mallopt(_M_TRIM_THRESHOLD, limit)) and bool(mallopt(_M_MMAP_THRESHOLD, limit))
+
+
 def environment() -> dict[str, Any]:
     env: dict[str, Any] = {
         "python": platform.python_version(),
@@ -756,12 +783,21 @@ def main(argv: list[str] | None = None) -> int:
         help="BLAS threads (default 1: on a shared 2-core machine OpenBLAS threads "
         "spin-wait and make timings collapse; 0 leaves numpy's default)",
     )
+    parser.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="leave the C allocator's defaults (it then returns freed memory to the OS, and "
+        "interleaved implementations page-fault for each other's frees)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         set_threads(args.threads)
     repeat = 5 if args.quick else 15
     peers, notes = load_peers()
     env = environment()
+    # The memory workload runs in child processes, which keep the allocator's defaults.
+    kept = not args.default_allocator and keep_freed_memory()
+    env["allocator"] = "freed memory kept (glibc mallopt)" if kept else "default"
     print(f"# tapeflow benchmarks\n\nenvironment: {json.dumps(env)}\n")
     for n in notes:
         print(f"note: {n}")
