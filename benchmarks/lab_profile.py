@@ -201,8 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=300, help="steps per measurement")
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    parser.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="leave the C allocator's defaults (see benchmarks/run.py's keep_freed_memory)",
+    )
     args = parser.parse_args(argv)
     suite.set_threads(1)
+    if not args.default_allocator:  # as the suite does: no page faults for others' frees
+        suite.keep_freed_memory()
     x, y = suite.mnist_batch(128, np.float32)
     params = suite.init_mlp([784, 256, 10], np.float32)
     # The reference implementations compute the same gradients (a check, not a timing).

@@ -24,7 +24,8 @@ def test_timeline_parts_add_up_to_the_step_and_wrappers_are_removed(tmp_path):
 
     before = {name: (p.impl, p.vjps) for name, p in registered_primitives().items()}
     out = tmp_path / "profile.json"
-    assert profile.main(["--steps", "3", "--json", str(out)]) == 0
+    # (the test process keeps its allocator's defaults)
+    assert profile.main(["--steps", "3", "--json", str(out), "--default-allocator"]) == 0
     result = json.loads(out.read_text())
     parts = result["timeline_us"]
     total = sum(v for k, v in parts.items() if k != "step")
