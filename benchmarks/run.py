@@ -154,7 +154,7 @@ def chain_minimal_tape(x: Any) -> Any:
         u = node.value
         pullbacks.append(lambda g, u=u: g * np.cos(u))
         node = TapeNode(np.sin(u), len(pullbacks) - 1)
-    np.sum(node.value)
+    np.sum(node.value)  # the forward pass's last operation, as the other rows compute it
     g = np.ones_like(node.value)
     for slot in range(node.slot, -1, -1):
         g = pullbacks[slot](g)

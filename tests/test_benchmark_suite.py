@@ -18,12 +18,20 @@ def test_chain_references_compute_tapeflows_gradient(reference, x0):
     np.testing.assert_allclose(reference(x0), want, rtol=1e-12, atol=0)
 
 
-@pytest.mark.parametrize("act", ["sigmoid", "relu"])
-def test_hand_written_step_matches_tapeflows_update(act):
+@pytest.mark.parametrize(
+    "step, act",
+    [
+        (suite.sgd_step_numpy, "sigmoid"),
+        (suite.sgd_step_numpy, "relu"),
+        (lambda params, x, y, act, lr: suite.minimal_tape_step(params, x, y, lr), "sigmoid"),
+    ],
+    ids=["hand-written sigmoid", "hand-written relu", "minimal tape sigmoid"],
+)
+def test_step_references_match_tapeflows_update(step, act):
     x, y = suite.mnist_batch(32, np.float64)
     params = suite.init_mlp([784, 16, 12, 10], np.float64)
     want = suite.sgd_step_tapeflow(params, x, y, act, 0.1)
-    got = suite.sgd_step_numpy(params, x, y, act, 0.1)
+    got = step(params, x, y, act, 0.1)
     for (w, b), (w2, b2) in zip(want, got, strict=True):
         np.testing.assert_allclose(w2, w, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(b2, b, rtol=1e-10, atol=1e-12)
