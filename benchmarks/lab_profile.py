@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import benchmarks.run as suite  # noqa: E402
 import tapeflow as tp  # noqa: E402
 from benchmarks.run import minimal_tape_step  # noqa: E402
+from tapeflow.core.primitive import registered_primitives  # noqa: E402
 from tapeflow.nn import functional as _functional  # noqa: E402
-from tapeflow.primitive import registered_primitives  # noqa: E402
 
 LR = 0.1
 

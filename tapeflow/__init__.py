@@ -7,41 +7,32 @@ Example:
     >>> g = tp.grad(f)
 """
 
-from tapeflow import tracer, tree_util
+from tapeflow import datasets, nn, optim, scipy, tree_util  # noqa: F401
 from tapeflow.checkpoint import checkpoint
-from tapeflow.custom import custom_jvp, custom_vjp, stop_gradient
-from tapeflow.forward import jvp
-from tapeflow.jacobians import elementwise_grad, hessian, hvp, jacfwd, jacobian, jacrev, linearize
-from tapeflow.jit import jit
-from tapeflow.primitive import (
+from tapeflow.core import tracer  # noqa: F401  (tp.tracer.unwrap)
+from tapeflow.core.primitive import (
+    defbatch,
+    defelementwise,
     defjvp,
     defjvp_argnum,
+    deflinear,
     defvjp,
     defvjp_argnum,
-    defvjp_direct,
+    defvjp_direct,  # noqa: F401  (deprecated; importable as before)
     nondifferentiable,
     primitive,
     vjp_needs,
 )
+from tapeflow.core.tracer import Tracer, is_traced
+from tapeflow.custom import custom_jvp, custom_vjp, stop_gradient
+from tapeflow.forward import jvp
+from tapeflow.jacobians import elementwise_grad, hessian, hvp, jacfwd, jacobian, jacrev, linearize
+from tapeflow.jit import jit
+from tapeflow.reverse import grad, value_and_grad, vjp
+from tapeflow.serialization import load_params, save_params
 from tapeflow.testing import check_grads
-from tapeflow.tracer import Tracer, is_traced
-from tapeflow.transforms import grad, value_and_grad, vjp
 from tapeflow.tree_util import ravel_pytree
 from tapeflow.vmap import vmap
-
-# isort: off
-# Registration order: the numpy layer and nn register their primitives before
-# mark_builtin_primitives runs, so these imports stay after the ones above.
-import tapeflow.numpy  # noqa: E402,F401  (registers every primitive)
-from tapeflow import datasets  # noqa: E402
-from tapeflow import nn, optim  # noqa: E402  (nn registers its primitives)
-from tapeflow.serialization import load_params, save_params  # noqa: E402
-from tapeflow.primitive import mark_builtin_primitives as _mark_builtin_primitives
-# isort: on
-
-_mark_builtin_primitives()
-tracer.install_operators(tapeflow.numpy)
-tracer.install_methods(tapeflow.numpy)
 
 __version__ = "0.1.0"
 
@@ -65,10 +56,12 @@ __all__ = [
     "jit",
     "primitive",
     "defvjp",
-    "defvjp_direct",
     "defjvp",
     "defvjp_argnum",
     "defjvp_argnum",
+    "defelementwise",
+    "deflinear",
+    "defbatch",
     "nondifferentiable",
     "vjp_needs",
     "tree_util",

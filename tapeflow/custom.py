@@ -1,30 +1,26 @@
 """User-defined derivatives: ``custom_vjp``, ``custom_jvp`` and ``stop_gradient``.
 
-A custom-rule function is handled by the innermost (highest-level) trace among
-its arguments only. That trace runs the user's forward code on its own
-tracers' values (so outer transforms trace the forward code like any other
-code) and records a single *call* entry whose derivative is the user's rule.
-Rules run on values that may themselves be traced by outer transforms, so a
-rule written with tapeflow operations can be differentiated again.
-
-How each kind of trace handles each kind of rule:
+A call of a function with custom rules is handed to the highest trace among its
+arguments (``process_custom_vjp_call`` / ``process_custom_jvp_call``), which
+decides what the rules mean to it; this module holds the rules, checks what the
+user's functions return, and runs them for the traces:
 
 ============  =====================================  ==========================================
 trace         ``custom_vjp``                          ``custom_jvp``
 ============  =====================================  ==========================================
 reverse       ``fwd`` now, ``bwd`` in the backward    the tangent map ``t -> rule(p, t)[1]`` is
-              pass                                    recorded now and transposed (pulled back
+              pass (:meth:`forward_and_pullback`)     recorded now and transposed (pulled back
                                                       on its own tape) in the backward pass
-forward       tangent = transpose of ``bwd``, found   ``rule`` now
+                                                      (:meth:`linearize`)
+forward       tangent = transpose of ``bwd``, found   ``rule`` now (:meth:`run_jvp`)
               by pulling back through ``bwd``
-              recorded on its own tape
-vmap          a loop over examples, each example          the same
+vmap          a loop over examples, each example      the same
               meeting the traces below
 other         the undecorated function                the undecorated function
 ============  =====================================  ==========================================
 
-Both transpositions rely on a rule being linear in its cotangent / tangent,
-which every correct rule is.
+The forward trace (custom_vjp) and the reverse trace (custom_jvp) rely on a rule
+being linear in its cotangent / tangent, which every correct rule is.
 """
 
 from __future__ import annotations
@@ -32,22 +28,21 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-import numpy as np
-
-from tapeflow.forward import ForwardTrace
-from tapeflow.primitive import Primitive, nondifferentiable, primitive
-from tapeflow.tape import Tape, new_trace
-from tapeflow.tracer import Tracer, unwrap
-from tapeflow.transforms import _is_float, _pull_back, leaf_dtype, value_shape, vjp
-from tapeflow.tree_util import (
+from tapeflow.core.arrays import ops
+from tapeflow.core.leaves import is_inexact, leaf_dtype, value_shape
+from tapeflow.core.primitive import nondifferentiable, primitive
+from tapeflow.core.pytree import (
     keystr,
     tree_flatten,
     tree_flatten_with_path,
     tree_map,
     tree_unflatten,
 )
+from tapeflow.core.tape import Tape, pull_back
+from tapeflow.core.trace import CustomCall, Trace, closes_over, new_trace, top_trace
+from tapeflow.core.tracer import Tracer
 
 __all__ = ["custom_vjp", "custom_jvp", "stop_gradient"]
 
@@ -57,7 +52,8 @@ def _identity(x: Any) -> Any:
     return x
 
 
-_stop_gradient = primitive(_identity, name="stop_gradient")
+# Elementwise: vmap batches it as it is (the identity of each example).
+_stop_gradient = primitive(_identity, name="stop_gradient", elementwise=True)
 nondifferentiable(_stop_gradient)
 
 
@@ -75,55 +71,8 @@ def stop_gradient(x: Any) -> Any:
     return tree_map(_stop_gradient, x)
 
 
-# ----- the call record --------------------------------------------------------------
-def _call_impl(*leaves: Any, call: Callable[..., Any]) -> tuple[Any, ...]:
-    out: tuple[Any, ...] = call(*leaves)
-    return out
-
-
-def _output_impl(results: tuple[Any, ...], index: int) -> Any:
-    return results[index]
-
-
-def _output_vjp(ans: Any, results: tuple[Any, ...], index: int) -> Callable[[Any], Any]:
-    n = len(results)
-    return lambda g: tuple(g if k == index else None for k in range(n))
-
-
-# Not registered: these only appear in records made here. ``call`` computes the
-# output leaves from the input leaves, so a record can be replayed as a program.
-_CALL = Primitive(_call_impl, "custom_call")
-_OUTPUT = Primitive(_output_impl, "custom_output")
-
-
-class _TracedRuleError(TypeError):
+class TracedRuleError(TypeError):
     """A user's rule failed on traced values (plain numpy where tapeflow ops are needed)."""
-
-
-def _zeros(x: Any) -> np.ndarray:
-    return np.zeros(value_shape(x), leaf_dtype(x))
-
-
-def _top_trace(leaves: list[Any]) -> Any:
-    top = None
-    for x in leaves:
-        if type(x) is Tracer:
-            t = x._trace
-            if top is None or t.level > top.level:
-                top = t
-    if top is not None and not top.active:
-        raise top.leaked_error()
-    return top
-
-
-def closes_over_trace(tree: Any, top: Any) -> bool:
-    """True when ``tree`` holds a value traced at ``top``'s level or above.
-
-    That happens when a function with a custom rule (or a checkpointed one)
-    reads a traced value from a closure instead of taking it as an argument:
-    such a value cannot be handled by the call's own rule.
-    """
-    return any(type(x) is Tracer and x._trace.level >= top.level for x in tree_flatten(tree)[0])
 
 
 def _closure_error(kind: str, name: str, what: str) -> TypeError:
@@ -132,160 +81,6 @@ def _closure_error(kind: str, name: str, what: str) -> TypeError:
         f"reached its {what} without being passed as an argument. Pass that value as an "
         "explicit positional argument so the custom rule can give it a cotangent."
     )
-
-
-def _per_example(top: Any, fun: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    """Run ``fun`` once per example of a ``vmap`` trace and stack the results.
-
-    The custom rule then applies to each example at the traces below ``vmap``
-    (the same fallback ``vmap`` uses for primitives without a batching rule).
-    """
-    from tapeflow.vmap import _example, stack_examples
-
-    leaves, in_tree = tree_flatten(args)
-    outs = []
-    for i in range(top.size):
-        ex = [
-            _example(x._value, i, x._aux) if type(x) is Tracer and x._trace is top else x
-            for x in leaves
-        ]
-        outs.append(tree_flatten(fun(*tree_unflatten(in_tree, ex))))
-    out_tree = outs[0][1]
-    stacked = [
-        Tracer(stack_examples([o[0][k] for o in outs]), top, 0) for k in range(out_tree.num_leaves)
-    ]
-    return tree_unflatten(out_tree, stacked)
-
-
-def _record_reverse(
-    tape: Tape,
-    leaves: list[Any],
-    vals: list[Any],
-    out: Any,
-    pullback: Callable[[list[Any]], list[Any]],
-    call: Callable[..., tuple[Any, ...]],
-) -> Any:
-    """Record one call on ``tape`` whose VJP is ``pullback``; return the traced output.
-
-    ``pullback(ct_leaves)`` maps one cotangent per output leaf to one cotangent
-    per input leaf (``None`` for no gradient). It runs once per backward pass.
-    """
-    out_leaves, out_tree = tree_flatten(out)
-    results = tuple(out_leaves)
-    # The backward pass asks once per traced input with the same cotangent tuple;
-    # run the user's rule once per tuple. (g, result) is stored as one pair so that
-    # concurrent pull-backs of a kept tape never read each other's result.
-    memo: list[Any] = [(None, None)]
-
-    def cotangents(g: tuple[Any, ...]) -> list[Any]:
-        seen, result = memo[0]
-        if seen is not g:
-            result = pullback(
-                [_zeros(o) if c is None else c for c, o in zip(g, out_leaves, strict=True)]
-            )
-            memo[0] = (g, result)
-        return result  # type: ignore[no-any-return]
-
-    def rule_for(i: int) -> Callable[..., Any]:
-        def rule(ans: Any, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
-            def pull(g: Any) -> Any:
-                ct = cotangents(g)[i]
-                return _zeros(vals[i]) if ct is None else ct
-
-            return pull
-
-        return rule
-
-    parents = [
-        (i, x._aux, rule_for(i))
-        for i, x in enumerate(leaves)
-        if type(x) is Tracer and x._trace is tape
-    ]
-    records = tape.records
-    records.append((_CALL, results, vals, {"call": call}, parents))
-    call_slot = len(records) - 1
-    wrapped = []
-    for j, o in enumerate(out_leaves):
-        if not _is_float(o):
-            wrapped.append(o)
-            continue
-        records.append((_OUTPUT, o, (results,), {"index": j}, [(0, call_slot, _output_vjp)]))
-        wrapped.append(Tracer(o, tape, len(records) - 1))
-    return tree_unflatten(out_tree, wrapped)
-
-
-def _wrap_forward(trace: ForwardTrace, out: Any, t_out: Any, name: str) -> Any:
-    """Attach output tangents (checked against the output) to ``out`` on ``trace``."""
-    out_paths, out_tree = tree_flatten_with_path(out)
-    t_leaves, t_tree = tree_flatten(t_out)
-    if t_tree != out_tree:
-        raise TypeError(
-            f"{name}: the tangent output has structure {t_tree}, but the primal output has "
-            f"structure {out_tree}"
-        )
-    wrapped = []
-    for (path, o), t in zip(out_paths, t_leaves, strict=True):
-        if not _is_float(o):
-            wrapped.append(o)
-            continue
-        if value_shape(t) != value_shape(o):
-            raise ValueError(
-                f"{name}: the tangent output at {keystr(path)} has shape {value_shape(t)}, but "
-                f"the primal output there has shape {value_shape(o)}"
-            )
-        if leaf_dtype(t) != leaf_dtype(o) and not isinstance(o, float):
-            import tapeflow.numpy as tnp
-
-            t = tnp.astype(t, leaf_dtype(o))
-        wrapped.append(Tracer(o, trace, t))
-    return tree_unflatten(out_tree, wrapped)
-
-
-def _transpose_pullback(
-    pullback: Callable[[list[Any]], list[Any]],
-    out_leaves: list[Any],
-    in_idx: list[int],
-    tangents: list[Any],
-    name: str,
-) -> list[Any]:
-    """Apply the transpose of a linear pull-back: output tangents from input tangents.
-
-    The pull-back is recorded once on a fresh tape at a zero cotangent, then
-    that tape is replayed backwards from ``tangents`` (the VJP of a linear map
-    is its transpose, and the transpose of the transpose is the map).
-    """
-    float_out = [j for j, o in enumerate(out_leaves) if _is_float(o)]
-
-    def pull(*u: Any) -> list[Any]:
-        cts = [_zeros(o) for o in out_leaves]
-        for j, uj in zip(float_out, u, strict=True):
-            cts[j] = uj
-        res = pullback(cts)
-        return [_zeros(tangents[k]) if res[i] is None else res[i] for k, i in enumerate(in_idx)]
-
-    if not float_out:
-        return [_zeros(o) for o in out_leaves]
-    u0 = [_zeros(out_leaves[j]) for j in float_out]
-    try:
-        at_zero, transpose = vjp(pull, *u0)
-    except _TracedRuleError as e:
-        raise TypeError(
-            f"{name}: forward mode (jvp, jacfwd) of a custom_vjp function finds tangents by "
-            "transposing its bwd rule, so bwd must be written with tapeflow operations; it "
-            f"failed on traced values ({e.__cause__}). Write bwd with tapeflow.numpy, or give "
-            "the function a custom_jvp rule instead."
-        ) from e
-    for v in at_zero:
-        if np.any(unwrap(v) != 0):
-            raise ValueError(
-                f"{name}: bwd(res, g) is not linear in g (it is nonzero at g = 0), so it cannot "
-                "be transposed for forward mode. A VJP rule must be linear in its cotangent."
-            )
-    t_float = transpose([tangents[k] for k in range(len(in_idx))])
-    t_out = [_zeros(o) for o in out_leaves]
-    for j, t in zip(float_out, t_float, strict=True):
-        t_out[j] = t
-    return t_out
 
 
 def _positional(
@@ -356,7 +151,7 @@ class _CustomBase:
     def _require_rule(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _traced(self, c: _Call) -> Any:  # pragma: no cover - overridden
+    def _process(self, trace: Trace, call: CustomCall) -> Any:  # pragma: no cover
         raise NotImplementedError
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -364,35 +159,43 @@ class _CustomBase:
         args = _positional(self.fun, args, kwargs)
         nondiff, diff, diff_pos = self._split(args)
         leaves, in_tree = tree_flatten(diff)
-        top = _top_trace(leaves)
-        if getattr(top, "batched", False):
-            return _per_example(top, self, args)
-        if not isinstance(top, (Tape, ForwardTrace)):
+        top = top_trace(leaves)
+        if top is None:
             return self.fun(*args)
-        vals = [x._value if type(x) is Tracer and x._trace is top else x for x in leaves]
-        return self._traced(_Call(args, nondiff, diff, diff_pos, leaves, in_tree, top, vals))
+        return self._process(top, _Call(self.fun, args, leaves, in_tree, self, nondiff, diff_pos))
 
-    def _replay(self, c: _Call) -> Callable[..., tuple[Any, ...]]:
-        """The recorded call as a function of its input leaves (for replaying a tape)."""
+    def replay(self, call: _Call) -> Callable[..., tuple[Any, ...]]:
+        """The call as a function of its input leaves (for replaying a tape)."""
 
-        def call(*xs: Any) -> tuple[Any, ...]:
-            full = self._rebuild(c.args, c.diff_pos, tree_unflatten(c.in_tree, xs))
+        def replayed(*xs: Any) -> tuple[Any, ...]:
+            full = self._rebuild(call.args, call.diff_pos, tree_unflatten(call.tree, xs))
             return tuple(tree_flatten(self.fun(*full))[0])
 
-        return call
+        return replayed
+
+    def _primals(self, call: _Call, vals: list[Any]) -> list[Any]:
+        """The positional arguments with the differentiable leaves replaced by ``vals``."""
+        return self._rebuild(call.args, call.diff_pos, tree_unflatten(call.tree, vals))
 
 
-class _Call(NamedTuple):
-    """One call of a custom-rule function under a trace, split up for the rule."""
+class _Call(CustomCall):
+    """A :class:`~tapeflow.core.trace.CustomCall` with its arguments split for the rules."""
 
-    args: tuple[Any, ...]  # all positional arguments
-    nondiff: tuple[Any, ...]  # the nondiff_argnums ones
-    diff: tuple[Any, ...]  # the others
-    diff_pos: list[int]  # their positions
-    leaves: list[Any]  # leaves of `diff`, as received
-    in_tree: Any  # treedef of `diff`
-    top: Any  # the trace handling the call
-    vals: list[Any]  # `leaves` with the top trace's tracers unwrapped
+    __slots__ = ("nondiff", "diff_pos")
+
+    def __init__(
+        self,
+        fun: Any,
+        args: tuple[Any, ...],
+        leaves: list[Any],
+        tree: Any,
+        rules: Any,
+        nondiff: tuple[Any, ...],
+        diff_pos: list[int],
+    ) -> None:
+        super().__init__(fun, args, leaves, tree, rules)
+        self.nondiff = nondiff  # the arguments named by nondiff_argnums
+        self.diff_pos = diff_pos  # the positions of the others
 
 
 # ----- custom_vjp -------------------------------------------------------------------
@@ -444,31 +247,34 @@ class custom_vjp(_CustomBase):
                 f"{self.name}.defvjp(fwd, bwd) before using it"
             )
 
-    def _traced(self, c: _Call) -> Any:
+    def _process(self, trace: Trace, call: CustomCall) -> Any:
+        return trace.process_custom_vjp_call(call)
+
+    def forward_and_pullback(
+        self, call: _Call, vals: list[Any], trace: Trace
+    ) -> tuple[Any, Callable[[list[Any]], list[Any]]]:
+        """Run ``fwd`` on ``vals`` (the differentiable leaves without ``trace``'s tracers).
+
+        Returns the output and its pull-back: one cotangent per output leaf in, one
+        per differentiable input leaf out (``None`` for no gradient).
+        """
         assert self.fwd is not None
-        top, leaves, vals, nondiff, diff = c.top, c.leaves, c.vals, c.nondiff, c.diff
-        res_pair = self.fwd(*self._rebuild(c.args, c.diff_pos, tree_unflatten(c.in_tree, vals)))
+        res_pair = self.fwd(*self._primals(call, vals))
         if not (isinstance(res_pair, (tuple, list)) and len(res_pair) == 2):
             raise TypeError(
                 f"custom_vjp function {self.name!r}: fwd must return a pair (out, residuals), "
                 f"got {type(res_pair).__name__}"
             )
         out, residuals = res_pair
-        if closes_over_trace(res_pair, top):
+        if closes_over(res_pair, trace):
             raise _closure_error("custom_vjp", self.name, "output or residuals")
-        out_leaves, out_tree = tree_flatten(out)
+        out_tree = tree_flatten(out)[1]
+        diff = tuple(call.args[i] for i in call.diff_pos)
 
         def pullback(ct_leaves: list[Any]) -> list[Any]:
-            return self._run_bwd(nondiff, residuals, tree_unflatten(out_tree, ct_leaves), diff)
+            return self._run_bwd(call.nondiff, residuals, tree_unflatten(out_tree, ct_leaves), diff)
 
-        if isinstance(top, Tape):
-            return _record_reverse(top, leaves, vals, out, pullback, self._replay(c))
-        traced = [i for i, x in enumerate(leaves) if type(x) is Tracer and x._trace is top]
-        tangents = [leaves[i]._aux for i in traced]
-        t_out = _transpose_pullback(
-            pullback, out_leaves, traced, tangents, f"custom_vjp function {self.name!r}"
-        )
-        return _wrap_forward(top, out, tree_unflatten(out_tree, t_out), f"custom_vjp {self.name!r}")
+        return out, pullback
 
     def _run_bwd(
         self, nondiff: tuple[Any, ...], residuals: Any, g: Any, diff: tuple[Any, ...]
@@ -478,7 +284,7 @@ class custom_vjp(_CustomBase):
             cts = self.bwd(*nondiff, residuals, g)
         except TypeError as e:
             if any(type(x) is Tracer for x in tree_flatten((residuals, g))[0]):
-                raise _TracedRuleError(
+                raise TracedRuleError(
                     f"custom_vjp function {self.name!r}: its bwd rule failed on traced values "
                     f"({e}). bwd receives traced values when its result is differentiated "
                     "again (grad of grad, hessian, jvp): write it with tapeflow.numpy "
@@ -516,11 +322,9 @@ class custom_vjp(_CustomBase):
                         f"{n}{path} has shape {value_shape(c)}, but the argument has shape "
                         f"{value_shape(a)}"
                     )
-                if c is not None and _is_float(a) and not isinstance(a, float):
+                if c is not None and is_inexact(a) and not isinstance(a, float):
                     if leaf_dtype(c) != leaf_dtype(a):
-                        import tapeflow.numpy as tnp
-
-                        c = tnp.astype(c, leaf_dtype(a))
+                        c = ops.cast(c, a)
                 flat.append(c)
         return flat
 
@@ -586,32 +390,46 @@ class custom_jvp(_CustomBase):
                 f"@{self.name}.defjvp"
             )
 
-    def _traced(self, c: _Call) -> Any:
-        top, leaves, vals, nondiff, in_tree = c.top, c.leaves, c.vals, c.nondiff, c.in_tree
-        name = f"custom_jvp {self.name!r}"
-        vals = [x._value if type(x) is Tracer and x._trace is top else x for x in leaves]
-        primals = tuple(tree_unflatten(in_tree, vals))
-        if isinstance(top, ForwardTrace):
-            tangents = [
-                x._aux if type(x) is Tracer and x._trace is top else _zeros(x) for x in leaves
-            ]
-            out, t_out = self._run_rule(nondiff, primals, tuple(tree_unflatten(in_tree, tangents)))
-            if closes_over_trace(out, top):
-                raise _closure_error("custom_jvp", self.name, "output")
-            return _wrap_forward(top, out, t_out, name)
+    def _process(self, trace: Trace, call: CustomCall) -> Any:
+        return trace.process_custom_jvp_call(call)
 
-        # Reverse mode: record the tangent map on its own tape, pull back through it later.
-        traced = [i for i, x in enumerate(leaves) if type(x) is Tracer and x._trace is top]
+    def run_jvp(
+        self, call: _Call, vals: list[Any], tangents: list[Any], trace: Trace
+    ) -> tuple[Any, Any]:
+        """Run the rule on the primal leaves ``vals`` and their ``tangents``."""
+        primals = tuple(tree_unflatten(call.tree, vals))
+        out, t_out = self._run_rule(
+            call.nondiff, primals, tuple(tree_unflatten(call.tree, tangents))
+        )
+        if closes_over(out, trace):
+            raise _closure_error("custom_jvp", self.name, "output")
+        return out, t_out
+
+    def linearize(
+        self, call: _Call, vals: list[Any], trace: Trace
+    ) -> tuple[Any, Callable[[list[Any]], list[Any]]]:
+        """The output, and the transpose of the rule's tangent map as its pull-back.
+
+        The tangent map is recorded once on its own tape, with a tracer for the tangent
+        of each leaf traced at ``trace``; pulling back through that tape applies its
+        transpose.
+        """
+        name = f"custom_jvp {self.name!r}"
+        leaves = call.leaves
+        primals = tuple(tree_unflatten(call.tree, vals))
+        traced = [i for i, x in enumerate(leaves) if type(x) is Tracer and x._trace is trace]
         with new_trace(Tape) as lin:
-            zeros = [_zeros(v) for v in vals]
+            zeros = [ops.zeros(v) for v in vals]
             t_in = list(zeros)
             for i in traced:
                 t_in[i] = lin.new_input(zeros[i])
-            out, t_out = self._run_rule(nondiff, primals, tuple(tree_unflatten(in_tree, t_in)))
+            out, t_out = self._run_rule(
+                call.nondiff, primals, tuple(tree_unflatten(call.tree, t_in))
+            )
             out_paths, out_tree = tree_flatten_with_path(out)
             t_leaves, t_tree = tree_flatten(t_out)
         if any(
-            type(x) is Tracer and x._trace is not lin and x._trace.level >= top.level
+            type(x) is Tracer and x._trace is not lin and x._trace.level >= trace.level
             for x in tree_flatten((out, t_out))[0]
         ):
             raise _closure_error("custom_jvp", self.name, "output or tangent")
@@ -633,16 +451,16 @@ class custom_jvp(_CustomBase):
                 )
         out_leaves = [o for _, o in out_paths]
         lin_outs = [
-            t if t is not None else _zeros(o) for t, o in zip(t_leaves, out_leaves, strict=True)
+            t if t is not None else ops.zeros(o) for t, o in zip(t_leaves, out_leaves, strict=True)
         ]
         lin_ins = [zeros[i] for i in traced]
 
         def pullback(ct_leaves: list[Any]) -> list[Any]:
             # Slots 0..len(traced)-1 of `lin` are the traced tangents, in order.
-            cts = _pull_back(lin, lin_outs, ct_leaves, lin_ins, retain=True)
+            cts = pull_back(lin, lin_outs, ct_leaves, lin_ins, retain=True)
             full: list[Any] = [None] * len(leaves)
             for i, c in zip(traced, cts, strict=True):
                 full[i] = c
             return full
 
-        return _record_reverse(top, leaves, vals, out, pullback, self._replay(c))
+        return out, pullback

@@ -1,6 +1,6 @@
 """Forward mode: the JVP trace and ``jvp``.
 
-A forward trace carries a tangent beside every traced value (``Tracer._aux``).
+A forward trace carries a tangent beside every traced value (``Tracer._tangent``).
 Each primitive call computes its answer and pushes the tangents through the
 primitive's JVP rules at once, so the cost of a JVP does not depend on the
 number of outputs and no tape is kept.
@@ -14,19 +14,15 @@ from typing import Any
 import numpy as np
 from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
 
-from tapeflow.numpy._cotangent import accumulate, fit_tangent
-from tapeflow.tape import (
-    Trace,
-    _FunctionType,
-    _new_tracer,
-    _resolve_rule,
-    gc_paused,
-    pop_trace,
-    push_trace,
-)
-from tapeflow.tracer import Tracer
-from tapeflow.transforms import _none_message, check_differentiable, leaf_dtype
-from tapeflow.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+from tapeflow.arguments import check_differentiable, none_message
+from tapeflow.core.arrays import ops
+from tapeflow.core.leaves import is_inexact, leaf_dtype, value_shape
+from tapeflow.core.primitive import FunctionType, resolve_rule
+from tapeflow.core.pytree import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+from tapeflow.core.trace import CustomCall, Trace, gc_paused, pop_trace, push_trace
+from tapeflow.core.tracer import Tracer, unwrap
+from tapeflow.custom import TracedRuleError
+from tapeflow.reverse import vjp
 
 __all__ = ["ForwardTrace", "jvp", "check_tangents"]
 
@@ -59,10 +55,10 @@ class ForwardTrace(Trace):
                         rule = rules[i]
                     except IndexError:  # past the listed rules
                         rule = prim.jvp_rest
-                    if type(rule) is not _FunctionType:  # None, missing, argnum-aware...
-                        rule = _resolve_rule(prim, rule, i, "JVP")
+                    if type(rule) is not FunctionType:  # None, missing, argnum-aware...
+                        rule = resolve_rule(prim, rule, i, "JVP")
                     if rule is not None:
-                        tangents.append((rule, a._aux))
+                        tangents.append((rule, a._tangent))
                 else:
                     outer = True
             i += 1
@@ -75,6 +71,7 @@ class ForwardTrace(Trace):
             return ans
         out_t = tangents[0][0](tangents[0][1], ans, *vals, **kwargs)
         if len(tangents) > 1:
+            accumulate = ops.add
             # accumulate, not +: a multi-output primitive's tangents are tuples
             for rule, t in tangents[1:]:
                 more = rule(t, ans, *vals, **kwargs)
@@ -87,11 +84,11 @@ class ForwardTrace(Trace):
                 (kind is ndarray or kind is Tracer)
                 and (out_t.shape != ans.shape or out_t.dtype != ans.dtype)
             ):
-                out_t = fit_tangent(out_t, ans)
+                out_t = ops.fit_tangent(out_t, ans)
         out = _new_tracer(Tracer)
         out._value = ans
         out._trace = self
-        out._aux = out_t
+        out._tangent = out_t
         return out
 
     def _process_joint(self, prim: Any, args: tuple, kwargs: dict) -> Any:
@@ -105,21 +102,120 @@ class ForwardTrace(Trace):
                     value = vals[i] = a._value
                     if type(value) is Tracer:
                         outer = True
-                    tangents[i] = a._aux
+                    tangents[i] = a._tangent
                 else:
                     outer = True
         ans = prim.bind(*vals, **kwargs) if outer else prim.impl(*vals, **kwargs)
         out_t = prim.jvp_joint(tangents, ans, *vals, **kwargs)
         if prim.broadcasts:
-            out_t = fit_tangent(out_t, ans)
+            out_t = ops.fit_tangent(out_t, ans)
         return self.new_input(ans, out_t)
 
     def new_input(self, value: Any, tangent: Any) -> Tracer:
         out = _new_tracer(Tracer)
         out._value = value
         out._trace = self
-        out._aux = tangent
+        out._tangent = tangent
         return out
+
+    def own_values(self, leaves: list[Any]) -> list[Any]:
+        """``leaves`` with this trace's tracers replaced by their primal values."""
+        return [x._value if type(x) is Tracer and x._trace is self else x for x in leaves]
+
+    def process_custom_jvp_call(self, call: CustomCall) -> Any:
+        """Run the user's tangent rule on this trace's tangents."""
+        vals = self.own_values(call.leaves)
+        tangents = [
+            x._tangent if type(x) is Tracer and x._trace is self else ops.zeros(x)
+            for x in call.leaves
+        ]
+        out, t_out = call.rules.run_jvp(call, vals, tangents, self)
+        return self.wrap_outputs(out, t_out, f"custom_jvp {call.rules.name!r}")
+
+    def process_custom_vjp_call(self, call: CustomCall) -> Any:
+        """Find the tangents by transposing the user's backward rule (it is linear)."""
+        vals = self.own_values(call.leaves)
+        out, pullback = call.rules.forward_and_pullback(call, vals, self)
+        traced = [i for i, x in enumerate(call.leaves) if type(x) is Tracer and x._trace is self]
+        tangents = [call.leaves[i]._tangent for i in traced]
+        out_leaves, out_tree = tree_flatten(out)
+        name = f"custom_vjp function {call.rules.name!r}"
+        t_out = _transpose_pullback(pullback, out_leaves, traced, tangents, name)
+        return self.wrap_outputs(out, tree_unflatten(out_tree, t_out), name)
+
+    def wrap_outputs(self, out: Any, t_out: Any, name: str) -> Any:
+        """``out`` with each float leaf traced here, carrying its leaf of ``t_out``."""
+        out_paths, out_tree = tree_flatten_with_path(out)
+        t_leaves, t_tree = tree_flatten(t_out)
+        if t_tree != out_tree:
+            raise TypeError(
+                f"{name}: the tangent output has structure {t_tree}, but the primal output has "
+                f"structure {out_tree}"
+            )
+        wrapped = []
+        for (path, o), t in zip(out_paths, t_leaves, strict=True):
+            if not is_inexact(o):
+                wrapped.append(o)
+                continue
+            if value_shape(t) != value_shape(o):
+                raise ValueError(
+                    f"{name}: the tangent output at {keystr(path)} has shape {value_shape(t)}, "
+                    f"but the primal output there has shape {value_shape(o)}"
+                )
+            if leaf_dtype(t) != leaf_dtype(o) and not isinstance(o, float):
+                t = ops.cast(t, o)
+            wrapped.append(self.new_input(o, t))
+        return tree_unflatten(out_tree, wrapped)
+
+
+_new_tracer = object.__new__  # makes tracers without running __init__
+
+
+def _transpose_pullback(
+    pullback: Callable[[list[Any]], list[Any]],
+    out_leaves: list[Any],
+    in_idx: list[int],
+    tangents: list[Any],
+    name: str,
+) -> list[Any]:
+    """Apply the transpose of a linear pull-back: output tangents from input tangents.
+
+    The pull-back is recorded once on a fresh tape at a zero cotangent, then
+    that tape is replayed backwards from ``tangents`` (the VJP of a linear map
+    is its transpose, and the transpose of the transpose is the map).
+    """
+    float_out = [j for j, o in enumerate(out_leaves) if is_inexact(o)]
+
+    def pull(*u: Any) -> list[Any]:
+        cts = [ops.zeros(o) for o in out_leaves]
+        for j, uj in zip(float_out, u, strict=True):
+            cts[j] = uj
+        res = pullback(cts)
+        return [ops.zeros(tangents[k]) if res[i] is None else res[i] for k, i in enumerate(in_idx)]
+
+    if not float_out:
+        return [ops.zeros(o) for o in out_leaves]
+    u0 = [ops.zeros(out_leaves[j]) for j in float_out]
+    try:
+        at_zero, transpose = vjp(pull, *u0)
+    except TracedRuleError as e:
+        raise TypeError(
+            f"{name}: forward mode (jvp, jacfwd) of a custom_vjp function finds tangents by "
+            "transposing its bwd rule, so bwd must be written with tapeflow operations; it "
+            f"failed on traced values ({e.__cause__}). Write bwd with tapeflow.numpy, or give "
+            "the function a custom_jvp rule instead."
+        ) from e
+    for v in at_zero:
+        if np.any(unwrap(v) != 0):
+            raise ValueError(
+                f"{name}: bwd(res, g) is not linear in g (it is nonzero at g = 0), so it cannot "
+                "be transposed for forward mode. A VJP rule must be linear in its cotangent."
+            )
+    t_float = transpose([tangents[k] for k in range(len(in_idx))])
+    t_out = [ops.zeros(o) for o in out_leaves]
+    for j, t in zip(float_out, t_float, strict=True):
+        t_out[j] = t
+    return t_out
 
 
 def _leaf_shape_dtype(x: Any) -> tuple[tuple[int, ...], Any]:
@@ -202,7 +298,7 @@ def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, 
         )
     for n, p in enumerate(primals):
         if p is None:
-            raise TypeError(_none_message(f"jvp: primal {n}", "close over it instead"))
+            raise TypeError(none_message(f"jvp: primal {n}", "close over it instead"))
     p_leaves, t_leaves, p_tree = check_tangents(primals, tangents, "jvp")
     with gc_paused:
         trace = push_trace(ForwardTrace)
@@ -226,7 +322,7 @@ def _run_forward(
     ]
     out = fun(*tree_unflatten(p_tree, ins))
     if type(out) is Tracer and out._trace is trace:  # one output array: the short way
-        value, tangent = out._value, out._aux
+        value, tangent = out._value, out._tangent
         if type(value) is ndarray and type(tangent) is ndarray:
             if tangent.shape == value.shape and tangent.dtype == value.dtype:
                 return value, tangent
@@ -235,14 +331,14 @@ def _run_forward(
     for o in out_leaves:
         if type(o) is Tracer and o._trace is trace:
             values.append(o._value)
-            t_shape, o_shape = _leaf_shape_dtype(o._aux)[0], _leaf_shape_dtype(o._value)[0]
+            t_shape, o_shape = _leaf_shape_dtype(o._tangent)[0], _leaf_shape_dtype(o._value)[0]
             if t_shape != o_shape:
                 raise ValueError(
                     f"jvp: the tangent computed for output leaf {len(values) - 1} has shape "
                     f"{t_shape}, but the output has shape {o_shape}: a JVP rule returned a "
                     "tangent of the wrong shape. Check custom rules with tp.check_grads."
                 )
-            out_tangents.append(as_tangent(o._aux, o._value))
+            out_tangents.append(as_tangent(o._tangent, o._value))
         else:
             values.append(o)
             shape, _ = _leaf_shape_dtype(o)
@@ -265,7 +361,5 @@ def as_tangent(t: Any, primal: Any) -> Any:
     if t_dtype is None:  # a Python number
         return np.asarray(t, dtype)[()]
     if t_dtype != dtype:
-        from tapeflow.numpy import astype
-
-        return astype(t, dtype)
+        return ops.cast(t, primal)
     return t

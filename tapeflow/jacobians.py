@@ -23,23 +23,19 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.forward import check_tangents, jvp
-from tapeflow.tape import active_traces
-from tapeflow.tracer import Tracer
-from tapeflow.transforms import (
-    _is_float,
-    _scalar_seed,
-    a_or_an,
+import tapeflow.numpy as tnp
+from tapeflow.arguments import (
     check_args_differentiable,
-    grad,
-    leaf_dtype,
     normalize_argnums,
     partial_args,
     split_aux,
-    value_shape,
-    vjp,
 )
-from tapeflow.tree_util import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+from tapeflow.core.leaves import a_or_an, is_inexact, leaf_dtype, value_shape
+from tapeflow.core.pytree import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+from tapeflow.core.trace import active_traces
+from tapeflow.core.tracer import Tracer
+from tapeflow.forward import check_tangents, jvp
+from tapeflow.reverse import grad, scalar_seed, vjp
 
 __all__ = [
     "jacrev",
@@ -66,7 +62,7 @@ def _differentiated(
 def _check_outputs(out: Any, name: str) -> list[Any]:
     leaves_paths, _ = tree_flatten_with_path(out)
     for path, leaf in leaves_paths:
-        if not _is_float(leaf):
+        if not is_inexact(leaf):
             kind = type(leaf).__name__
             raise TypeError(
                 f"{name}: the output at {keystr(path)} is {a_or_an(kind)}, not a float array; a "
@@ -90,8 +86,6 @@ def _assemble(
     ``rows`` is true for reverse mode (each piece is a row shaped like the input),
     false for forward mode (each piece is a column shaped like the output).
     """
-    import tapeflow.numpy as tnp
-
     n_out = int(np.prod(out_shape, dtype=int))
     n_in = int(np.prod(in_shape, dtype=int))
     if n_out == 0 or n_in == 0:
@@ -264,7 +258,7 @@ def _scalar_only(fun: Callable[..., Any], has_aux: bool, name: str) -> Callable[
                 f"{type(out).__name__} with structure {tree}. Use has_aux=True to return "
                 "extra values, or tp.jacfwd(tp.jacrev(f)) for a Hessian of several outputs."
             )
-        _scalar_seed(out, name)
+        scalar_seed(out, name)
         return res
 
     return checked
@@ -376,7 +370,7 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     check_args_differentiable(primals, tuple(range(len(primals))), "linearize")
     out, vjp_fn = vjp(fun, *primals)
     out_leaves, out_tree = tree_flatten(out)
-    float_idx = [j for j, o in enumerate(out_leaves) if _is_float(o)]
+    float_idx = [j for j, o in enumerate(out_leaves) if is_inexact(o)]
     zeros = [np.zeros(value_shape(o), leaf_dtype(o)) for o in out_leaves]
 
     first_pass = [vjp_fn]

@@ -24,7 +24,8 @@ import numpy as np
 
 import tapeflow.numpy as tnp
 from tapeflow import nn
-from tapeflow.transforms import a_or_an, vjp
+from tapeflow.core.leaves import a_or_an
+from tapeflow.reverse import vjp
 
 __all__ = [
     "Node",

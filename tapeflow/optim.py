@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tapeflow.tree_util import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
+from tapeflow.core.pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
 
 __all__ = [
     "Optimizer",

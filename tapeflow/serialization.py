@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.tree_util import _is_namedtuple, tree_flatten_with_path, tree_unflatten
+from tapeflow.core.pytree import is_namedtuple, node_of, tree_flatten_with_path, tree_unflatten
 
 __all__ = ["save_params", "load_params"]
 
@@ -37,7 +37,7 @@ def _describe(x: Any, path: str) -> Any:
     """JSON description of a pytree's containers; leaves become their key path."""
     if x is None:
         return {"none": None}
-    if _is_namedtuple(x):
+    if is_namedtuple(x):
         return {
             "namedtuple": type(x).__name__,
             "fields": list(x._fields),
@@ -57,9 +57,7 @@ def _describe(x: Any, path: str) -> Any:
                 )
             items.append([k, _describe(x[k], f"{path}[{k!r}]")])
         return {"dict": items}
-    from tapeflow.tree_util import _node_of
-
-    if _node_of(x) is not None:
+    if node_of(x) is not None:
         raise TypeError(
             f"save_params: cannot describe the custom pytree node {type(x).__name__} at "
             f"{path or '<root>'}; convert it to tuples, lists and dicts first"

@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.tree_util import tree_flatten, tree_map, tree_unflatten
+from tapeflow.core.pytree import tree_flatten, tree_map, tree_unflatten
+from tapeflow.forward import jvp
+from tapeflow.reverse import vjp
 
 __all__ = ["check_grads", "GradientCheckError", "default_tolerances"]
 
@@ -120,9 +122,6 @@ def check_grads(
         >>> import tapeflow.numpy as tnp
         >>> tp.check_grads(tnp.sin, (np.array([0.1, 0.5]),), order=2, modes=("fwd", "rev"))
     """
-    from tapeflow.forward import jvp
-    from tapeflow.transforms import vjp
-
     args = tuple(args)
     for mode in modes:
         if mode not in ("rev", "fwd"):
@@ -191,8 +190,6 @@ def check_grads(
 
 def _worst_element(fun: Callable[..., Any], args: tuple[Any, ...], u: Any, mode: str) -> str:
     """For small inputs: the single input entry whose partial derivative is worst."""
-    from tapeflow.transforms import vjp
-
     leaves, treedef = tree_flatten(args)
     if sum(int(np.size(x)) for x in leaves) > 500 or mode != "reverse":
         return ""

@@ -1,13 +1,14 @@
 """``tp.vmap``: write a function for one example, run it on a whole batch.
 
-``vmap(fun)`` runs ``fun`` once, on :class:`~tapeflow.tracer.Tracer` objects of a
+``vmap(fun)`` runs ``fun`` once, on :class:`~tapeflow.core.tracer.Tracer` objects of a
 :class:`BatchTrace`. Each such tracer holds the *whole* batch as one array and
-remembers which axis is the batch axis (``Tracer._aux``); its ``shape`` shows
-one example's shape, so the function sees exactly what it would see on a
+remembers which axis is the batch axis (``Tracer._batch_axis``); its ``shape``
+shows one example's shape, so the function sees exactly what it would see on a
 single example. Every primitive call is handled by the primitive's *batching
-rule* (``Primitive.batch_rule``, tables in :mod:`tapeflow.batching`), which maps
-"the same operation on every example" onto one call on the batched arrays
-(move the batch axis to the front, shift a reduction axis by one, ...).
+rule* (``Primitive.batch_rule``, declared with the primitive by ``tp.defbatch``),
+which maps "the same operation on every example" onto one call on the batched
+arrays (move the batch axis to the front, shift a reduction axis by one, ...).
+Elementwise primitives need no rule of their own.
 
 Rules call tapeflow primitives, never raw numpy on traced values, so ``vmap``
 composes with every other transform in either order: ``vmap(grad(f))`` gives
@@ -28,10 +29,17 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow import batching as _batching  # noqa: F401  (attaches the rules)
-from tapeflow.tape import Trace, new_trace
-from tapeflow.tracer import Tracer
-from tapeflow.tree_util import _node_of, keystr, tree_flatten, tree_unflatten
+from tapeflow.batching import elementwise_rule
+from tapeflow.core.arrays import ops
+from tapeflow.core.pytree import (
+    keystr,
+    node_of,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_unflatten,
+)
+from tapeflow.core.trace import CustomCall, Trace, new_trace
+from tapeflow.core.tracer import Tracer
 
 __all__ = ["vmap", "BatchTrace", "BatchingFallbackWarning"]
 
@@ -44,7 +52,7 @@ _WARNED: set[str] = set()
 
 
 class BatchTrace(Trace):
-    """The trace of ``vmap``: a tracer's ``_aux`` is the batch axis of its value.
+    """The trace of ``vmap``: a tracer's ``_batch_axis`` is the batch axis of its value.
 
     Tracers of this trace are always batched; a rule that returns an unbatched
     answer (``out_dim`` None) gives back the plain value.
@@ -65,6 +73,11 @@ class BatchTrace(Trace):
             "tnp.where(cond, a, b) instead of `if`, or move the test outside the vmapped function."
         )
 
+    def new_tracer(self, value: Any, axis: int) -> Tracer:
+        out = Tracer(value, self)
+        out._batch_axis = axis
+        return out
+
     def process(self, prim: Any, args: tuple, kwargs: dict) -> Any:
         if not self.active:
             raise self.leaked_error()
@@ -73,8 +86,10 @@ class BatchTrace(Trace):
         for i, a in enumerate(args):
             if type(a) is Tracer and a._trace is self:
                 vals[i] = a._value
-                dims[i] = a._aux
+                dims[i] = a._batch_axis
         rule = prim.batch_rule
+        if rule is None and prim.elementwise:
+            rule = prim.batch_rule = elementwise_rule(prim)
         result: Any = NotImplemented
         if rule is not None:
             result = rule(vals, dims, **kwargs)
@@ -83,32 +98,48 @@ class BatchTrace(Trace):
         out, out_dim = result
         if out_dim is None:
             return out
-        return Tracer(out, self, out_dim)
+        return self.new_tracer(out, out_dim)
+
+    def process_custom_vjp_call(self, call: CustomCall) -> Any:
+        return self.per_example(call.rules, call.args)
+
+    def process_custom_jvp_call(self, call: CustomCall) -> Any:
+        return self.per_example(call.rules, call.args)
+
+    def per_example(self, fun: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+        """Run ``fun`` once per example and stack the results.
+
+        A function with custom rules then applies them to each example at the traces
+        below ``vmap`` (the same fallback ``vmap`` uses for primitives without a
+        batching rule).
+        """
+        leaves, in_tree = tree_flatten(args)
+        outs = []
+        for i in range(self.size):
+            ex = [
+                ops.take(x._value, i, x._batch_axis)
+                if type(x) is Tracer and x._trace is self
+                else x
+                for x in leaves
+            ]
+            outs.append(tree_flatten(fun(*tree_unflatten(in_tree, ex))))
+        out_tree = outs[0][1]
+        stacked = [
+            self.new_tracer(ops.stack([o[0][k] for o in outs]), 0)
+            for k in range(out_tree.num_leaves)
+        ]
+        return tree_unflatten(out_tree, stacked)
 
 
 # ----- the fallback: one call per example ----------------------------------------
-def _example(value: Any, i: int, dim: int) -> Any:
-    """Example ``i`` of ``value`` along ``dim``, taken with a tapeflow op (outer traces see it)."""
-    from tapeflow.numpy.indexing import getitem
-
-    return getitem(value, (slice(None),) * dim + (i,))
-
-
-def stack_examples(outs: list[Any]) -> Any:
-    """Stack per-example results along a new axis 0 with tapeflow ops."""
-    from tapeflow.numpy._cotangent import shape_of
-    from tapeflow.numpy.shape import concatenate, reshape
-
-    return concatenate([reshape(o, (1,) + tuple(shape_of(o))) for o in outs], axis=0)
-
-
 def loop_rule(prim: Any, vals: list[Any], dims: list[Any], kwargs: dict, size: int) -> Any:
     """Batch any primitive by calling it once per example and stacking the results."""
     if prim.name not in _WARNED:
         _WARNED.add(prim.name)
         warnings.warn(
             f"tp.vmap: primitive {prim.name!r} has no batching rule; running it as a Python loop "
-            f"over the batch (correct, but slow). Register one in tapeflow/batching.py.",
+            "over the batch (correct, but slow). Declare one beside the primitive with "
+            "tp.defbatch.",
             BatchingFallbackWarning,
             stacklevel=4,
         )
@@ -116,7 +147,7 @@ def loop_rule(prim: Any, vals: list[Any], dims: list[Any], kwargs: dict, size: i
         if isinstance(d, tuple):
             raise NotImplementedError(
                 f"tp.vmap: {prim.name!r} received a batched multi-output value and has no "
-                "batching rule; add one in tapeflow/batching.py"
+                "batching rule; declare one beside the primitive with tp.defbatch"
             )
     if size == 0:
         raise ValueError(
@@ -125,14 +156,12 @@ def loop_rule(prim: Any, vals: list[Any], dims: list[Any], kwargs: dict, size: i
         )
     outs = []
     for i in range(size):
-        sliced = [v if d is None else _example(v, i, d) for v, d in zip(vals, dims, strict=False)]
+        sliced = [v if d is None else ops.take(v, i, d) for v, d in zip(vals, dims, strict=False)]
         outs.append(prim.bind(*sliced, **kwargs))
     first = outs[0]
     if type(first) is tuple:
-        return tuple(stack_examples([o[k] for o in outs]) for k in range(len(first))), (0,) * len(
-            first
-        )
-    return stack_examples(outs), 0
+        return tuple(ops.stack([o[k] for o in outs]) for k in range(len(first))), (0,) * len(first)
+    return ops.stack(outs), 0
 
 
 # ----- in_axes / out_axes ---------------------------------------------------------
@@ -145,8 +174,8 @@ def _broadcast_prefix(spec: Any, tree: Any, path: str, what: str, out: list[Any]
     if _is_axis_leaf(spec):
         out.extend([spec] * len(tree_flatten(tree)[0]))
         return
-    s_node = _node_of(spec)
-    t_node = _node_of(tree)
+    s_node = node_of(spec)
+    t_node = node_of(tree)
     if s_node is None:
         raise TypeError(
             f"vmap: {what} at {keystr(path)} must be an int, None or a container of them, "
@@ -183,12 +212,6 @@ def _leaf_shape(x: Any) -> tuple[int, ...]:
     return x.shape if hasattr(x, "shape") else np.shape(x)
 
 
-def _moveaxis(x: Any, src: int, dst: int) -> Any:
-    from tapeflow.batching import moveaxis
-
-    return moveaxis(x, src, dst)
-
-
 def _validate_axes_spec(spec: Any, what: str) -> None:
     """Raise TypeError unless ``spec`` is an int, None or a container of them."""
     stack = [spec]
@@ -196,7 +219,7 @@ def _validate_axes_spec(spec: Any, what: str) -> None:
         s = stack.pop()
         if _is_axis_leaf(s):
             continue
-        node = _node_of(s)
+        node = node_of(s)
         if node is None:
             raise TypeError(
                 f"vmap: {what} must be an int, None, or a tuple/list/dict of them, got {s!r} "
@@ -243,9 +266,6 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
 
     @functools.wraps(fun)
     def batched_fun(*args: Any, **kwargs: Any) -> Any:
-        from tapeflow.batching import register_rules
-
-        register_rules()  # primitives declared since the last call get their rules
         if isinstance(in_axes, tuple):
             if len(in_axes) != len(args):
                 raise ValueError(
@@ -297,7 +317,7 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
             )
         with new_trace(BatchTrace, size) as trace:
             ins = [
-                x if ax is None else Tracer(x, trace, ax)
+                x if ax is None else trace.new_tracer(x, ax)
                 for x, ax in zip(leaves, norm_axes, strict=False)
             ]
             out = fun(*tree_unflatten(treedef, ins), **kwargs)
@@ -315,8 +335,6 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
 
 
 def _paths(tree: Any) -> list[tuple[str, Any]]:
-    from tapeflow.tree_util import tree_flatten_with_path
-
     return [(keystr(p), x) for p, x in tree_flatten_with_path(tree)[0]]
 
 
@@ -328,19 +346,17 @@ def _finish(o: Any, out_axis: Any, trace: BatchTrace, size: int, path: str) -> A
                 f"vmap: out_axes is None for output {path}, but that output depends on the "
                 "batched arguments; give it an axis to put the batch on"
             )
-        value, dim = o._value, o._aux
+        value, dim = o._value, o._batch_axis
         nd = len(_leaf_shape(value))
         if not -nd <= out_axis < nd:
             raise ValueError(
                 f"vmap: out_axes={out_axis} for output {path} is out of range for a batched "
                 f"output with {nd} dimension(s)"
             )
-        return _moveaxis(value, dim, int(out_axis) % nd)
+        return ops.moveaxis(value, dim, int(out_axis) % nd)
     if out_axis is None:
         return o
     # Unbatched output: every example has the same value; repeat it.
-    import tapeflow.numpy as tnp
-
     shape = tuple(_leaf_shape(o))
     nd = len(shape) + 1
     if not -nd <= out_axis < nd:
@@ -349,8 +365,8 @@ def _finish(o: Any, out_axis: Any, trace: BatchTrace, size: int, path: str) -> A
             f"{nd} dimension(s)"
         )
     ax = int(out_axis) % nd
-    expanded = tnp.reshape(o, shape[:ax] + (1,) + shape[ax:])
-    full = tnp.broadcast_to(expanded, shape[:ax] + (size,) + shape[ax:])
+    expanded = ops.reshape(o, shape[:ax] + (1,) + shape[ax:])
+    full = ops.broadcast_to(expanded, shape[:ax] + (size,) + shape[ax:])
     if type(full) is not Tracer:
         full = np.array(full)  # a writable array, as a loop-and-stack would give
     return full

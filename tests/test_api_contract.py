@@ -10,7 +10,7 @@ import pytest
 
 import tapeflow as tp
 import tapeflow.numpy as tnp
-from tapeflow.tape import active_traces
+from tapeflow.core.trace import active_traces
 
 Params = namedtuple("Params", "w b")
 

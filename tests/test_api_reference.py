@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tapeflow import apidoc
+from docs.generators import api_page as apidoc
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_api_reference_is_current() -> None:
     expected = apidoc.render()
     actual = (ROOT / "docs" / "api.md").read_text()
-    assert actual == expected, "docs/api.md is stale: run python -m tapeflow.apidoc"
+    assert actual == expected, "docs/api.md is stale: run python -m docs.generators.api_page"
 
 
 def test_every_public_function_has_a_summary() -> None:

@@ -2,8 +2,8 @@
 
 import difflib
 
-from tapeflow.coverage import build_table, default_path, main
-from tapeflow.primitive import registered_primitives
+from docs.generators.coverage_page import build_table, default_path, main
+from tapeflow.core.primitive import registered_primitives
 
 
 def test_coverage_table_is_up_to_date():
@@ -22,7 +22,8 @@ def test_coverage_table_is_up_to_date():
             )[:40]
         )
         raise AssertionError(
-            "docs/coverage.md is stale; regenerate it with `python -m tapeflow.coverage`.\n" + diff
+            "docs/coverage.md is stale; regenerate it with "
+            "`python -m docs.generators.coverage_page`.\n" + diff
         )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 import tapeflow as tp
 import tapeflow.numpy as tnp
-from tapeflow.tape import active_traces
+from tapeflow.core.trace import active_traces
 
 
 def sigmoid(x: float) -> float:
@@ -450,7 +450,7 @@ def test_an_error_of_the_users_own_bwd_propagates_unchanged() -> None:
 
 
 def test_a_joint_jvp_rule_gets_every_tangent_at_once():
-    from tapeflow.primitive import defjvp_joint
+    from tapeflow.core.primitive import defjvp_joint
 
     weighted = tp.primitive(lambda a, b, c: a + 2 * b + 3 * c, name="weighted_joint_test")
     seen = []

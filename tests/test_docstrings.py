@@ -31,7 +31,15 @@ def test_docstring_examples(name: str) -> None:
     cwd = os.getcwd()
     os.chdir(ROOT)  # examples refer to benchmarks/data/mnist relative to the repository
     try:
-        result = doctest.testmod(module, optionflags=FLAGS, verbose=False, report=True)
+        # Run as user code (its own __name__): a primitive an example declares is a
+        # user's primitive, not one of tapeflow's own.
+        result = doctest.testmod(
+            module,
+            optionflags=FLAGS,
+            verbose=False,
+            report=True,
+            extraglobs={"__name__": "__doctest__"},
+        )
     finally:
         os.chdir(cwd)
     assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"

@@ -1068,7 +1068,7 @@ def test_casting_to_an_integer_dtype_carries_no_derivative():
 
 
 def test_vjp_needs_per_argument_entries_must_be_argument_numbers_or_ans() -> None:
-    from tapeflow.primitive import vjp_needs
+    from tapeflow.core.primitive import vjp_needs
 
     twice = tp.primitive(lambda x, y: 2 * x * y, name="twice_needs_test")
     with pytest.raises(TypeError, match="argument 0's rule must list argument numbers and 'ans'"):

@@ -7,8 +7,8 @@ import pytest
 
 import tapeflow as tp
 import tapeflow.numpy as tnp
+from tapeflow.core.trace import active_traces
 from tapeflow.jit import ConcretizationError
-from tapeflow.tape import active_traces
 
 
 def mlp_loss(params, x, y):

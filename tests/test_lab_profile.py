@@ -20,7 +20,7 @@ def test_untraced_step_computes_tapeflows_update():
 
 
 def test_timeline_parts_add_up_to_the_step_and_wrappers_are_removed(tmp_path):
-    from tapeflow.primitive import registered_primitives
+    from tapeflow.core.primitive import registered_primitives
 
     before = {name: (p.impl, p.vjps) for name, p in registered_primitives().items()}
     out = tmp_path / "profile.json"

@@ -12,8 +12,8 @@ import pytest
 
 import tapeflow as tp
 import tapeflow.numpy as tnp
-from tapeflow.tape import active_traces
-from tapeflow.tracer import Tracer
+from tapeflow.core.trace import active_traces
+from tapeflow.core.tracer import Tracer
 
 # ----- threads -------------------------------------------------------------------
 
@@ -226,20 +226,20 @@ def test_backward_releases_records_as_it_goes():
         return tnp.sum(x)
 
     # the tape of a grad call is empty after the backward pass
-    from tapeflow import transforms
+    from tapeflow.core import tape
 
-    original = transforms.backward
+    original = tape.backward
 
     def spy(tape, seeds, retain=False):
         out = original(tape, seeds, retain)
         sizes.append(sum(r is not None for r in tape.records))
         return out
 
-    transforms.backward = spy
+    tape.backward = spy
     try:
         tp.grad(f)(np.ones(4))
     finally:
-        transforms.backward = original
+        tape.backward = original
     assert sizes == [0]
 
 
@@ -258,7 +258,7 @@ def _recorded(f, args, argnums):
 
 
 def test_the_tape_keeps_only_what_the_traced_arguments_rules_read():
-    from tapeflow.tape import ShapeDtype
+    from tapeflow.core.tape import ShapeDtype
 
     x, w = np.linspace(0.0, 1.0, 4096), np.full(4096, 3.0)
     # x * w: the rule for x reads w and the rule for w reads x
@@ -282,7 +282,7 @@ def test_the_tape_keeps_only_what_the_traced_arguments_rules_read():
 
 
 def test_a_dropped_value_shares_the_stand_in_its_own_record_made():
-    from tapeflow.tape import ShapeDtype
+    from tapeflow.core.tape import ShapeDtype
 
     seen = []
 
@@ -299,7 +299,7 @@ def test_a_dropped_value_shares_the_stand_in_its_own_record_made():
 
 
 def test_under_forward_mode_the_tape_drops_the_outer_tracers_its_rules_do_not_read():
-    from tapeflow.tape import ShapeDtype
+    from tapeflow.core.tape import ShapeDtype
 
     def recorded(n):
         x, w = np.linspace(0.0, 1.0, n), np.full(n, 3.0)

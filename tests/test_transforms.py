@@ -9,7 +9,7 @@ import pytest
 
 import tapeflow as tp
 import tapeflow.numpy as tnp
-from tapeflow.tape import active_traces
+from tapeflow.core.trace import active_traces
 
 RNG = np.random.default_rng(0)
 
@@ -378,7 +378,7 @@ def test_jacobians_of_a_holomorphic_function() -> None:
     np.testing.assert_allclose(tp.jacfwd(f)(z), want, rtol=1e-12)
 
 
-# ----- rules registered in the direct form (cotangent first) ----------------------------
+# ----- the deprecated direct form (cotangent first) still works, and says so -----------
 def test_defvjp_direct_rules_give_the_same_derivatives_to_second_order():
     from tapeflow.testing import check_grads
 
@@ -386,11 +386,12 @@ def test_defvjp_direct_rules_give_the_same_derivatives_to_second_order():
         return np.sin(x) * y
 
     f = tp.primitive(np_scaled_sin, name="scaled_sin_direct_test")
-    tp.defvjp_direct(
-        f,
-        lambda g, ans, x, y: g * tnp.cos(x) * y,
-        lambda g, ans, x, y: g * tnp.sin(x),
-    )
+    with pytest.warns(DeprecationWarning, match="tp.defelementwise"):
+        tp.defvjp_direct(
+            f,
+            lambda g, ans, x, y: g * tnp.cos(x) * y,
+            lambda g, ans, x, y: g * tnp.sin(x),
+        )
     tp.defjvp(
         f,
         lambda t, ans, x, y: t * tnp.cos(x) * y,
@@ -405,7 +406,8 @@ def test_defvjp_direct_rules_give_the_same_derivatives_to_second_order():
 
 def test_defvjp_direct_rejects_a_rule_that_is_not_callable_and_keeps_the_old_rules():
     f = tp.primitive(lambda x: 2 * x, name="double_direct_test")
-    tp.defvjp_direct(f, lambda g, ans, x: 2 * g)
-    with pytest.raises(TypeError, match="rule for argument 0 must be callable or None"):
-        tp.defvjp_direct(f, 3)
+    with pytest.warns(DeprecationWarning):
+        tp.defvjp_direct(f, lambda g, ans, x: 2 * g)
+        with pytest.raises(TypeError, match="rule for argument 0 must be callable or None"):
+            tp.defvjp_direct(f, 3)
     assert tp.grad(f)(1.0) == 2.0

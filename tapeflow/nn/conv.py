@@ -31,8 +31,9 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 import tapeflow.numpy as tnp
-from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defvjp, nondifferentiable, primitive
+from tapeflow.batching import batch_size, bcast_front, merge_rule
+from tapeflow.core.primitive import defbatch, defjvp, defvjp, nondifferentiable, primitive
+from tapeflow.numpy.meta import dtype_of, shape_of
 
 __all__ = [
     "conv2d",
@@ -541,3 +542,46 @@ def avg_pool2d(x: Any, window: Any = 2, stride: Any = None, padding: Any = "VALI
                [10.5, 12.5]])
     """
     return _avg_pool2d(x, **_pool_args(x, window, stride, padding, "avg_pool2d"))
+
+
+# ----- vmap: the batch folds into the images' N axis ----------------------------------
+for _prim, _rows, _shape_kw in (
+    (max_pool2d_backward, (0, 1, 2), None),
+    (_conv2d, (0,), None),
+    (conv2d_input_grad, (0,), "x_shape"),
+    (window_gather, (0,), None),
+    (window_scatter, (0,), "x_shape"),
+    (_max_pool2d, (0,), None),
+    (_avg_pool2d, (0,), None),
+    (_max_weights, (0, 1), None),
+):
+    defbatch(_prim, merge_rule(_prim, _rows, _shape_kw))
+
+
+def _conv2d_weight_grad_rule(args: Any, dims: Any, **kwargs: Any) -> Any:
+    """Per-example weight gradients: gather every example's windows once, one einsum."""
+    if len(args) != 2:
+        return NotImplemented
+    size = batch_size(args, dims)
+    x, g = (bcast_front(a, d, size) for a, d in zip(args, dims, strict=False))
+    w_shape = tuple(kwargs.get("w_shape", ()))
+    if len(w_shape) != 4:
+        return NotImplemented
+    reshape = tnp.reshape
+    xs, gs = tuple(shape_of(x)), tuple(shape_of(g))
+    merged = reshape(x, (xs[0] * xs[1],) + xs[2:])
+    win = window_gather(
+        merged,
+        window=w_shape[2:],
+        stride=tuple(kwargs.get("stride", (1, 1))),
+        padding=kwargs.get("padding", ((0, 0), (0, 0))),
+    )
+    ws = tuple(shape_of(win))  # (B*N, C, Ho, Wo, kh, kw)
+    win = reshape(win, (size, xs[1]) + ws[1:])
+    if tuple(gs[3:]) != tuple(ws[2:4]):
+        return NotImplemented
+    out = tnp.einsum("bnchwij,bnohw->bocij", win, g, optimize="greedy")
+    return out, 0
+
+
+defbatch(conv2d_weight_grad, _conv2d_weight_grad_rule)

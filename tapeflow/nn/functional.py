@@ -20,9 +20,18 @@ import numpy as np
 from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
 
 import tapeflow.numpy as tnp
-from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defvjp, defvjp_direct, primitive, vjp_needs
-from tapeflow.tracer import is_traced, unwrap
+from tapeflow.batching import axis_rule, batch_size, bcast_front, elementwise_rule, to_front
+from tapeflow.core.primitive import (
+    defbatch,
+    defelementwise,
+    defjvp,
+    defvjp,
+    get_primitive,
+    primitive,
+    vjp_needs,
+)
+from tapeflow.core.tracer import is_traced, unwrap
+from tapeflow.numpy.meta import dtype_of, shape_of
 
 __all__ = [
     "relu",
@@ -92,14 +101,8 @@ def _relu_vjp(g: Any, ans: Any, x: Any) -> Any:
     return tnp.where(ans > 0, g, 0)
 
 
-defvjp_direct(relu, _relu_vjp)
+defelementwise(relu, _relu_vjp)
 vjp_needs(relu, ans=True, args=())
-defjvp(
-    relu,
-    lambda t, ans, x: (
-        _keep_where_positive(t, x) if _is_plain_float_pair(t, x) else tnp.where(x > 0, t, 0)
-    ),
-)
 relu.__doc__ = """Rectified linear unit ``max(x, 0)``; its derivative at 0 is 0.
 
 Example:
@@ -130,6 +133,7 @@ def _sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
     ):
         # Plain arrays (first order): the same three products in one fresh array, not
         # three. Multiplication commutes exactly, so the bits are those of the formula.
+        # (g is a cotangent in reverse mode, a tangent in forward mode: one derivative.)
         out = np.subtract(1, ans)
         out *= ans
         out *= g
@@ -138,9 +142,8 @@ def _sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
 
 
 sigmoid = primitive(_np_sigmoid, name="nn.sigmoid")
-defvjp_direct(sigmoid, _sigmoid_vjp)
+defelementwise(sigmoid, _sigmoid_vjp)
 vjp_needs(sigmoid, ans=True, args=())
-defjvp(sigmoid, lambda t, ans, x: t * (ans * (1 - ans)))
 sigmoid.__doc__ = """Logistic function ``1 / (1 + exp(-x))``, stable for any ``x``.
 
 Example:
@@ -155,13 +158,9 @@ def _np_leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
 
 
 _leaky_relu = primitive(_np_leaky_relu, name="nn.leaky_relu")
-defvjp_direct(
+defelementwise(
     _leaky_relu,
-    lambda g, ans, x, negative_slope=0.01: tnp.where(x > 0, g, g * negative_slope),
-)
-defjvp(
-    _leaky_relu,
-    lambda t, ans, x, negative_slope=0.01: tnp.where(x > 0, t, t * negative_slope),
+    lambda u, ans, x, negative_slope=0.01: tnp.where(x > 0, u, u * negative_slope),
 )
 
 
@@ -182,8 +181,7 @@ def _np_elu(x: Any, alpha: float = 1.0) -> Any:
 
 
 _elu = primitive(_np_elu, name="nn.elu")
-defvjp_direct(_elu, lambda g, ans, x, alpha=1.0: tnp.where(x > 0, g, g * (ans + alpha)))
-defjvp(_elu, lambda t, ans, x, alpha=1.0: tnp.where(x > 0, t, t * (ans + alpha)))
+defelementwise(_elu, lambda u, ans, x, alpha=1.0: tnp.where(x > 0, u, u * (ans + alpha)))
 
 
 def elu(x: Any, alpha: float = 1.0) -> Any:
@@ -202,8 +200,7 @@ def _np_softplus(x: Any) -> Any:
 
 
 softplus = primitive(_np_softplus, name="nn.softplus")
-defvjp_direct(softplus, lambda g, ans, x: g * sigmoid(x))
-defjvp(softplus, lambda t, ans, x: t * sigmoid(x))
+defelementwise(softplus, lambda u, ans, x: u * sigmoid(x))
 softplus.__doc__ = """Smooth ReLU ``log(1 + exp(x))``, stable for any ``x``.
 
 Example:
@@ -255,22 +252,24 @@ def _np_softmax(x: Any, axis: int = -1) -> Any:
 
 _log_softmax = primitive(_np_log_softmax, name="nn.log_softmax")
 _softmax = primitive(_np_softmax, name="nn.softmax")
-defvjp_direct(
+defvjp(
     _log_softmax,
-    lambda g, ans, x, axis=-1: g - tnp.exp(ans) * tnp.sum(g, axis=axis, keepdims=True),
+    lambda ans, x, axis=-1: lambda g: g - tnp.exp(ans) * tnp.sum(g, axis=axis, keepdims=True),
 )
 defjvp(
     _log_softmax,
     lambda t, ans, x, axis=-1: t - tnp.sum(tnp.exp(ans) * t, axis=axis, keepdims=True),
 )
-defvjp_direct(
+defbatch(_log_softmax, axis_rule(_log_softmax, "all"))
+defvjp(
     _softmax,
-    lambda g, ans, x, axis=-1: ans * (g - tnp.sum(g * ans, axis=axis, keepdims=True)),
+    lambda ans, x, axis=-1: lambda g: ans * (g - tnp.sum(g * ans, axis=axis, keepdims=True)),
 )
 defjvp(
     _softmax,
     lambda t, ans, x, axis=-1: ans * (t - tnp.sum(t * ans, axis=axis, keepdims=True)),
 )
+defbatch(_softmax, axis_rule(_softmax, "all"))
 
 
 def log_softmax(x: Any, axis: int = -1) -> Any:
@@ -396,9 +395,9 @@ def _softmax_jacobian_product(v: Any, logits: Any) -> Any:
 
 
 # Labels get no gradient; the rules read only the logits.
-defvjp_direct(
+defvjp(
     _softmax_cross_entropy_grad,
-    lambda g, ans, logits, labels: _softmax_jacobian_product(g, logits),
+    lambda ans, logits, labels: lambda g: _softmax_jacobian_product(g, logits),
     None,
 )
 vjp_needs(_softmax_cross_entropy_grad, ans=False, args=(0,))
@@ -426,7 +425,11 @@ def _softmax_cross_entropy_vjp(g: Any, ans: Any, logits: Any, labels: Any) -> An
 
 
 _softmax_cross_entropy = primitive(_np_softmax_cross_entropy, name="nn.softmax_cross_entropy")
-defvjp_direct(_softmax_cross_entropy, _softmax_cross_entropy_vjp, None)
+defvjp(
+    _softmax_cross_entropy,
+    lambda ans, logits, labels: lambda g: _softmax_cross_entropy_vjp(g, ans, logits, labels),
+    None,
+)
 defjvp(
     _softmax_cross_entropy,
     lambda t, ans, logits, labels: (
@@ -434,6 +437,42 @@ defjvp(
     ),
     None,
 )
+
+
+# ----- vmap: the losses rebuilt per example from batched primitives ----------------
+def _logits_and_hits(args: Any, dims: Any) -> tuple[Any, tuple[int, ...], Any]:
+    """Batched logits (batch in front), their shape, and the one-hot mask of the labels."""
+    (logits, labels), (dl, dy) = args, dims
+    size = batch_size(args, dims)
+    logits = bcast_front(logits, dl, size)
+    labels = bcast_front(labels, dy, size)
+    ls = tuple(shape_of(logits))
+    hit = tnp.equal(tnp.reshape(labels, tuple(shape_of(labels)) + (1,)), np.arange(ls[-1]))
+    return logits, ls, hit
+
+
+def _softmax_cross_entropy_rule(args: Any, dims: Any) -> Any:
+    """Mean over each example's rows of -log_softmax(logits)[label], per example."""
+    logits, ls, hit = _logits_and_hits(args, dims)
+    logp = _log_softmax(logits, axis=-1)
+    picked = tnp.sum(logp * tnp.astype(hit, dtype_of(logp)), axis=-1)
+    per_example = tnp.mean(picked, axis=tuple(range(1, len(ls) - 1)))
+    return -per_example, 0
+
+
+def _softmax_cross_entropy_grad_rule(args: Any, dims: Any) -> Any:
+    """``(softmax(logits) - one_hot(labels)) / rows`` per example, rows counted per example."""
+    logits, ls, hit = _logits_and_hits(args, dims)
+    rows = 1
+    for n in ls[1:-1]:
+        rows *= n
+    probs = _softmax(logits, axis=-1)
+    diff = probs - tnp.astype(hit, dtype_of(probs))
+    return diff / rows, 0
+
+
+defbatch(_softmax_cross_entropy, _softmax_cross_entropy_rule)
+defbatch(_softmax_cross_entropy_grad, _softmax_cross_entropy_grad_rule)
 
 
 def softmax_cross_entropy(logits: Any, labels: Any) -> Any:
@@ -514,16 +553,28 @@ def _size(x: Any) -> int:
 
 
 _bce_with_logits = primitive(_np_bce_with_logits, name="nn.binary_cross_entropy_with_logits")
-defvjp_direct(
+defvjp(
     _bce_with_logits,
-    lambda g, ans, x, z: g * ((sigmoid(x) - z) / _size(x)),
-    lambda g, ans, x, z: g * (-x / _size(x)),
+    lambda ans, x, z: lambda g: g * ((sigmoid(x) - z) / _size(x)),
+    lambda ans, x, z: lambda g: g * (-x / _size(x)),
 )
 defjvp(
     _bce_with_logits,
     lambda t, ans, x, z: tnp.sum(t * (sigmoid(x) - z)) / _size(x),
     lambda t, ans, x, z: tnp.sum(-t * x) / _size(x),
 )
+
+
+def _bce_with_logits_rule(args: Any, dims: Any) -> Any:
+    """Per-example mean of max(x, 0) - x z + log(1 + exp(-|x|)), from batched primitives."""
+    size = batch_size(args, dims)
+    x, z = (bcast_front(a, d, size) for a, d in zip(args, dims, strict=False))
+    terms = tnp.maximum(x, 0.0) - x * z + tnp.log1p(tnp.exp(-tnp.absolute(x)))
+    rank = len(shape_of(terms)) - 1
+    return tnp.mean(terms, axis=tuple(range(1, rank + 1))), 0
+
+
+defbatch(_bce_with_logits, _bce_with_logits_rule)
 
 
 def binary_cross_entropy_with_logits(logits: Any, targets: Any) -> Any:
@@ -626,6 +677,17 @@ defjvp(
     lambda t, ans, x, w, b: tnp.matmul(x, t),
     lambda t, ans, x, w, b: tnp.broadcast_to(t, shape_of(ans)),
 )
+
+
+def _linear_rule(args: Any, dims: Any) -> Any:
+    (x, w, b), (dx, dw, db) = args, dims
+    if dw is None and db is None:  # the layer maps any leading axes: batch goes first
+        return _linear(to_front(x, dx), w, b), 0
+    y, dy = get_primitive(tnp.matmul).batch_rule([x, w], [dx, dw])
+    return elementwise_rule(tnp.add)([y, b], [dy, db])
+
+
+defbatch(_linear, _linear_rule)
 
 
 def linear(x: Any, w: Any, b: Any = None) -> Any:

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 import tapeflow.numpy as tnp
-from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.tracer import is_traced, unwrap
+from tapeflow.core.tracer import is_traced, unwrap
+from tapeflow.jit import is_jit_traced
+from tapeflow.numpy.meta import dtype_of, shape_of
 
 __all__ = ["layer_norm", "batch_norm", "dropout", "embedding"]
 
@@ -140,8 +141,6 @@ def dropout(x: Any, drop_rate: float, rng: np.random.Generator | None, train: bo
         raise ValueError(f"dropout: drop_rate must be in [0, 1), got {drop_rate}")
     if not train or drop_rate == 0.0:
         return x
-    from tapeflow.jit import is_jit_traced
-
     if is_jit_traced(x):
         raise TypeError(
             "dropout draws its mask from a numpy Generator, and tp.jit would replay the mask "

@@ -2,35 +2,50 @@
 
 Outside a transform every function takes and returns plain numpy arrays.
 Inside one, traced arrays flow through the same functions and each call is
-recorded. The rules live beside the primitives, grouped by family:
+recorded. Each family file declares its primitives with their rules, their
+batching rules, the numpy functions that reach them and the ndarray methods of
+traced arrays that forward to them:
 
-- ``elementwise``: arithmetic, exponentials, trigonometry, comparisons
-- ``reductions``: sum, mean, max, ...
-- ``shape``: reshape, transpose, concatenate, ...
+- ``elementwise``: arithmetic, exponentials, trigonometry, comparisons, operators
+- ``shape``: reshape, transpose, broadcasting, flips, padding, ...
+- ``indexing``: ``x[index]`` and scatter-add
+- ``joining``: concatenate, stack, split, ...
+- ``creation``: constants and array construction (no gradients)
+- ``reductions``: sum, mean, max, cumulative sums, logsumexp, ...
+- ``diagonals``: diagonal, trace, tril, triu
+- ``products``: matmul, dot, einsum, ...
 - ``sorting``: sort, partition, interp, searchsorted, ...
 - ``statistics``: var, std, average, nan-aware reductions, median, quantile, ...
-- ``indexing``: ``x[index]`` and scatter-add
-- ``products``: matmul, dot, einsum, ...
+- ``differences`` and ``convolution``: diff, gradient; convolve, correlate
 - ``linalg``: the ``tnp.linalg`` namespace (inv, solve, eigh, svd, norm, ...)
-- ``creation``: constants and array construction (no gradients)
+- ``at``: functional updates, ``x.at[idx].set(v)``
+
+``meta`` and ``declare`` hold what the families share; ``fitting`` and ``protocol``
+give the core its array operations; ``dispatch`` connects numpy's own functions.
 """
 
 # isort: off
-# The order below is load-bearing (see the comment on `shape`), so isort must not sort it.
-from tapeflow.numpy.creation import *  # noqa: F403
+# Star imports in dependency order; `shape` (the function) is re-imported last because
+# importing the submodule tapeflow.numpy.shape binds the package attribute to the module.
 from tapeflow.numpy.elementwise import *  # noqa: F403
-from tapeflow.numpy.indexing import *  # noqa: F403
-from tapeflow.numpy.products import *  # noqa: F403
-from tapeflow.numpy.reductions import *  # noqa: F403
 from tapeflow.numpy.shape import *  # noqa: F403
-from tapeflow.numpy import linalg  # noqa: F401,E402  (tnp.linalg; registers np.linalg dispatch)
+from tapeflow.numpy.indexing import *  # noqa: F403
+from tapeflow.numpy.joining import *  # noqa: F403
+from tapeflow.numpy.creation import *  # noqa: F403
+from tapeflow.numpy.reductions import *  # noqa: F403
+from tapeflow.numpy.diagonals import *  # noqa: F403
+from tapeflow.numpy.products import *  # noqa: F403
 from tapeflow.numpy.sorting import *  # noqa: F403
 from tapeflow.numpy.statistics import *  # noqa: F403
+from tapeflow.numpy.differences import *  # noqa: F403
+from tapeflow.numpy.convolution import *  # noqa: F403
+from tapeflow.numpy import linalg  # noqa: F401  (tnp.linalg, and np.linalg dispatch)
 from tapeflow.numpy.at import at  # noqa: F401  (functional updates: x.at[idx].set(v))
-from tapeflow.numpy import dispatch as _dispatch  # noqa: F401,E402  (ufunc methods)
-from tapeflow.scipy.special import logsumexp  # noqa: E402,F401  (same primitive as tapeflow.scipy.special's)
-
-# Importing the submodule tapeflow.numpy.shape rebinds the package attribute `shape`
-# to that module; numpy's name `shape` must be the function.
-from tapeflow.numpy.creation import shape  # noqa: E402,F401,F811
+from tapeflow.numpy.pytrees import ravel_pytree  # noqa: F401
+from tapeflow.numpy.creation import shape  # noqa: F401,F811
+from tapeflow.numpy import declare as _declare
+from tapeflow.numpy import protocol as _protocol
 # isort: on
+
+_protocol.install()
+_declare.refuse_other_ndarray_attributes()

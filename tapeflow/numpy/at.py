@@ -28,8 +28,15 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.numpy._cotangent import dtype_of, shape_of, unbroadcast
-from tapeflow.primitive import defjvp, defvjp, primitive
+from tapeflow.batching import batch_size, bcast_front, to_front
+from tapeflow.core.primitive import defbatch, defjvp, defvjp, primitive
+from tapeflow.core.tracer import Tracer, unwrap
+from tapeflow.numpy.declare import method
+from tapeflow.numpy.elementwise import astype, equal, real
+from tapeflow.numpy.fitting import unbroadcast
+from tapeflow.numpy.indexing import batched_index, getitem
+from tapeflow.numpy.meta import dtype_of, shape_of
+from tapeflow.numpy.shape import broadcast_to, reshape
 
 __all__ = ["at", "IndexUpdateHelper", "IndexUpdateRef"]
 
@@ -37,8 +44,6 @@ __all__ = ["at", "IndexUpdateHelper", "IndexUpdateRef"]
 # ----- static facts about an index (depend on shapes only) --------------------
 def _static_index(index: Any) -> Any:
     """Indices carry no gradient: traced entries become their values."""
-    from tapeflow.tracer import Tracer, unwrap
-
     if type(index) is Tracer:
         return unwrap(index)
     if type(index) is tuple:
@@ -87,16 +92,12 @@ def _last_write_mask(x_shape: tuple[int, ...], index: Any) -> np.ndarray | None:
 
 def _expand(v: Any, x: Any, index: Any) -> Any:
     """``v`` broadcast to the shape of ``x[index]``."""
-    from tapeflow.numpy.shape import broadcast_to
-
     target = _index_shape(tuple(shape_of(x)), index)
     return v if tuple(shape_of(v)) == target else broadcast_to(v, target)
 
 
 def _fit(ct: Any, v: Any) -> Any:
     """Sum a cotangent shaped like ``x[index]`` back to ``v``'s shape and dtype."""
-    from tapeflow.numpy.elementwise import astype, real
-
     ct = unbroadcast(ct, tuple(shape_of(v)))
     if isinstance(v, (float, int, complex)):
         return ct
@@ -154,8 +155,6 @@ at_max = primitive(_np_max, name="at_max")
 
 # ----- set: the overwritten part of x and the overwritten v entries get no gradient
 def _set_vjp_v(ans: Any, x: Any, v: Any, index: Any) -> Any:
-    from tapeflow.numpy.indexing import getitem
-
     mask = _last_write_mask(shape_of(x), index)
     if mask is None:
         return lambda g: _fit(getitem(g, index), v)
@@ -172,8 +171,6 @@ defjvp(at_set, lambda t, ans, x, v, index: at_set(t, 0, index=index), _set_jvp_v
 
 # ----- add: x passes g straight through; v collects it from every place it went
 def _add_vjp_v(ans: Any, x: Any, v: Any, index: Any) -> Any:
-    from tapeflow.numpy.indexing import getitem
-
     return lambda g: _fit(getitem(g, index), v)
 
 
@@ -200,15 +197,11 @@ def _require_unique(x: Any, index: Any) -> None:
 
 
 def _multiply_vjp_v(ans: Any, x: Any, v: Any, index: Any) -> Any:
-    from tapeflow.numpy.indexing import getitem
-
     _require_unique(x, index)
     return lambda g: _fit(getitem(g * x, index), v)
 
 
 def _multiply_jvp_v(t: Any, ans: Any, x: Any, v: Any, index: Any) -> Any:
-    from tapeflow.numpy.indexing import getitem
-
     _require_unique(x, index)
     return at_add(_zeros(x, t), getitem(x, index) * t, index=index)
 
@@ -228,9 +221,6 @@ defjvp(
 # ----- min / max: ties share the gradient equally (x entries and v entries alike)
 def _tie_weights(ans: Any, x: Any, v: Any, index: Any) -> tuple[Any, Any, Any]:
     """(weight of each x entry, weight of each entry of expanded v, count of ties)."""
-    from tapeflow.numpy.elementwise import astype, equal
-    from tapeflow.numpy.indexing import getitem
-
     dtype = dtype_of(ans)
     hit_x = astype(equal(x, ans), dtype)
     hit_v = astype(equal(_expand(v, x, index), getitem(ans, index)), dtype)
@@ -244,8 +234,6 @@ def _extremum_vjp_x(ans: Any, x: Any, v: Any, index: Any) -> Any:
 
 
 def _extremum_vjp_v(ans: Any, x: Any, v: Any, index: Any) -> Any:
-    from tapeflow.numpy.indexing import getitem
-
     _, hit_v, count = _tie_weights(ans, x, v, index)
     return lambda g: _fit(getitem(g / count, index) * hit_v, v)
 
@@ -277,8 +265,6 @@ class IndexUpdateRef:
 
     def get(self) -> Any:
         """``x[idx]`` (the same as indexing directly)."""
-        from tapeflow.numpy.indexing import getitem
-
         return getitem(self._x, self._index)
 
     def set(self, values: Any) -> Any:
@@ -347,15 +333,12 @@ def at(x: Any) -> IndexUpdateHelper:
 # ----- vmap: the batch axis goes in front of x and of the values ------------------
 def _batch_rule(prim: Any) -> Any:
     def rule(args: Any, dims: Any, index: Any) -> Any:
-        from tapeflow.batching import _batched_index, _bcast_front, batch_size, to_front
-        from tapeflow.numpy.shape import reshape
-
         (x, v), (dx, dv) = args, dims
-        bindex = _batched_index(index)
+        bindex = batched_index(index)
         if bindex is None:
             return NotImplemented  # the batch axis would move: loop over examples
         n = batch_size(args, dims)
-        x = _bcast_front(x, dx, n)
+        x = bcast_front(x, dx, n)
         if dv is not None:
             v = to_front(v, dv)
             target = _index_shape(tuple(shape_of(x))[1:], index)
@@ -368,4 +351,7 @@ def _batch_rule(prim: Any) -> Any:
 
 
 for _prim in (at_set, at_add, at_multiply, at_min, at_max):
-    _prim.primitive.batch_rule = _batch_rule(_prim)
+    defbatch(_prim, _batch_rule(_prim))
+
+
+method("at", at, prop=True)

@@ -11,9 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import nondifferentiable, primitive, register_numpy
-from tapeflow.tracer import Tracer
+from tapeflow.core.primitive import nondifferentiable, primitive
+from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.declare import register_numpy
+from tapeflow.numpy.elementwise import astype
+from tapeflow.numpy.joining import concatenate
+from tapeflow.numpy.meta import contains_tracer, dtype_of, shape_of
+from tapeflow.numpy.shape import broadcast_to, moveaxis, reshape
 
 __all__ = [
     "array",
@@ -39,7 +43,6 @@ __all__ = [
     "shape",
     "ndim",
     "size",
-    "zeros_like_shape",
     "newaxis",
     "pi",
     "e",
@@ -74,18 +77,7 @@ zeros, ones, empty, full, eye, identity = np.zeros, np.ones, np.empty, np.full, 
 arange = np.arange
 
 
-def _contains_tracer(obj: Any) -> bool:
-    if type(obj) is Tracer:
-        return True
-    if isinstance(obj, (list, tuple)):
-        return any(_contains_tracer(o) for o in obj)
-    return False
-
-
 def _build(obj: Any, dtype: Any) -> Any:
-    from tapeflow.numpy.elementwise import astype
-    from tapeflow.numpy.shape import concatenate, reshape
-
     if isinstance(obj, (list, tuple)):
         parts = [_build(o, dtype) for o in obj]
         parts = [reshape(p, (1,) + tuple(shape_of(p))) for p in parts]
@@ -103,10 +95,7 @@ def array(obj: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> Any
         >>> tp.grad(lambda x: tnp.array([x, 2 * x, [3.0]]).sum())(np.ones(1))
         array([3.])
     """
-    if type(obj) is Tracer or _contains_tracer(obj):
-        from tapeflow.numpy.elementwise import astype
-        from tapeflow.numpy.shape import reshape
-
+    if type(obj) is Tracer or contains_tracer(obj):
         out = obj if type(obj) is Tracer else _build(obj, dtype)
         if dtype is not None and dtype_of(out) != np.dtype(dtype):
             out = astype(out, dtype)
@@ -119,7 +108,7 @@ def array(obj: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> Any
 
 def asarray(obj: Any, dtype: Any = None) -> Any:
     """numpy.asarray that keeps traced values traced (see :func:`array`)."""
-    if type(obj) is Tracer or _contains_tracer(obj):
+    if type(obj) is Tracer or contains_tracer(obj):
         return array(obj, dtype=dtype)
     return np.asarray(obj, dtype=dtype)
 
@@ -165,16 +154,8 @@ def full_like(
     target = _like_shape(a, shape)
     dtype = dtype or dtype_of(a)
     if type(fill_value) is Tracer:
-        from tapeflow.numpy.elementwise import astype
-        from tapeflow.numpy.shape import broadcast_to
-
         return broadcast_to(astype(fill_value, dtype), target)
     return np.full(target, fill_value, dtype)
-
-
-def zeros_like_shape(a: Any, like_dtype_of: Any) -> np.ndarray:
-    """Zeros shaped like ``a`` with the dtype of ``like_dtype_of`` (tangent padding)."""
-    return np.zeros(shape_of(a), dtype_of(like_dtype_of))
 
 
 def shape(a: Any) -> tuple[int, ...]:
@@ -228,9 +209,6 @@ def linspace(
     """
     if type(start) is not Tracer and type(stop) is not Tracer:
         return np.linspace(start, stop, num, endpoint, retstep, dtype, axis)  # type: ignore[call-overload]
-    from tapeflow.numpy.elementwise import astype
-    from tapeflow.numpy.shape import moveaxis
-
     div = (num - 1) if endpoint else num
     steps = np.arange(num, dtype=np.float64) / div if div > 0 else np.zeros(num)
     if num == 1 and endpoint:
@@ -261,7 +239,7 @@ def _np_array_equal(a1: Any, a2: Any, equal_nan: bool = False) -> Any:
     return np.array_equal(a1, a2, equal_nan=equal_nan)
 
 
-_isclose = primitive(_np_isclose, name="isclose")
+_isclose = primitive(_np_isclose, name="isclose", elementwise=True)
 _allclose = primitive(_np_allclose, name="allclose")
 _array_equal = primitive(_np_array_equal, name="array_equal")
 for _prim in (_isclose, _allclose, _array_equal):
@@ -306,7 +284,7 @@ def _like_array(np_fun: Any, impl: Any) -> Any:
 
     def create(obj: Any, dtype: Any = None, **kwargs: Any) -> Any:
         kwargs.pop("like", None)
-        if _contains_tracer(obj):
+        if contains_tracer(obj):
             return impl(obj, dtype=dtype)
         return np_fun(obj, dtype=dtype, **kwargs)
 

@@ -2,12 +2,13 @@
 NEP 18 ``__array_function__``).
 
 Plain numpy code (``np.exp(x)``, ``np.sum(x, axis=0)``, ``ndarray @ x``,
-``np.add.reduce(x)``) reaches tapeflow through these hooks. Each numpy function
-maps to the one tapeflow implementation registered for it with
-``register_numpy``; ufunc methods are keyed ``(ufunc, method)``, for example
-``(np.add, "reduce")`` maps to ``sum``. Anything unregistered fails with a
-message naming the function, instead of numpy's generic error or a silently
-dropped gradient.
+``np.add.reduce(x)``) reaches tapeflow through these hooks, which this module
+installs on traced arrays. Each numpy function maps to the one tapeflow
+implementation its family registered for it with ``register_numpy``; ufunc methods
+are keyed ``(ufunc, method)``, for example ``(np.add, "reduce")`` maps to ``sum``
+(:func:`ufunc_reduce` and :func:`ufunc_accumulate` make those entries). Anything
+unregistered fails with a message naming the function, instead of numpy's generic
+error or a silently dropped gradient.
 
 Keyword arguments are checked here, once, so that the implementations only
 ever see the keywords they declare:
@@ -29,38 +30,27 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.primitive import NUMPY_DISPATCH, register_numpy
+from tapeflow.core.tracer import Tracer, define
+from tapeflow.numpy.declare import (
+    NUMPY_DISPATCH,
+    qualified_name,
+    register_numpy,
+    unsupported_error,
+)
+from tapeflow.numpy.elementwise import astype
+from tapeflow.numpy.meta import shape_of
+from tapeflow.numpy.shape import reshape
 
-__all__ = ["array_ufunc", "array_function", "unsupported_error", "qualified_name"]
+__all__ = [
+    "array_ufunc",
+    "array_function",
+    "ufunc_reduce",
+    "ufunc_accumulate",
+    "outer_ufuncs",
+]
 
 # Ufunc keywords that only affect memory layout or casting checks, never values.
 _IGNORED_UFUNC_KWARGS = ("casting", "order", "subok")
-_PUBLIC_SUBMODULES = ("fft", "linalg", "random", "ma", "polynomial", "strings", "char")
-
-
-def qualified_name(func: Any) -> str:
-    """``numpy.fft.fft``, ``numpy.linalg.solve``, ``numpy.add.reduce``: how users spell it."""
-    if isinstance(func, tuple):
-        ufunc, method = func
-        return f"{qualified_name(ufunc)}.{method}"
-    name = getattr(func, "__name__", repr(func))
-    if isinstance(func, np.ufunc):
-        return f"numpy.{name}"
-    module = getattr(func, "__module__", None) or "numpy"
-    if module.startswith("numpy"):
-        # numpy.linalg.solve and numpy.fft.fft keep their submodule; private ones
-        # (numpy._core.fromnumeric) are spelled numpy.<name>, as users write them.
-        public = [p for p in module.split(".")[1:2] if p in _PUBLIC_SUBMODULES]
-        module = ".".join(["numpy"] + public)
-    return f"{module}.{name}"
-
-
-def unsupported_error(func: Any, detail: str = "") -> TypeError:
-    """The error for a numpy function that tapeflow has no rule for."""
-    return TypeError(
-        f"tapeflow cannot differentiate {qualified_name(func)}{detail} yet; see docs/coverage.md "
-        "for the supported functions, or declare it with tp.primitive and tp.defvjp."
-    )
 
 
 def _in_place_error(what: str) -> TypeError:
@@ -133,9 +123,6 @@ def _short(value: Any) -> str:
 
 
 def _cast(x: Any, dtype: Any) -> Any:
-    from tapeflow.numpy.elementwise import astype
-    from tapeflow.tracer import Tracer
-
     if type(x) is Tracer:
         return x if x.dtype == dtype else astype(x, dtype)
     return np.asarray(x).astype(dtype, copy=False)
@@ -182,20 +169,6 @@ def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[s
     return impl(*inputs)
 
 
-def _tnp_function(name: str) -> Callable[..., Any] | None:
-    """The tapeflow function called ``name`` (``tapeflow.numpy`` first, then scipy.special)."""
-    import tapeflow.numpy as tnp
-
-    fn = getattr(tnp, name, None)
-    if fn is None:
-        try:
-            from tapeflow.scipy import special
-        except ImportError:
-            return None
-        fn = getattr(special, name, None)
-    return fn if callable(fn) else None
-
-
 def _binary_impl(ufunc: Any) -> Callable[..., Any]:
     impl = NUMPY_DISPATCH.get(ufunc)
     if impl is None:
@@ -203,22 +176,13 @@ def _binary_impl(ufunc: Any) -> Callable[..., Any]:
     return impl
 
 
-# ufunc.reduce: (tapeflow reduction, how ``initial=`` combines with the result)
-_REDUCE_TARGETS: dict[Any, tuple[str, Any]] = {
-    np.add: ("sum", np.add),
-    np.multiply: ("prod", np.multiply),
-    np.maximum: ("max", np.maximum),
-    np.minimum: ("min", np.minimum),
-    np.fmax: ("nanmax", np.fmax),
-    np.fmin: ("nanmin", np.fmin),
-    np.logaddexp: ("logsumexp", np.logaddexp),
-    np.logical_and: ("all", None),
-    np.logical_or: ("any", None),
-}
-_ACCUMULATE_TARGETS: dict[Any, str] = {np.add: "cumsum", np.multiply: "cumprod"}
+def ufunc_reduce(ufunc: Any, fn: Callable[..., Any], combine: Any = None) -> None:
+    """Route ``ufunc.reduce`` on traced arrays to the reduction ``fn(array, axis, keepdims)``.
 
+    ``combine`` is the ufunc that joins numpy's ``initial=`` with the result (None
+    when ``initial=`` is not supported).
+    """
 
-def _make_reduce(ufunc: Any, target: str, combine: Any) -> Callable[..., Any]:
     def reduce(
         array: Any,
         axis: Any = 0,
@@ -228,9 +192,6 @@ def _make_reduce(ufunc: Any, target: str, combine: Any) -> Callable[..., Any]:
         initial: Any = np._NoValue,
         where: Any = True,
     ) -> Any:
-        fn = _tnp_function(target)
-        if fn is None:
-            raise unsupported_error((ufunc, "reduce"), f" (it needs tapeflow.numpy.{target})")
         if where is not True:
             raise TypeError(
                 f"numpy.{ufunc.__name__}.reduce(..., where=...) is not supported on traced "
@@ -246,31 +207,27 @@ def _make_reduce(ufunc: Any, target: str, combine: Any) -> Callable[..., Any]:
         return result
 
     reduce.__name__ = f"{ufunc.__name__}_reduce"
-    reduce.tapeflow_target = target  # type: ignore[attr-defined]
-    return reduce
+    reduce.tapeflow_target = fn.__name__  # type: ignore[attr-defined]
+    register_numpy((ufunc, "reduce"), reduce)
 
 
-def _make_accumulate(ufunc: Any, target: str) -> Callable[..., Any]:
+def ufunc_accumulate(ufunc: Any, fn: Callable[..., Any]) -> None:
+    """Route ``ufunc.accumulate`` on traced arrays to the scan ``fn(array, axis)``."""
+
     def accumulate(array: Any, axis: int = 0, dtype: Any = None, out: Any = None) -> Any:
-        fn = _tnp_function(target)
-        if fn is None:
-            raise unsupported_error((ufunc, "accumulate"), f" (it needs tapeflow.numpy.{target})")
         if dtype is not None:
             array = _cast(array, np.dtype(dtype))
         return fn(array, axis=axis)
 
     accumulate.__name__ = f"{ufunc.__name__}_accumulate"
-    accumulate.tapeflow_target = target  # type: ignore[attr-defined]
-    return accumulate
+    accumulate.tapeflow_target = fn.__name__  # type: ignore[attr-defined]
+    register_numpy((ufunc, "accumulate"), accumulate)
 
 
 def _make_outer(ufunc: Any) -> Callable[..., Any]:
     """``ufunc.outer(a, b)``: the ufunc on ``a`` reshaped to broadcast against all of ``b``."""
 
     def outer(a: Any, b: Any, dtype: Any = None) -> Any:
-        from tapeflow.numpy._cotangent import shape_of
-        from tapeflow.numpy.shape import reshape
-
         if dtype is not None:
             a, b = _cast(a, np.dtype(dtype)), _cast(b, np.dtype(dtype))
         a_shape, b_shape = tuple(shape_of(a)), tuple(shape_of(b))
@@ -286,12 +243,6 @@ def outer_ufuncs() -> list[Any]:
     return [f for f in NUMPY_DISPATCH if isinstance(f, np.ufunc) and f.nin == 2]
 
 
-for _uf, (_target, _combine) in _REDUCE_TARGETS.items():
-    register_numpy((_uf, "reduce"), _make_reduce(_uf, _target, _combine))
-for _uf, _target in _ACCUMULATE_TARGETS.items():
-    register_numpy((_uf, "accumulate"), _make_accumulate(_uf, _target))
-
-
 # ----- NEP 18: every other numpy function ------------------------------------------
 def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Route ``np.func(...)`` with a traced argument to its tapeflow implementation."""
@@ -301,3 +252,33 @@ def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     if kwargs:
         kwargs = _clean_kwargs(func, impl, kwargs)
     return impl(*args, **kwargs)
+
+
+# ----- the hooks on traced arrays ---------------------------------------------------
+def _tracer_array_ufunc(self: Any, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    if method == "__call__" and not kwargs:  # ``ndarray @ tracer`` and friends
+        impl = NUMPY_DISPATCH.get(ufunc)
+        if impl is not None:
+            return impl(*inputs)
+    return array_ufunc(ufunc, method, inputs, kwargs)
+
+
+def _tracer_array_function(self: Any, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+    return array_function(func, args, kwargs)
+
+
+def _tracer_array(self: Any, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    raise TypeError(
+        "numpy tried to convert a traced array to a plain ndarray (np.asarray, np.array or "
+        "a numpy function without tapeflow support), which would silently drop its "
+        "gradient. Use tapeflow.numpy functions or operators on traced values; to get "
+        "the numbers without a gradient, call tp.stop_gradient(x) outside numpy, "
+        "float(x) for a scalar, or differentiate with respect to another argument."
+    )
+
+
+define("__array_ufunc__", _tracer_array_ufunc)
+define("__array_function__", _tracer_array_function)
+define("__array__", _tracer_array)
+# Make numpy hand binary operators with ndarrays on the left to traced arrays.
+define("__array_priority__", 1000.0)

@@ -33,20 +33,32 @@ holomorphic ``f`` is ``g * f'(z)``, and the gradient of a real-valued loss
 from __future__ import annotations
 
 import math
+import operator as _op
 from typing import Any
 
 import numpy as np
 
-from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import (
+from tapeflow.batching import elementwise_rule, unary_rule
+from tapeflow.core.primitive import (
+    defbatch,
+    defelementwise,
     defjvp,
+    deflinear,
     defvjp,
-    defvjp_direct,
     nondifferentiable,
     primitive,
-    register_numpy,
+    set_fast_impl,
     vjp_needs,
 )
+from tapeflow.numpy.declare import (
+    method,
+    operator,
+    reflected_operator,
+    register_numpy,
+    ufunc,
+    unsupported_error,
+)
+from tapeflow.numpy.meta import dtype_of, is_complex, shape_of
 
 __all__ = [
     # arithmetic
@@ -148,17 +160,6 @@ _DEG = 180.0 / math.pi  # radians -> degrees
 _RAD = math.pi / 180.0  # degrees -> radians
 
 
-def _ufunc(np_fun: np.ufunc, broadcasts: bool = False) -> Any:
-    """Declare a primitive for a numpy ufunc and route ``np.<ufunc>`` on tracers to it."""
-    prim = primitive(np_fun, name=np_fun.__name__, broadcasts=broadcasts)
-    register_numpy(np_fun, prim)
-    return prim
-
-
-def _is_complex(x: Any) -> bool:
-    return bool(np.issubdtype(dtype_of(x), np.complexfloating))
-
-
 def _zeros_for(x: Any) -> np.ndarray:
     """A zero cotangent shaped like ``x`` (a constant: it depends on the shape only)."""
     return np.zeros(shape_of(x), dtype_of(x))
@@ -170,40 +171,62 @@ def _nonzero(x: Any) -> Any:
 
 
 # ----- arithmetic -------------------------------------------------------------
-add = _ufunc(np.add, broadcasts=True)
-defvjp_direct(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
-defjvp(add, lambda t, ans, x, y: t, lambda t, ans, x, y: t)
+add = ufunc(np.add, broadcasts=True)
+defelementwise(add, lambda u, ans, x, y: u, lambda u, ans, x, y: u)
 vjp_needs(add, ans=False, args=())  # the rules use only shapes
 
-subtract = _ufunc(np.subtract, broadcasts=True)
-defvjp_direct(subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
-defjvp(subtract, lambda t, ans, x, y: t, lambda t, ans, x, y: -t)
+subtract = ufunc(np.subtract, broadcasts=True)
+defelementwise(subtract, lambda u, ans, x, y: u, lambda u, ans, x, y: -u)
 vjp_needs(subtract, ans=False, args=())
 
-multiply = _ufunc(np.multiply, broadcasts=True)
-defvjp_direct(multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
-defjvp(multiply, lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t)
+multiply = ufunc(np.multiply, broadcasts=True)
+defelementwise(multiply, lambda u, ans, x, y: u * y, lambda u, ans, x, y: u * x)
 # Each argument's rule reads the other one: in ``x * 2.0`` the tape keeps only the 2.0.
 vjp_needs(multiply, ans=False, args={0: (1,), 1: (0,)})
+_multiply_elementwise = elementwise_rule(multiply)
 
-true_divide = _ufunc(np.true_divide, broadcasts=True)
+
+def _multiply_batch(args: Any, dims: Any, **kwargs: Any) -> Any:
+    """Batched outer products ``(B, n, 1) * (B, 1, m)`` go to einsum's kernel.
+
+    That product is what the VJP of ``vector @ matrix`` computes for each example (the
+    per-example weight gradient); numpy's broadcasting loop is several times slower on
+    it than einsum's outer-product kernel. (``np.einsum`` reaches tapeflow's einsum on
+    traced operands, so outer transforms record it.)
+    """
+    if len(args) == 2 and dims[0] == dims[1] == 0 and not kwargs:
+        a, b = args
+        sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
+        if (
+            len(sa) == 3
+            and len(sb) == 3
+            and sa[2] == 1
+            and sb[1] == 1
+            and sa[0] == sb[0]
+            and dtype_of(a) == dtype_of(b)
+        ):
+            rows, cols = a.reshape(sa[:2]), b.reshape(sb[:1] + sb[2:])
+            return np.einsum("bi,bj->bij", rows, cols, optimize=False), 0
+    return _multiply_elementwise(args, dims, **kwargs)
+
+
+defbatch(multiply, _multiply_batch)
+
+true_divide = ufunc(np.true_divide, broadcasts=True)
 divide = true_divide
-defvjp_direct(
+defelementwise(
     true_divide,
-    lambda g, ans, x, y: g / y,
-    lambda g, ans, x, y: -g * ans / y,
+    lambda u, ans, x, y: u / y,
+    lambda u, ans, x, y: -u * ans / y,
 )
-defjvp(true_divide, lambda t, ans, x, y: t / y, lambda t, ans, x, y: -t * ans / y)
 vjp_needs(true_divide, ans=False, args={0: (1,), 1: ("ans", 1)})
 
-negative = _ufunc(np.negative)
-defvjp_direct(negative, lambda g, ans, x: -g)
-defjvp(negative, lambda t, ans, x: -t)
+negative = ufunc(np.negative)
+defelementwise(negative, lambda u, ans, x: -u)
 vjp_needs(negative, ans=False, args=())
 
-positive = _ufunc(np.positive)
-defvjp_direct(positive, lambda g, ans, x: g)
-defjvp(positive, lambda t, ans, x: t)
+positive = ufunc(np.positive)
+defelementwise(positive, lambda u, ans, x: u)
 
 
 def _power_slope(x, y, pow_fun):  # type: ignore[no-untyped-def]
@@ -227,114 +250,93 @@ def _log_or_zero(x):  # type: ignore[no-untyped-def]
     return log(_nonzero(x))
 
 
-power = _ufunc(np.power, broadcasts=True)
-defvjp_direct(
+power = ufunc(np.power, broadcasts=True)
+defelementwise(
     power,
-    lambda g, ans, x, y: g * _power_slope(x, y, power),
-    lambda g, ans, x, y: g * ans * _log_or_zero(x),
-)
-defjvp(
-    power,
-    lambda t, ans, x, y: t * _power_slope(x, y, power),
-    lambda t, ans, x, y: t * ans * _log_or_zero(x),
+    lambda u, ans, x, y: u * _power_slope(x, y, power),
+    lambda u, ans, x, y: u * ans * _log_or_zero(x),
 )
 vjp_needs(power, ans=False, args={0: (0, 1), 1: ("ans", 0)})
 
 # numpy computes float_power in float64 (or complex128) whatever the input dtype;
 # tapeflow keeps that, and the cotangents are cast back to each input's dtype.
-float_power = _ufunc(np.float_power, broadcasts=True)
-defvjp_direct(
+float_power = ufunc(np.float_power, broadcasts=True)
+defelementwise(
     float_power,
-    lambda g, ans, x, y: g * _power_slope(x, y, float_power),
-    lambda g, ans, x, y: g * ans * _log_or_zero(x),
-)
-defjvp(
-    float_power,
-    lambda t, ans, x, y: t * _power_slope(x, y, float_power),
-    lambda t, ans, x, y: t * ans * _log_or_zero(x),
+    lambda u, ans, x, y: u * _power_slope(x, y, float_power),
+    lambda u, ans, x, y: u * ans * _log_or_zero(x),
 )
 vjp_needs(float_power, ans=False, args={0: (0, 1), 1: ("ans", 0)})
 
-square = _ufunc(np.square)
-defvjp_direct(square, lambda g, ans, x: g * 2 * x)
-defjvp(square, lambda t, ans, x: t * 2 * x)
+square = ufunc(np.square)
+defelementwise(square, lambda u, ans, x: u * 2 * x)
 vjp_needs(square, ans=False, args=True)
 
 # The derivative of sqrt at 0 is +inf (numpy also warns about the division there).
-sqrt = _ufunc(np.sqrt)
-defvjp_direct(sqrt, lambda g, ans, x: g * 0.5 / ans)
-defjvp(sqrt, lambda t, ans, x: t * 0.5 / ans)
+sqrt = ufunc(np.sqrt)
+defelementwise(sqrt, lambda u, ans, x: u * 0.5 / ans)
 vjp_needs(sqrt, ans=True, args=())
 
-cbrt = _ufunc(np.cbrt)
-defvjp_direct(cbrt, lambda g, ans, x: g / (3 * ans * ans))
-defjvp(cbrt, lambda t, ans, x: t / (3 * ans * ans))
+cbrt = ufunc(np.cbrt)
+defelementwise(cbrt, lambda u, ans, x: u / (3 * ans * ans))
 vjp_needs(cbrt, ans=True, args=())
 
-reciprocal = _ufunc(np.reciprocal)
-defvjp_direct(reciprocal, lambda g, ans, x: -g * ans * ans)
-defjvp(reciprocal, lambda t, ans, x: -t * ans * ans)
+reciprocal = ufunc(np.reciprocal)
+defelementwise(reciprocal, lambda u, ans, x: -u * ans * ans)
 vjp_needs(reciprocal, ans=True, args=())
 
 
 def _abs_slope(ans, x):  # type: ignore[no-untyped-def]
     # Real: sign(x), 0 at 0. Complex: conj(z) / |z| (0 at 0), which pairs with a
     # tangent v as Re(conj(z) v) / |z|, the derivative of |z| along v.
-    if _is_complex(x):
+    if is_complex(x):
         return conj(x) / _nonzero(ans)
     return sign(x)
 
 
 def _abs_jvp(t, ans, x):  # type: ignore[no-untyped-def]
-    if _is_complex(x):
+    if is_complex(x):
         return real(t * _abs_slope(ans, x))
     return t * sign(x)
 
 
-absolute = _ufunc(np.absolute)
+absolute = ufunc(np.absolute)
 abs = absolute  # noqa: A001 - numpy's name
-defvjp_direct(absolute, lambda g, ans, x: g * _abs_slope(ans, x))
+# Not one elementwise derivative: |z| is not holomorphic, so its VJP and JVP differ.
+defvjp(absolute, lambda ans, x: lambda g: g * _abs_slope(ans, x))
 defjvp(absolute, _abs_jvp)
 
-fabs = _ufunc(np.fabs)
-defvjp_direct(fabs, lambda g, ans, x: g * sign(x))
-defjvp(fabs, lambda t, ans, x: t * sign(x))
+fabs = ufunc(np.fabs)
+defelementwise(fabs, lambda u, ans, x: u * sign(x))
 vjp_needs(fabs, ans=False, args=True)
 
 # ----- exponentials and logarithms -------------------------------------------
-exp = _ufunc(np.exp)
-defvjp_direct(exp, lambda g, ans, x: g * ans)
-defjvp(exp, lambda t, ans, x: t * ans)
+exp = ufunc(np.exp)
+defelementwise(exp, lambda u, ans, x: u * ans)
 vjp_needs(exp, ans=True, args=())
 
-expm1 = _ufunc(np.expm1)
-defvjp_direct(expm1, lambda g, ans, x: g * (ans + 1))
-defjvp(expm1, lambda t, ans, x: t * (ans + 1))
+expm1 = ufunc(np.expm1)
+defelementwise(expm1, lambda u, ans, x: u * (ans + 1))
 vjp_needs(expm1, ans=True, args=())
 
-exp2 = _ufunc(np.exp2)
-defvjp_direct(exp2, lambda g, ans, x: g * ans * _LN2)
-defjvp(exp2, lambda t, ans, x: t * ans * _LN2)
+exp2 = ufunc(np.exp2)
+defelementwise(exp2, lambda u, ans, x: u * ans * _LN2)
 vjp_needs(exp2, ans=True, args=())
 
-log = _ufunc(np.log)
-defvjp_direct(log, lambda g, ans, x: g / x)
-defjvp(log, lambda t, ans, x: t / x)
+log = ufunc(np.log)
+defelementwise(log, lambda u, ans, x: u / x)
 vjp_needs(log, ans=False, args=True)
 
-log1p = _ufunc(np.log1p)
-defvjp_direct(log1p, lambda g, ans, x: g / (x + 1))
-defjvp(log1p, lambda t, ans, x: t / (x + 1))
+log1p = ufunc(np.log1p)
+defelementwise(log1p, lambda u, ans, x: u / (x + 1))
 vjp_needs(log1p, ans=False, args=True)
 
-log2 = _ufunc(np.log2)
-defvjp_direct(log2, lambda g, ans, x: g / (x * _LN2))
-defjvp(log2, lambda t, ans, x: t / (x * _LN2))
+log2 = ufunc(np.log2)
+defelementwise(log2, lambda u, ans, x: u / (x * _LN2))
 vjp_needs(log2, ans=False, args=True)
 
-log10 = _ufunc(np.log10)
-defvjp_direct(log10, lambda g, ans, x: g / (x * _LN10))
-defjvp(log10, lambda t, ans, x: t / (x * _LN10))
+log10 = ufunc(np.log10)
+defelementwise(log10, lambda u, ans, x: u / (x * _LN10))
 vjp_needs(log10, ans=False, args=True)
 
 
@@ -344,116 +346,84 @@ def _softmax_weight(x, ans, base_exp):  # type: ignore[no-untyped-def]
     return base_exp(x - where(ans == -np.inf, 0, ans))
 
 
-logaddexp = _ufunc(np.logaddexp, broadcasts=True)
-defvjp_direct(
+logaddexp = ufunc(np.logaddexp, broadcasts=True)
+defelementwise(
     logaddexp,
-    lambda g, ans, x, y: g * _softmax_weight(x, ans, exp),
-    lambda g, ans, x, y: g * _softmax_weight(y, ans, exp),
-)
-defjvp(
-    logaddexp,
-    lambda t, ans, x, y: t * _softmax_weight(x, ans, exp),
-    lambda t, ans, x, y: t * _softmax_weight(y, ans, exp),
+    lambda u, ans, x, y: u * _softmax_weight(x, ans, exp),
+    lambda u, ans, x, y: u * _softmax_weight(y, ans, exp),
 )
 
-logaddexp2 = _ufunc(np.logaddexp2, broadcasts=True)
-defvjp_direct(
+logaddexp2 = ufunc(np.logaddexp2, broadcasts=True)
+defelementwise(
     logaddexp2,
-    lambda g, ans, x, y: g * _softmax_weight(x, ans, exp2),
-    lambda g, ans, x, y: g * _softmax_weight(y, ans, exp2),
-)
-defjvp(
-    logaddexp2,
-    lambda t, ans, x, y: t * _softmax_weight(x, ans, exp2),
-    lambda t, ans, x, y: t * _softmax_weight(y, ans, exp2),
+    lambda u, ans, x, y: u * _softmax_weight(x, ans, exp2),
+    lambda u, ans, x, y: u * _softmax_weight(y, ans, exp2),
 )
 
 # ----- trigonometry -------------------------------------------------------------
-sin = _ufunc(np.sin)
-defvjp_direct(sin, lambda g, ans, x: g * cos(x))
-defjvp(sin, lambda t, ans, x: t * cos(x))
+sin = ufunc(np.sin)
+defelementwise(sin, lambda u, ans, x: u * cos(x))
 vjp_needs(sin, ans=False, args=True)
 
-cos: Any = _ufunc(np.cos)  # annotated: used in rules above its definition
-defvjp_direct(cos, lambda g, ans, x: -g * sin(x))
-defjvp(cos, lambda t, ans, x: -t * sin(x))
+cos: Any = ufunc(np.cos)  # annotated: used in rules above its definition
+defelementwise(cos, lambda u, ans, x: -u * sin(x))
 vjp_needs(cos, ans=False, args=True)
 
-tan = _ufunc(np.tan)
-defvjp_direct(tan, lambda g, ans, x: g * (1 + ans * ans))
-defjvp(tan, lambda t, ans, x: t * (1 + ans * ans))
+tan = ufunc(np.tan)
+defelementwise(tan, lambda u, ans, x: u * (1 + ans * ans))
 vjp_needs(tan, ans=True, args=())
 
-arcsin = _ufunc(np.arcsin)
-defvjp_direct(arcsin, lambda g, ans, x: g / sqrt(1 - x * x))
-defjvp(arcsin, lambda t, ans, x: t / sqrt(1 - x * x))
+arcsin = ufunc(np.arcsin)
+defelementwise(arcsin, lambda u, ans, x: u / sqrt(1 - x * x))
 vjp_needs(arcsin, ans=False, args=True)
 
-arccos = _ufunc(np.arccos)
-defvjp_direct(arccos, lambda g, ans, x: -g / sqrt(1 - x * x))
-defjvp(arccos, lambda t, ans, x: -t / sqrt(1 - x * x))
+arccos = ufunc(np.arccos)
+defelementwise(arccos, lambda u, ans, x: -u / sqrt(1 - x * x))
 vjp_needs(arccos, ans=False, args=True)
 
-arctan = _ufunc(np.arctan)
-defvjp_direct(arctan, lambda g, ans, x: g / (1 + x * x))
-defjvp(arctan, lambda t, ans, x: t / (1 + x * x))
+arctan = ufunc(np.arctan)
+defelementwise(arctan, lambda u, ans, x: u / (1 + x * x))
 vjp_needs(arctan, ans=False, args=True)
 
 # arctan2(y, x) is the angle of the point (x, y): d = (x dy - y dx) / (x^2 + y^2).
-arctan2 = _ufunc(np.arctan2, broadcasts=True)
-defvjp_direct(
+arctan2 = ufunc(np.arctan2, broadcasts=True)
+defelementwise(
     arctan2,
-    lambda g, ans, y, x: g * x / (x * x + y * y),
-    lambda g, ans, y, x: -g * y / (x * x + y * y),
-)
-defjvp(
-    arctan2,
-    lambda t, ans, y, x: t * x / (x * x + y * y),
-    lambda t, ans, y, x: -t * y / (x * x + y * y),
+    lambda u, ans, y, x: u * x / (x * x + y * y),
+    lambda u, ans, y, x: -u * y / (x * x + y * y),
 )
 
-sinh = _ufunc(np.sinh)
-defvjp_direct(sinh, lambda g, ans, x: g * cosh(x))
-defjvp(sinh, lambda t, ans, x: t * cosh(x))
+sinh = ufunc(np.sinh)
+defelementwise(sinh, lambda u, ans, x: u * cosh(x))
 vjp_needs(sinh, ans=False, args=True)
 
-cosh: Any = _ufunc(np.cosh)  # annotated: used in rules above its definition
-defvjp_direct(cosh, lambda g, ans, x: g * sinh(x))
-defjvp(cosh, lambda t, ans, x: t * sinh(x))
+cosh: Any = ufunc(np.cosh)  # annotated: used in rules above its definition
+defelementwise(cosh, lambda u, ans, x: u * sinh(x))
 vjp_needs(cosh, ans=False, args=True)
 
-tanh = _ufunc(np.tanh)
-defvjp_direct(tanh, lambda g, ans, x: g * (1 - ans * ans))
-defjvp(tanh, lambda t, ans, x: t * (1 - ans * ans))
+tanh = ufunc(np.tanh)
+defelementwise(tanh, lambda u, ans, x: u * (1 - ans * ans))
 vjp_needs(tanh, ans=True, args=())
 
-arcsinh = _ufunc(np.arcsinh)
-defvjp_direct(arcsinh, lambda g, ans, x: g / sqrt(x * x + 1))
-defjvp(arcsinh, lambda t, ans, x: t / sqrt(x * x + 1))
+arcsinh = ufunc(np.arcsinh)
+defelementwise(arcsinh, lambda u, ans, x: u / sqrt(x * x + 1))
 vjp_needs(arcsinh, ans=False, args=True)
 
 # sqrt(x-1) * sqrt(x+1) rather than sqrt(x*x - 1): no overflow for huge x.
-arccosh = _ufunc(np.arccosh)
-defvjp_direct(arccosh, lambda g, ans, x: g / (sqrt(x - 1) * sqrt(x + 1)))
-defjvp(arccosh, lambda t, ans, x: t / (sqrt(x - 1) * sqrt(x + 1)))
+arccosh = ufunc(np.arccosh)
+defelementwise(arccosh, lambda u, ans, x: u / (sqrt(x - 1) * sqrt(x + 1)))
 vjp_needs(arccosh, ans=False, args=True)
 
-arctanh = _ufunc(np.arctanh)
-defvjp_direct(arctanh, lambda g, ans, x: g / (1 - x * x))
-defjvp(arctanh, lambda t, ans, x: t / (1 - x * x))
+arctanh = ufunc(np.arctanh)
+defelementwise(arctanh, lambda u, ans, x: u / (1 - x * x))
 vjp_needs(arctanh, ans=False, args=True)
 
 # hypot(x, y) = sqrt(x^2 + y^2); gradient 0 at the origin, where it is undefined.
-hypot = _ufunc(np.hypot, broadcasts=True)
-defvjp_direct(
+hypot = ufunc(np.hypot, broadcasts=True)
+defelementwise(
     hypot,
-    lambda g, ans, x, y: g * x / _nonzero(ans),
-    lambda g, ans, x, y: g * y / _nonzero(ans),
-)
-defjvp(
-    hypot,
-    lambda t, ans, x, y: t * x / _nonzero(ans),
-    lambda t, ans, x, y: t * y / _nonzero(ans),
+    lambda u, ans, x, y: u * x / _nonzero(ans),
+    lambda u, ans, x, y: u * y / _nonzero(ans),
 )
 
 
@@ -462,52 +432,49 @@ def _sinc_slope(ans, x):  # type: ignore[no-untyped-def]
     return where(x == 0, 0, (cos(x * math.pi) - ans) / _nonzero(x))
 
 
-sinc = primitive(np.sinc, name="sinc")
+sinc = primitive(np.sinc, name="sinc", elementwise=True)
 register_numpy(np.sinc, sinc)
-defvjp_direct(sinc, lambda g, ans, x: g * _sinc_slope(ans, x))
-defjvp(sinc, lambda t, ans, x: t * _sinc_slope(ans, x))
+defelementwise(sinc, lambda u, ans, x: u * _sinc_slope(ans, x))
 
-deg2rad = _ufunc(np.deg2rad)
+deg2rad = ufunc(np.deg2rad)
 radians = deg2rad
 register_numpy(np.radians, deg2rad)
-defvjp_direct(deg2rad, lambda g, ans, x: g * _RAD)
-defjvp(deg2rad, lambda t, ans, x: t * _RAD)
+defelementwise(deg2rad, lambda u, ans, x: u * _RAD)
 
-rad2deg = _ufunc(np.rad2deg)
+rad2deg = ufunc(np.rad2deg)
 degrees = rad2deg
 register_numpy(np.degrees, rad2deg)
-defvjp_direct(rad2deg, lambda g, ans, x: g * _DEG)
-defjvp(rad2deg, lambda t, ans, x: t * _DEG)
+defelementwise(rad2deg, lambda u, ans, x: u * _DEG)
 
 # ----- piecewise constant and boolean: no gradient -----------------------------
-sign: Any = _ufunc(np.sign)  # annotated: used in rules above its definition
-heaviside = _ufunc(np.heaviside, broadcasts=True)
-floor = _ufunc(np.floor)
-ceil = _ufunc(np.ceil)
-trunc = _ufunc(np.trunc)
-rint = _ufunc(np.rint)
-floor_divide = _ufunc(np.floor_divide, broadcasts=True)
-less = _ufunc(np.less)
-less_equal = _ufunc(np.less_equal)
-greater = _ufunc(np.greater)
-greater_equal = _ufunc(np.greater_equal)
-equal = _ufunc(np.equal)
-not_equal = _ufunc(np.not_equal)
-logical_and = _ufunc(np.logical_and)
-logical_or = _ufunc(np.logical_or)
-logical_xor = _ufunc(np.logical_xor)
-logical_not = _ufunc(np.logical_not)
-isnan = _ufunc(np.isnan)
-isinf = _ufunc(np.isinf)
-isfinite = _ufunc(np.isfinite)
-signbit = _ufunc(np.signbit)
+sign: Any = ufunc(np.sign)  # annotated: used in rules above its definition
+heaviside = ufunc(np.heaviside, broadcasts=True)
+floor = ufunc(np.floor)
+ceil = ufunc(np.ceil)
+trunc = ufunc(np.trunc)
+rint = ufunc(np.rint)
+floor_divide = ufunc(np.floor_divide, broadcasts=True)
+less = ufunc(np.less)
+less_equal = ufunc(np.less_equal)
+greater = ufunc(np.greater)
+greater_equal = ufunc(np.greater_equal)
+equal = ufunc(np.equal)
+not_equal = ufunc(np.not_equal)
+logical_and = ufunc(np.logical_and)
+logical_or = ufunc(np.logical_or)
+logical_xor = ufunc(np.logical_xor)
+logical_not = ufunc(np.logical_not)
+isnan = ufunc(np.isnan)
+isinf = ufunc(np.isinf)
+isfinite = ufunc(np.isfinite)
+signbit = ufunc(np.signbit)
 
 
 def _np_round(a: Any, decimals: int = 0) -> Any:
     return np.round(a, decimals=decimals)
 
 
-_round = primitive(_np_round, name="round")
+_round = primitive(_np_round, name="round", elementwise=True)
 
 
 def round(a: Any, decimals: int = 0, out: Any = None) -> Any:  # noqa: A001 - numpy's name
@@ -526,7 +493,7 @@ around = round
 register_numpy(np.round, round)
 register_numpy(np.around, round)
 
-fix = primitive(lambda x: np.fix(x), name="fix")
+fix = primitive(lambda x: np.fix(x), name="fix", elementwise=True)
 register_numpy(np.fix, lambda x, out=None: fix(x))
 
 for _prim in (
@@ -537,25 +504,22 @@ for _prim in (
     nondifferentiable(_prim)
 
 # mod(x, y) = x - floor(x / y) * y and fmod(x, y) = x - trunc(x / y) * y.
-mod = _ufunc(np.mod, broadcasts=True)
+mod = ufunc(np.mod, broadcasts=True)
 remainder = mod
-defvjp_direct(mod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * floor_divide(x, y))
-defjvp(mod, lambda t, ans, x, y: t, lambda t, ans, x, y: -t * floor_divide(x, y))
+defelementwise(mod, lambda u, ans, x, y: u, lambda u, ans, x, y: -u * floor_divide(x, y))
 
-fmod = _ufunc(np.fmod, broadcasts=True)
-defvjp_direct(fmod, lambda g, ans, x, y: g, lambda g, ans, x, y: -g * trunc(x / y))
-defjvp(fmod, lambda t, ans, x, y: t, lambda t, ans, x, y: -t * trunc(x / y))
+fmod = ufunc(np.fmod, broadcasts=True)
+defelementwise(fmod, lambda u, ans, x, y: u, lambda u, ans, x, y: -u * trunc(x / y))
 
 # ----- selection and extrema -----------------------------------------------------
 where = primitive(np.where, name="where", broadcasts=True)
 register_numpy(np.where, where)
-defvjp_direct(
+defelementwise(
     where,
     None,
-    lambda g, ans, c, x, y: where(c, g, 0),
-    lambda g, ans, c, x, y: where(c, 0, g),
+    lambda u, ans, c, x, y: where(c, u, 0),
+    lambda u, ans, c, x, y: where(c, 0, u),
 )
-defjvp(where, None, lambda t, ans, c, x, y: where(c, t, 0), lambda t, ans, c, x, y: where(c, 0, t))
 
 
 def _pick(g, wins, ties):  # type: ignore[no-untyped-def]
@@ -565,7 +529,7 @@ def _pick(g, wins, ties):  # type: ignore[no-untyped-def]
 
 def _extremum(np_fun, winner, skip_nan):  # type: ignore[no-untyped-def]
     """maximum / minimum / fmax / fmin: ``winner(a, b)`` is where ``a`` alone is returned."""
-    prim = _ufunc(np_fun, broadcasts=True)
+    prim = ufunc(np_fun, broadcasts=True)
 
     def wins(a, b):  # type: ignore[no-untyped-def]
         w = winner(a, b)
@@ -573,15 +537,10 @@ def _extremum(np_fun, winner, skip_nan):  # type: ignore[no-untyped-def]
         # does the gradient of the NaN argument, which is NaN-valued anyway).
         return (w | (isnan(b) & ~isnan(a))) if skip_nan else w
 
-    defvjp_direct(
+    defelementwise(
         prim,
-        lambda g, ans, x, y: _pick(g, wins(x, y), x == y),
-        lambda g, ans, x, y: _pick(g, wins(y, x), x == y),
-    )
-    defjvp(
-        prim,
-        lambda t, ans, x, y: _pick(t, wins(x, y), x == y),
-        lambda t, ans, x, y: _pick(t, wins(y, x), x == y),
+        lambda u, ans, x, y: _pick(u, wins(x, y), x == y),
+        lambda u, ans, x, y: _pick(u, wins(y, x), x == y),
     )
     return prim
 
@@ -633,17 +592,11 @@ def _clip_hi(g, a, lo, hi):  # type: ignore[no-untyped-def]
     return where(_clip_masks(a, lo, hi)[1], g, 0)
 
 
-defvjp_direct(
+defelementwise(
     _clip,
-    lambda g, ans, a, lo, hi: _clip_a(g, a, lo, hi),
-    lambda g, ans, a, lo, hi: _clip_lo(g, a, lo, hi),
-    lambda g, ans, a, lo, hi: _clip_hi(g, a, lo, hi),
-)
-defjvp(
-    _clip,
-    lambda t, ans, a, lo, hi: _clip_a(t, a, lo, hi),
-    lambda t, ans, a, lo, hi: _clip_lo(t, a, lo, hi),
-    lambda t, ans, a, lo, hi: _clip_hi(t, a, lo, hi),
+    lambda u, ans, a, lo, hi: _clip_a(u, a, lo, hi),
+    lambda u, ans, a, lo, hi: _clip_lo(u, a, lo, hi),
+    lambda u, ans, a, lo, hi: _clip_hi(u, a, lo, hi),
 )
 
 _NO_VALUE = getattr(np, "_NoValue", None)
@@ -678,49 +631,44 @@ register_numpy(np.clip, clip)
 
 # copysign(x1, x2) = |x1| with the sign of x2: slope sign(x1) * sign(result) in
 # x1 (0 at x1 = 0, like abs); the sign source x2 gets no gradient.
-copysign = _ufunc(np.copysign, broadcasts=True)
-defvjp_direct(copysign, lambda g, ans, x1, x2: g * sign(x1) * sign(ans), None)
-defjvp(copysign, lambda t, ans, x1, x2: t * sign(x1) * sign(ans), None)
+copysign = ufunc(np.copysign, broadcasts=True)
+defelementwise(copysign, lambda u, ans, x1, x2: u * sign(x1) * sign(ans), None)
 
 # ----- complex parts and dtype conversion -----------------------------------
 
 
 def _as_complex_like(ct, x):  # type: ignore[no-untyped-def]
     """Give a real cotangent of a complex input the input's complex dtype."""
-    if _is_complex(x) and not _is_complex(ct):
+    if is_complex(x) and not is_complex(ct):
         return astype(ct, dtype_of(x))
     return ct
 
 
-real = primitive(np.real, name="real")
+# real and imag are linear over the reals (not holomorphic): declared by their transposes.
+real = primitive(np.real, name="real", elementwise=True)
 register_numpy(np.real, real)
-defvjp_direct(real, lambda g, ans, x: _as_complex_like(g, x))
-defjvp(real, lambda t, ans, x: real(t))
+deflinear(real, lambda g, ans, x: _as_complex_like(g, x))
 
 
-def _imag_vjp(ans, x):  # type: ignore[no-untyped-def]
+def _imag_transpose(g, ans, x):  # type: ignore[no-untyped-def]
     # Re(c * v) must equal g * Im(v) for every v: c = -1j * g.
-    if _is_complex(x):
-        return lambda g: -1j * g
-    return lambda g: _zeros_for(x)
+    return -1j * g if is_complex(x) else _zeros_for(x)
 
 
-imag = primitive(np.imag, name="imag")
+imag = primitive(np.imag, name="imag", elementwise=True)
 register_numpy(np.imag, imag)
-defvjp(imag, _imag_vjp)
-defjvp(imag, lambda t, ans, x: imag(t))
+deflinear(imag, _imag_transpose)
 
-conjugate = _ufunc(np.conjugate)
+conjugate = ufunc(np.conjugate)
 conj = conjugate
-defvjp_direct(conjugate, lambda g, ans, x: conjugate(g))
-defjvp(conjugate, lambda t, ans, x: conjugate(t))
+defelementwise(conjugate, lambda u, ans, x: conjugate(u))
 
 
 def _np_angle(z: Any, deg: bool = False) -> Any:
     return np.angle(z, deg=deg)
 
 
-_angle = primitive(_np_angle, name="angle")
+_angle = primitive(_np_angle, name="angle", elementwise=True)
 
 
 def _abs2(x):  # type: ignore[no-untyped-def]
@@ -729,14 +677,14 @@ def _abs2(x):  # type: ignore[no-untyped-def]
 
 def _angle_vjp(ans, x, deg=False):  # type: ignore[no-untyped-def]
     # d angle(z) along v = Im(conj(z) v) / |z|^2 = Re(-1j conj(z) v) / |z|^2; 0 at z = 0.
-    if not _is_complex(x):
+    if not is_complex(x):
         return lambda g: _zeros_for(x)
     scale = _DEG if deg else 1.0
     return lambda g: g * (-1j * scale) * conj(x) / _nonzero(_abs2(x))
 
 
 def _angle_jvp(t, ans, x, deg=False):  # type: ignore[no-untyped-def]
-    if not _is_complex(x):
+    if not is_complex(x):
         return t * 0.0
     scale = _DEG if deg else 1.0
     return imag(conj(x) * t) * scale / _nonzero(_abs2(x))
@@ -781,7 +729,7 @@ def _astype_vjp(ans, x, dtype):  # type: ignore[no-untyped-def]
 
     def vjp(g):  # type: ignore[no-untyped-def]
         # A complex -> real cast keeps the real part: its cotangent is real too.
-        if _is_complex(g) and not np.issubdtype(x_dtype, np.complexfloating):
+        if is_complex(g) and not np.issubdtype(x_dtype, np.complexfloating):
             g = real(g)
         return astype(g, x_dtype)
 
@@ -796,3 +744,132 @@ defjvp(
     ),
     None,
 )
+defbatch(astype, unary_rule(astype))
+
+
+# ----- operators and methods of traced arrays ---------------------------------------
+def _operator_impl(op: Any, np_ufunc: Any) -> Any:
+    """``op(a, b)`` when numpy's own dunder methods will run the ufunc, else ``ufunc(a, b)``.
+
+    With an ndarray or numpy scalar on either side the operator calls the very same
+    ufunc (identical results) but numpy scalars take a much shorter path; plain
+    Python values keep numpy's semantics through the ufunc itself.
+    """
+    numpy_types = (np.ndarray, np.float64, np.float32, np.float16, np.complex128, np.complex64)
+
+    def impl(a: Any, b: Any, **kwargs: Any) -> Any:
+        if not kwargs and (type(a) in numpy_types or type(b) in numpy_types):
+            return op(a, b)
+        return np_ufunc(a, b, **kwargs)
+
+    return impl
+
+
+def _power_impl(a: Any, b: Any, **kwargs: Any) -> Any:
+    """np.power, computing ``x ** 2`` of a float array as ``x * x``: bit-identical
+    (IEEE pow is exact there) and several times faster than pow()."""
+    if not kwargs and type(b) is int and b == 2 and type(a) is np.ndarray and a.dtype.kind == "f":
+        return np.multiply(a, a)
+    return np.power(a, b, **kwargs)
+
+
+set_fast_impl(add, _operator_impl(_op.add, np.add))
+set_fast_impl(subtract, _operator_impl(_op.sub, np.subtract))
+set_fast_impl(multiply, _operator_impl(_op.mul, np.multiply))
+set_fast_impl(true_divide, _operator_impl(_op.truediv, np.true_divide))
+set_fast_impl(power, _power_impl)
+
+for _name, _fn in (
+    ("add", add),
+    ("sub", subtract),
+    ("mul", multiply),
+    ("truediv", true_divide),
+    ("floordiv", floor_divide),
+    ("mod", mod),
+    ("pow", power),
+):
+    operator(f"__{_name}__", _fn)
+    reflected_operator(f"__r{_name}__", _fn)
+for _name, _fn in (
+    ("__neg__", negative),
+    ("__abs__", absolute),
+    ("__lt__", less),
+    ("__le__", less_equal),
+    ("__gt__", greater),
+    ("__ge__", greater_equal),
+    ("__eq__", equal),
+    ("__ne__", not_equal),
+):
+    operator(_name, _fn)
+
+
+# Boolean masks stay traced under vmap (one mask per example), so &, |, ^, ~ must work
+# on them; integer bit operations are not supported.
+def _is_bool(x: Any) -> bool:
+    return bool(np.dtype(dtype_of(x)) == np.bool_)
+
+
+def _logical_operator(logical: Any, name: str) -> Any:
+    def op(self: Any, other: Any) -> Any:
+        if not (_is_bool(self) and _is_bool(other)):
+            raise TypeError(
+                f"tapeflow supports the operator for {name} only on boolean traced arrays "
+                "(masks); use tnp.logical_and/or/xor/not, or compute integer bit operations "
+                "outside the transform"
+            )
+        return logical(self, other)
+
+    return op
+
+
+for _ops, _logical, _name in (
+    (("__and__", "__rand__"), logical_and, "logical_and"),
+    (("__or__", "__ror__"), logical_or, "logical_or"),
+    (("__xor__", "__rxor__"), logical_xor, "logical_xor"),
+):
+    for _op_name in _ops:
+        operator(_op_name, _logical_operator(_logical, _name))
+
+
+def _invert(self: Any) -> Any:
+    if not _is_bool(self):
+        raise TypeError("~ on a traced array is only supported for boolean masks")
+    return logical_not(self)
+
+
+operator("__invert__", _invert)
+
+
+# numpy's bit operators on traced masks (``mask | other`` with an ndarray on the left)
+# are the logical functions; other dtypes keep failing loudly.
+def _mask_function(np_fun: Any, logical: Any) -> Any:
+    def op(*args: Any, **kwargs: Any) -> Any:
+        for a in args:
+            if not _is_bool(a):
+                raise unsupported_error(np_fun, " on non-boolean traced arrays")
+        return logical(*args, **kwargs)
+
+    return op
+
+
+for _np_fun, _logical in (
+    (np.bitwise_and, logical_and),
+    (np.bitwise_or, logical_or),
+    (np.bitwise_xor, logical_xor),
+    (np.invert, logical_not),
+):
+    register_numpy(_np_fun, _mask_function(_np_fun, _logical))
+
+method("clip", clip)
+method("conj", conj)
+method("conjugate", conj)
+method("round", round)
+method("real", real, prop=True)
+method("imag", imag, prop=True)
+
+
+def _astype_method(self: Any, dtype: Any, copy: bool = True) -> Any:
+    return astype(self, dtype)
+
+
+method("astype", astype, impl=_astype_method)

@@ -17,10 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import defjvp, defvjp, defvjp_direct, primitive, register_numpy, vjp_needs
+from tapeflow.batching import batch_size, bcast_front, sole_batched, to_front
+from tapeflow.core.arrays import ops
+from tapeflow.core.primitive import defbatch, defjvp, deflinear, defvjp, primitive
+from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.declare import method, register_numpy
+from tapeflow.numpy.meta import dtype_of, shape_of
+from tapeflow.numpy.shape import ravel, reshape
 
-__all__ = ["getitem", "scatter_add", "take", "take_along_axis"]
+__all__ = ["getitem", "scatter_add", "take", "take_along_axis", "batched_index", "IndexHole"]
 
 
 def _static_part(t: Any) -> Any:
@@ -30,9 +35,7 @@ def _static_part(t: Any) -> Any:
     value changes from call to call, so a jit tracer must stay in the index and
     reach the recorded program (see ``_getitem_traced``).
     """
-    from tapeflow.tracer import Tracer
-
-    while type(t) is Tracer and getattr(t._trace, "concrete_error", None) is None:
+    while type(t) is Tracer and t._trace.concrete_error("use as an index") is None:
         t = t._value
     return t
 
@@ -44,8 +47,6 @@ def _unwrap_index(index: Any) -> Any:
     traced scalars and arrays can be used as indices; they must hold integers
     or booleans, as numpy requires. Values traced by ``tp.jit`` are kept.
     """
-    from tapeflow.tracer import Tracer
-
     if type(index) is Tracer:
         return _static_part(index)
     if type(index) is tuple:
@@ -53,14 +54,12 @@ def _unwrap_index(index: Any) -> Any:
     if type(index) is list and any(type(i) in (Tracer, list) for i in index):
         parts = [_unwrap_index(i) for i in index]
         if any(type(i) is Tracer for i in parts):
-            from tapeflow.numpy.creation import array
-
-            return array(parts)
+            return ops.stack(parts)  # one traced index array (its entries stay traced)
         return parts
     return index
 
 
-class _Hole:
+class IndexHole:
     """Marks where a jit-traced array sits in an index template."""
 
     __slots__ = ("position",)
@@ -69,7 +68,7 @@ class _Hole:
         self.position = position
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Hole) and other.position == self.position
+        return isinstance(other, IndexHole) and other.position == self.position
 
     def __hash__(self) -> int:
         return hash(("hole", self.position))
@@ -77,14 +76,12 @@ class _Hole:
 
 def _split_index(index: Any) -> tuple[list[Any], Any]:
     """(traced parts, template with holes) of an index holding jit tracers."""
-    from tapeflow.tracer import Tracer
-
     parts: list[Any] = []
     items = index if type(index) is tuple else (index,)
     template = []
     for item in items:
         if type(item) is Tracer:
-            template.append(_Hole(len(parts)))
+            template.append(IndexHole(len(parts)))
             parts.append(item)
         else:
             template.append(item)
@@ -93,13 +90,11 @@ def _split_index(index: Any) -> tuple[list[Any], Any]:
 
 def _fill(template: Any, parts: tuple[Any, ...]) -> Any:
     if type(template) is tuple:
-        return tuple(parts[t.position] if type(t) is _Hole else t for t in template)
-    return parts[template.position] if type(template) is _Hole else template
+        return tuple(parts[t.position] if type(t) is IndexHole else t for t in template)
+    return parts[template.position] if type(template) is IndexHole else template
 
 
 def _has_tracer(index: Any) -> bool:
-    from tapeflow.tracer import Tracer
-
     if type(index) is tuple:
         return any(type(i) is Tracer for i in index)
     return type(index) is Tracer
@@ -170,12 +165,51 @@ Example:
     >>> scatter_add(np.ones(3), ([0, 1, 0],), (2,), np.float64)
     array([2., 1.])
 """
-defvjp(scatter_add, lambda ans, g, index, shape, dtype: lambda h: _getitem(h, index))
-defjvp(scatter_add, lambda t, ans, g, index, shape, dtype: scatter_add(t, index, shape, dtype))
+deflinear(scatter_add, lambda h, ans, g, index, shape, dtype: _getitem(h, index))
+# The rule reads the index (a static argument) and x's shape and dtype only.
+deflinear(_getitem, lambda g, ans, x, index: scatter_add(g, index, shape_of(x), dtype_of(x)))
 
-defvjp_direct(_getitem, lambda g, ans, x, index: scatter_add(g, index, shape_of(x), dtype_of(x)))
-defjvp(_getitem, lambda t, ans, x, index: _getitem(t, index))
-vjp_needs(_getitem, ans=False, args=(1,))  # x's shape and dtype suffice
+
+def _is_advanced(e: Any) -> bool:
+    return isinstance(e, (np.ndarray, list)) or type(e) is Tracer
+
+
+def batched_index(index: Any) -> Any:
+    """``index`` with a leading full slice for the batch axis, or None when that would move
+    the batch axis (advanced indices separated by a slice go first in numpy's result)."""
+    idx = index if type(index) is tuple else (index,)
+    if any(isinstance(e, (bool, np.bool_)) for e in idx):
+        return None
+    if any(_is_advanced(e) for e in idx):
+        adv = [k for k, e in enumerate(idx) if _is_advanced(e) or isinstance(e, (int, np.integer))]
+        if adv != list(range(adv[0], adv[-1] + 1)):
+            return None
+    return (slice(None),) + idx
+
+
+def _getitem_rule(args: Any, dims: Any) -> Any:
+    if not sole_batched(dims):
+        return NotImplemented
+    index = batched_index(args[1])
+    if index is None:
+        return NotImplemented
+    return _getitem(to_front(args[0], dims[0]), index), 0
+
+
+def _scatter_add_rule(args: Any, dims: Any) -> Any:
+    if not sole_batched(dims):
+        return NotImplemented
+    g, index, shape, dtype = args
+    bindex = batched_index(index)
+    if bindex is None:
+        return NotImplemented
+    g = to_front(g, dims[0])
+    n = shape_of(g)[0]
+    return scatter_add(g, bindex, (n,) + tuple(shape), dtype), 0
+
+
+defbatch(_getitem, _getitem_rule)
+defbatch(scatter_add, _scatter_add_rule)
 
 
 # Indices traced by tp.jit: the traced parts are positional (non-differentiable)
@@ -220,6 +254,90 @@ defjvp(
 )
 
 
+def _traced_index_parts(template: Any) -> tuple[Any, ...]:
+    return template if type(template) is tuple else (template,)
+
+
+def _gather_index(args: Any, dims: Any, template: Any, first: int, size: int) -> Any:
+    """(parts, template) indexing a batch-first array when some index parts are batched.
+
+    The batch axis is indexed by ``arange(size)``, broadcast against the batched index
+    arrays, so example ``i`` reads with its own indices. Returns None when numpy would
+    then move the indexed axes (advanced indices separated by slices).
+    """
+    items = _traced_index_parts(template)
+    parts = list(args[first:])
+    pdims = list(dims[first:])
+    ranks = [len(shape_of(p)) - (d is not None) for p, d in zip(parts, pdims, strict=False)]
+    top = max(ranks) if ranks else 0
+    kinds = []
+    for it in items:
+        if type(it) is IndexHole:
+            p = parts[it.position]
+            if np.dtype(p.dtype if type(p) is Tracer else np.result_type(p)) == np.bool_:
+                return None
+            kinds.append("adv")
+        elif isinstance(it, (int, np.integer)) and not isinstance(it, bool):
+            kinds.append("adv")
+        elif _is_advanced(it):
+            return None
+        else:
+            kinds.append("basic")
+    # Advanced entries must come first (right after the batch axis) and be adjacent.
+    n_adv = sum(k == "adv" for k in kinds)
+    if kinds[:n_adv] != ["adv"] * n_adv:
+        return None
+    new_parts = []
+    for p, d, r in zip(parts, pdims, ranks, strict=False):
+        if d is not None:
+            p = to_front(p, d)
+            s = tuple(shape_of(p))
+            p = reshape(p, s[:1] + (1,) * (top - r) + s[1:])
+        new_parts.append(p)
+    batch_index = np.arange(size).reshape((size,) + (1,) * top)
+    new_template = (batch_index,) + tuple(
+        IndexHole(it.position) if type(it) is IndexHole else it for it in items
+    )
+    return new_parts, new_template
+
+
+def _getitem_traced_rule(args: Any, dims: Any, template: Any) -> Any:
+    size = batch_size(args, dims)
+    x = bcast_front(args[0], dims[0], size)
+    if all(d is None for d in dims[1:]):
+        items = _traced_index_parts(template)
+        if batched_index(tuple(0 if type(i) is IndexHole else i for i in items)) is None:
+            return NotImplemented
+        return _getitem_traced(x, *args[1:], template=(slice(None),) + items), 0
+    found = _gather_index(args, dims, template, 1, size)
+    if found is None:
+        return NotImplemented
+    parts, new_template = found
+    return _getitem_traced(x, *parts, template=new_template), 0
+
+
+def _scatter_add_traced_rule(args: Any, dims: Any, template: Any, shape: Any, dtype: Any) -> Any:
+    size = batch_size(args, dims)
+    g = bcast_front(args[0], dims[0], size)
+    shape = (size,) + tuple(shape)
+    if all(d is None for d in dims[1:]):
+        items = _traced_index_parts(template)
+        if batched_index(tuple(0 if type(i) is IndexHole else i for i in items)) is None:
+            return NotImplemented
+        return _scatter_add_traced(
+            g, *args[1:], template=(slice(None),) + items, shape=shape, dtype=dtype
+        ), 0
+    found = _gather_index(args, dims, template, 1, size)
+    if found is None:
+        return NotImplemented
+    parts, new_template = found
+    return _scatter_add_traced(g, *parts, template=new_template, shape=shape, dtype=dtype), 0
+
+
+defbatch(_getitem_traced, _getitem_traced_rule)
+defbatch(_scatter_add_traced, _scatter_add_traced_rule)
+
+
 def take(
     a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise"
 ) -> Any:
@@ -240,8 +358,6 @@ def take(
     if not _has_tracer(indices):
         indices = np.asarray(indices)
     if axis is None:
-        from tapeflow.numpy.shape import ravel
-
         return getitem(ravel(a), indices)
     ndim = len(shape_of(a))
     axis = int(axis)
@@ -262,8 +378,6 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
     if not np.issubdtype(indices.dtype, np.integer):
         raise IndexError("take_along_axis: the indices must be an integer array")
     if axis is None:
-        from tapeflow.numpy.shape import ravel
-
         return getitem(ravel(arr), indices)
     shape = shape_of(arr)
     ndim = len(shape)
@@ -287,3 +401,5 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None = -1) -> Any:
 
 register_numpy(np.take, take)
 register_numpy(np.take_along_axis, take_along_axis)
+method("__getitem__", getitem, impl=getitem)
+method("take", take)

@@ -33,16 +33,21 @@ from typing import Any
 import numpy as np
 from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
 
-from tapeflow.numpy._cotangent import dtype_of, shape_of, unbroadcast
-from tapeflow.primitive import (
-    defjvp,
+from tapeflow.batching import moveaxis, to_front
+from tapeflow.core.primitive import (
+    defbatch,
     defjvp_argnum,
+    deflinear,
     defvjp_argnum,
-    defvjp_direct,
     primitive,
-    register_numpy,
-    vjp_needs,
 )
+from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.declare import method, operator, reflected_operator, register_numpy
+from tapeflow.numpy.elementwise import astype, conj, multiply
+from tapeflow.numpy.fitting import fit_cotangent, unbroadcast
+from tapeflow.numpy.joining import concatenate
+from tapeflow.numpy.meta import dtype_of, shape_of
+from tapeflow.numpy.shape import ravel, reshape, swapaxes, transpose
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross"]
 
@@ -51,16 +56,12 @@ _LABELS = string.ascii_letters
 
 def _as_array(x: Any) -> Any:
     """Traced arrays as they are; lists and scalars as numpy arrays."""
-    from tapeflow.tracer import Tracer
-
     return x if type(x) is Tracer or isinstance(x, ndarray) else np.asarray(x)
 
 
 def _swap_last(x: Any) -> Any:
     if type(x) is ndarray:  # a plain value (first order): the same view, directly
         return x.swapaxes(-1, -2)
-    from tapeflow.numpy.shape import swapaxes
-
     return swapaxes(x, -1, -2)
 
 
@@ -68,8 +69,6 @@ def _swap_last(x: Any) -> Any:
 def _matmul_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
     if type(g) is ndarray and type(y) is ndarray and g.ndim == 2 and y.ndim == 2:
         return np.matmul(g, y.T)  # plain matrices (first order, a dense layer): numpy directly
-    from tapeflow.numpy.shape import reshape
-
     xs, ys = shape_of(x), shape_of(y)
     if len(ys) == 1:  # (..., n) @ (n,) -> (...,)
         return unbroadcast(reshape(g, shape_of(g) + (1,)) * y, xs)
@@ -82,8 +81,6 @@ def _matmul_vjp_x(g: Any, ans: Any, x: Any, y: Any) -> Any:
 def _matmul_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
     if type(g) is ndarray and type(x) is ndarray and g.ndim == 2 and x.ndim == 2:
         return np.matmul(x.T, g)  # plain matrices (first order, a dense layer): numpy directly
-    from tapeflow.numpy.shape import reshape
-
     xs, ys = shape_of(x), shape_of(y)
     if len(xs) == 1 and len(ys) == 1:
         return g * x
@@ -99,10 +96,67 @@ def _matmul_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 matmul = primitive(np.matmul, name="matmul")
 register_numpy(np.matmul, matmul)
-defvjp_direct(matmul, _matmul_vjp_x, _matmul_vjp_y)
-defjvp(matmul, lambda t, ans, x, y: matmul(t, y), lambda t, ans, x, y: matmul(x, t))
-# Each argument's rule reads the other one (and only the shape of its own argument).
-vjp_needs(matmul, ans=False, args={0: (1,), 1: (0,)})
+# Bilinear: each argument's rule reads the other one (and only the shape of its own).
+deflinear(matmul, _matmul_vjp_x, _matmul_vjp_y)
+
+
+def _ndim(x: Any) -> int:
+    return len(shape_of(x))
+
+
+def _matmul_rule(args: Any, dims: Any) -> Any:
+    x, y = args
+    dx, dy = dims
+    rx = _ndim(x) - (dx is not None)
+    ry = _ndim(y) - (dy is not None)
+    # The common cases, each one BLAS call on the batch.
+    if dy is None and ry == 2:
+        if rx == 1:  # (B, k) @ (k, m)
+            return matmul(to_front(x, dx), y), 0
+        x = to_front(x, dx)
+        xs = tuple(shape_of(x))
+        flat = matmul(reshape(x, (-1, xs[-1])), y)  # one GEMM instead of a stack of them
+        return reshape(flat, xs[:-1] + (shape_of(y)[-1],)), 0
+    if dx is None and rx == 2 and ry == 1:  # (n, k) @ (k,) per example = x @ Y^T
+        return matmul(x, moveaxis(y, dy, 1)), 1
+    # General case: promote vectors to matrices, align ranks, one batched matmul.
+    squeeze = []
+    if rx == 1:
+        x = reshape(x, shape_of(x)[:-1] + (1, shape_of(x)[-1])) if dx is None else x
+        if dx is not None:
+            x = to_front(x, dx)
+            x = reshape(x, shape_of(x)[:1] + (1,) + shape_of(x)[1:])
+            dx = 0
+        squeeze.append(-2)
+        rx = 2
+    if ry == 1:
+        if dy is not None:
+            y = to_front(y, dy)
+            dy = 0
+        y = reshape(y, shape_of(y) + (1,))
+        squeeze.append(-1)
+        ry = 2
+    top = max(rx, ry)
+    moved = []
+    for a, d, r in ((x, dx, rx), (y, dy, ry)):
+        if d is not None:
+            a = to_front(a, d)
+            if r < top:
+                s = tuple(shape_of(a))
+                a = reshape(a, s[:1] + (1,) * (top - r) + s[1:])
+        moved.append(a)
+    out = matmul(*moved)
+    if squeeze:
+        dims_out = list(shape_of(out))
+        for ax in sorted(squeeze):  # -2 before -1 keeps indices valid
+            dims_out.pop(ax)
+        out = reshape(out, tuple(dims_out))
+    return out, 0
+
+
+defbatch(matmul, _matmul_rule)
+operator("__matmul__", matmul)
+reflected_operator("__rmatmul__", matmul)
 
 
 # ----- einsum -------------------------------------------------------------------
@@ -181,8 +235,6 @@ _einsum = primitive(_np_einsum, name="einsum")
 
 
 def _einsum_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:
-    from tapeflow.numpy._cotangent import fit_cotangent
-
     lhs, out = kwargs["subscripts"].split("->")
     ins = lhs.split(",")
     spec, shape, dtype = ins[argnum], shape_of(args[argnum]), dtype_of(args[argnum])
@@ -231,8 +283,6 @@ def _einsum_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:
 
 
 def _einsum_jvp(argnum: int, t: Any, ans: Any, args: Any, kwargs: Any) -> Any:
-    from tapeflow.numpy.elementwise import astype
-
     ops = [t if j == argnum else a for j, a in enumerate(args)]
     out = _einsum(*ops, **kwargs)
     return out if dtype_of(out) == dtype_of(ans) else astype(out, dtype_of(ans))
@@ -252,7 +302,7 @@ def _einsum_batch(args: Any, dims: Any, subscripts: str, optimize: Any = None) -
     return _einsum(*args, subscripts=",".join(ins) + "->" + label + out, optimize=optimize), 0
 
 
-_einsum.primitive.batch_rule = _einsum_batch
+defbatch(_einsum, _einsum_batch)
 
 
 def einsum(*operands: Any, out: Any = None, optimize: Any = None, **kwargs: Any) -> Any:
@@ -351,8 +401,6 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
         raise TypeError("tnp.dot(..., out=...) would write in place; assign the result instead")
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
-        from tapeflow.numpy.elementwise import multiply
-
         return multiply(a, b)
     if na <= 2 and nb <= 2:
         return matmul(a, b)
@@ -361,12 +409,8 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
 
 def vdot(a: Any, b: Any) -> Any:
     """The dot product of the flattened arrays, conjugating ``a`` (numpy.vdot)."""
-    from tapeflow.numpy.shape import ravel
-
     a, b = _as_array(a), _as_array(b)
     if np.issubdtype(dtype_of(a), np.complexfloating):
-        from tapeflow.numpy import conj
-
         a = conj(a)
     return _einsum(ravel(a), ravel(b), subscripts="i,i->")
 
@@ -375,16 +419,12 @@ def inner(a: Any, b: Any) -> Any:
     """Sum of products over the last axes of ``a`` and ``b`` (numpy.inner)."""
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
-        from tapeflow.numpy.elementwise import multiply
-
         return multiply(a, b)
     return tensordot(a, b, axes=([na - 1], [nb - 1]))
 
 
 def outer(a: Any, b: Any, out: Any = None) -> Any:
     """``a.ravel()[:, None] * b.ravel()[None, :]`` (numpy.outer)."""
-    from tapeflow.numpy.shape import reshape
-
     if out is not None:
         raise TypeError("tnp.outer(..., out=...) would write in place; assign the result instead")
     return reshape(a, (-1, 1)) * reshape(b, (1, -1))
@@ -397,8 +437,6 @@ def kron(a: Any, b: Any) -> Any:
         >>> kron(np.eye(2), np.ones((2, 2))).shape
         (4, 4)
     """
-    from tapeflow.numpy.shape import reshape
-
     sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
     n = max(len(sa), len(sb))
     sa, sb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
@@ -409,8 +447,6 @@ def kron(a: Any, b: Any) -> Any:
 
 
 def _move_last(x: Any, axis: int) -> Any:
-    from tapeflow.numpy.shape import transpose
-
     nd = len(shape_of(x))
     axis %= nd
     if axis == nd - 1:
@@ -427,8 +463,6 @@ def cross(
         >>> cross(np.array([1.0, 0, 0]), np.array([0.0, 1, 0]))
         array([0., 0., 1.])
     """
-    from tapeflow.numpy.shape import concatenate, reshape, transpose
-
     if axis is not None:
         axisa = axisb = axisc = axis
     a, b = _move_last(_as_array(a), axisa), _move_last(_as_array(b), axisb)
@@ -469,3 +503,4 @@ for _np_fun, _impl in (
     (np.cross, cross),
 ):
     register_numpy(_np_fun, _impl)
+method("dot", dot)

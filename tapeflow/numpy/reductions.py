@@ -12,27 +12,33 @@ Conventions (also in docs/coverage.md):
   the *other* entries (exclusive cumulative products) and a linear recurrence
   (``linear_scan``), so zeros, even several in one slice, get exact first and
   higher derivatives.
+* ``logsumexp`` subtracts the maximum before exponentiating (it is scipy's, also
+  ``tapeflow.scipy.special.logsumexp``); its gradient is the softmax.
 * ``all``, ``any``, ``argmax``, ``argmin`` and ``count_nonzero`` return plain
   values (no gradient).
 """
 
 from __future__ import annotations
 
-import builtins
 from typing import Any
 
 import numpy as np
 
-from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.primitive import (
+from tapeflow.batching import axis_rule, batch_size, bcast_front, shift_axis
+from tapeflow.core.primitive import (
+    defbatch,
     defjvp,
+    deflinear,
     defvjp,
-    defvjp_direct,
     nondifferentiable,
     primitive,
-    register_numpy,
-    vjp_needs,
 )
+from tapeflow.numpy.declare import method, no_out, register_numpy
+from tapeflow.numpy.dispatch import ufunc_accumulate, ufunc_reduce
+from tapeflow.numpy.elementwise import astype, equal, exp, where
+from tapeflow.numpy.joining import concatenate
+from tapeflow.numpy.meta import dtype_of, normalize_axis, reduced_count, shape_of
+from tapeflow.numpy.shape import broadcast_to, flip, ravel, reshape, transpose
 
 __all__ = [
     "sum",
@@ -49,29 +55,15 @@ __all__ = [
     "argmax",
     "argmin",
     "count_nonzero",
+    "logsumexp",
+    "linear_scan",
     "restore_reduced",
-    "normalize_axis",
+    "max_shift",
 ]
-
-
-def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
-    """Reduction axes as a sorted tuple of non-negative ints."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, (int, np.integer)):
-        axis = (axis,)
-    out = []
-    for a in axis:
-        if not -ndim <= a < builtins.max(ndim, 1):
-            raise np.exceptions.AxisError(int(a), ndim)
-        out.append(int(a) % builtins.max(ndim, 1))
-    return tuple(sorted(out))
 
 
 def restore_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     """Reshape a reduction's cotangent so it broadcasts against the input shape."""
-    from tapeflow.numpy.shape import reshape
-
     if keepdims or not shape:
         return g
     axes = normalize_axis(axis, len(shape))
@@ -80,23 +72,14 @@ def restore_reduced(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -
 
 
 def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
-    from tapeflow.numpy.shape import broadcast_to
-
     shape = shape_of(x)
     return broadcast_to(restore_reduced(g, shape, axis, keepdims), shape)
-
-
-def _count(x: Any, axis: Any) -> int:
-    shape = shape_of(x)
-    return int(np.prod([shape[a] for a in normalize_axis(axis, len(shape))]))
 
 
 def _with_dtype(a: Any, dtype: Any) -> Any:
     """numpy's ``dtype=`` argument of reductions: cast the input first (a traced cast)."""
     if dtype is None:
         return a
-    from tapeflow.numpy.elementwise import astype
-
     return astype(a, dtype)
 
 
@@ -105,10 +88,20 @@ def _np_sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return np.sum(x, axis=axis, keepdims=keepdims)
 
 
+def _sum_jit_call(x: str, margs: tuple[Any, ...], kwargs: dict[str, Any], const: Any) -> Any:
+    # np.sum is a Python function ending in np.add.reduce: tp.jit calls the ufunc method
+    # directly (every bias gradient is a sum).
+    if len(margs) != 1 or set(kwargs) - {"axis", "keepdims"}:
+        return None  # (not how tnp.sum records it: the general call)
+    axis, keepdims = kwargs.get("axis"), kwargs.get("keepdims", False)
+    # (np.sum's axis defaults to None, ufunc.reduce's to 0: always passed)
+    return f"{const(np.add.reduce)}({x}, {const(axis)}, None, None, {bool(keepdims)!r})"
+
+
 _sum = primitive(_np_sum, name="sum")
-defvjp_direct(_sum, lambda g, ans, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims))
-defjvp(_sum, lambda t, ans, x, axis=None, keepdims=False: _sum(t, axis=axis, keepdims=keepdims))
-vjp_needs(_sum, ans=False, args=())
+deflinear(_sum, lambda g, ans, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims))
+defbatch(_sum, axis_rule(_sum, "all"))
+_sum.primitive.jit_call = _sum_jit_call
 
 
 def sum(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -122,11 +115,13 @@ def _np_mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 _mean = primitive(_np_mean, name="mean")
-defvjp_direct(
+deflinear(
     _mean,
-    lambda g, ans, x, axis=None, keepdims=False: _spread(g, x, axis, keepdims) / _count(x, axis),
+    lambda g, ans, x, axis=None, keepdims=False: (
+        _spread(g, x, axis, keepdims) / reduced_count(x, axis)
+    ),
 )
-defjvp(_mean, lambda t, ans, x, axis=None, keepdims=False: _mean(t, axis=axis, keepdims=keepdims))
+defbatch(_mean, axis_rule(_mean, "all"))
 
 
 def mean(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
@@ -138,8 +133,6 @@ def mean(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) ->
 # ----- max and min: ties share the gradient equally -------------------------
 def _tie_weights(ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """1/k on each of the k entries equal to the extremum, 0 elsewhere."""
-    from tapeflow.numpy.elementwise import astype, equal
-
     hit = astype(equal(x, restore_reduced(ans, shape_of(x), axis, keepdims)), dtype_of(x))
     return hit / _sum(hit, axis=axis, keepdims=True)
 
@@ -163,9 +156,11 @@ def _np_min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 _max = primitive(_np_max, name="max")
 defvjp(_max, _extremum_vjp)
 defjvp(_max, _extremum_jvp)
+defbatch(_max, axis_rule(_max, "all"))
 _min = primitive(_np_min, name="min")
 defvjp(_min, _extremum_vjp)
 defjvp(_min, _extremum_jvp)
+defbatch(_min, axis_rule(_min, "all"))
 
 
 def max(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -182,20 +177,10 @@ amax = max
 amin = min
 
 
-def _no_out(out: Any, name: str) -> None:
-    if out is not None:
-        raise TypeError(
-            f"tapeflow.numpy.{name}(..., out=...) would write into an array in place; "
-            "assign the result instead (y = np.{name}(x))"
-        )
-
-
 # ----- shifts and a first-order linear recurrence ---------------------------
 def _shift(x: Any, axis: int, fill: Any, forward: bool = True) -> Any:
     """Move entries one step along ``axis`` (towards higher indices when
     ``forward``), dropping the last (first) one and filling the gap with ``fill``."""
-    from tapeflow.numpy.shape import concatenate
-
     shape = shape_of(x)
     ax = axis % len(shape)
     n = shape[ax]
@@ -237,16 +222,14 @@ linear_scan.__doc__ = """The recurrence ``h[k] = a[k] * h[k-1] + b[k]`` along ``
 
 def _scan_back(a: Any, g: Any, axis: int) -> Any:
     """``s[i] = g[i] + a[i+1] * s[i+1]``: the recurrence transposed (run from the end)."""
-    from tapeflow.numpy.shape import flip
-
     a_next = flip(_shift(a, axis, 0, forward=False), axis=axis)
     return flip(linear_scan(a_next, flip(g, axis=axis), axis=axis), axis=axis)
 
 
-defvjp_direct(
+defvjp(
     linear_scan,
-    lambda g, ans, a, b, axis=0: _shift(ans, axis, 0) * _scan_back(a, g, axis),
-    lambda g, ans, a, b, axis=0: _scan_back(a, g, axis),
+    lambda ans, a, b, axis=0: lambda g: _shift(ans, axis, 0) * _scan_back(a, g, axis),
+    lambda ans, a, b, axis=0: lambda g: _scan_back(a, g, axis),
 )
 defjvp(
     linear_scan,
@@ -255,26 +238,39 @@ defjvp(
 )
 
 
+def _linear_scan_batch(args: Any, dims: Any, **kwargs: Any) -> Any:
+    if len(args) != 2:
+        return NotImplemented
+    size = batch_size(args, dims)
+    ranks = [len(shape_of(a)) - (d is not None) for a, d in zip(args, dims, strict=False)]
+    if ranks[0] != ranks[1]:
+        return NotImplemented
+    ax = shift_axis(kwargs.get("axis", 0), ranks[0])
+    if ax is None:
+        return NotImplemented
+    a, b = (bcast_front(x, d, size) for x, d in zip(args, dims, strict=False))
+    return linear_scan(a, b, axis=ax), 0
+
+
+defbatch(linear_scan, _linear_scan_batch)
+
+
 # ----- cumulative sums and products -----------------------------------------
 def _np_cumsum(x: Any, axis: int = 0) -> Any:
     return np.cumsum(x, axis=axis)
 
 
 def _reverse_cumsum(g: Any, axis: int) -> Any:
-    from tapeflow.numpy.shape import flip
-
     return flip(_cumsum(flip(g, axis=axis), axis=axis), axis=axis)
 
 
 _cumsum = primitive(_np_cumsum, name="cumsum")
-defvjp_direct(_cumsum, lambda g, ans, x, axis=0: _reverse_cumsum(g, axis))
-defjvp(_cumsum, lambda t, ans, x, axis=0: _cumsum(t, axis=axis))
+deflinear(_cumsum, lambda g, ans, x, axis=0: _reverse_cumsum(g, axis))
+defbatch(_cumsum, axis_rule(_cumsum, "flat"))
 
 
 def _flat_axis(a: Any, axis: Any) -> tuple[Any, int]:
     """numpy's ``axis=None`` for cumulative functions: work on the flattened array."""
-    from tapeflow.numpy.shape import ravel
-
     if axis is None or not shape_of(a):
         return ravel(a), 0
     return a, int(axis)
@@ -287,7 +283,7 @@ def cumsum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
         >>> cumsum(np.array([1.0, 2.0, 3.0]))
         array([1., 3., 6.])
     """
-    _no_out(out, "cumsum")
+    no_out(out, "cumsum")
     a = _with_dtype(a, dtype)
     a, ax = _flat_axis(a, axis)
     return _cumsum(a, axis=ax)
@@ -301,14 +297,15 @@ _cumprod = primitive(_np_cumprod, name="cumprod")
 # y[k] = prod_{j<=k} x[j].  dy[k]/dx[i] = L[i] * prod_{i<j<=k} x[j] with L the exclusive
 # cumulative product (ans shifted by one): both directions are linear recurrences in x,
 # so no division by x appears and zeros are handled exactly.
-defvjp_direct(
+defvjp(
     _cumprod,
-    lambda g, ans, x, axis=0: _shift(ans, axis, 1) * _scan_back(x, g, axis),
+    lambda ans, x, axis=0: lambda g: _shift(ans, axis, 1) * _scan_back(x, g, axis),
 )
 defjvp(
     _cumprod,
     lambda t, ans, x, axis=0: linear_scan(x, t * _shift(ans, axis, 1), axis=axis),
 )
+defbatch(_cumprod, axis_rule(_cumprod, "flat"))
 
 
 def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any:
@@ -318,7 +315,7 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
         >>> cumprod(np.array([1.0, 2.0, 3.0]))
         array([1., 2., 6.])
     """
-    _no_out(out, "cumprod")
+    no_out(out, "cumprod")
     a = _with_dtype(a, dtype)
     a, ax = _flat_axis(a, axis)
     return _cumprod(a, axis=ax)
@@ -327,8 +324,6 @@ def cumprod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None) -> Any
 # ----- prod: gradient = product of the other entries, never ans / x ----------
 def _others_product(x: Any, axis: Any) -> Any:
     """For each entry, the product of the other entries of its reduced slice."""
-    from tapeflow.numpy.shape import flip, reshape, transpose
-
     shape = shape_of(x)
     axes = normalize_axis(axis, len(shape))
     if not axes:
@@ -348,10 +343,10 @@ def _np_prod(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 _prod = primitive(_np_prod, name="prod")
-defvjp_direct(
+defvjp(
     _prod,
-    lambda g, ans, x, axis=None, keepdims=False: (
-        _spread(g, x, axis, keepdims) * _others_product(x, axis)
+    lambda ans, x, axis=None, keepdims=False: (
+        lambda g: _spread(g, x, axis, keepdims) * _others_product(x, axis)
     ),
 )
 defjvp(
@@ -360,6 +355,7 @@ defjvp(
         t * _others_product(x, axis), axis=axis, keepdims=keepdims
     ),
 )
+defbatch(_prod, axis_rule(_prod, "all"))
 
 
 def prod(
@@ -372,23 +368,112 @@ def prod(
         >>> tp.grad(prod)(np.array([0.0, 2.0, 3.0]))
         array([6., 0., 0.])
     """
-    _no_out(out, "prod")
+    no_out(out, "prod")
     a = _with_dtype(a, dtype)
     return _prod(a, axis=axis, keepdims=keepdims)
 
 
 # ----- boolean- and index-valued reductions: plain values, no gradient -----
-def _nondiff(np_fun: Any, name: str) -> Any:
+def _nondiff(np_fun: Any, name: str, none_means: str) -> Any:
     prim = primitive(np_fun, name=name)
     nondifferentiable(prim)
+    defbatch(prim, axis_rule(prim, none_means))
     return prim
 
 
-all = _nondiff(np.all, "all")  # noqa: A001
-any = _nondiff(np.any, "any")  # noqa: A001
-argmax = _nondiff(np.argmax, "argmax")
-argmin = _nondiff(np.argmin, "argmin")
-count_nonzero = _nondiff(np.count_nonzero, "count_nonzero")
+all = _nondiff(np.all, "all", "all")  # noqa: A001
+any = _nondiff(np.any, "any", "all")  # noqa: A001
+argmax = _nondiff(np.argmax, "argmax", "flat")
+argmin = _nondiff(np.argmin, "argmin", "flat")
+count_nonzero = _nondiff(np.count_nonzero, "count_nonzero", "all")
+
+
+# ----- logsumexp: the stable log of a sum of exponentials ----------------------------
+def max_shift(a: np.ndarray, axis: Any) -> np.ndarray:
+    """The max along ``axis`` (keepdims), 0 where it is not finite (all -inf rows...)."""
+    m = np.max(a, axis=axis, keepdims=True, initial=-np.inf)
+    return np.where(np.isfinite(m), m, np.zeros((), m.dtype))
+
+
+def _np_logsumexp(a: Any, b: Any = None, axis: Any = None, keepdims: bool = False) -> Any:
+    a = np.asarray(a)
+    if not np.issubdtype(a.dtype, np.inexact):
+        a = a.astype(np.float64)
+    m = max_shift(a, axis)
+    with np.errstate(divide="ignore", under="ignore"):
+        e = np.exp(a - m)
+        if b is not None:
+            e = b * e
+        out = np.log(np.sum(e, axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+    return out[()]
+
+
+_logsumexp = primitive(_np_logsumexp, name="logsumexp")
+
+
+def _lse_weights(ans, a, axis, keepdims):  # type: ignore[no-untyped-def]
+    # d logsumexp / d a_i = exp(a_i - ans): the softmax, never above 1. Where the
+    # answer is -inf (every term is 0) the weights are 0 rather than nan.
+    full = restore_reduced(ans, shape_of(a), axis, keepdims)
+    return exp(a - where(full == -np.inf, 0, full))
+
+
+def _lse_vjp_a(ans, a, b=None, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+    w = _lse_weights(ans, a, axis, keepdims)
+    if b is not None:
+        w = w * b
+    return lambda g: restore_reduced(g, shape_of(a), axis, keepdims) * w
+
+
+def _lse_vjp_b(ans, a, b, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+    w = _lse_weights(ans, a, axis, keepdims)
+    return lambda g: restore_reduced(g, shape_of(a), axis, keepdims) * w
+
+
+def _lse_jvp_a(t, ans, a, b=None, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+    w = _lse_weights(ans, a, axis, keepdims)
+    if b is not None:
+        w = w * b
+    return _sum(t * w, axis=axis, keepdims=keepdims)
+
+
+def _lse_jvp_b(t, ans, a, b, axis=None, keepdims=False):  # type: ignore[no-untyped-def]
+    return _sum(t * _lse_weights(ans, a, axis, keepdims), axis=axis, keepdims=keepdims)
+
+
+defvjp(_logsumexp, _lse_vjp_a, _lse_vjp_b)
+defjvp(_logsumexp, _lse_jvp_a, _lse_jvp_b)
+
+
+def logsumexp(a: Any, axis: Any = None, b: Any = None, keepdims: bool = False) -> Any:
+    """``log(sum(b * exp(a)))`` along ``axis``, computed without overflow.
+
+    The maximum is subtracted before exponentiating, so huge logits and ``-inf``
+    entries are fine (a row of only ``-inf`` gives ``-inf`` and zero gradient).
+    The gradient with respect to ``a`` is the softmax (times ``b``).
+
+    Args:
+        a: the array.
+        axis: int, tuple of ints or None (all axes).
+        b: optional non-negative weights broadcastable to ``a`` (differentiable).
+        keepdims: keep the reduced axes with length 1.
+
+    Example:
+        >>> float(logsumexp(np.array([1000.0, 1000.0])))  # 1000 + log 2
+        1000.6931471805599
+    """
+    if b is not None:
+        shape = np.broadcast_shapes(shape_of(a), shape_of(b))
+        if shape_of(a) != shape:
+            a = broadcast_to(a, shape)
+        if shape_of(b) != shape:
+            b = broadcast_to(b, shape)
+    return _logsumexp(a, b, axis=axis, keepdims=keepdims)
+
+
+defbatch(_logsumexp, axis_rule(_logsumexp, "all"))
 
 
 for _np_fun, _impl in (
@@ -408,3 +493,27 @@ for _np_fun, _impl in (
     (np.count_nonzero, count_nonzero),
 ):
     register_numpy(_np_fun, _impl)
+
+ufunc_reduce(np.add, sum, np.add)
+ufunc_reduce(np.multiply, prod, np.multiply)
+ufunc_reduce(np.maximum, max, np.maximum)
+ufunc_reduce(np.minimum, min, np.minimum)
+ufunc_reduce(np.logaddexp, logsumexp, np.logaddexp)
+ufunc_reduce(np.logical_and, all)
+ufunc_reduce(np.logical_or, any)
+ufunc_accumulate(np.add, cumsum)
+ufunc_accumulate(np.multiply, cumprod)
+for _name, _fn in (
+    ("sum", sum),
+    ("mean", mean),
+    ("max", max),
+    ("min", min),
+    ("prod", prod),
+    ("cumsum", cumsum),
+    ("cumprod", cumprod),
+    ("argmax", argmax),
+    ("argmin", argmin),
+    ("all", all),
+    ("any", any),
+):
+    method(_name, _fn)

@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.numpy._cotangent import shape_of
-from tapeflow.primitive import (
-    defjvp,
-    defvjp_direct,
-    nondifferentiable,
-    primitive,
-    register_numpy,
-)
+from tapeflow.batching import axis_rule, batch_size, bcast_front, to_front
+from tapeflow.core.primitive import defbatch, deflinear, nondifferentiable, primitive
+from tapeflow.numpy.declare import method, register_numpy
+from tapeflow.numpy.elementwise import where
+from tapeflow.numpy.indexing import getitem
+from tapeflow.numpy.joining import concatenate
+from tapeflow.numpy.meta import as_operand, shape_of
+from tapeflow.numpy.shape import broadcast_to, ravel
 
 __all__ = [
     "sort",
@@ -43,6 +43,7 @@ def _nondiff(np_fun: Any, name: str) -> Any:
 
 
 argsort = _nondiff(np.argsort, "argsort")
+defbatch(argsort, axis_rule(argsort, "flat"))
 argpartition = _nondiff(np.argpartition, "argpartition")
 searchsorted = _nondiff(np.searchsorted, "searchsorted")
 unique = _nondiff(np.unique, "unique")
@@ -64,46 +65,35 @@ def _inverse(perm: Any, axis: int) -> Any:
     return np.argsort(perm, axis=axis)
 
 
-defvjp_direct(
+deflinear(
     permute_along_axis,
     lambda g, ans, x, perm, axis=-1: permute_along_axis(g, _inverse(perm, axis), axis=axis),
-    None,
-)
-defjvp(
-    permute_along_axis,
-    lambda t, ans, x, perm, axis=-1: permute_along_axis(t, perm, axis=axis),
     None,
 )
 
 
 def _permute_batch_rule(args: Any, dims: Any, axis: int = -1) -> Any:
     """tp.vmap: with the batch axis in front of both arguments, permute one axis later."""
-    from tapeflow.batching import _bcast_front, batch_size
-
     size = batch_size(args, dims)
-    x = _bcast_front(args[0], dims[0], size)
-    perm = _bcast_front(args[1], dims[1], size)
+    x = bcast_front(args[0], dims[0], size)
+    perm = bcast_front(args[1], dims[1], size)
     ax = axis % (len(shape_of(x)) - 1) + 1
     return permute_along_axis(x, perm, axis=ax), 0
 
 
 def _argpartition_batch_rule(args: Any, dims: Any, axis: Any = -1, **kwargs: Any) -> Any:
-    from tapeflow.batching import to_front
-
     if axis is None or dims[0] is None or any(d is not None for d in dims[1:]):
         return NotImplemented
     x = to_front(args[0], dims[0])
     return argpartition(x, *args[1:], axis=axis % (len(shape_of(x)) - 1) + 1, **kwargs), 0
 
 
-permute_along_axis.primitive.batch_rule = _permute_batch_rule
-argpartition.primitive.batch_rule = _argpartition_batch_rule
+defbatch(permute_along_axis, _permute_batch_rule)
+defbatch(argpartition, _argpartition_batch_rule)
 
 
 def _flat(a: Any, axis: Any) -> tuple[Any, int]:
-    from tapeflow.numpy.shape import _as_operand, ravel
-
-    a = _as_operand(a)
+    a = as_operand(a)
     if axis is None:
         return ravel(a), 0
     return a, int(axis)
@@ -141,9 +131,6 @@ def partition(
 def _periodic(x: Any, xp: Any, fp: Any, period: Any) -> tuple[Any, Any, Any]:
     """numpy's ``period=``: reduce x and xp modulo the period, sort the knots and
     wrap one knot around each end."""
-    from tapeflow.numpy.indexing import getitem
-    from tapeflow.numpy.shape import concatenate
-
     period = abs(float(period))
     if period == 0:
         raise ValueError("period must be a non-zero value")
@@ -170,11 +157,7 @@ def interp(
         >>> float(interp(2.5, np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 0.0])))
         1.0
     """
-    from tapeflow.numpy.elementwise import where
-    from tapeflow.numpy.indexing import getitem
-    from tapeflow.numpy.shape import _as_operand, broadcast_to
-
-    x, xp, fp = (_as_operand(v) if isinstance(v, (list, tuple)) else v for v in (x, xp, fp))
+    x, xp, fp = (as_operand(v) if isinstance(v, (list, tuple)) else v for v in (x, xp, fp))
     if len(shape_of(xp)) != 1 or shape_of(xp) != shape_of(fp):
         raise ValueError("interp: xp and fp must be 1-d sequences of the same length")
     if period is not None:
@@ -207,3 +190,4 @@ for _np_fun, _impl in (
     (np.interp, interp),
 ):
     register_numpy(_np_fun, _impl)
+method("argsort", argsort)

@@ -18,19 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.numpy._cotangent import dtype_of, shape_of
-from tapeflow.numpy.reductions import (
-    _count,
-    _max,
-    _mean,
-    _min,
-    _no_out,
-    _sum,
-    normalize_axis,
-    sum,
-)
-from tapeflow.numpy.shape import _as_operand
-from tapeflow.primitive import register_numpy
+from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.declare import method, no_out, register_numpy
+from tapeflow.numpy.dispatch import ufunc_reduce
+from tapeflow.numpy.elementwise import astype, sqrt, where
+from tapeflow.numpy.meta import as_operand, dtype_of, normalize_axis, reduced_count, shape_of
+from tapeflow.numpy.reductions import all as all_
+from tapeflow.numpy.reductions import max as _max
+from tapeflow.numpy.reductions import mean as _mean
+from tapeflow.numpy.reductions import min as _min
+from tapeflow.numpy.reductions import sum
+from tapeflow.numpy.shape import broadcast_to, reshape, transpose
+from tapeflow.numpy.sorting import sort
 
 __all__ = [
     "var",
@@ -62,13 +61,11 @@ def var(
         >>> float(var(np.array([1.0, 2.0, 3.0, 4.0]), ddof=1))
         1.6666666666666667
     """
-    _no_out(out, "var")
+    no_out(out, "var")
     if dtype is not None:
-        from tapeflow.numpy.elementwise import astype
-
         a = astype(a, dtype)
     d = a - _mean(a, axis=axis, keepdims=True)
-    return _sum(d * d, axis=axis, keepdims=keepdims) / (_count(a, axis) - ddof)
+    return sum(d * d, axis=axis, keepdims=keepdims) / (reduced_count(a, axis) - ddof)
 
 
 def std(
@@ -80,14 +77,12 @@ def std(
     keepdims: bool = False,
 ) -> Any:
     """Standard deviation (square root of :func:`var`); infinite gradient where it is 0."""
-    from tapeflow.numpy.elementwise import sqrt
-
     return sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims))
 
 
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
     """Range ``max - min`` over the given axes (numpy.ptp); ties share the gradient."""
-    _no_out(out, "ptp")
+    no_out(out, "ptp")
     return _max(a, axis=axis, keepdims=keepdims) - _min(a, axis=axis, keepdims=keepdims)
 
 
@@ -103,12 +98,10 @@ def average(
         >>> float(average(np.array([1.0, 3.0]), weights=np.array([3.0, 1.0])))
         1.5
     """
-    from tapeflow.numpy.shape import broadcast_to, reshape
-
     shape = shape_of(a)
     if weights is None:
         avg = _mean(a, axis=axis, keepdims=keepdims)
-        total = np.asarray(_count(a, axis), dtype_of(avg))
+        total = np.asarray(reduced_count(a, axis), dtype_of(avg))
     else:
         w_shape = shape_of(weights)
         if w_shape != shape:
@@ -122,8 +115,8 @@ def average(
                 raise ValueError(f"average: weights length {w_shape[0]} != a.shape[{ax}]")
             weights = reshape(weights, tuple(n if i == ax else 1 for i, n in enumerate(shape)))
         weights = broadcast_to(weights, shape)
-        total = _sum(weights, axis=axis, keepdims=keepdims)
-        avg = _sum(a * weights, axis=axis, keepdims=keepdims) / total
+        total = sum(weights, axis=axis, keepdims=keepdims)
+        avg = sum(a * weights, axis=axis, keepdims=keepdims) / total
     if returned:
         if shape_of(total) != shape_of(avg):
             total = broadcast_to(total, shape_of(avg))
@@ -138,7 +131,7 @@ def _nan_mask(a: Any) -> Any:
     Written with tapeflow operations only (no ``np.asarray``), so ``tp.jit``
     records it instead of baking in the NaN positions of the first call.
     """
-    a = _as_operand(a)
+    a = as_operand(a)
     return a != a
 
 
@@ -146,10 +139,8 @@ def nansum(
     a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
 ) -> Any:
     """Sum treating NaN as zero (numpy.nansum); NaN entries get zero gradient."""
-    from tapeflow.numpy.elementwise import where
-
-    _no_out(out, "nansum")
-    a = _as_operand(a)
+    no_out(out, "nansum")
+    a = as_operand(a)
     return sum(where(_nan_mask(a), 0, a), axis=axis, dtype=dtype, keepdims=keepdims)
 
 
@@ -157,19 +148,14 @@ def nanmean(
     a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
 ) -> Any:
     """Mean of the non-NaN entries (numpy.nanmean); NaN entries get zero gradient."""
-    from tapeflow.numpy.elementwise import where
-
     total = nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
     dt = dtype_of(total)
     present = where(_nan_mask(a), np.zeros((), dt), np.ones((), dt))
-    return total / _sum(present, axis=axis, keepdims=keepdims)
+    return total / sum(present, axis=axis, keepdims=keepdims)
 
 
 def _nan_extremum(a: Any, axis: Any, keepdims: bool, fill: float, reduce: Any) -> Any:
-    from tapeflow.numpy.elementwise import where
-    from tapeflow.numpy.reductions import all as all_
-
-    a = _as_operand(a)
+    a = as_operand(a)
     mask = _nan_mask(a)
     best = reduce(where(mask, fill, a), axis=axis, keepdims=keepdims)
     # numpy gives NaN for an all-NaN slice; no Python `if` on values (jit-safe).
@@ -178,13 +164,13 @@ def _nan_extremum(a: Any, axis: Any, keepdims: bool, fill: float, reduce: Any) -
 
 def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
     """Maximum ignoring NaN (numpy.nanmax; an all-NaN slice gives NaN); ties share the gradient."""
-    _no_out(out, "nanmax")
+    no_out(out, "nanmax")
     return _nan_extremum(a, axis, keepdims, -np.inf, _max)
 
 
 def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
     """Minimum ignoring NaN (numpy.nanmin; an all-NaN slice gives NaN); ties share the gradient."""
-    _no_out(out, "nanmin")
+    no_out(out, "nanmin")
     return _nan_extremum(a, axis, keepdims, np.inf, _min)
 
 
@@ -207,11 +193,7 @@ def quantile(
         >>> float(quantile(np.array([1.0, 2.0, 4.0]), 0.75))
         3.0
     """
-    from tapeflow.numpy.shape import reshape, transpose
-    from tapeflow.numpy.sorting import sort
-    from tapeflow.tracer import Tracer
-
-    _no_out(out, "quantile")
+    no_out(out, "quantile")
     if method != "linear":
         raise NotImplementedError(
             f"tapeflow.numpy.quantile supports method='linear' only, got method={method!r}"
@@ -279,3 +261,7 @@ for _np_fun, _impl in (
     (np.percentile, percentile),
 ):
     register_numpy(_np_fun, _impl)
+ufunc_reduce(np.fmax, nanmax, np.fmax)
+ufunc_reduce(np.fmin, nanmin, np.fmin)
+for _name, _fn in (("var", var), ("std", std), ("ptp", ptp)):
+    method(_name, _fn)

@@ -3,7 +3,7 @@
 import numpy as np
 
 import tapeflow.numpy as tnp
-from tapeflow.tracer import unwrap
+from tapeflow.core.tracer import unwrap
 from tests.numpy.spec import Case, distinct
 
 X3 = (((3, 4),),)

@@ -9,7 +9,7 @@ import pytest
 
 import tapeflow as tp
 import tapeflow.numpy as tnp
-from tapeflow.primitive import NUMPY_DISPATCH
+from tapeflow.numpy.declare import NUMPY_DISPATCH
 
 RNG = np.random.default_rng(0)
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import tapeflow as tp
-import tapeflow.tape
-from tapeflow.primitive import registered_primitives
+import tapeflow.core.tape
+from tapeflow.core.primitive import registered_primitives
 from tests.numpy import spec
 
 
@@ -48,7 +48,7 @@ def _every_array_is_dropped_unless_declared(monkeypatch: pytest.MonkeyPatch) -> 
     its ``vjp_needs`` did not declare would pass unnoticed. Here every array is replaced
     by its shape-and-dtype stand-in unless declared: such a rule fails in this matrix,
     not first on a user's large arrays."""
-    monkeypatch.setattr(tapeflow.tape, "_KEEP_BELOW", 1)
+    monkeypatch.setattr(tapeflow.core.tape, "_KEEP_BELOW", 1)
 
 
 @pytest.mark.parametrize("case,shapes,dtype", _params())

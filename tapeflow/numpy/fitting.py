@@ -1,11 +1,12 @@
-"""Work every rule would otherwise repeat: fitting cotangents and tangents to shapes.
+"""Work every rule would otherwise repeat: fitting cotangents and tangents to values.
 
 Broadcasting primitives (``add``, ``multiply``, ``where``...) may receive inputs
 of different shapes. Their rules are written as if no broadcasting happened;
-the traces then call these helpers to sum a cotangent back down to its input's
-shape (reverse mode) or to broadcast a tangent up to the output's shape
-(forward mode). Both are written with tapeflow operations, so they are traced
-when an outer transform is running.
+the traces then call these functions (through the core's array protocol, which
+``tapeflow.numpy`` installs) to sum a cotangent back down to its input's shape
+(reverse mode) or to broadcast a tangent up to the output's shape (forward
+mode). They are written with tapeflow operations, so they are traced when an
+outer transform is running.
 """
 
 from __future__ import annotations
@@ -13,25 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
+from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see core/tape.py)
 
-__all__ = ["unbroadcast", "fit_cotangent", "fit_tangent", "accumulate", "shape_of", "dtype_of"]
+from tapeflow.core.leaves import leaf_dtype, value_shape
+from tapeflow.numpy.elementwise import astype, real
+from tapeflow.numpy.meta import dtype_of, shape_of
+from tapeflow.numpy.reductions import sum as _sum
+from tapeflow.numpy.shape import broadcast_to, reshape
 
-
-def shape_of(x: Any) -> tuple[int, ...]:
-    """The shape of an array, tracer, numpy scalar or Python number."""
-    try:
-        return x.shape  # type: ignore[no-any-return]
-    except AttributeError:
-        return np.shape(x)
-
-
-def dtype_of(x: Any) -> Any:
-    """The dtype of an array, tracer, numpy scalar or Python number."""
-    try:
-        return x.dtype
-    except AttributeError:
-        return np.result_type(x)
+__all__ = ["unbroadcast", "fit_cotangent", "fit_tangent", "cast", "zeros"]
 
 
 def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
@@ -48,10 +39,8 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
         if axes:
             g = np.add.reduce(g, axis=axes)
         return g if g.shape == shape else g.reshape(shape)
-    from tapeflow.numpy import reshape, sum
-
     if axes:
-        g = sum(g, axis=axes)
+        g = _sum(g, axis=axes)
     if shape_of(g) != shape:
         g = reshape(g, shape)
     return g
@@ -77,8 +66,6 @@ def fit_cotangent(ct: Any, arg: Any) -> Any:
         dtype = dtype_of(arg)
         ct_dtype = dtype_of(ct)
         if ct_dtype != dtype and np.issubdtype(dtype, np.inexact):
-            from tapeflow.numpy import astype, real
-
             if np.issubdtype(ct_dtype, np.complexfloating) and not np.issubdtype(
                 dtype, np.complexfloating
             ):
@@ -89,8 +76,6 @@ def fit_cotangent(ct: Any, arg: Any) -> Any:
 
 def fit_tangent(t: Any, ans: Any) -> Any:
     """Broadcast a tangent up to the output's shape and give it the output's dtype."""
-    from tapeflow.numpy import astype, broadcast_to
-
     shape = shape_of(ans)
     if shape_of(t) != shape:
         t = broadcast_to(t, shape)
@@ -100,10 +85,27 @@ def fit_tangent(t: Any, ans: Any) -> Any:
     return t
 
 
-def accumulate(a: Any, b: Any) -> Any:
-    """Add two cotangents for the same value (tuples of cotangents add entry by entry)."""
-    if type(a) is tuple:
-        return tuple(
-            x if y is None else y if x is None else x + y for x, y in zip(a, b, strict=True)
-        )
-    return a + b
+def zeros(like: Any) -> np.ndarray:
+    """A zero cotangent with ``like``'s shape and dtype (a constant)."""
+    return np.zeros(value_shape(like), leaf_dtype(like))
+
+
+def cast(x: Any, like: Any) -> Any:
+    """``x`` with the dtype of the transform's input ``like``, a real part for a real input.
+
+    A 0-d array becomes a numpy scalar when ``like`` is not an array (a Python or
+    numpy scalar): scalar in, scalar out.
+    """
+    dtype = leaf_dtype(like)
+    x_dtype = getattr(x, "dtype", None)
+    if x_dtype is None:  # a Python number from a rule: a numpy scalar, as for arrays
+        return np.asarray(x, dtype)[()]
+    if x_dtype != dtype:
+        if np.issubdtype(x_dtype, np.complexfloating) and not np.issubdtype(
+            dtype, np.complexfloating
+        ):
+            x = real(x)
+        x = astype(x, dtype)
+    if type(x) is ndarray and x.ndim == 0 and not isinstance(like, ndarray):
+        x = x[()]
+    return x

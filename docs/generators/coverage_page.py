@@ -1,6 +1,6 @@
 """Generate docs/coverage.md, the table of what tapeflow can differentiate.
 
-Run ``python -m tapeflow.coverage`` after adding a primitive or a numpy
+Run ``python -m docs.generators.coverage_page`` after adding a primitive or a numpy
 function; ``tests/test_coverage_table.py`` fails while the file is stale.
 
 The table is computed from the registries, never written by hand:
@@ -130,28 +130,17 @@ _PLAIN_NOTE = "returns a plain value (shape, dtype or constant): no gradient, no
 
 
 def default_path() -> Path:
-    """docs/coverage.md next to the package (the repository's docs folder)."""
-    return Path(__file__).resolve().parent.parent / "docs" / "coverage.md"
+    """docs/coverage.md (this generator lives in docs/generators/)."""
+    return Path(__file__).resolve().parent.parent / "coverage.md"
 
 
 def _load_registries() -> None:
-    import tapeflow  # noqa: F401  (registers and marks the builtin primitives)
-
-    for optional in ("tapeflow.scipy.special", "tapeflow.numpy.linalg"):
-        try:
-            importlib.import_module(optional)
-        except ImportError:
-            pass
-    try:  # vmap attaches batching rules lazily; attach them all now so the column is stable
-        from tapeflow.batching import register_rules
-    except ImportError:
-        return
-    register_rules()
+    import tapeflow  # noqa: F401  (declares every builtin primitive)
 
 
 # ----- which primitives does an implementation reach? ----------------------------
 def _bound_primitive(obj: Any) -> Any:
-    from tapeflow.primitive import Primitive
+    from tapeflow.core.primitive import Primitive
 
     prim = getattr(obj, "primitive", None)
     return prim if isinstance(prim, Primitive) else None
@@ -184,7 +173,7 @@ def _referenced(fn: types.FunctionType) -> Iterable[Any]:
     """What ``fn``'s code may call: globals, imports, closure cells, attribute names
     (``x.sum()``, ``_tnp().trace(...)``, resolved in ``tapeflow.numpy``) and operators."""
     import tapeflow.numpy as tnp
-    from tapeflow.primitive import registered_primitives
+    from tapeflow.core.primitive import registered_primitives
 
     registry = registered_primitives(builtin_only=True)
     namespace = fn.__globals__
@@ -307,13 +296,13 @@ def _scipy_special(name: str) -> Any:
 
 # ----- rule status ----------------------------------------------------------------------
 def _has_rules(prim: Any, kind: str) -> bool:
-    from tapeflow.tape import _MISSING
+    from tapeflow.core.primitive import MISSING_RULE
 
     if kind == "jvp" and prim.jvp_joint is not None:
         return True
     rules = prim.vjps if kind == "vjp" else prim.jvps
     rest = prim.vjp_rest if kind == "vjp" else prim.jvp_rest
-    return any(r is not None for r in rules) or (rest is not None and rest is not _MISSING)
+    return any(r is not None for r in rules) or (rest is not None and rest is not MISSING_RULE)
 
 
 def _status(names: set[str], prims: dict[str, Any], kind: str) -> str:
@@ -328,7 +317,9 @@ def _status(names: set[str], prims: dict[str, Any], kind: str) -> str:
 def _batching(names: set[str], prims: dict[str, Any]) -> str:
     if not names:
         return "n/a"
-    return "yes" if all(prims[n].batch_rule is not None for n in names) else "no"
+    from tapeflow.batching import has_batch_rule
+
+    return "yes" if all(has_batch_rule(prims[n]) for n in names) else "no"
 
 
 def _note(*keys: str, zero: bool = False) -> str:
@@ -345,8 +336,8 @@ def _cell(text: str) -> str:
 # ----- the table ---------------------------------------------------------------------
 def _numpy_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
     """(numpy name, tapeflow implementation, primitives reached) for every dispatch entry."""
-    from tapeflow.numpy.dispatch import _make_outer, outer_ufuncs, qualified_name
-    from tapeflow.primitive import NUMPY_DISPATCH
+    from tapeflow.numpy.declare import NUMPY_DISPATCH, qualified_name
+    from tapeflow.numpy.dispatch import _make_outer, outer_ufuncs
 
     rows = []
     for key, impl in list(NUMPY_DISPATCH.items()):
@@ -390,37 +381,17 @@ def _special_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
 
 
 def _method_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
-    import tapeflow.numpy as tnp
-    from tapeflow import tracer
+    from tapeflow.numpy.declare import METHODS
 
     rows = []
-    table: dict[str, str] = dict(getattr(tracer, "_METHODS", {}))
-    extra = {
-        "T": "transpose",
-        "mT": "swapaxes",
-        "real": "real",
-        "imag": "imag",
-        "reshape": "reshape",
-        "transpose": "transpose",
-        "astype": "astype",
-        "__getitem__": "getitem",
-        "at": "at",
-    }
-    table.update({k: v for k, v in extra.items() if hasattr(tracer.Tracer, k)})
-    for method, fname in sorted(table.items()):
-        fn = getattr(tnp, fname, None)
-        if fn is None:
-            continue
+    for method, fn in sorted(METHODS.items()):
         if method == "at":
-            from tapeflow.numpy import at as at_module
-
             at_names: tuple[str, ...] = ("at_set", "at_add", "at_multiply", "at_min", "at_max")
             reached = {n for n in at_names if n in prims}
-            del at_module
         else:
             reached = _reached(fn, prims)
         if reached:
-            rows.append((f"x.{method}", fname, reached))
+            rows.append((f"x.{method}", fn.__name__, reached))
     return rows
 
 
@@ -452,7 +423,8 @@ _CONVENTIONS = """\
 
 def build_table() -> str:
     """The full text of docs/coverage.md for the primitives registered right now."""
-    from tapeflow.primitive import registered_primitives
+    from tapeflow.batching import has_batch_rule
+    from tapeflow.core.primitive import registered_primitives
 
     _load_registries()
     prims = registered_primitives(builtin_only=True)
@@ -475,7 +447,8 @@ def build_table() -> str:
     lines = [
         "# What tapeflow can differentiate",
         "",
-        "<!-- Generated by `python -m tapeflow.coverage` from the registries; do not edit. -->",
+        "<!-- Generated by `python -m docs.generators.coverage_page` from the registries; "
+        "do not edit. -->",
         "",
         f"- {len(prims)} builtin primitives, {prim_both} of them with both VJP and JVP rules "
         f"({sum(p.zero_gradient for p in prims.values())} without gradient by design).",
@@ -550,7 +523,7 @@ def build_table() -> str:
         else:
             vjp = "yes" if _has_rules(p, "vjp") else "no"
             jvp = "yes" if _has_rules(p, "jvp") else "no"
-        batch = "yes" if p.batch_rule is not None else "no"
+        batch = "yes" if has_batch_rule(p) else "no"
         note = _note(name, name.rsplit(".", 1)[-1], zero=p.zero_gradient)
         lines.append(f"| `{name}` | {vjp} | {jvp} | {batch} | {_cell(note)} |")
     return "\n".join(lines) + "\n"
@@ -559,7 +532,7 @@ def build_table() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Write (or with ``--check`` verify) docs/coverage.md; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m tapeflow.coverage", description=__doc__.split("\n")[0]
+        prog="python -m docs.generators.coverage_page", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--output", type=Path, default=default_path(), help="where to write")
     parser.add_argument("--check", action="store_true", help="fail if the file is stale")
@@ -568,7 +541,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = args.output.read_text() if args.output.exists() else ""
         if current != text:
-            print(f"{args.output} is stale; run python -m tapeflow.coverage", file=sys.stderr)
+            print(
+                f"{args.output} is stale; run python -m docs.generators.coverage_page",
+                file=sys.stderr,
+            )
             return 1
         return 0
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -1,26 +1,15 @@
-"""Traces, trace levels and the tape.
+"""The tape: reverse mode's trace, its records and their replay.
 
-Every running transform owns one *trace*. Traces are numbered by an integer
-*level*, increasing with nesting depth, and kept on a per-thread stack, so two
-threads differentiating at once never see each other's records.
-
-A traced array (``tapeflow.tracer.Tracer``) remembers the trace that created
-it. When a primitive receives traced arguments, the trace with the highest
-level among them processes the call (``Trace.process``): it unwraps its own
-tracers, calls the primitive again on the unwrapped values (so lower-level
-traces see the call too), and wraps the answer. Values traced by an outer
-transform are therefore plain constants to an inner one, yet still recorded by
-the outer one: this is what makes ``grad(grad(f))`` correct.
-
-The reverse-mode trace is a :class:`Tape`: a flat list of records, one per
-primitive call, replayed in reverse append order by ``backward``. There is no
-recursive graph walk, so the depth of a computation is unlimited.
+A :class:`Tape` is a flat list of records, one per primitive call, replayed in
+reverse append order by :func:`backward`. There is no recursive graph walk, so the
+depth of a computation is unlimited. A tape also records calls that are not
+primitives as single entries: functions with custom derivative rules and
+checkpointed functions, each with a pull-back of its own.
 """
 
 from __future__ import annotations
 
-import gc
-import threading
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -28,55 +17,14 @@ from typing import Any
 # keeps Python 3.11 from specializing attribute loads on it, and this runs per operation.
 from numpy import ndarray as _ndarray
 
-from tapeflow.tracer import Tracer
+from tapeflow.core.arrays import ops
+from tapeflow.core.leaves import is_inexact, value_shape
+from tapeflow.core.primitive import EVERY_ARGUMENT, FunctionType, Primitive, resolve_rule
+from tapeflow.core.pytree import tree_flatten, tree_unflatten
+from tapeflow.core.trace import CustomCall, Trace, closes_over, new_trace
+from tapeflow.core.tracer import Tracer
 
-__all__ = [
-    "Trace",
-    "Tape",
-    "new_trace",
-    "push_trace",
-    "pop_trace",
-    "current_level",
-    "active_traces",
-]
-
-
-class _ThreadState(threading.local):
-    def __init__(self) -> None:
-        self.stack: list[Trace] = []
-        # How many gc pauses this thread holds (see _GCPause): only its outermost one
-        # touches the process-wide state.
-        self.gc_holds = 0
-
-
-_state = _ThreadState()
-
-
-class Trace:
-    """Base class of every trace. Subclasses implement :meth:`process`."""
-
-    __slots__ = ("level", "active", "__weakref__")
-    kind = "trace"
-    # True for vmap's trace: its tracers hold a whole batch but show one example's shape.
-    batched = False
-
-    def __init__(self, level: int) -> None:
-        self.level = level
-        self.active = True
-
-    def process(self, prim: Any, args: tuple, kwargs: dict) -> Any:  # pragma: no cover
-        raise NotImplementedError
-
-    def leaked_error(self) -> Exception:
-        return RuntimeError(
-            f"A traced value from a {self.kind} transform that has already returned was used "
-            "again (it escaped its transform, for example through a global variable or a "
-            "closure). Return values from the transformed function instead of storing them; "
-            "use tp.stop_gradient or float()/numpy values for logging."
-        )
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} level={self.level}>"
+__all__ = ["Tape", "ShapeDtype", "backward", "pull_back"]
 
 
 class Tape(Trace):
@@ -116,10 +64,10 @@ class Tape(Trace):
                         rule = rules[i]
                     except IndexError:  # past the listed rules
                         rule = prim.vjp_rest
-                    if type(rule) is not _FunctionType:  # None, missing, argnum-aware...
-                        rule = _resolve_rule(prim, rule, i)
+                    if type(rule) is not FunctionType:  # None, missing, argnum-aware...
+                        rule = resolve_rule(prim, rule, i)
                     if rule is not None:
-                        parents.append((i, a._aux, rule))
+                        parents.append((i, a._slot, rule))
                 else:
                     outer = True
             i += 1
@@ -157,7 +105,7 @@ class Tape(Trace):
                     else:
                         needs = kept_args
                         kept_args = _NOTHING.union(*[needs.get(p[0], _NOTHING) for p in parents])
-                    if kept_args is _EVERY_ARGUMENT:
+                    if kept_args is EVERY_ARGUMENT:
                         kept_args = None  # (skips the scan below)
                     elif "ans" in kept_args:
                         keeps_ans = True
@@ -186,7 +134,7 @@ class Tape(Trace):
                                 if (
                                     type(a) is Tracer
                                     and a._trace is self
-                                    and (earlier := records[a._aux]) is not None  # (input)
+                                    and (earlier := records[a._slot]) is not None  # (input)
                                     and type(earlier[1]) is ShapeDtype
                                 ):
                                     vals[i] = earlier[1]
@@ -204,7 +152,7 @@ class Tape(Trace):
         out = _new_tracer(Tracer)
         out._value = ans
         out._trace = self
-        out._aux = len(records) - 1
+        out._slot = len(records) - 1
         return out
 
     def new_input(self, value: Any) -> Any:
@@ -218,10 +166,131 @@ class Tape(Trace):
             out = _new_tracer(Tracer)
             out._value = value
             out._trace = self
-            out._aux = len(records)
+            out._slot = len(records)
             records.append(None)
             tracers.append(out)
         return tracers
+
+    def own_values(self, leaves: list[Any]) -> list[Any]:
+        """``leaves`` with this tape's tracers replaced by the values inside them."""
+        return [x._value if type(x) is Tracer and x._trace is self else x for x in leaves]
+
+    # ----- calls recorded as one entry ------------------------------------------------
+    def record_call(
+        self,
+        leaves: list[Any],
+        vals: list[Any],
+        out: Any,
+        pullback: Callable[[list[Any]], list[Any]],
+        replay: Callable[..., tuple[Any, ...]],
+    ) -> Any:
+        """Record one call of a function of ``leaves`` whose VJP is ``pullback``.
+
+        ``vals`` are the leaves with this tape's tracers unwrapped and ``out`` the
+        call's output computed from them. ``pullback(ct_leaves)`` maps one cotangent
+        per output leaf to one per input leaf (``None``: no gradient); it runs once per
+        backward pass. ``replay(*leaves)`` computes the output leaves again, so that a
+        record can be replayed as a program. Returns ``out`` with its float leaves
+        traced on this tape.
+        """
+        out_leaves, out_tree = tree_flatten(out)
+        results = tuple(out_leaves)
+        # The backward pass asks once per traced input with the same cotangent tuple;
+        # run the pull-back once per tuple. (g, result) is stored as one pair so that
+        # concurrent pull-backs of a kept tape never read each other's result.
+        memo: list[Any] = [(None, None)]
+
+        def cotangents(g: tuple[Any, ...]) -> list[Any]:
+            seen, result = memo[0]
+            if seen is not g:
+                result = pullback(
+                    [ops.zeros(o) if c is None else c for c, o in zip(g, out_leaves, strict=True)]
+                )
+                memo[0] = (g, result)
+            return result  # type: ignore[no-any-return]
+
+        def rule_for(i: int) -> Callable[..., Any]:
+            def rule(ans: Any, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+                def pull(g: Any) -> Any:
+                    ct = cotangents(g)[i]
+                    return ops.zeros(vals[i]) if ct is None else ct
+
+                return pull
+
+            return rule
+
+        parents = [
+            (i, x._slot, rule_for(i))
+            for i, x in enumerate(leaves)
+            if type(x) is Tracer and x._trace is self
+        ]
+        records = self.records
+        records.append((_CALL, results, vals, {"call": replay}, parents))
+        call_slot = len(records) - 1
+        wrapped = []
+        for j, o in enumerate(out_leaves):
+            if not is_inexact(o):
+                wrapped.append(o)
+                continue
+            records.append((_OUTPUT, o, (results,), {"index": j}, [(0, call_slot, _output_vjp)]))
+            out_tracer = Tracer(o, self)
+            out_tracer._slot = len(records) - 1
+            wrapped.append(out_tracer)
+        return tree_unflatten(out_tree, wrapped)
+
+    def process_custom_vjp_call(self, call: CustomCall) -> Any:
+        """Run the forward rule now; the backward rule becomes the call's pull-back."""
+        vals = self.own_values(call.leaves)
+        out, pullback = call.rules.forward_and_pullback(call, vals, self)
+        return self.record_call(call.leaves, vals, out, pullback, call.rules.replay(call))
+
+    def process_custom_jvp_call(self, call: CustomCall) -> Any:
+        """Record the rule's tangent map now; its transpose becomes the call's pull-back."""
+        vals = self.own_values(call.leaves)
+        out, pullback = call.rules.linearize(call, vals, self)
+        return self.record_call(call.leaves, vals, out, pullback, call.rules.replay(call))
+
+    def process_checkpoint_call(self, fun: Any, args: tuple, kwargs: dict) -> Any:
+        """Keep only the inputs of ``fun``; run it again under a fresh tape when pulled back."""
+        leaves, in_tree = tree_flatten(args)
+        vals = self.own_values(leaves)
+        traced = [i for i, x in enumerate(leaves) if type(x) is Tracer and x._trace is self]
+
+        def replay(*xs: Any) -> tuple[Any, ...]:
+            return tuple(tree_flatten(fun(*tree_unflatten(in_tree, xs), **kwargs))[0])
+
+        out = fun(*tree_unflatten(in_tree, vals), **kwargs)
+        if closes_over(out, self):
+            warnings.warn(
+                f"tp.checkpoint({getattr(fun, '__name__', 'fun')}): the function reads a traced "
+                "value from a closure, so it cannot be rematerialised and runs without "
+                "checkpointing (no memory is saved). Pass every differentiated value as an "
+                "argument: tp.checkpoint(lambda params, x: ...)(params, x).",
+                stacklevel=3,
+            )
+            return fun(*args, **kwargs)
+        out_leaves = tree_flatten(out)[0]
+
+        def pullback(ct_leaves: list[Any]) -> list[Any]:
+            # The tape does not check dtypes on the way back: a cotangent that a careless
+            # rule widened (float64 for a float32 output) is cast back here.
+            ct_leaves = [
+                ops.cast(c, o) if is_inexact(o) else c
+                for c, o in zip(ct_leaves, out_leaves, strict=True)
+            ]
+            primals = [vals[i] for i in traced]
+            with new_trace(Tape) as tape:
+                full = list(vals)
+                for i, x in zip(traced, tape.new_inputs(primals), strict=True):
+                    full[i] = x
+                again = tree_flatten(fun(*tree_unflatten(in_tree, full), **kwargs))[0]
+            cts = pull_back(tape, again, ct_leaves, primals, retain=False)
+            full_cts: list[Any] = [None] * len(leaves)
+            for i, c in zip(traced, cts, strict=True):
+                full_cts[i] = c
+            return full_cts
+
+        return self.record_call(leaves, vals, out, pullback, replay)
 
 
 _new_tracer = object.__new__  # makes tracers and stand-ins without running __init__
@@ -232,7 +301,7 @@ def _tracer_stand_in(value: Tracer, arg: Any, tape: Tape) -> ShapeDtype:
     """The stand-in of an outer transform's tracer ``value``, passed to a record as ``arg``
     (the answer when ``arg`` is None); shared with the earlier record that dropped it."""
     if type(arg) is Tracer and arg._trace is tape:
-        earlier = tape.records[arg._aux]
+        earlier = tape.records[arg._slot]
         if earlier is not None and type(earlier[1]) is ShapeDtype:  # (None: an input)
             return earlier[1]
     stand_in = _new_tracer(ShapeDtype)
@@ -253,18 +322,6 @@ def _large_tracer(tracer: Tracer) -> bool:
     while type(value) is Tracer:
         value = value._value
     return type(value) is _ndarray and value.size >= _KEEP_BELOW
-
-
-_FunctionType = type(lambda: None)
-
-
-def _resolve_rule(prim: Any, rule: Any, argnum: int, kind: str = "VJP") -> Any:
-    """The ``kind`` rule for ``argnum`` when the registered one is not a plain function."""
-    if rule is _MISSING:
-        raise prim.missing_rule_error(kind, argnum)
-    if type(rule) is _ArgnumRule:
-        return rule.for_argnum(argnum)
-    return rule  # None (no gradient) or any other callable
 
 
 class ShapeDtype:
@@ -292,164 +349,10 @@ class ShapeDtype:
 
 
 _NOTHING: frozenset[int] = frozenset()
-# What vjp_needs stores when the rules of all the arguments together read every argument
-# but not the answer (multiply, matmul): the tape then keeps the arguments without a scan.
-_EVERY_ARGUMENT: frozenset[Any] = frozenset({"every argument"})
-
 # Arrays smaller than this are kept whole: making the stand-in costs more than freeing them
 # early saves. Measured on grad of a chain of elementwise ops (benchmarks/run.py's per-op
 # chain at other lengths): dropping cost 10% at 100 float64 values and saved 9% at 300.
 _KEEP_BELOW = 256
-
-
-class _Missing:
-    """Marks an argument for which no rule was registered (distinct from None)."""
-
-    def __repr__(self) -> str:
-        return "<missing rule>"
-
-
-_MISSING: Any = _Missing()
-
-
-class _ArgnumRule:
-    """Adapts an argnum-aware rule to the per-argument calling convention.
-
-    Registered by ``defvjp_argnum`` / ``defjvp_argnum`` for variadic primitives;
-    the trace asks it for a per-argument rule (cached) when an argument is traced.
-    """
-
-    __slots__ = ("maker", "vjp", "cache")
-
-    def __init__(self, maker: Callable[..., Any], vjp: bool) -> None:
-        self.maker = maker
-        self.vjp = vjp
-        self.cache: dict[int, Callable[..., Any]] = {}
-
-    def for_argnum(self, argnum: int) -> Callable[..., Any]:
-        rule = self.cache.get(argnum)
-        if rule is None:
-            maker = self.maker
-            if self.vjp:
-                rule = lambda ans, *args, **kwargs: maker(argnum, ans, args, kwargs)
-            else:
-                rule = lambda t, ans, *args, **kwargs: maker(argnum, t, ans, args, kwargs)
-            self.cache[argnum] = rule
-        return rule
-
-
-def current_level() -> int:
-    """The level a newly created trace would get in this thread."""
-    stack = _state.stack
-    return stack[-1].level + 1 if stack else 1
-
-
-def active_traces() -> tuple[Trace, ...]:
-    """The traces running in this thread, outermost first (for tests and debugging)."""
-    return tuple(_state.stack)
-
-
-class _GCPause:
-    """Pause Python's cyclic garbage collector while transforms run.
-
-    Tracing allocates several long-lived container objects per operation (records,
-    argument lists, tracers), and the collector would scan the growing tape again
-    and again; the tape holds no reference cycles, so those scans find nothing.
-    Pausing is process-wide, so it is counted across threads: the collector is
-    re-enabled when the last transform ends, and only if it was enabled before
-    (a program that disabled it keeps it disabled). Cyclic garbage made meanwhile
-    is collected after the transform.
-
-    Each thread counts its own nested pauses, so only its outermost one touches the
-    shared state: a list with one entry per thread holding a pause. Appending and
-    popping are single atomic steps, so no lock is needed; the checks around them
-    can interleave between threads, but at worst the collector then runs during a
-    transform (costing time, never correctness), and the last thread to leave
-    always restores it.
-    """
-
-    def __init__(self) -> None:
-        self.holders: list[None] = []  # one entry per thread holding a pause
-        self.paused = False  # True when a pause disabled an enabled collector
-
-    def __enter__(self) -> None:
-        state = _state
-        if state.gc_holds:
-            state.gc_holds += 1
-            return
-        state.gc_holds = 1
-        self.holders.append(None)
-        if gc.isenabled():
-            gc.disable()
-            self.paused = True
-
-    def __exit__(self, *exc: Any) -> None:
-        state = _state
-        state.gc_holds -= 1
-        if state.gc_holds:
-            return
-        holders = self.holders
-        holders.pop()
-        if not holders and self.paused:
-            self.paused = False
-            gc.enable()
-
-
-gc_paused = _GCPause()
-
-
-def push_trace(cls: type, *init_args: Any) -> Any:
-    """Make a trace of class ``cls`` one level above this thread's innermost and push it.
-
-    Callers pop it with :func:`pop_trace` in a ``finally`` clause; :func:`new_trace`
-    wraps the pair as a context manager (the grad call path uses them directly).
-    """
-    stack = _state.stack
-    trace = cls(stack[-1].level + 1 if stack else 1, *init_args)
-    stack.append(trace)
-    return trace
-
-
-def pop_trace(trace: Any) -> None:
-    """Deactivate ``trace`` and remove it from this thread's stack."""
-    trace.active = False
-    # Normally the last one; tolerate out-of-order exits from generators closed late.
-    stack = _state.stack
-    if stack and stack[-1] is trace:
-        stack.pop()
-    elif trace in stack:
-        stack.remove(trace)
-
-
-class _TraceScope:
-    """The context manager returned by :func:`new_trace` (a class: cheaper than a generator)."""
-
-    __slots__ = ("cls", "init_args", "trace")
-
-    def __init__(self, cls: type, init_args: tuple[Any, ...]) -> None:
-        self.cls = cls
-        self.init_args = init_args
-
-    def __enter__(self) -> Any:
-        trace = self.trace = push_trace(self.cls, *self.init_args)
-        gc_paused.__enter__()
-        return trace
-
-    def __exit__(self, *exc: Any) -> None:
-        gc_paused.__exit__()
-        pop_trace(self.trace)
-
-
-def new_trace(cls: type, *init_args: Any) -> Any:
-    """Push a new trace of class ``cls`` for the duration of a ``with`` block.
-
-    The trace is always popped and deactivated, even when the block raises, so
-    an exception never leaves a trace or a level behind.
-    """
-    return _TraceScope(cls, init_args)
-
-
-_cotangent_helpers: Any = None  # tapeflow.numpy._cotangent, imported on first use (a cycle)
 
 
 def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[Any]:
@@ -463,14 +366,8 @@ def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[An
     Callers run it with the cyclic GC paused (``with gc_paused:``), as the
     transforms do around their whole call.
     """
-    global _cotangent_helpers
-    helpers = _cotangent_helpers
-    if helpers is None:
-        from tapeflow.numpy import _cotangent as helpers
-
-        _cotangent_helpers = helpers
-    accumulate = helpers.accumulate
-    fit_cotangent = helpers.fit_cotangent
+    accumulate = ops.add
+    fit_cotangent = ops.fit_cotangent
     records = tape.records
     last = max(seeds)
     cts: list[Any] = [None] * (last + 1)
@@ -509,3 +406,62 @@ def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[An
             old = cts[pslot]
             cts[pslot] = ct if old is None else accumulate(old, ct)
     return cts
+
+
+def pull_back(
+    tape: Tape, out_leaves: list[Any], ct_leaves: list[Any], in_leaves: list[Any], retain: bool
+) -> list[Any]:
+    """Cotangents of a transform's inputs given cotangents of its outputs.
+
+    ``in_leaves`` are the values whose tracers occupy the first slots of ``tape``; each
+    cotangent comes back with its input's shape and dtype (zeros where nothing flowed).
+    Callers run it with the cyclic GC paused, as the transforms do around their call.
+    """
+    seeds: dict[int, Any] = {}
+    for o, ct in zip(out_leaves, ct_leaves, strict=True):
+        if type(o) is Tracer and o._trace is tape:
+            slot = o._slot
+            seeds[slot] = ct if slot not in seeds else seeds[slot] + ct
+    if not seeds:
+        return [ops.zeros(x) for x in in_leaves]
+    cts = backward(tape, seeds, retain)
+    result = []
+    for i, x in enumerate(in_leaves):
+        ct = cts[i] if i < len(cts) else None
+        if (
+            type(ct) is _ndarray
+            and type(x) is _ndarray
+            and ct.shape == x.shape
+            and ct.dtype == x.dtype
+        ):
+            result.append(ct)  # the common case: nothing to fit or cast
+            continue
+        if ct is not None and value_shape(ct) != value_shape(x):
+            raise ValueError(
+                f"the cotangent computed for input leaf {i} has shape {value_shape(ct)}, but the "
+                f"input has shape {value_shape(x)}: a VJP rule returned a cotangent of the wrong "
+                "shape. Check custom rules with tp.check_grads."
+            )
+        result.append(ops.cast(ops.zeros(x) if ct is None else ct, x))
+    return result
+
+
+# ----- the records of calls (see Tape.record_call) -------------------------------------
+def _call_impl(*leaves: Any, call: Callable[..., Any]) -> tuple[Any, ...]:
+    out: tuple[Any, ...] = call(*leaves)
+    return out
+
+
+def _output_impl(results: tuple[Any, ...], index: int) -> Any:
+    return results[index]
+
+
+def _output_vjp(ans: Any, results: tuple[Any, ...], index: int) -> Callable[[Any], Any]:
+    n = len(results)
+    return lambda g: tuple(g if k == index else None for k in range(n))
+
+
+# Not registered: they only appear in records made by record_call. ``call`` computes the
+# output leaves from the input leaves, so a record can be replayed as a program.
+_CALL = Primitive(_call_impl, "custom_call")
+_OUTPUT = Primitive(_output_impl, "custom_output")

@@ -7,171 +7,80 @@ derivatives of any order work), and with a ``tp.vmap`` rule (numpy.linalg
 already maps over leading axes, so the batch axis just goes first).
 
 Multi-output functions (``eigh``, ``qr``, ``svd``) are primitives returning a
-tuple; one small ``linalg.result_item`` primitive picks an entry, and its VJP
-hands back a tuple with ``None`` (zero) for the other entries, so the rule of
-the factorization only pays for the outputs that were used.
-
-The public namespace, the conventions and the compositions built on these
-(norms, ``lstsq``, ``matrix_power``...) are in :mod:`tapeflow.numpy.linalg`.
+tuple, split by :func:`tapeflow.numpy.items.items`; the rule of the factorization
+only pays for the outputs that were used. What the primitives compute is in
+:mod:`~tapeflow.numpy.linalg.kernels`, the matrix helpers the rules use in
+:mod:`~tapeflow.numpy.linalg.matrices`.
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from tapeflow.numpy._cotangent import dtype_of, shape_of, unbroadcast
-from tapeflow.primitive import defjvp, defvjp, defvjp_direct, nondifferentiable, primitive
-
-try:  # numpy >= 2.0 exposes its result types here; share them so isinstance works.
-    from numpy.linalg._linalg import EighResult, QRResult, SlogdetResult, SVDResult
-except ImportError:  # pragma: no cover - older numpy
-
-    class EighResult(NamedTuple):  # type: ignore[no-redef]
-        eigenvalues: Any
-        eigenvectors: Any
-
-    class QRResult(NamedTuple):  # type: ignore[no-redef]
-        Q: Any
-        R: Any
-
-    class SlogdetResult(NamedTuple):  # type: ignore[no-redef]
-        sign: Any
-        logabsdet: Any
-
-    class SVDResult(NamedTuple):  # type: ignore[no-redef]
-        U: Any
-        S: Any
-        Vh: Any
-
-
-LinAlgError = np.linalg.LinAlgError
-
-
-# ----- small helpers written with tapeflow operations --------------------------
-def _tnp() -> Any:
-    import tapeflow.numpy as tnp
-
-    return tnp
-
-
-def _T(x: Any) -> Any:
-    """Transpose the last two axes."""
-    return _tnp().swapaxes(x, -1, -2)
-
-
-def _mm(a: Any, b: Any) -> Any:
-    from tapeflow.numpy.products import matmul
-
-    return matmul(a, b)
-
-
-def _col(v: Any) -> Any:
-    """(..., n) -> (..., n, 1)."""
-    return _tnp().reshape(v, tuple(shape_of(v)) + (1,))
-
-
-def _row(v: Any) -> Any:
-    """(..., n) -> (..., 1, n)."""
-    s = tuple(shape_of(v))
-    return _tnp().reshape(v, s[:-1] + (1,) + s[-1:])
-
-
-def _diag_part(m: Any) -> Any:
-    from tapeflow.numpy.products import einsum
-
-    return einsum("...ii->...i", m)
-
-
-def _trace(m: Any) -> Any:
-    from tapeflow.numpy.products import einsum
-
-    return einsum("...ii->...", m)
-
-
-def _eye(n: int, like: Any) -> np.ndarray:
-    return np.eye(n, dtype=dtype_of(like))
-
-
-def _diag_embed(v: Any) -> Any:
-    """(..., n) -> (..., n, n) with ``v`` on the diagonal."""
-    return _col(v) * _eye(shape_of(v)[-1], v)
-
-
-def _strict_lower(n: int, like: Any) -> np.ndarray:
-    return np.tril(np.ones((n, n), dtype_of(like)), -1)
-
-
-def _scalar_to_matrix(x: Any) -> Any:
-    """(...,) -> (..., 1, 1), for batched scalars times batched matrices."""
-    return _tnp().reshape(x, tuple(shape_of(x)) + (1, 1))
-
-
-def _read_triangle(t: Any, lower: bool) -> Any:
-    """The symmetric matrix numpy actually sees when it reads one triangle of ``t``."""
-    n = shape_of(t)[-1]
-    strict = _strict_lower(n, t)
-    if not lower:
-        strict = strict.T
-    part = t * strict
-    return part + _T(part) + t * _eye(n, t)
-
-
-def _triangle_adjoint(g: Any, lower: bool) -> Any:
-    """Transpose of :func:`_read_triangle`: the gradient lands on the triangle read."""
-    n = shape_of(g)[-1]
-    strict = _strict_lower(n, g)
-    if not lower:
-        strict = strict.T
-    return (g + _T(g)) * strict + g * _eye(n, g)
-
-
-def _gap_inverse(w: Any) -> Any:
-    """F[..., i, j] = 1 / (w_j - w_i) off the diagonal, 0 on it."""
-    n = shape_of(w)[-1]
-    eye = _eye(n, w)
-    return (1 - eye) / (_row(w) - _col(w) + eye)
-
-
-def _real_only(a: Any, name: str) -> None:
-    """Derivative rules below use transposes: right for real matrices (and for the
-    holomorphic inv/solve/det), wrong for complex Hermitian problems, so refuse those."""
-    if np.issubdtype(dtype_of(a), np.complexfloating):
-        raise NotImplementedError(
-            f"tapeflow differentiates {name} for real matrices only, got dtype {dtype_of(a)}"
-        )
-
-
-def _square_check(a: Any, name: str) -> None:
-    s = shape_of(a)
-    if len(s) < 2 or s[-1] != s[-2]:
-        raise LinAlgError(
-            f"{name}: last 2 dimensions of the array must be square, got shape {tuple(s)}"
-        )
-
-
-# ----- multi-output plumbing ----------------------------------------------------
-def _np_result_item(result: Any, index: int, length: int) -> Any:
-    return result[index]
-
-
-_result_item = primitive(_np_result_item, name="linalg.result_item")
-defvjp_direct(
-    _result_item,
-    lambda g, ans, result, index, length: tuple(g if i == index else None for i in range(length)),
+from tapeflow.core.primitive import (
+    defbatch,
+    defjvp,
+    defvjp,
+    nondifferentiable,
+    primitive,
 )
-defjvp(_result_item, lambda t, ans, result, index, length: t[index])
+from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.fitting import unbroadcast
+from tapeflow.numpy.items import items
+from tapeflow.numpy.linalg.kernels import (
+    EighResult,
+    QRResult,
+    SlogdetResult,
+    SVDResult,
+    np_eigh,
+    np_logabsdet,
+    np_qr,
+    np_slogdet_sign,
+    np_svd,
+    np_svdvals,
+    real_only,
+    square_check,
+)
+from tapeflow.numpy.linalg.matrices import (
+    col,
+    diag_embed,
+    diag_part,
+    eye_like,
+    gap_inverse,
+    mm,
+    read_triangle,
+    row,
+    scalar_to_matrix,
+    strict_lower,
+    swap_last,
+    trace_of,
+    triangle_adjoint,
+)
+from tapeflow.numpy.meta import shape_of
+from tapeflow.numpy.products import einsum
+from tapeflow.numpy.shape import broadcast_to, reshape, transpose
+
+__all__ = [
+    "inv",
+    "solve",
+    "det",
+    "slogdet",
+    "cholesky",
+    "eigh",
+    "eigvalsh",
+    "qr",
+    "svd",
+    "svdvals",
+    "pinv",
+    "matrix_rank",
+]
 
 
-def _items(result: Any, length: int) -> list[Any]:
-    return [_result_item(result, index=i, length=length) for i in range(length)]
-
-
-# ----- inv, solve ---------------------------------------------------------------
 _inv = primitive(np.linalg.inv, name="linalg.inv")
-defvjp_direct(_inv, lambda g, ans, a: -_mm(_mm(_T(ans), g), _T(ans)))
-defjvp(_inv, lambda t, ans, a: -_mm(_mm(ans, t), ans))
+defvjp(_inv, lambda ans, a: lambda g: -mm(mm(swap_last(ans), g), swap_last(ans)))
+defjvp(_inv, lambda t, ans, a: -mm(mm(ans, t), ans))
 
 
 def inv(a: Any) -> Any:
@@ -190,8 +99,8 @@ _solve = primitive(np.linalg.solve, name="linalg.solve")
 
 def _solve_vec(a: Any, v: Any) -> Any:
     """``a^-1 v`` for stacks of vectors ``v`` of shape (..., M), whatever their batch shape."""
-    x = _solve(a, _col(v))
-    return _tnp().reshape(x, tuple(shape_of(x))[:-1])
+    x = _solve(a, col(v))
+    return reshape(x, tuple(shape_of(x))[:-1])
 
 
 def _solve_any(a: Any, rhs: Any, vector: bool) -> Any:
@@ -202,8 +111,8 @@ def _solve_vjp_a(ans: Any, a: Any, b: Any) -> Any:
     vector = len(shape_of(b)) == 1
 
     def vjp(g: Any) -> Any:
-        gb = _solve_any(_T(a), g, vector)
-        ga = -(_col(gb) * _row(ans)) if vector else -_mm(gb, _T(ans))
+        gb = _solve_any(swap_last(a), g, vector)
+        ga = -(col(gb) * row(ans)) if vector else -mm(gb, swap_last(ans))
         return unbroadcast(ga, shape_of(a))
 
     return vjp
@@ -211,19 +120,19 @@ def _solve_vjp_a(ans: Any, a: Any, b: Any) -> Any:
 
 def _solve_vjp_b(ans: Any, a: Any, b: Any) -> Any:
     vector = len(shape_of(b)) == 1
-    return lambda g: unbroadcast(_solve_any(_T(a), g, vector), shape_of(b))
+    return lambda g: unbroadcast(_solve_any(swap_last(a), g, vector), shape_of(b))
 
 
 def _solve_jvp_a(t: Any, ans: Any, a: Any, b: Any) -> Any:
     if len(shape_of(b)) == 1:
-        return -_solve_vec(a, _tnp().reshape(_mm(t, _col(ans)), shape_of(ans)))
-    return -_solve(a, _mm(t, ans))
+        return -_solve_vec(a, reshape(mm(t, col(ans)), shape_of(ans)))
+    return -_solve(a, mm(t, ans))
 
 
 def _solve_jvp_b(t: Any, ans: Any, a: Any, b: Any) -> Any:
     out = _solve_any(a, t, len(shape_of(b)) == 1)
     if shape_of(out) != shape_of(ans):
-        out = _tnp().broadcast_to(out, shape_of(ans))
+        out = broadcast_to(out, shape_of(ans))
     return out
 
 
@@ -246,8 +155,8 @@ def solve(a: Any, b: Any) -> Any:
 
 # ----- det, slogdet ---------------------------------------------------------------
 _det = primitive(np.linalg.det, name="linalg.det")
-defvjp_direct(_det, lambda g, ans, a: _scalar_to_matrix(g * ans) * _T(_inv(a)))
-defjvp(_det, lambda t, ans, a: ans * _trace(_solve(a, t)))
+defvjp(_det, lambda ans, a: lambda g: scalar_to_matrix(g * ans) * swap_last(_inv(a)))
+defjvp(_det, lambda t, ans, a: ans * trace_of(_solve(a, t)))
 
 
 def det(a: Any) -> Any:
@@ -258,27 +167,19 @@ def det(a: Any) -> Any:
     return _det(a)
 
 
-def _np_slogdet_sign(a: Any) -> Any:
-    return np.linalg.slogdet(a)[0]
-
-
-def _np_logabsdet(a: Any) -> Any:
-    return np.linalg.slogdet(a)[1]
-
-
-_slogdet_sign = primitive(_np_slogdet_sign, name="linalg.slogdet_sign")
+_slogdet_sign = primitive(np_slogdet_sign, name="linalg.slogdet_sign")
 nondifferentiable(_slogdet_sign)
-_logabsdet = primitive(_np_logabsdet, name="linalg.logabsdet")
+_logabsdet = primitive(np_logabsdet, name="linalg.logabsdet")
 
 
 def _logabsdet_vjp(ans: Any, a: Any) -> Any:
-    _real_only(a, "slogdet")
-    return lambda g: _scalar_to_matrix(g) * _T(_inv(a))
+    real_only(a, "slogdet")
+    return lambda g: scalar_to_matrix(g) * swap_last(_inv(a))
 
 
 def _logabsdet_jvp(t: Any, ans: Any, a: Any) -> Any:
-    _real_only(a, "slogdet")
-    return _trace(_solve(a, t))
+    real_only(a, "slogdet")
+    return trace_of(_solve(a, t))
 
 
 defvjp(_logabsdet, _logabsdet_vjp)
@@ -305,26 +206,26 @@ _cholesky = primitive(np.linalg.cholesky, name="linalg.cholesky")
 def _half_lower(x: Any) -> Any:
     """Lower triangle of ``x`` with the diagonal halved."""
     n = shape_of(x)[-1]
-    return x * (_strict_lower(n, x) + 0.5 * _eye(n, x))
+    return x * (strict_lower(n, x) + 0.5 * eye_like(n, x))
 
 
 def _cholesky_vjp(ans: Any, a: Any) -> Any:
-    _real_only(a, "cholesky")
+    real_only(a, "cholesky")
 
     def vjp(g: Any) -> Any:
-        p = _half_lower(_mm(_T(ans), g))
-        left = _solve(_T(ans), p)  # L^-T P
-        full = _T(_solve(_T(ans), _T(left)))  # L^-T P L^-1
-        return _triangle_adjoint(full, lower=True)
+        p = _half_lower(mm(swap_last(ans), g))
+        left = _solve(swap_last(ans), p)  # L^-T P
+        full = swap_last(_solve(swap_last(ans), swap_last(left)))  # L^-T P L^-1
+        return triangle_adjoint(full, lower=True)
 
     return vjp
 
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
-    _real_only(a, "cholesky")
-    da = _read_triangle(t, lower=True)
-    x = _T(_solve(ans, _T(_solve(ans, da))))  # L^-1 dA L^-T
-    return _mm(ans, _half_lower(x))
+    real_only(a, "cholesky")
+    da = read_triangle(t, lower=True)
+    x = swap_last(_solve(ans, swap_last(_solve(ans, da))))  # L^-1 dA L^-T
+    return mm(ans, _half_lower(x))
 
 
 defvjp(_cholesky, _cholesky_vjp)
@@ -342,43 +243,38 @@ def cholesky(a: Any, upper: bool = False) -> Any:
         array([[2., 0.],
                [1., 2.]])
     """
-    _square_check(a, "cholesky")
+    square_check(a, "cholesky")
     if upper:
-        return _T(_cholesky(_T(a)))
+        return swap_last(_cholesky(swap_last(a)))
     return _cholesky(a)
 
 
 # ----- eigh -----------------------------------------------------------------------
-def _np_eigh(a: Any, UPLO: str = "L") -> tuple[Any, Any]:
-    w, v = np.linalg.eigh(a, UPLO=UPLO)  # type: ignore[call-overload]
-    return (w, v)
-
-
-_eigh = primitive(_np_eigh, name="linalg.eigh")
+_eigh = primitive(np_eigh, name="linalg.eigh")
 
 
 def _eigh_vjp(ans: Any, a: Any, UPLO: str = "L") -> Any:
-    _real_only(a, "eigh")
-    w, v = _items(ans, 2)
+    real_only(a, "eigh")
+    w, v = items(ans, 2)
 
     def vjp(g: Any) -> Any:
         gw, gv = g
         inner = None
         if gw is not None:
-            inner = _diag_embed(gw)
+            inner = diag_embed(gw)
         if gv is not None:
-            part = _gap_inverse(w) * _mm(_T(v), gv)
+            part = gap_inverse(w) * mm(swap_last(v), gv)
             inner = part if inner is None else inner + part
-        return _triangle_adjoint(_mm(_mm(v, inner), _T(v)), lower=UPLO.upper() == "L")
+        return triangle_adjoint(mm(mm(v, inner), swap_last(v)), lower=UPLO.upper() == "L")
 
     return vjp
 
 
 def _eigh_jvp(t: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
-    _real_only(a, "eigh")
-    w, v = _items(ans, 2)
-    m = _mm(_mm(_T(v), _read_triangle(t, lower=UPLO.upper() == "L")), v)
-    return (_diag_part(m), _mm(v, _gap_inverse(w) * m))
+    real_only(a, "eigh")
+    w, v = items(ans, 2)
+    m = mm(mm(swap_last(v), read_triangle(t, lower=UPLO.upper() == "L")), v)
+    return (diag_part(m), mm(v, gap_inverse(w) * m))
 
 
 defvjp(_eigh, _eigh_vjp)
@@ -397,10 +293,10 @@ def eigh(a: Any, UPLO: str = "L") -> Any:
         >>> eigh(np.diag([2.0, 1.0])).eigenvalues
         array([1., 2.])
     """
-    _square_check(a, "eigh")
+    square_check(a, "eigh")
     if UPLO.upper() not in ("L", "U"):
         raise ValueError("eigh: UPLO argument must be 'L' or 'U'")
-    w, v = _items(_eigh(a, UPLO=UPLO.upper()), 2)
+    w, v = items(_eigh(a, UPLO=UPLO.upper()), 2)
     return EighResult(w, v)
 
 
@@ -408,21 +304,19 @@ _eigvalsh = primitive(np.linalg.eigvalsh, name="linalg.eigvalsh")
 
 
 def _eigvalsh_vjp(ans: Any, a: Any, UPLO: str = "L") -> Any:
-    _real_only(a, "eigvalsh")
+    real_only(a, "eigvalsh")
 
     def vjp(g: Any) -> Any:
-        _, v = _items(_eigh(a, UPLO=UPLO), 2)
-        return _triangle_adjoint(_mm(v * _row(g), _T(v)), lower=UPLO == "L")
+        _, v = items(_eigh(a, UPLO=UPLO), 2)
+        return triangle_adjoint(mm(v * row(g), swap_last(v)), lower=UPLO == "L")
 
     return vjp
 
 
 def _eigvalsh_jvp(t: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
-    from tapeflow.numpy.products import einsum
-
-    _real_only(a, "eigvalsh")
-    _, v = _items(_eigh(a, UPLO=UPLO), 2)
-    return einsum("...ik,...ij,...jk->...k", v, _read_triangle(t, lower=UPLO == "L"), v)
+    real_only(a, "eigvalsh")
+    _, v = items(_eigh(a, UPLO=UPLO), 2)
+    return einsum("...ik,...ij,...jk->...k", v, read_triangle(t, lower=UPLO == "L"), v)
 
 
 defvjp(_eigvalsh, _eigvalsh_vjp)
@@ -435,23 +329,18 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Any:
     Cheaper than :func:`eigh` (no eigenvectors in the forward pass), and its
     derivative ``V diag(g) V^T`` exists even where eigenvalues repeat.
     """
-    _square_check(a, "eigvalsh")
+    square_check(a, "eigvalsh")
     if UPLO.upper() not in ("L", "U"):
         raise ValueError("eigvalsh: UPLO argument must be 'L' or 'U'")
     return _eigvalsh(a, UPLO=UPLO.upper())
 
 
 # ----- qr -----------------------------------------------------------------------
-def _np_qr(a: Any) -> tuple[Any, Any]:
-    q, r = np.linalg.qr(a, mode="reduced")
-    return (q, r)
-
-
-_qr = primitive(_np_qr, name="linalg.qr")
+_qr = primitive(np_qr, name="linalg.qr")
 
 
 def _qr_shape_check(a: Any) -> None:
-    _real_only(a, "qr")
+    real_only(a, "qr")
     m, n = shape_of(a)[-2:]
     if m < n:
         raise NotImplementedError(
@@ -461,39 +350,39 @@ def _qr_shape_check(a: Any) -> None:
 
 def _copy_lower_to_upper(m: Any) -> Any:
     n = shape_of(m)[-1]
-    lower = m * _strict_lower(n, m)
-    return lower + _T(lower) + m * _eye(n, m)
+    lower = m * strict_lower(n, m)
+    return lower + swap_last(lower) + m * eye_like(n, m)
 
 
 def _qr_vjp(ans: Any, a: Any) -> Any:
     _qr_shape_check(a)
-    q, r = _items(ans, 2)
+    q, r = items(ans, 2)
 
     def vjp(g: Any) -> Any:
         gq, gr = g
         m = None
         if gr is not None:
-            m = _mm(r, _T(gr))
+            m = mm(r, swap_last(gr))
         if gq is not None:
-            part = _mm(_T(gq), q)
+            part = mm(swap_last(gq), q)
             m = -part if m is None else m - part
-        b = _mm(q, _copy_lower_to_upper(m))
+        b = mm(q, _copy_lower_to_upper(m))
         if gq is not None:
             b = b + gq
-        return _T(_solve(r, _T(b)))  # B R^-T
+        return swap_last(_solve(r, swap_last(b)))  # B R^-T
 
     return vjp
 
 
 def _qr_jvp(t: Any, ans: Any, a: Any) -> Any:
     _qr_shape_check(a)
-    q, r = _items(ans, 2)
-    t_rinv = _T(_solve(_T(r), _T(t)))  # dA R^-1
-    c = _mm(_T(q), t_rinv)
+    q, r = items(ans, 2)
+    t_rinv = swap_last(_solve(swap_last(r), swap_last(t)))  # dA R^-1
+    c = mm(swap_last(q), t_rinv)
     n = shape_of(c)[-1]
-    low = c * _strict_lower(n, c)
-    upper = c - low + _T(low)  # C - Omega, upper triangular
-    return (t_rinv - _mm(q, upper), _mm(upper, r))
+    low = c * strict_lower(n, c)
+    upper = c - low + swap_last(low)  # C - Omega, upper triangular
+    return (t_rinv - mm(q, upper), mm(upper, r))
 
 
 defvjp(_qr, _qr_vjp)
@@ -512,97 +401,86 @@ def qr(a: Any, mode: str = "reduced") -> Any:
     """
     if mode not in ("reduced", "r"):
         raise NotImplementedError(f"tapeflow's qr supports mode='reduced' and 'r', got {mode!r}")
-    q, r = _items(_qr(a), 2)
+    q, r = items(_qr(a), 2)
     return r if mode == "r" else QRResult(q, r)
 
 
 # ----- svd ------------------------------------------------------------------------
-def _np_svd(a: Any) -> tuple[Any, Any, Any]:
-    u, s, vh = np.linalg.svd(a, full_matrices=False)
-    return (u, s, vh)
-
-
-_svd = primitive(_np_svd, name="linalg.svd")
+_svd = primitive(np_svd, name="linalg.svd")
 
 
 def _svd_vjp(ans: Any, a: Any) -> Any:
-    _real_only(a, "svd")
-    u, s, vh = _items(ans, 3)
+    real_only(a, "svd")
+    u, s, vh = items(ans, 3)
     m, n = shape_of(a)[-2:]
     k = min(m, n)
 
     def vjp(g: Any) -> Any:
         gu, gs, gvh = g
-        core = None if gs is None else _diag_embed(gs)
+        core = None if gs is None else diag_embed(gs)
         extra = None
         if gu is not None or gvh is not None:
-            f = _gap_inverse(s * s)
+            f = gap_inverse(s * s)
         if gu is not None:
-            j = _mm(_T(u), gu)
-            part = f * (j - _T(j)) * _row(s)
+            j = mm(swap_last(u), gu)
+            part = f * (j - swap_last(j)) * row(s)
             core = part if core is None else core + part
             if m > k:  # the part of gU orthogonal to U
-                extra = _mm((gu - _mm(u, j)) / _row(s), vh)
+                extra = mm((gu - mm(u, j)) / row(s), vh)
         if gvh is not None:
-            gv = _T(gvh)
-            j = _mm(vh, gv)  # V^T gV
-            part = _col(s) * (f * (j - _T(j)))
+            gv = swap_last(gvh)
+            j = mm(vh, gv)  # V^T gV
+            part = col(s) * (f * (j - swap_last(j)))
             core = part if core is None else core + part
             if n > k:  # the part of gV orthogonal to V
-                ortho = _mm(u, (gvh - _mm(_T(j), vh)) / _col(s))
+                ortho = mm(u, (gvh - mm(swap_last(j), vh)) / col(s))
                 extra = ortho if extra is None else extra + ortho
-        out = _mm(_mm(u, core), vh)
+        out = mm(mm(u, core), vh)
         return out if extra is None else out + extra
 
     return vjp
 
 
 def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
-    _real_only(a, "svd")
-    u, s, vh = _items(ans, 3)
+    real_only(a, "svd")
+    u, s, vh = items(ans, 3)
     m, n = shape_of(a)[-2:]
     k = min(m, n)
-    v = _T(vh)
-    dp = _mm(_mm(_T(u), t), v)
-    ds = _diag_part(dp)
-    f = _gap_inverse(s * s)
-    du = _mm(u, f * (dp * _row(s) + _col(s) * _T(dp)))
-    dv = _mm(v, f * (_col(s) * dp + _T(dp) * _row(s)))
+    v = swap_last(vh)
+    dp = mm(mm(swap_last(u), t), v)
+    ds = diag_part(dp)
+    f = gap_inverse(s * s)
+    du = mm(u, f * (dp * row(s) + col(s) * swap_last(dp)))
+    dv = mm(v, f * (col(s) * dp + swap_last(dp) * row(s)))
     if m > k:
-        tv = _mm(t, v)
-        du = du + (tv - _mm(u, _mm(_T(u), tv))) / _row(s)
+        tv = mm(t, v)
+        du = du + (tv - mm(u, mm(swap_last(u), tv))) / row(s)
     if n > k:
-        tu = _mm(_T(t), u)
-        dv = dv + (tu - _mm(v, _mm(vh, tu))) / _row(s)
-    return (du, ds, _T(dv))
+        tu = mm(swap_last(t), u)
+        dv = dv + (tu - mm(v, mm(vh, tu))) / row(s)
+    return (du, ds, swap_last(dv))
 
 
 defvjp(_svd, _svd_vjp)
 defjvp(_svd, _svd_jvp)
 
 
-def _np_svdvals(a: Any) -> Any:
-    return np.linalg.svd(a, compute_uv=False)
-
-
-_svdvals = primitive(_np_svdvals, name="linalg.svdvals")
+_svdvals = primitive(np_svdvals, name="linalg.svdvals")
 
 
 def _svdvals_vjp(ans: Any, a: Any) -> Any:
-    _real_only(a, "svd")
+    real_only(a, "svd")
 
     def vjp(g: Any) -> Any:
-        u, _, vh = _items(_svd(a), 3)
-        return _mm(u * _row(g), vh)
+        u, _, vh = items(_svd(a), 3)
+        return mm(u * row(g), vh)
 
     return vjp
 
 
 def _svdvals_jvp(t: Any, ans: Any, a: Any) -> Any:
-    _real_only(a, "svd")
-    from tapeflow.numpy.products import einsum
-
-    u, _, vh = _items(_svd(a), 3)
+    real_only(a, "svd")
+    u, _, vh = items(_svd(a), 3)
     return einsum("...ik,...ij,...kj->...k", u, t, vh)
 
 
@@ -629,8 +507,6 @@ def svd(
         return _svdvals(a)
     m, n = shape_of(a)[-2:]
     if full_matrices and m != n:
-        from tapeflow.tracer import Tracer
-
         if type(a) is Tracer:
             raise NotImplementedError(
                 "tapeflow differentiates svd only with full_matrices=False for non-square "
@@ -638,7 +514,7 @@ def svd(
                 "the full decomposition are not unique"
             )
         return SVDResult(*np.linalg.svd(a, full_matrices=True, hermitian=hermitian))
-    u, s, vh = _items(_svd(a), 3)
+    u, s, vh = items(_svd(a), 3)
     return SVDResult(u, s, vh)
 
 
@@ -652,25 +528,25 @@ _pinv = primitive(np.linalg.pinv, name="linalg.pinv")
 
 
 def _pinv_vjp(ans: Any, a: Any, **kwargs: Any) -> Any:
-    _real_only(a, "pinv")
+    real_only(a, "pinv")
     p = ans
 
     def vjp(g: Any) -> Any:
-        pt, gt = _T(p), _T(g)
-        y = _mm(_mm(gt, p), pt)  # (I - A P) G^T P P^T
-        z = _mm(_mm(pt, p), gt)  # P^T P G^T (I - P A)
-        return -_mm(_mm(pt, g), pt) + (y - _mm(a, _mm(p, y))) + (z - _mm(_mm(z, p), a))
+        pt, gt = swap_last(p), swap_last(g)
+        y = mm(mm(gt, p), pt)  # (I - A P) G^T P P^T
+        z = mm(mm(pt, p), gt)  # P^T P G^T (I - P A)
+        return -mm(mm(pt, g), pt) + (y - mm(a, mm(p, y))) + (z - mm(mm(z, p), a))
 
     return vjp
 
 
 def _pinv_jvp(t: Any, ans: Any, a: Any, **kwargs: Any) -> Any:
-    _real_only(a, "pinv")
+    real_only(a, "pinv")
     p = ans
-    pt, tt = _T(p), _T(t)
-    w = _mm(_mm(p, pt), tt)  # P P^T dA^T (I - A P)
-    z = _mm(_mm(tt, pt), p)  # (I - P A) dA^T P^T P
-    return -_mm(_mm(p, t), p) + (w - _mm(_mm(w, a), p)) + (z - _mm(p, _mm(a, z)))
+    pt, tt = swap_last(p), swap_last(t)
+    w = mm(mm(p, pt), tt)  # P P^T dA^T (I - A P)
+    z = mm(mm(tt, pt), p)  # (I - P A) dA^T P^T P
+    return -mm(mm(p, t), p) + (w - mm(mm(w, a), p)) + (z - mm(p, mm(a, z)))
 
 
 defvjp(_pinv, _pinv_vjp)
@@ -700,7 +576,7 @@ def _to_front(x: Any, dim: int) -> Any:
     if dim == 0:
         return x
     nd = len(shape_of(x))
-    return _tnp().transpose(x, (dim,) + tuple(i for i in range(nd) if i != dim))
+    return transpose(x, (dim,) + tuple(i for i in range(nd) if i != dim))
 
 
 def _stacked_rule(fun: Any, outputs: int = 1) -> Any:
@@ -725,8 +601,8 @@ def _solve_batch(args: Any, dims: Any) -> Any:
             return _solve(a, b), 0
         if a_rank != 2:  # a stack of matrices with one vector each: not one numpy call
             return NotImplemented
-        x = _solve(a, _col(b))
-        return _tnp().reshape(x, tuple(shape_of(x))[:-1]), 0
+        x = _solve(a, col(b))
+        return reshape(x, tuple(shape_of(x))[:-1]), 0
     # Matrix right-hand sides: the batch axis must line up after right-aligned broadcasting.
     if (da is None and a_rank > b_rank) or (db is None and b_rank > a_rank):
         return NotImplemented
@@ -735,14 +611,9 @@ def _solve_batch(args: Any, dims: Any) -> Any:
     return _solve(a, b), 0
 
 
-def _result_item_batch(args: Any, dims: Any, index: int, length: int) -> Any:
-    return _result_item(args[0], index=index, length=length), dims[0][index]
-
-
 for _fun, _outputs in (
     (_inv, 1), (_det, 1), (_slogdet_sign, 1), (_logabsdet, 1), (_cholesky, 1), (_eigh, 2),
     (_eigvalsh, 1), (_qr, 2), (_svd, 3), (_svdvals, 1), (_pinv, 1), (matrix_rank, 1),
 ):  # fmt: skip
-    _fun.primitive.batch_rule = _stacked_rule(_fun, _outputs)
-_solve.primitive.batch_rule = _solve_batch
-_result_item.primitive.batch_rule = _result_item_batch
+    defbatch(_fun, _stacked_rule(_fun, _outputs))
+defbatch(_solve, _solve_batch)

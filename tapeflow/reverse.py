@@ -1,210 +1,40 @@
 """Reverse-mode transforms: ``vjp``, ``grad`` and ``value_and_grad``.
 
 Each call wraps the differentiated arguments in tracers on a fresh
-:class:`~tapeflow.tape.Tape`, runs the user's function once, and replays the
+:class:`~tapeflow.core.tape.Tape`, runs the user's function once, and replays the
 tape backwards from the output cotangent.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
 
-from tapeflow.tape import Tape, backward, gc_paused, pop_trace, push_trace
-from tapeflow.tracer import Tracer
-from tapeflow.tree_util import (
-    _LEAF,
+from tapeflow.arguments import (
+    check_args_differentiable,
+    check_differentiable,
+    checked_argnums,
+    named_like,
+    none_message,
+    split_aux,
+)
+from tapeflow.core.leaves import a_or_an, leaf_dtype, value_shape
+from tapeflow.core.pytree import (
+    LEAF_DEF,
     PyTreeDef,
-    _flatten_leaves,
+    flatten_into,
     keystr,
     tree_flatten,
     tree_flatten_with_path,
     tree_unflatten,
 )
+from tapeflow.core.tape import Tape, pull_back
+from tapeflow.core.trace import gc_paused, pop_trace, push_trace
+from tapeflow.core.tracer import Tracer
 
 __all__ = ["vjp", "grad", "value_and_grad"]
-
-
-# ----- argument checking ------------------------------------------------------
-def a_or_an(noun: str) -> str:
-    """``noun`` with its indefinite article, for messages: "an int", "a float"."""
-    vowel_sound = noun[:1].lower() in "aeiou" or noun.startswith("nd")  # "an ndarray"
-    return ("an " if vowel_sound else "a ") + noun
-
-
-def leaf_dtype(x: Any) -> np.dtype[Any]:
-    """The dtype of a leaf: arrays and numpy scalars carry one, Python numbers map to numpy's."""
-    dtype = getattr(x, "dtype", None)
-    if dtype is not None:
-        return dtype  # type: ignore[no-any-return]
-    if isinstance(x, (bool, int, float, complex)):
-        return np.result_type(x)
-    raise TypeError(f"{a_or_an(type(x).__name__)} is not an array")
-
-
-def _is_float(x: Any) -> bool:
-    """True for float and complex leaves (the ones that carry a derivative)."""
-    try:
-        return bool(np.issubdtype(leaf_dtype(x), np.inexact))
-    except TypeError:
-        return False
-
-
-def check_differentiable(leaves_with_paths: Sequence[tuple[str, Any]], what: str) -> None:
-    """Raise TypeError naming the first leaf that cannot carry a gradient."""
-    for path, leaf in leaves_with_paths:
-        try:
-            dtype = leaf_dtype(leaf)
-        except TypeError:
-            dtype = None
-        if dtype is None or not (
-            np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.complexfloating)
-        ):
-            kind = (
-                type(leaf).__name__ if dtype is None else f"{type(leaf).__name__} of dtype {dtype}"
-            )
-            raise TypeError(
-                f"{what} at {keystr(path)} is {a_or_an(kind)}; only float and complex values "
-                "can be differentiated. Convert it with .astype(float) / float(...), or leave it "
-                "out of argnums if it is data (labels, indices, flags)."
-            )
-
-
-def _all_inexact(leaves: Sequence[Any]) -> bool:
-    """True when every leaf is a float or complex array, scalar or number (the fast check)."""
-    for x in leaves:
-        dtype = getattr(x, "dtype", None)
-        if dtype is None:
-            if type(x) is not float and type(x) is not complex:
-                return False
-        elif dtype.kind not in "fc":
-            return False
-    return True
-
-
-def check_args_differentiable(
-    dyn: Sequence[Any], nums: Sequence[int], name: str, leaves: Sequence[Any] | None = None
-) -> None:
-    """Like :func:`check_differentiable`, naming each leaf by its argument position and path.
-
-    ``leaves`` (the flattened ``dyn``, when the caller has them) allows a fast check;
-    the paths are only built when some leaf is wrong.
-    """
-    for n, a in zip(nums, dyn, strict=True):
-        if a is None:
-            raise TypeError(_none_message(f"{name}: argument {n}"))
-    if leaves is not None and _all_inexact(leaves):
-        return
-    check_differentiable(
-        [
-            (f"argument {n}{p}", x)
-            for n, a in zip(nums, dyn, strict=True)
-            for p, x in tree_flatten_with_path(a)[0]
-        ],
-        f"{name}: input",
-    )
-
-
-def _none_message(what: str, fix: str = "leave it out of argnums") -> str:
-    return (
-        f"{what} is None, which holds nothing to differentiate (None is an empty pytree). "
-        f"Pass an array, or {fix} if it is not a parameter."
-    )
-
-
-def normalize_argnums(argnums: int | Sequence[int], nargs: int, name: str) -> tuple[int, ...]:
-    """Validate ``argnums`` against the number of positional arguments."""
-    if isinstance(argnums, (int, np.integer)):
-        nums: tuple[Any, ...] = (int(argnums),)
-    elif isinstance(argnums, (tuple, list)):
-        nums = tuple(argnums)
-    else:
-        raise TypeError(f"{name}: argnums must be an int or a tuple of ints, got {argnums!r}")
-    if not nums:
-        raise ValueError(f"{name}: argnums must name at least one argument, got ()")
-    out = []
-    for a in nums:
-        if not isinstance(a, (int, np.integer)):
-            raise TypeError(f"{name}: argnums must be an int or a tuple of ints, got {argnums!r}")
-        if not -nargs <= a < nargs:
-            raise ValueError(
-                f"{name}: argnums={argnums!r} refers to argument {a}, but the function was "
-                f"called with {nargs} positional argument(s)"
-            )
-        out.append(int(a) % nargs)
-    if len(set(out)) != len(out):
-        twice = next(n for n in out if out.count(n) > 1)
-        raise ValueError(
-            f"{name}: argnums={argnums!r} names argument {twice} twice; name each argument once "
-            "(the gradient of a repeated argument would silently be split)"
-        )
-    return tuple(out)
-
-
-_ARGNUMS_CHECKED: dict[tuple[int, int, str], tuple[int, ...]] = {}
-
-
-def _checked_argnums(argnums: Any, nargs: int, name: str) -> tuple[int, ...]:
-    """:func:`normalize_argnums`, remembered for an int: ``grad(f)`` is often built per step."""
-    if type(argnums) is not int:  # tuples, and values that must raise (1.0 == 1 as a key)
-        return normalize_argnums(argnums, nargs, name)
-    key = (argnums, nargs, name)
-    nums = _ARGNUMS_CHECKED.get(key)
-    if nums is None:
-        nums = normalize_argnums(argnums, nargs, name)
-        if len(_ARGNUMS_CHECKED) < 1024:
-            _ARGNUMS_CHECKED[key] = nums
-    return nums
-
-
-def _named_like(wrapper: Callable[..., Any], fun: Callable[..., Any]) -> Callable[..., Any]:
-    """``functools.wraps(fun)(wrapper)`` for plain functions, written out (it is about half
-    the cost of building ``grad(f)``, which training loops often do on every step)."""
-    if type(fun) is not type(wrapper):  # partials, callable objects...: the general way
-        return functools.update_wrapper(wrapper, fun)
-    wrapper.__module__ = fun.__module__
-    wrapper.__name__ = fun.__name__
-    wrapper.__qualname__ = fun.__qualname__
-    wrapper.__doc__ = fun.__doc__
-    wrapper.__annotations__ = fun.__annotations__
-    if fun.__dict__:
-        wrapper.__dict__.update(fun.__dict__)
-    wrapper.__wrapped__ = fun  # type: ignore[attr-defined]
-    return wrapper
-
-
-def partial_args(
-    fun: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], argnums: tuple[int, ...]
-) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-    """Split ``args`` into the differentiated ones and a function of just those."""
-    dyn = (args[argnums[0]],) if len(argnums) == 1 else tuple([args[i] for i in argnums])
-
-    def f_dyn(*dyn_args: Any) -> Any:
-        full = list(args)
-        for i, a in zip(argnums, dyn_args, strict=True):
-            full[i] = a
-        return fun(*full, **kwargs)
-
-    return f_dyn, dyn
-
-
-def split_aux(out: Any, has_aux: bool, name: str) -> tuple[Any, Any]:
-    if not has_aux:
-        return out, None
-    if not (isinstance(out, (tuple, list)) and len(out) == 2):
-        raise TypeError(
-            f"{name}(..., has_aux=True) needs the function to return a pair (output, aux), "
-            f"got {type(out).__name__}"
-        )
-    return out[0], out[1]
-
-
-def value_shape(x: Any) -> tuple[int, ...]:
-    return x.shape if hasattr(x, "shape") else np.shape(x)
 
 
 # ----- the engine -------------------------------------------------------------
@@ -228,7 +58,7 @@ def _record(
     tape = push_trace(Tape)
     try:
         tracers = tape.new_inputs(in_leaves)
-        traced = tracers[0] if in_tree is _LEAF else tree_unflatten(in_tree, tracers)
+        traced = tracers[0] if in_tree is LEAF_DEF else tree_unflatten(in_tree, tracers)
         full = list(args)
         if single:
             full[nums[0]] = traced
@@ -238,14 +68,14 @@ def _record(
         out = fun(*full, **kwargs) if kwargs else fun(*full)
         out, aux = split_aux(out, has_aux, name)
         if type(out) is Tracer:  # the usual single output, without the general pytree pass
-            out_leaves, out_tree = [out], _LEAF
+            out_leaves, out_tree = [out], LEAF_DEF
         else:
             out_leaves, out_tree = tree_flatten(out)
         if aux is not None:
             aux = _strip(aux, tape)
     finally:
         pop_trace(tape)
-    if out_tree is _LEAF:
+    if out_tree is LEAF_DEF:
         o = out_leaves[0]
         value = o._value if type(o) is Tracer and o._trace is tape else o
     else:
@@ -266,71 +96,6 @@ def _strip(tree: Any, tape: Tape) -> Any:
     return tree_unflatten(
         treedef, [x._value if type(x) is Tracer and x._trace is tape else x for x in leaves]
     )
-
-
-def _zeros_like(x: Any) -> Any:
-    return np.zeros(value_shape(x), leaf_dtype(x))
-
-
-def _cast_to(ct: Any, like: Any) -> Any:
-    """Give an input's cotangent exactly the input's dtype (float32 stays float32)."""
-    dtype = leaf_dtype(like)
-    ct_dtype = getattr(ct, "dtype", None)
-    if ct_dtype is None:  # a Python number from a rule: a numpy scalar, as for arrays
-        return np.asarray(ct, dtype)[()]
-    if ct_dtype != dtype:
-        if np.issubdtype(ct_dtype, np.complexfloating) and not np.issubdtype(
-            dtype, np.complexfloating
-        ):
-            import tapeflow.numpy as tnp
-
-            ct = tnp.real(ct)
-        import tapeflow.numpy as tnp
-
-        ct = tnp.astype(ct, dtype)
-    return ct
-
-
-def _pull_back(
-    tape: Tape,
-    out_leaves: list[Any],
-    ct_leaves: list[Any],
-    in_leaves: list[Any],
-    retain: bool,
-) -> list[Any]:
-    """Cotangents of the inputs given cotangents of the outputs."""
-    seeds: dict[int, Any] = {}
-    for o, ct in zip(out_leaves, ct_leaves, strict=True):
-        if type(o) is Tracer and o._trace is tape:
-            slot = o._aux
-            seeds[slot] = ct if slot not in seeds else seeds[slot] + ct
-    n_in = len(in_leaves)
-    if not seeds:
-        return [_zeros_like(x) for x in in_leaves]
-    cts = backward(tape, seeds, retain)  # (the callers pause the cyclic GC)
-    result = []
-    for i, x in enumerate(in_leaves):
-        ct = cts[i] if i < len(cts) else None
-        if (
-            type(ct) is ndarray
-            and type(x) is ndarray
-            and ct.shape == x.shape
-            and ct.dtype == x.dtype
-        ):
-            result.append(ct)  # the common case: nothing to fit or cast
-            continue
-        if ct is not None and value_shape(ct) != value_shape(x):
-            raise ValueError(
-                f"the cotangent computed for input leaf {i} has shape {value_shape(ct)}, but the "
-                f"input has shape {value_shape(x)}: a VJP rule returned a cotangent of the wrong "
-                "shape. Check custom rules with tp.check_grads."
-            )
-        ct = _zeros_like(x) if ct is None else _cast_to(ct, x)
-        if type(ct) is ndarray and ct.ndim == 0 and not isinstance(x, ndarray):
-            ct = ct[()]  # scalar in, numpy scalar out (not a 0-d array)
-        result.append(ct)
-    assert len(result) == n_in
-    return result
 
 
 def _check_cotangents(ct: Any, out_tree: PyTreeDef, out_values: list[Any], name: str) -> list[Any]:
@@ -417,7 +182,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
         raise TypeError(f"vjp expects a callable, got {type(fun).__name__}")
     for n, p in enumerate(primals):
         if p is None:
-            raise TypeError(_none_message(f"vjp: primal {n}", "close over it instead"))
+            raise TypeError(none_message(f"vjp: primal {n}", "close over it instead"))
     in_leaves_paths, in_tree = tree_flatten_with_path(primals)
     check_differentiable(
         [(f"argument {p}" if p else "argument", x) for p, x in in_leaves_paths], "vjp: input"
@@ -432,7 +197,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
         ct_leaves = _check_cotangents(cotangent, out_tree, out_values, "vjp_fn")
         with gc_paused:
-            in_cts = _pull_back(tape, out_leaves, ct_leaves, in_leaves, retain=True)
+            in_cts = pull_back(tape, out_leaves, ct_leaves, in_leaves, retain=True)
         return tuple(tree_unflatten(in_tree, in_cts))
 
     if has_aux:
@@ -440,7 +205,7 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     return out, vjp_fn
 
 
-def _scalar_seed(out: Any, name: str, holomorphic: bool = False) -> Any:
+def scalar_seed(out: Any, name: str, holomorphic: bool = False) -> Any:
     dtype = getattr(out, "dtype", None)
     if dtype is not None and dtype.kind == "f" and not holomorphic and out.shape == ():
         # The common case, checked cheaply. np.array(1, dtype) is a quarter of the
@@ -537,31 +302,31 @@ def _value_and_grad(
         # The tape lives only inside this call: pause the cyclic GC for all of it, so
         # that it never scans records the backward pass is about to free.
         with gc_paused:
-            nums = _checked_argnums(argnums, len(args), name)
+            nums = checked_argnums(argnums, len(args), name)
             # One argument is differentiated as the pytree it is; several as a tuple.
             dyn = args[nums[0]] if single else tuple([args[i] for i in nums])
             in_leaves: list[Any] = []
-            in_tree = _flatten_leaves(dyn, in_leaves)
+            in_tree = flatten_into(dyn, in_leaves)
             check_args_differentiable((dyn,) if single else dyn, nums, "grad", in_leaves)
             if holomorphic:
                 _check_complex_inputs((dyn,) if single else dyn)
             out, tape, out_leaves, out_tree, aux = _record(
                 fun, args, kwargs, nums, single, in_leaves, in_tree, has_aux, "grad"
             )
-            if out_tree is not _LEAF and (out_tree.num_leaves != 1 or out_tree.node_type):
+            if out_tree is not LEAF_DEF and (out_tree.num_leaves != 1 or out_tree.node_type):
                 raise TypeError(
                     "grad requires a function with a single scalar output, but it returned a "
                     f"{type(out).__name__} with structure {out_tree}. Use has_aux=True to return "
                     "extra values, or tp.vjp for several outputs."
                 )
-            seed = _scalar_seed(out, "grad", holomorphic)
-            in_cts = _pull_back(tape, out_leaves, [seed], in_leaves, retain=False)
-            g = in_cts[0] if in_tree is _LEAF else tree_unflatten(in_tree, in_cts)
+            seed = scalar_seed(out, "grad", holomorphic)
+            in_cts = pull_back(tape, out_leaves, [seed], in_leaves, retain=False)
+            g = in_cts[0] if in_tree is LEAF_DEF else tree_unflatten(in_tree, in_cts)
             if grad_only:
                 return (g, aux) if has_aux else g
             return ((out, aux), g) if has_aux else (out, g)
 
-    return _named_like(value_and_grad_fun, fun)
+    return named_like(value_and_grad_fun, fun)
 
 
 def grad(

@@ -1,0 +1,279 @@
+"""How ``tp.jit`` turns a recorded trace into straight-line Python.
+
+The instructions a :class:`~tapeflow.jit.tracing.JitTrace` recorded are simplified
+(multiplications by one and additions of zero dropped), pruned to what the outputs
+need, and written out as the source of one Python function: one numpy call per line,
+each intermediate deleted right after its last use, and a ufunc's result written
+into the buffer of an input that dies there. A primitive may declare a cheaper
+spelling of its call (``Primitive.jit_call``), as ``sum`` and ``transpose`` do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tapeflow.core.pytree import PyTreeDef
+from tapeflow.core.tracer import Tracer
+
+__all__ = ["Slot", "compile_program"]
+
+
+class Slot:
+    """A reference to a value computed by the program (an argument position marker)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+def compile_program(
+    trace: Any, n_inputs: int, outputs: list[Any], out_tree: PyTreeDef, name: str
+) -> tuple[Callable[..., Any], str, int, bool]:
+    """Prune the recorded instructions and generate straight-line code for them.
+
+    The last item says whether the program returns the output structure itself (when it
+    is made of lists and tuples) rather than the flat list of output leaves.
+    """
+    out_refs: list[Any] = []
+    for o in outputs:
+        if type(o) is Tracer and o._trace is trace:
+            out_refs.append(Slot(o._slot))
+        else:
+            out_refs.append(o)
+
+    meta = trace.meta
+    instructions = _simplify(trace.instructions, meta, out_refs, n_inputs)
+
+    # Backward liveness pass: keep instructions whose result is needed.
+    needed = {r.index for r in out_refs if type(r) is Slot}
+    kept = []
+    for fun, margs, kwargs, slot in reversed(instructions):
+        if slot not in needed:
+            continue
+        kept.append((fun, margs, kwargs, slot))
+        for m in _slots_in(margs):
+            needed.add(m)
+    kept.reverse()
+
+    # Last use of every slot, to delete intermediates as early as possible.
+    last_use: dict[int, int] = {}
+    for i, (_, margs, _, _) in enumerate(kept):
+        for m in _slots_in(margs):
+            last_use[m] = i
+    out_slots = {r.index for r in out_refs if type(r) is Slot}
+    reuse = _plan_buffer_reuse(kept, meta, last_use, out_slots, n_inputs)
+
+    namespace: dict[str, Any] = {}
+    lines = [f"def {name}({', '.join(f'v{i}' for i in range(n_inputs))}):"]
+
+    def const(value: Any) -> str:
+        key = f"c{len(namespace)}"
+        namespace[key] = value
+        return key
+
+    def expr(m: Any) -> str:
+        if type(m) is Slot:
+            return f"v{m.index}"
+        if type(m) is tuple and any(type(x) is Slot for x in m):
+            inner = ", ".join(expr(x) for x in m)
+            return f"({inner},)"
+        if m is None or isinstance(m, (bool, int)) and not isinstance(m, np.generic):
+            return repr(m)
+        return const(m)
+
+    direct = trace.jit_calls
+    for i, (fun, margs, kwargs, slot) in enumerate(kept):
+        op = _OPERATORS.get(fun) if not kwargs else None
+        first = margs[0] if margs else None
+        first_meta = meta.get(first.index) if type(first) is Slot else None
+        make_direct = direct.get(fun)
+        direct_call = None
+        if make_direct is not None and first_meta is not None and first_meta[0]:
+            # An array of at least one dimension (a 0-d one may come back as a numpy
+            # scalar): numpy's own call without its Python wrapper, the same result.
+            direct_call = make_direct(expr(first), margs, kwargs, const)
+        if direct_call is not None:
+            lines.append(f"    v{slot} = {direct_call}")
+        elif i in reuse:
+            # An input of this ufunc dies here and owns a buffer of the output's shape
+            # and dtype: write the result into it instead of allocating.
+            call = ", ".join(expr(m) for m in margs)
+            lines.append(f"    v{slot} = {const(fun)}({call}, out=v{reuse[i]})")
+        elif op is not None and len(margs) == 2:
+            # The operator calls the same ufunc for arrays (identical results) but
+            # skips the generic ufunc call overhead, which dominates on scalars.
+            lines.append(f"    v{slot} = {expr(margs[0])} {op} {expr(margs[1])}")
+        elif fun is np.negative and not kwargs and len(margs) == 1:
+            lines.append(f"    v{slot} = -{expr(margs[0])}")
+        else:
+            call = ", ".join(expr(m) for m in margs)
+            if kwargs:
+                call += (", " if call else "") + f"**{const(kwargs)}"
+            lines.append(f"    v{slot} = {const(fun)}({call})")
+        dead = [m for m in _slots_in(margs) if last_use.get(m) == i and m not in out_slots]
+        if dead:
+            lines.append(f"    del {', '.join(f'v{m}' for m in sorted(set(dead)))}")
+    built = _lists_and_tuples_only(out_tree)
+    if built:
+        results = _build_expr(out_tree, iter([expr(r) for r in out_refs]))
+    else:
+        results = (
+            "(" + ", ".join(expr(r) for r in out_refs) + ("," if len(out_refs) == 1 else "") + ")"
+        )
+    lines.append(f"    return {results}")
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<tapeflow.jit {name}>", "exec"), namespace)
+    return namespace[name], source, len(kept), built
+
+
+def _lists_and_tuples_only(tree: PyTreeDef) -> bool:
+    if tree.node_type is None:
+        return True
+    if tree.node_type is not list and tree.node_type is not tuple:
+        return False
+    return all(_lists_and_tuples_only(c) for c in tree.children)
+
+
+def _build_expr(tree: PyTreeDef, leaves: Any) -> str:
+    """Source of an expression building ``tree`` (lists and tuples) from leaf expressions."""
+    if tree.node_type is None:
+        return str(next(leaves))
+    inner = [_build_expr(c, leaves) for c in tree.children]
+    if tree.node_type is list:
+        return "[" + ", ".join(inner) + "]"
+    return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
+
+
+def _simplify(
+    instructions: list[Any], meta: dict[int, Any], out_refs: list[Any], n_inputs: int
+) -> list[Any]:
+    """Drop multiplications by one and additions of zero that change nothing.
+
+    Backward passes start from a cotangent of ones, so ``g * ones`` and the like are
+    common; they are removed when the other operand already has the result's shape
+    and dtype, by renaming the result to that operand.
+    """
+    rename: dict[int, int] = {}
+
+    def resolve(m: Any) -> Any:
+        if type(m) is Slot and m.index in rename:
+            return Slot(rename[m.index])
+        if type(m) is tuple and any(type(x) is Slot for x in m):
+            return tuple(resolve(x) for x in m)
+        return m
+
+    out = []
+    for fun, margs, kwargs, slot in instructions:
+        margs = tuple(resolve(m) for m in margs)
+        keep = _identity_operand(fun, margs, kwargs, meta.get(slot), meta)
+        # (never rename to an input: the result might be returned and then mutated)
+        if keep is not None and keep >= n_inputs:
+            rename[slot] = keep
+            continue
+        out.append((fun, margs, kwargs, slot))
+    for k, r in enumerate(out_refs):
+        out_refs[k] = resolve(r)
+    return out
+
+
+def _is_constant(m: Any, value: float) -> bool:
+    if type(m) is Slot or type(m) is tuple:
+        return False
+    if isinstance(m, (int, float)) and not isinstance(m, bool):
+        return m == value
+    if isinstance(m, (np.ndarray, np.generic)) and m.dtype.kind in "fc" and m.size:
+        return bool(np.all(m == value))
+    return False
+
+
+def _identity_operand(
+    fun: Any, margs: tuple[Any, ...], kwargs: dict[str, Any], out_meta: Any, meta: dict[int, Any]
+) -> int | None:
+    if kwargs or out_meta is None or len(margs) != 2:
+        return None
+    a, b = margs
+    candidates = []
+    if fun is np.multiply:
+        candidates = [(a, b), (b, a)]
+    elif fun is np.add:
+        candidates = [(a, b), (b, a)]
+    elif fun in (np.subtract, np.true_divide):
+        candidates = [(a, b)]
+    neutral = 1.0 if fun in (np.multiply, np.true_divide) else 0.0
+    for keep, other in candidates:
+        if type(keep) is Slot and meta.get(keep.index) == out_meta and _is_constant(other, neutral):
+            # the constant must not widen the dtype or broadcast the shape
+            shape = other.shape if hasattr(other, "shape") else ()
+            try:
+                if np.broadcast_shapes(shape, out_meta[0]) == out_meta[0]:
+                    return keep.index
+            except ValueError:
+                pass
+    return None
+
+
+def _plan_buffer_reuse(
+    kept: list[Any],
+    meta: dict[int, Any],
+    last_use: dict[int, int],
+    out_slots: set[int],
+    n_inputs: int,
+) -> dict[int, int]:
+    """For each instruction index, an input slot whose buffer can receive the result.
+
+    A buffer may be reused when it was allocated by the program itself (the result
+    of a ufunc or matmul, never a user's input or a view), it dies at this
+    instruction, no live value is a view of it, and it has the result's shape and
+    dtype. Views are tracked conservatively: the result of any other function may
+    alias each of its array inputs.
+    """
+    base: dict[int, set[int]] = {}  # slot -> buffers (fresh slots) it may alias
+    fresh: set[int] = set()
+    reuse: dict[int, int] = {}
+    alive_aliases: dict[int, int] = {}  # buffer -> number of live slots aliasing it
+    for slot in range(n_inputs):
+        base[slot] = set()
+    for i, (fun, margs, kwargs, slot) in enumerate(kept):
+        inputs = _slots_in(margs)
+        allocates = (isinstance(fun, np.ufunc) and fun.nout == 1) or fun is np.matmul
+        if allocates:
+            fresh.add(slot)
+            base[slot] = {slot}
+        else:
+            base[slot] = set().union(*(base.get(m, set()) for m in inputs)) if inputs else set()
+        for b in base[slot]:
+            alive_aliases[b] = alive_aliases.get(b, 0) + 1
+        if isinstance(fun, np.ufunc) and fun.nout == 1 and not kwargs and slot in meta:
+            for m in inputs:
+                if (
+                    m in fresh
+                    and m not in out_slots
+                    and last_use.get(m) == i
+                    and meta.get(m) == meta[slot]
+                    and alive_aliases.get(m, 0) == 1  # no live view of it
+                ):
+                    reuse[i] = m
+                    break
+        # values whose last use is here stop aliasing their buffers
+        for m in set(inputs):
+            if last_use.get(m) == i and m not in out_slots:
+                for b in base.get(m, ()):
+                    alive_aliases[b] -= 1
+    return reuse
+
+
+_OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/", np.matmul: "@"}
+
+
+def _slots_in(margs: Any) -> list[int]:
+    found = []
+    for m in margs:
+        if type(m) is Slot:
+            found.append(m.index)
+        elif type(m) is tuple:
+            found.extend(x.index for x in m if type(x) is Slot)
+    return found
