@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.batching import elementwise_rule
+from tapeflow.batching import elementwise_rule, moveaxis
 from tapeflow.core.arrays import ops
 from tapeflow.core.pytree import (
     keystr,
@@ -353,7 +353,7 @@ def _finish(o: Any, out_axis: Any, trace: BatchTrace, size: int, path: str) -> A
                 f"vmap: out_axes={out_axis} for output {path} is out of range for a batched "
                 f"output with {nd} dimension(s)"
             )
-        return ops.moveaxis(value, dim, int(out_axis) % nd)
+        return moveaxis(value, dim, int(out_axis) % nd)
     if out_axis is None:
         return o
     # Unbatched output: every example has the same value; repeat it.

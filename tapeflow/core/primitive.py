@@ -213,9 +213,7 @@ def primitive(
     """
     if not callable(fun):
         raise TypeError(f"tp.primitive expects a callable, got {type(fun).__name__}")
-    # The module of the caller (as namedtuple does for __module__): it tells tapeflow's
-    # own primitives from users', and where a clashing name was declared.
-    declared_in = sys._getframe(1).f_globals.get("__name__", "")
+    declared_in = _declaring_module()
     if name is None:
         name = getattr(fun, "__name__", None) or repr(fun)
         taken = _REGISTRY.get(name)
@@ -233,6 +231,19 @@ def primitive(
     prim.declared_in = declared_in
     _REGISTRY[name] = prim
     return prim.bind
+
+
+def _declaring_module() -> str:
+    """The module that declares a primitive: the caller's, as namedtuple finds __module__.
+
+    It tells tapeflow's own primitives from users', and says where a clashing name was
+    declared. Modules of helpers that declare primitives for their callers (they set
+    ``DECLARES_FOR_CALLER = True``) are skipped.
+    """
+    frame = sys._getframe(2)
+    while frame.f_back is not None and frame.f_globals.get("DECLARES_FOR_CALLER"):
+        frame = frame.f_back
+    return str(frame.f_globals.get("__name__", ""))
 
 
 def get_primitive(fn: Any) -> Primitive:

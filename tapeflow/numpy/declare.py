@@ -33,6 +33,9 @@ __all__ = [
     "refuse_other_ndarray_attributes",
 ]
 
+# ufunc() declares primitives for the family that calls it (see core.primitive).
+DECLARES_FOR_CALLER = True
+
 # numpy function, ufunc, or (ufunc, method name) -> tapeflow function implementing it on
 # traced arrays (read by numpy's dispatch protocols, see tapeflow.numpy.dispatch).
 NUMPY_DISPATCH: dict[Any, Callable[..., Any]] = {}
