@@ -339,9 +339,9 @@ def defelementwise(fn: Any, *derivatives: Any) -> None:
     broadcasting in its derivatives.
 
     Example:
-        >>> import numpy as np, tapeflow as tp
+        >>> import numpy as np, tapeflow as tp, tapeflow.numpy as tnp
         >>> softplus = tp.primitive(lambda x: np.logaddexp(0.0, x), name="softplus_example")
-        >>> tp.defelementwise(softplus, lambda u, ans, x: u / (1 + np.exp(-x)))
+        >>> tp.defelementwise(softplus, lambda u, ans, x: u / (1 + tnp.exp(-x)))
         >>> float(tp.grad(softplus)(0.0)), float(tp.jvp(softplus, (0.0,), (2.0,))[1])
         (0.5, 1.0)
     """
@@ -364,9 +364,9 @@ def deflinear(fn: Any, *transposes: Any) -> None:
     argument that is not differentiable (a shape, an index).
 
     Example:
-        >>> import numpy as np, tapeflow as tp
+        >>> import numpy as np, tapeflow as tp, tapeflow.numpy as tnp
         >>> row_sum = tp.primitive(lambda x: x.sum(axis=-1), name="row_sum_example")
-        >>> tp.deflinear(row_sum, lambda g, ans, x: np.broadcast_to(g[..., None], x.shape))
+        >>> tp.deflinear(row_sum, lambda g, ans, x: tnp.broadcast_to(g[..., None], x.shape))
         >>> tp.grad(lambda x: row_sum(x)[0])(np.ones((2, 3)))
         array([[1., 1., 1.],
                [0., 0., 0.]])
