@@ -8,6 +8,10 @@ Example:
 """
 
 from tapeflow import datasets, nn, optim, scipy, tree_util  # noqa: F401
+
+# The legacy module tapeflow.primitive is imported first: that binds the package attribute
+# `primitive`, which the function tp.primitive, imported below, then takes back.
+from tapeflow import primitive as _primitive_module  # noqa: F401
 from tapeflow.checkpoint import checkpoint
 from tapeflow.core import tracer  # noqa: F401  (tp.tracer.unwrap)
 from tapeflow.core.primitive import (

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
+from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see core/tape.py)
 
 from tapeflow.arguments import check_differentiable, none_message
 from tapeflow.core.arrays import ops

@@ -384,8 +384,11 @@ def deflinear(fn: Any, *transposes: Any) -> None:
     # A transpose reads the other arguments (an index, a shape, the other factor), never
     # the answer or its own argument; how many there are, its signature says.
     count = _positional_count([t for t in transposes if t is not None])
+    linear_in = [i for i, t in enumerate(transposes) if t is not None]
     if count is None:
         vjp_needs(fn, ans=False, args=True)
+    elif len(linear_in) == 1:  # one array argument (sum, reshape, x[index]): the flat form
+        vjp_needs(fn, ans=False, args=tuple(j for j in range(count) if j != linear_in[0]))
     else:
         others = {i: tuple(j for j in range(count) if j != i) for i in range(count)}
         vjp_needs(fn, ans=False, args=others)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
+from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see core/tape.py)
 
 from tapeflow.core.pytree import PyTreeDef, tree_flatten, tree_unflatten
 from tapeflow.core.trace import Trace, new_trace

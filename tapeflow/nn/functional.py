@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 import numpy as np
-from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
+from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see core/tape.py)
 
 import tapeflow.numpy as tnp
 from tapeflow.batching import axis_rule, batch_size, bcast_front, elementwise_rule, to_front

@@ -31,7 +31,7 @@ import string
 from typing import Any
 
 import numpy as np
-from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see tape.py)
+from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see core/tape.py)
 
 from tapeflow.batching import moveaxis, to_front
 from tapeflow.core.primitive import (
