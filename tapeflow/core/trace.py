@@ -82,6 +82,8 @@ class Trace:
     kind = "trace"
     # True for vmap's trace: its tracers hold a whole batch but show one example's shape.
     batched = False
+    # True for jit's trace: it records a program that later calls run on other values.
+    compiles = False
 
     def __init__(self, level: int) -> None:
         self.level = level

@@ -46,6 +46,7 @@ class JitTrace(Trace):
 
     __slots__ = ("instructions", "num_slots", "meta", "jit_calls")
     kind = "jit"
+    compiles = True
 
     def __init__(self, level: int) -> None:
         super().__init__(level)
@@ -118,7 +119,7 @@ def is_jit_traced(x: Any) -> bool:
     refuse jit, which would freeze the draws made while tracing.
     """
     while type(x) is Tracer:
-        if isinstance(x._trace, JitTrace):
+        if x._trace.compiles:
             return True
         x = x._value
     return False
