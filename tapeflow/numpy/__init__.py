@@ -25,8 +25,9 @@ give the core its array operations; ``dispatch`` connects numpy's own functions.
 """
 
 # isort: off
-# Star imports in dependency order; `shape` (the function) is re-imported last because
-# importing the submodule tapeflow.numpy.shape binds the package attribute to the module.
+# Each family imports the families it uses, so any order would load them all; the
+# function `shape` is re-imported last because importing the submodule
+# tapeflow.numpy.shape binds the package attribute `shape` to the module.
 from tapeflow.numpy.elementwise import *  # noqa: F403
 from tapeflow.numpy.shape import *  # noqa: F403
 from tapeflow.numpy.indexing import *  # noqa: F403
