@@ -324,3 +324,65 @@ def test_boolean_mask_index_has_no_fixed_shape_under_jit():
         f(np.array([-1.0, 2.0, 3.0]))
     g = tp.jit(lambda x: tnp.sum(tnp.where(x > 0, x, 0.0)))  # the fixed-shape way
     assert g(np.array([-1.0, 2.0, 3.0])) == 5.0
+
+
+# ----- static_argnames and keyword arguments (JAX's semantics) ---------------------------
+def test_static_argnames_by_name_and_by_position():
+    def f(x, n, mode="pow"):
+        return x**n if mode == "pow" else x * n
+
+    jf = tp.jit(f, static_argnames=("n", "mode"))
+    x = np.arange(4.0)
+    np.testing.assert_array_equal(jf(x, n=3), x**3)
+    np.testing.assert_array_equal(jf(x, 3), x**3)  # static by position too (signature)
+    np.testing.assert_array_equal(jf(x, n=2, mode="times"), x * 2)
+    assert jf.trace_count == 3
+    jf(x, n=3)
+    assert jf.trace_count == 3  # a static value seen before: no new trace
+    # ... and static_argnums makes the name static: n passed by keyword is static too
+    jn = tp.jit(f, static_argnums=(1,))
+    np.testing.assert_array_equal(jn(x, n=3), x**3)
+
+
+def test_keyword_arguments_are_traced_unless_static():
+    seen = []
+
+    def f(x, scale=1.0):
+        seen.append(type(scale).__name__)
+        return x * scale
+
+    jf = tp.jit(f)
+    x = np.arange(3.0)
+    np.testing.assert_array_equal(jf(x, scale=2.0), 2 * x)
+    np.testing.assert_array_equal(jf(x, scale=5.0), 5 * x)  # a new value, the same program
+    assert jf.trace_count == 1 and seen == ["Tracer"]
+    with pytest.raises(ConcretizationError):
+        tp.jit(lambda x, flag=False: x if flag else -x)(x, flag=True)
+    static = tp.jit(lambda x, flag=False: x if flag else -x, static_argnames="flag")
+    np.testing.assert_array_equal(static(x, flag=True), x)
+
+
+def test_jit_as_a_decorator_factory_and_with_partial():
+    import functools
+
+    @tp.jit(static_argnames="axis")
+    def total(x, axis):
+        return tnp.sum(x, axis=axis)
+
+    @functools.partial(tp.jit, static_argnums=1)
+    def total2(x, axis):
+        return tnp.sum(x, axis=axis)
+
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(total(x, axis=1), x.sum(axis=1))
+    np.testing.assert_array_equal(total2(x, 0), x.sum(axis=0))
+
+
+def test_an_unhashable_static_value_is_named():
+    f = tp.jit(lambda x, shape: tnp.reshape(x, shape), static_argnames="shape")
+    with pytest.raises(TypeError, match="static argument 'shape' is list"):
+        f(np.ones(4), shape=[2, 2])
+    with pytest.raises(TypeError, match="static argument at position 1 is list"):
+        tp.jit(lambda x, shape: tnp.reshape(x, shape), static_argnums=1)(np.ones(4), [2, 2])
+    with pytest.raises(TypeError, match="static_argnames must be strings"):
+        tp.jit(lambda x: x, static_argnames=(1,))

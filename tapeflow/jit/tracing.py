@@ -18,6 +18,7 @@ appending to a list) happen only while tracing.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -198,19 +199,78 @@ _FAST_KEY = object()  # marks the fast path's keys: they never equal a general k
 _PLAIN_STATICS = frozenset({str, int, float, bool, bytes, type(None)})
 
 
+def _static_names_and_positions(
+    fun: Callable[..., Any], nums: tuple[int, ...], names: tuple[str, ...]
+) -> tuple[tuple[int, ...], frozenset[str]]:
+    """Static positions and names, each completed from the other as JAX does.
+
+    When only one of ``static_argnums`` and ``static_argnames`` is given, the function's
+    signature maps the parameters that can be passed either way to the other, so a
+    static argument is static however it is passed.
+    """
+    if nums and names:
+        return nums, frozenset(names)
+    try:
+        params = list(inspect.signature(fun).parameters.values())
+    except (TypeError, ValueError):
+        return nums, frozenset(names)
+    either_way = [p.kind is p.POSITIONAL_OR_KEYWORD for p in params]
+    positional = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    more_names = {positional[i] for i in nums if 0 <= i < len(positional) and either_way[i]}
+    more_nums = tuple(
+        positional.index(n) for n in names if n in positional and either_way[positional.index(n)]
+    )
+    return tuple(dict.fromkeys(nums + more_nums)), frozenset(names) | more_names
+
+
+def _keyword_or_default(fun: Callable[..., Any]) -> list[bool]:
+    """For each positional parameter of ``fun``: may a call leave it out of the positional
+    arguments (it can be passed by keyword, or it has a default)?"""
+    try:
+        params = inspect.signature(fun).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [
+        p.kind is p.POSITIONAL_OR_KEYWORD or p.default is not p.empty
+        for p in params
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+
+
+def _unhashable_error(statics: tuple[Any, ...], names: list[str]) -> TypeError:
+    """The error for the first static value that cannot be a cache key, naming it."""
+    for (_, value), what in zip(statics, names, strict=True):
+        try:
+            hash(value)
+        except TypeError:
+            return TypeError(
+                f"jit: the static argument {what} is {type(value).__name__} {value!r}, which "
+                "is not hashable; static arguments must be hashable (they are part of the "
+                "cache key): pass a tuple instead of a list, or pass arrays as traced "
+                "(non-static) arguments"
+            )
+    return TypeError("jit: static arguments must be hashable")  # pragma: no cover
+
+
 def jit(
-    fun: Callable[..., Any],
+    fun: Callable[..., Any] | None = None,
     static_argnums: int | Sequence[int] = (),
+    static_argnames: str | Sequence[str] = (),
     cache_size: int = 64,
-) -> Callable[..., Any]:
+) -> Any:
     """Compile ``fun`` by tracing it once per input signature and replaying the trace.
 
     Args:
         fun: a pure function of arrays (pytrees of arrays allowed), possibly
             containing ``tp.grad``/``tp.value_and_grad``/``tp.vjp`` calls — their
-            backward passes are compiled too.
+            backward passes are compiled too. Without it, ``jit(static_argnames=...)``
+            returns a decorator.
         static_argnums: positions of arguments treated as compile-time constants
             (hashable values: sizes, flags, strings); a new value retraces.
+        static_argnames: names of arguments treated as compile-time constants. As in
+            JAX, when only one of the two is given the other follows from the
+            signature, and every other argument, keyword arguments included, is
+            traced.
         cache_size: how many signatures to keep compiled (least recently used
             programs are dropped).
 
@@ -225,10 +285,22 @@ def jit(
         >>> value, g = step(np.ones(3), np.eye(3))
         >>> g.shape
         (3,)
+        >>> @tp.jit(static_argnames="n")
+        ... def power(x, n):
+        ...     return x**n
+        >>> power(np.arange(3.0), n=2)
+        array([0., 1., 4.])
     """
+    if fun is None:  # @jit(static_argnames=...), as functools.partial(jit, ...) gives
+        return lambda f: jit(f, static_argnums, static_argnames, cache_size)
     if not callable(fun):
         raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
-    statics = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    given_nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    given_names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    for n in given_names:
+        if not isinstance(n, str):
+            raise TypeError(f"jit: static_argnames must be strings, got {n!r}")
+    statics, static_names = _static_names_and_positions(fun, given_nums, given_names)
     if cache_size < 1:
         raise ValueError(f"jit: cache_size must be at least 1, got {cache_size}")
     cache: OrderedDict[Any, _Compiled] = OrderedDict()
@@ -236,27 +308,54 @@ def jit(
 
     # Per number of arguments: (sorted static positions, dynamic positions), checked once.
     positions: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+    # For each positional parameter: whether it may be left out of the positional arguments.
+    optional = _keyword_or_default(fun)
 
-    def split(args: tuple[Any, ...]) -> tuple[list[Any], Any, tuple[Any, ...]]:
+    def split(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, tuple[Any, ...]]:
+        """(the traced arguments as one pytree, the static ones as ``(position, value)``).
+
+        The traced arguments are the list of positional ones, or with traced keyword
+        arguments the pair (that list, a dict of them); a static keyword argument is
+        ``(name, value)``.
+        """
         nargs = len(args)
         found = positions.get(nargs)
         if found is None:
-            for s in statics:
-                if not -nargs <= s < nargs:
+            for s in given_nums:
+                # (a static argument may come by keyword, or not at all when it has a default)
+                if not -nargs <= s < nargs and not (0 <= s < len(optional) and optional[s]):
                     raise ValueError(
                         f"jit: static_argnums={static_argnums!r} refers to argument {s}, but "
                         f"the function was called with {nargs} positional argument(s)"
                     )
-            static_set = {s % nargs for s in statics}
+            static_set = {s % nargs for s in statics if -nargs <= s < nargs}
             found = positions[nargs] = (
                 tuple(sorted(static_set)),
                 tuple(i for i in range(nargs) if i not in static_set),
             )
         static_pos, dyn_pos = found
-        return [args[i] for i in dyn_pos], tuple([(i, args[i]) for i in static_pos]), static_pos
+        dyn: Any = [args[i] for i in dyn_pos]
+        static_vals = tuple([(i, args[i]) for i in static_pos])
+        if kwargs:
+            traced = {k: v for k, v in kwargs.items() if k not in static_names}
+            static_vals += tuple(sorted((k, v) for k, v in kwargs.items() if k in static_names))
+            if traced:
+                dyn = (dyn, traced)
+        return dyn, static_vals
+
+    def rebuild(
+        nargs: int, dyn: Any, static_vals: tuple[Any, ...], kwargs: bool
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """The call's positional and keyword arguments from what ``split`` returned."""
+        positional_dyn, traced_kwargs = dyn if kwargs and type(dyn) is tuple else (dyn, {})
+        statics_map = {k: v for k, v in static_vals if type(k) is int}
+        it = iter(positional_dyn)
+        full = [statics_map[i] if i in statics_map else next(it) for i in range(nargs)]
+        named = {k: v for k, v in static_vals if type(k) is str}
+        return full, {**named, **traced_kwargs}
 
     def trace_and_compile(args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Compiled:
-        dyn, static_vals, static_pos = split(args)
+        dyn, static_vals = split(args, kwargs)
         leaves, in_tree = tree_flatten(dyn)
         dyn_flags = [_is_dynamic(x) for x in leaves]
         with new_trace(JitTrace) as trace:
@@ -264,13 +363,10 @@ def jit(
                 trace.new_input(x) if d else x for x, d in zip(leaves, dyn_flags, strict=True)
             ]
             n_inputs = trace.num_slots
-            dyn_args = tree_unflatten(in_tree, tracers)
-            full = []
-            it = iter(dyn_args)
-            statics_map = dict(static_vals)
-            for i in range(len(args)):
-                full.append(statics_map[i] if i in statics_map else next(it))
-            out = fun(*full, **kwargs)
+            full, call_kwargs = rebuild(
+                len(args), tree_unflatten(in_tree, tracers), static_vals, bool(kwargs)
+            )
+            out = fun(*full, **call_kwargs)
             out_leaves, out_tree = tree_flatten(out)
             program, source, n, built = compile_program(trace, n_inputs, out_leaves, out_tree, name)
         compiled_inputs = [i for i, d in enumerate(dyn_flags) if d]
@@ -300,7 +396,7 @@ def jit(
     def signature(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, list[Any], bool]:
         """(cache key, leaves, whether every leaf is an array) of a call; key None under
         another transform (a traced leaf or static value)."""
-        dyn, static_vals, _ = split(args)
+        dyn, static_vals = split(args, kwargs)
         if not kwargs:
             for _, v in static_vals:
                 if type(v) not in _PLAIN_STATICS:
@@ -319,19 +415,12 @@ def jit(
             static_vals and any(type(x) is Tracer for x in tree_flatten(static_vals)[0])
         ):
             return None, leaves, False
+        key = (in_tree, tuple(_leaf_key(x) for x in leaves), static_vals)
         try:
-            key = (
-                in_tree,
-                tuple(_leaf_key(x) for x in leaves),
-                static_vals,
-                tuple(sorted(kwargs.items())),
-            )
             hash(key)
         except TypeError:
-            raise TypeError(
-                "jit: static arguments and keyword arguments must be hashable; pass arrays as "
-                "positional (traced) arguments"
-            ) from None
+            names = [f"{k!r}" if type(k) is str else f"at position {k}" for k, _ in static_vals]
+            raise _unhashable_error(static_vals, names) from None
         return key, leaves, False
 
     @functools.wraps(fun)
