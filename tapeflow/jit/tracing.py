@@ -335,7 +335,7 @@ def jit(
             )
         static_pos, dyn_pos = found
         dyn: Any = [args[i] for i in dyn_pos]
-        static_vals = tuple([(i, args[i]) for i in static_pos])
+        static_vals: tuple[Any, ...] = tuple([(i, args[i]) for i in static_pos])
         if kwargs:
             traced = {k: v for k, v in kwargs.items() if k not in static_names}
             static_vals += tuple(sorted((k, v) for k, v in kwargs.items() if k in static_names))
