@@ -9,6 +9,15 @@ parameters get float32 updates: hyperparameters enter as Python floats).
 A learning rate may be a number or a schedule: a function of the step count
 (0 for the first update) returning a number, such as :func:`cosine_decay`.
 
+Everything here also runs on traced values, so a whole training step, optimizer
+update included, compiles with ``tp.jit``: there the step count in the state and
+any hyperparameter passed as an argument are traced, and values are selected with
+``tnp.where`` rather than Python ``if``. The scalars an update needs (the learning
+rate, bias corrections) are computed once per update in float64, with the same
+numpy calls whether traced or not (compiled steps reproduce eager ones bit for bit),
+and reach the arrays as Python floats or, when traced, cast to each parameter's
+dtype.
+
 Example:
     >>> import numpy as np, tapeflow as tp
     >>> opt = tp.optim.sgd(0.5)
@@ -27,7 +36,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+import tapeflow.numpy as tnp
+from tapeflow.core.leaves import leaf_dtype
 from tapeflow.core.pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
+from tapeflow.core.tracer import is_traced
 
 __all__ = [
     "Optimizer",
@@ -44,7 +56,9 @@ __all__ = [
     "clip_by_global_norm",
 ]
 
-Schedule = Callable[[int], float]
+# A step count or hyperparameter: a Python number, or a traced value under a transform.
+Scalar = Any
+Schedule = Callable[[Scalar], Scalar]
 
 
 class Optimizer(NamedTuple):
@@ -65,6 +79,24 @@ class Optimizer(NamedTuple):
     update: Callable[[Any, Any, Any], tuple[Any, Any]]
 
 
+def _weak(value: Scalar) -> Scalar:
+    """``value`` as a Python float when it is known, else the traced value itself.
+
+    A Python float is a weak scalar for numpy: ``0.1 * x`` keeps ``x`` float32, where
+    a float64 numpy scalar would widen it.
+    """
+    return value if is_traced(value) else float(value)
+
+
+def _for_dtype(scalar: Scalar, dtype: Any) -> Scalar:
+    """``scalar`` ready to meet arrays of ``dtype`` without widening them.
+
+    A traced scalar is float64 (or whatever the caller passed): cast it, as numpy
+    casts a Python float, so a compiled update rounds exactly like an eager one.
+    """
+    return tnp.astype(scalar, dtype) if is_traced(scalar) else scalar
+
+
 # ----- learning-rate schedules -------------------------------------------------
 def constant(value: float) -> Schedule:
     """The schedule that is always ``value``.
@@ -74,12 +106,14 @@ def constant(value: float) -> Schedule:
         >>> optim.constant(0.1)(1000)
         0.1
     """
-    value = float(value)
+    value = _weak(value)
     return lambda step: value
 
 
 def step_decay(init_value: float, decay_rate: float, step_size: int) -> Schedule:
     """``init_value * decay_rate ** (step // step_size)``: a drop every ``step_size`` steps.
+
+    ``step_size`` is a Python int; the step and the two values may be traced.
 
     Example:
         >>> from tapeflow import optim
@@ -89,11 +123,19 @@ def step_decay(init_value: float, decay_rate: float, step_size: int) -> Schedule
     """
     if step_size < 1:
         raise ValueError(f"step_decay: step_size must be >= 1, got {step_size}")
-    return lambda step: float(init_value) * float(decay_rate) ** (int(step) // int(step_size))
+    init_value, decay_rate = _weak(init_value), _weak(decay_rate)
+
+    def schedule(step: Scalar) -> Scalar:
+        drops = tnp.floor_divide(step, step_size)
+        return _weak(init_value * tnp.power(decay_rate, drops))
+
+    return schedule
 
 
 def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Schedule:
     """Cosine decay from ``init_value`` to ``alpha * init_value`` over ``decay_steps``, then flat.
+
+    ``decay_steps`` is a Python int; the step, ``init_value`` and ``alpha`` may be traced.
 
     Example:
         >>> from tapeflow import optim
@@ -103,11 +145,12 @@ def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Sch
     """
     if decay_steps < 1:
         raise ValueError(f"cosine_decay: decay_steps must be >= 1, got {decay_steps}")
+    init_value, alpha = _weak(init_value), _weak(alpha)
 
-    def schedule(step: int) -> float:
-        frac = min(int(step), decay_steps) / decay_steps
-        cos = 0.5 * (1.0 + math.cos(math.pi * frac))
-        return float(init_value) * ((1.0 - alpha) * cos + alpha)
+    def schedule(step: Scalar) -> Scalar:
+        progress = tnp.minimum(step, decay_steps) / decay_steps
+        cosine = 0.5 * (1.0 + tnp.cos(math.pi * progress))
+        return _weak(init_value * ((1.0 - alpha) * cosine + alpha))
 
     return schedule
 
@@ -115,7 +158,8 @@ def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Sch
 def warmup(schedule: float | Schedule, warmup_steps: int, init_value: float = 0.0) -> Schedule:
     """Linear warm-up from ``init_value`` over ``warmup_steps``, then ``schedule``.
 
-    The wrapped schedule sees the step count minus ``warmup_steps``.
+    The wrapped schedule sees the step count minus ``warmup_steps``. ``warmup_steps``
+    is a Python int; the step and ``init_value`` may be traced.
 
     Example:
         >>> from tapeflow import optim
@@ -126,13 +170,17 @@ def warmup(schedule: float | Schedule, warmup_steps: int, init_value: float = 0.
     after = _as_schedule(schedule)
     if warmup_steps < 0:
         raise ValueError(f"warmup: warmup_steps must be >= 0, got {warmup_steps}")
+    if warmup_steps == 0:
+        return after
+    init_value = _weak(init_value)
 
-    def sched(step: int) -> float:
-        step = int(step)
-        if step < warmup_steps:
-            target = after(0)
-            return float(init_value) + (target - float(init_value)) * step / warmup_steps
-        return after(step - warmup_steps)
+    def sched(step: Scalar) -> Scalar:
+        target = after(0)
+        ramp = init_value + (target - init_value) * step / warmup_steps
+        # Both sides are computed (a traced step cannot choose); the wrapped schedule
+        # sees 0 during the warm-up rather than a negative count it may not expect.
+        later = after(tnp.maximum(step - warmup_steps, 0))
+        return _weak(tnp.where(step < warmup_steps, ramp, later))
 
     return sched
 
@@ -140,8 +188,10 @@ def warmup(schedule: float | Schedule, warmup_steps: int, init_value: float = 0.
 def _as_schedule(lr: float | Schedule) -> Schedule:
     if callable(lr):
         return lr
-    if isinstance(lr, (int, float, np.floating, np.integer)) and not isinstance(lr, bool):
-        return constant(float(lr))
+    if is_traced(lr) or (
+        isinstance(lr, (int, float, np.floating, np.integer)) and not isinstance(lr, bool)
+    ):
+        return constant(lr)
     raise TypeError(
         f"a learning rate must be a number or a schedule function of the step, got {lr!r}"
     )
@@ -151,19 +201,32 @@ def _as_schedule(lr: float | Schedule) -> Schedule:
 def global_norm(tree: Any) -> float:
     """The Euclidean norm of all the leaves of a pytree taken together (a Python float).
 
+    Under a transform, when a leaf is traced, the norm is a traced float64 scalar.
+
     Example:
         >>> import numpy as np
         >>> from tapeflow import optim
         >>> optim.global_norm([np.array([3.0]), np.array([4.0])])
         5.0
     """
-    return math.sqrt(sum(float(np.vdot(x, x).real) for x in tree_leaves(tree)))
+    total: Scalar = 0.0
+    for x in tree_leaves(tree):
+        if is_traced(x):
+            flat = tnp.ravel(x)
+            # For real leaves numpy runs vdot and a 1-d matmul through the same dot loop:
+            # the compiled norm equals the eager one bit for bit.
+            squares = tnp.real(tnp.matmul(tnp.conj(flat), flat))
+            total = total + tnp.astype(squares, np.float64)
+        else:
+            total = total + float(np.vdot(x, x).real)
+    return tnp.sqrt(total) if is_traced(total) else math.sqrt(total)
 
 
 def clip_by_global_norm(grads: Any, max_norm: float) -> Any:
     """Scale ``grads`` down so that their global norm is at most ``max_norm``.
 
-    Gradients already within the bound come back unchanged (the same objects).
+    Gradients already within the bound come back unchanged (the same objects) when
+    the norm is known; a traced norm scales them by one instead.
 
     Example:
         >>> import numpy as np
@@ -171,20 +234,29 @@ def clip_by_global_norm(grads: Any, max_norm: float) -> Any:
         >>> optim.clip_by_global_norm([np.array([3.0]), np.array([4.0])], 1.0)
         [array([0.6]), array([0.8])]
     """
-    if max_norm <= 0:
+    if not is_traced(max_norm) and max_norm <= 0:
         raise ValueError(f"clip_by_global_norm: max_norm must be > 0, got {max_norm}")
+    max_norm = _weak(max_norm)
     norm = global_norm(grads)
-    if norm <= max_norm:
-        return grads
-    scale = max_norm / norm
-    return tree_map(lambda g: g * scale, grads)
+    if not is_traced(norm) and not is_traced(max_norm):
+        if norm <= max_norm:
+            return grads
+        scale = max_norm / norm
+        return tree_map(lambda g: g * scale, grads)
+    # max_norm / max(norm, max_norm) is exactly 1.0 within the bound, and never 0 / 0.
+    scale = max_norm / tnp.maximum(norm, max_norm)
+    return tree_map(lambda g: g * _for_dtype(scale, leaf_dtype(g)), grads)
 
 
 # ----- shared machinery ------------------------------------------------------------
 class _State(NamedTuple):
-    """Optimizer state: the step count and per-parameter slot trees (moments...)."""
+    """Optimizer state: the step count and per-parameter slot trees (moments...).
 
-    step: int
+    The count is a numpy integer rather than a Python int: ``tp.jit`` traces both, and
+    a Python int would come back from a compiled step as a numpy one, a new signature.
+    """
+
+    step: Any
     slots: tuple[Any, ...]
 
 
@@ -196,45 +268,63 @@ def _check_trees(grads: Any, params: Any, name: str) -> None:
         )
 
 
+def _slot_filled(p: Any, value: Scalar) -> Any:
+    dtype = leaf_dtype(p)
+    if is_traced(value):
+        return tnp.full(np.shape(p), tnp.astype(value, dtype), dtype)
+    return np.full(np.shape(p), value, dtype)
+
+
 def _make(
     name: str,
     n_slots: int,
     lr: float | Schedule,
-    step_fn: Callable[..., tuple[Any, tuple[Any, ...]]],
+    coefficients: Callable[[Scalar, Scalar], tuple[Scalar, ...]],
+    leaf_rule: Callable[..., tuple[Any, tuple[Any, ...]]],
     clip_norm: float | None,
-    slot_init: float = 0.0,
+    slot_init: Scalar = 0.0,
 ) -> Optimizer:
-    """Build an optimizer from a per-leaf rule.
+    """Build an optimizer from its scalar coefficients and a per-leaf rule.
 
-    ``step_fn(g, p, slots, lr, t) -> (new_p, new_slots)`` works on one leaf;
-    ``t`` is the 1-based count of this update.
+    ``coefficients(rate, t)`` gives, once per update, every scalar the rule uses
+    (``t`` is the 1-based count of this update), computed in float64;
+    ``leaf_rule(g, p, slots, coefficients) -> (new_p, new_slots)`` works on one leaf
+    and does no scalar arithmetic of its own, so that a compiled update rounds like an
+    eager one whatever the parameter dtype.
     """
     schedule = _as_schedule(lr)
 
     def init(params: Any) -> _State:
         slots = tuple(
-            tree_map(lambda p: np.full(np.shape(p), slot_init, np.result_type(p)), params)
-            for _ in range(n_slots)
+            tree_map(lambda p: _slot_filled(p, slot_init), params) for _ in range(n_slots)
         )
-        return _State(0, slots)
+        return _State(np.int64(0), slots)
 
     def update(grads: Any, state: _State, params: Any) -> tuple[Any, _State]:
         _check_trees(grads, params, name)
         if clip_norm is not None:
             grads = clip_by_global_norm(grads, clip_norm)
         step, slots = state
-        rate = float(schedule(step))
         t = step + 1
+        coefs = tuple(_weak(c) for c in coefficients(_weak(schedule(step)), t))
+        any_traced = any(is_traced(c) for c in coefs)
+        by_dtype: dict[Any, tuple[Any, ...]] = {}
         p_leaves, treedef = tree_flatten(params)
         g_leaves = tree_leaves(grads)
         s_leaves = [tree_leaves(s) for s in slots]
         new_p: list[Any] = []
         new_s: list[list[Any]] = [[] for _ in slots]
         for i, (g, p) in enumerate(zip(g_leaves, p_leaves, strict=True)):
-            dtype = np.result_type(p)
+            dtype = leaf_dtype(p)
             if getattr(g, "dtype", dtype) != dtype:
-                g = np.asarray(g).astype(dtype)
-            p2, s2 = step_fn(g, p, tuple(s[i] for s in s_leaves), rate, t)
+                g = tnp.astype(g, dtype)
+            leaf_coefs = coefs
+            if any_traced:
+                cast = by_dtype.get(dtype)  # (cast once per dtype, not once per leaf)
+                if cast is None:
+                    cast = by_dtype[dtype] = tuple(_for_dtype(c, dtype) for c in coefs)
+                leaf_coefs = cast
+            p2, s2 = leaf_rule(g, p, tuple(s[i] for s in s_leaves), leaf_coefs)
             new_p.append(p2)
             for k, v in enumerate(s2):
                 new_s[k].append(v)
@@ -245,6 +335,11 @@ def _make(
 
 
 # ----- optimizers ------------------------------------------------------------------
+def _may_be_nonzero(value: Scalar) -> bool:
+    """Whether a term weighted by ``value`` is needed (always, when ``value`` is traced)."""
+    return is_traced(value) or value != 0.0
+
+
 def sgd(
     lr: float | Schedule,
     momentum: float = 0.0,
@@ -270,22 +365,29 @@ def sgd(
         >>> p
         array([-0.1])
     """
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"sgd: momentum must be in [0, 1), got {momentum}")
-    if nesterov and momentum == 0.0:
-        raise ValueError("sgd: nesterov=True needs momentum > 0")
-    mu = float(momentum)
+    if not is_traced(momentum):
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"sgd: momentum must be in [0, 1), got {momentum}")
+        if nesterov and momentum == 0.0:
+            raise ValueError("sgd: nesterov=True needs momentum > 0")
+    mu = _weak(momentum)
 
-    if mu == 0.0:
-        return _make("sgd", 0, lr, lambda g, p, s, rate, t: (p - rate * g, ()), clip_norm)
+    if not _may_be_nonzero(mu):
 
-    def step(g: Any, p: Any, slots: Any, rate: float, t: int) -> Any:
+        def plain_step(g: Any, p: Any, slots: Any, coefs: Any) -> Any:
+            (rate,) = coefs
+            return p - rate * g, ()
+
+        return _make("sgd", 0, lr, lambda rate, t: (rate,), plain_step, clip_norm)
+
+    def step(g: Any, p: Any, slots: Any, coefs: Any) -> Any:
+        mu, rate = coefs
         (v,) = slots
         v = mu * v + g
         direction = g + mu * v if nesterov else v
         return p - rate * direction, (v,)
 
-    return _make("sgd", 1, lr, step, clip_norm)
+    return _make("sgd", 1, lr, lambda rate, t: (mu, rate), step, clip_norm)
 
 
 def adam(
@@ -330,28 +432,35 @@ def adamw(
         >>> p
         array([0.95])
     """
-    return _adam_like("adamw", lr, b1, b2, eps, float(weight_decay), clip_norm)
+    return _adam_like("adamw", lr, b1, b2, eps, weight_decay, clip_norm)
 
 
 def _adam_like(
-    name: str, lr: Any, b1: float, b2: float, eps: float, weight_decay: float, clip_norm: Any
+    name: str, lr: Any, b1: Scalar, b2: Scalar, eps: Scalar, weight_decay: Scalar, clip_norm: Any
 ) -> Optimizer:
-    b1, b2, eps = float(b1), float(b2), float(eps)
+    b1, b2, eps, weight_decay = _weak(b1), _weak(b2), _weak(eps), _weak(weight_decay)
+    decoupled_decay = _may_be_nonzero(weight_decay)
 
-    def step(g: Any, p: Any, slots: Any, rate: float, t: int) -> Any:
+    def coefficients(rate: Scalar, t: Scalar) -> tuple[Scalar, ...]:
+        # Both bias corrections folded into the step size and eps (one fewer pass per leaf).
+        # tnp.power, not **, for the powers: numpy's power and Python's may differ in the
+        # last bit, and the compiled update must use the eager one's.
+        root_c2 = tnp.sqrt(1.0 - tnp.power(b2, t))
+        c1 = 1.0 - tnp.power(b1, t)
+        step_size = rate * root_c2 / c1
+        return (b1, 1.0 - b1, b2, 1.0 - b2, step_size, eps * root_c2, rate * weight_decay)
+
+    def step(g: Any, p: Any, slots: Any, coefs: Any) -> Any:
+        b1, one_minus_b1, b2, one_minus_b2, step_size, eps_hat, decay = coefs
         m, v = slots
-        m = b1 * m + (1.0 - b1) * g
-        v = b2 * v + (1.0 - b2) * (g * g)
-        # Fold both bias corrections into the step size and eps (one fewer pass).
-        c1, c2 = 1.0 - b1**t, 1.0 - b2**t
-        step_size = rate * math.sqrt(c2) / c1
-        update = m / (np.sqrt(v) + eps * math.sqrt(c2))
-        new_p = p - step_size * update
-        if weight_decay:
-            new_p = new_p - (rate * weight_decay) * p
+        m = b1 * m + one_minus_b1 * g
+        v = b2 * v + one_minus_b2 * (g * g)
+        new_p = p - step_size * (m / (tnp.sqrt(v) + eps_hat))
+        if decoupled_decay:
+            new_p = new_p - decay * p
         return new_p, (m, v)
 
-    return _make(name, 2, lr, step, clip_norm)
+    return _make(name, 2, lr, coefficients, step, clip_norm)
 
 
 def rmsprop(
@@ -374,18 +483,22 @@ def rmsprop(
         >>> np.round(p, 6)
         array([0.99])
     """
-    decay, eps, mu = float(decay), float(eps), float(momentum)
+    decay, eps, mu = _weak(decay), _weak(eps), _weak(momentum)
+    with_momentum = _may_be_nonzero(mu)
 
-    def step(g: Any, p: Any, slots: Any, rate: float, t: int) -> Any:
+    def step(g: Any, p: Any, slots: Any, coefs: Any) -> Any:
+        decay, one_minus_decay, eps, mu, rate = coefs
         s, b = slots
-        s = decay * s + (1.0 - decay) * (g * g)
-        direction = g / (np.sqrt(s) + eps)
-        if mu:
+        s = decay * s + one_minus_decay * (g * g)
+        direction = g / (tnp.sqrt(s) + eps)
+        if with_momentum:
             b = mu * b + direction
             direction = b
         return p - rate * direction, (s, b)
 
-    return _make("rmsprop", 2, lr, step, clip_norm)
+    return _make(
+        "rmsprop", 2, lr, lambda rate, t: (decay, 1.0 - decay, eps, mu, rate), step, clip_norm
+    )
 
 
 def adagrad(
@@ -404,11 +517,20 @@ def adagrad(
         >>> np.round(p, 6)
         array([0.5])
     """
-    eps = float(eps)
+    eps = _weak(eps)
 
-    def step(g: Any, p: Any, slots: Any, rate: float, t: int) -> Any:
+    def step(g: Any, p: Any, slots: Any, coefs: Any) -> Any:
+        eps, rate = coefs
         (a,) = slots
         a = a + g * g
-        return p - rate * (g / (np.sqrt(a) + eps)), (a,)
+        return p - rate * (g / (tnp.sqrt(a) + eps)), (a,)
 
-    return _make("adagrad", 1, lr, step, clip_norm, slot_init=float(initial_accumulator))
+    return _make(
+        "adagrad",
+        1,
+        lr,
+        lambda rate, t: (eps, rate),
+        step,
+        clip_norm,
+        slot_init=_weak(initial_accumulator),
+    )
