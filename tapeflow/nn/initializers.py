@@ -1,7 +1,9 @@
 """Parameter initialisers: ``init(rng, shape, dtype=float32) -> array``.
 
-Every initialiser takes an explicit ``numpy.random.Generator``, so the same
-generator state always gives the same parameters.
+Every initialiser takes an explicit source of randomness, a ``numpy.random.Generator``
+or a ``tp.random`` key, so the same generator state (or the same key) always gives the
+same parameters. Values are drawn in float64 and cast to ``dtype`` either way; with a
+key they do not depend on the machine or on ``tp.jit``.
 
 Fan-in and fan-out: for a dense weight ``(in, out)`` they are ``in`` and
 ``out``; for a convolution weight ``(out_channels, in_channels, kh, kw)`` they
@@ -13,6 +15,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
+import tapeflow.numpy as tnp
+from tapeflow.random.checks import uses_key
+from tapeflow.random.continuous import normal as _key_normal
+from tapeflow.random.continuous import uniform as _key_uniform
 
 __all__ = [
     "fans",
@@ -45,30 +52,23 @@ def fans(shape: tuple[int, ...]) -> tuple[int, int]:
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _check_rng(rng: Any) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"initialisers take a numpy.random.Generator (np.random.default_rng(seed)), got "
-            f"{type(rng).__name__}"
-        )
-    return rng
-
-
-def _uniform(rng: Any, shape: tuple[int, ...], limit: float, dtype: Any) -> np.ndarray:
+def _uniform(rng: Any, shape: tuple[int, ...], limit: float, dtype: Any) -> Any:
     """Uniform on ``[-limit, limit]``, drawn in float64 and cast to ``dtype``."""
-    out: np.ndarray = _check_rng(rng).uniform(-limit, limit, shape).astype(dtype)
+    if uses_key(rng, "initialisers"):
+        return tnp.astype(_key_uniform(rng, tuple(shape), np.float64, -limit, limit), dtype)
+    out: np.ndarray = rng.uniform(-limit, limit, shape).astype(dtype)
     return out
 
 
-def _normal(rng: Any, shape: tuple[int, ...], std: float, dtype: Any) -> np.ndarray:
+def _normal(rng: Any, shape: tuple[int, ...], std: float, dtype: Any) -> Any:
     """Normal with mean 0 and standard deviation ``std``, cast to ``dtype``."""
-    out: np.ndarray = (_check_rng(rng).standard_normal(shape) * std).astype(dtype)
+    if uses_key(rng, "initialisers"):
+        return tnp.astype(_key_normal(rng, tuple(shape), np.float64) * std, dtype)
+    out: np.ndarray = (rng.standard_normal(shape) * std).astype(dtype)
     return out
 
 
-def glorot_uniform(
-    rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32
-) -> np.ndarray:
+def glorot_uniform(rng: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
     """Uniform on ``[-a, a]`` with ``a = sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio).
 
     Example:
@@ -77,14 +77,15 @@ def glorot_uniform(
         >>> w = initializers.glorot_uniform(np.random.default_rng(0), (784, 256))
         >>> w.dtype, bool(abs(w).max() <= np.sqrt(6 / 1040))
         (dtype('float32'), True)
+        >>> import tapeflow as tp  # a tp.random key works too, also under tp.jit
+        >>> initializers.glorot_uniform(tp.random.key(0), (784, 256)).shape
+        (784, 256)
     """
     fan_in, fan_out = fans(shape)
     return _uniform(rng, shape, np.sqrt(6.0 / (fan_in + fan_out)), dtype)
 
 
-def glorot_normal(
-    rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32
-) -> np.ndarray:
+def glorot_normal(rng: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
     """Normal with standard deviation ``sqrt(2 / (fan_in + fan_out))``.
 
     Example:
@@ -97,9 +98,7 @@ def glorot_normal(
     return _normal(rng, shape, np.sqrt(2.0 / (fan_in + fan_out)), dtype)
 
 
-def he_normal(
-    rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32
-) -> np.ndarray:
+def he_normal(rng: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
     """Normal with standard deviation ``sqrt(2 / fan_in)`` (He et al.; suits ReLU layers).
 
     Example:
@@ -112,9 +111,7 @@ def he_normal(
     return _normal(rng, shape, np.sqrt(2.0 / fan_in), dtype)
 
 
-def he_uniform(
-    rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32
-) -> np.ndarray:
+def he_uniform(rng: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
     """Uniform on ``[-a, a]`` with ``a = sqrt(6 / fan_in)``.
 
     Example:
@@ -163,10 +160,8 @@ def normal(stddev: float = 0.01) -> Any:
         dtype('float32')
     """
 
-    def init(
-        rng: np.random.Generator, shape: tuple[int, ...], dtype: Any = np.float32
-    ) -> np.ndarray:
-        return (_check_rng(rng).standard_normal(shape) * stddev).astype(dtype)
+    def init(rng: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
+        return _normal(rng, shape, stddev, dtype)
 
     init.__name__ = f"normal({stddev})"
     return init

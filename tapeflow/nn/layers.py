@@ -3,10 +3,11 @@
 A layer is a pair:
 
 * ``init(rng, input_shape, dtype=np.float32) -> (output_shape, params)``:
-  ``rng`` is a ``numpy.random.Generator``; shapes include the batch axis,
-  which may be ``-1`` (unknown);
+  ``rng`` is a ``numpy.random.Generator`` or a ``tp.random`` key; shapes
+  include the batch axis, which may be ``-1`` (unknown);
 * ``apply(params, x, *, rng=None, train=False) -> y``: ``rng`` and ``train``
-  only matter to layers with randomness (``Dropout``).
+  only matter to layers with randomness (``Dropout``). With a key, a training
+  step runs under ``tp.jit``.
 
 Layers with parameters are made by calling a constructor (``Dense(256)``);
 parameter-free layers are pairs already (``Relu``, ``Flatten``), as in stax.
@@ -34,6 +35,8 @@ from tapeflow.nn import functional as F
 from tapeflow.nn import initializers
 from tapeflow.nn.conv import avg_pool2d, conv2d, conv_output_shape, max_pool2d
 from tapeflow.nn.normalization import dropout, layer_norm
+from tapeflow.random.checks import is_key, uses_key
+from tapeflow.random.keys import split
 
 __all__ = [
     "Layer",
@@ -75,17 +78,17 @@ class Layer(NamedTuple):
     apply: Callable[..., Any]
 
 
-def _rng(rng: Any, what: str) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"{what} needs a numpy.random.Generator (np.random.default_rng(seed)), got "
-            f"{type(rng).__name__}"
-        )
+def _rng(rng: Any, what: str) -> Any:
+    """``rng`` itself, checked: a ``numpy.random.Generator`` or a ``tp.random`` key."""
+    uses_key(rng, what)
     return rng
 
 
-def _split(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
-    """``n`` independent generators derived from ``rng`` (advances ``rng``)."""
+def _split(rng: Any, n: int) -> list[Any]:
+    """``n`` independent generators (advancing ``rng``) or keys derived from ``rng``."""
+    if uses_key(rng, "layers"):
+        keys = split(rng, n)
+        return [keys[i] for i in range(n)]
     seeds = rng.integers(0, 2**63 - 1, size=n)
     return [np.random.default_rng(int(s)) for s in seeds]
 
@@ -117,9 +120,7 @@ def serial(*layers: Any) -> Layer:
     inits = [layer[0] for layer in layers]
     applies = [layer[1] for layer in layers]
 
-    def init(
-        rng: np.random.Generator, input_shape: tuple[int, ...], dtype: Any = np.float32
-    ) -> Any:
+    def init(rng: Any, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
         rngs = _split(_rng(rng, "serial init"), len(inits))
         params = []
         shape = tuple(input_shape)
@@ -128,18 +129,21 @@ def serial(*layers: Any) -> Layer:
             params.append(p)
         return shape, params
 
-    def apply(
-        params: Any, x: Any, *, rng: np.random.Generator | None = None, train: bool = False
-    ) -> Any:
+    def apply(params: Any, x: Any, *, rng: Any = None, train: bool = False) -> Any:
         if len(params) != len(applies):
             raise ValueError(
                 f"serial: got params for {len(params)} layer(s), but the model has "
                 f"{len(applies)} layers"
             )
         # Layers draw from the one generator in turn: deterministic for a given
-        # generator state, and free for the layers that draw nothing.
-        for layer_apply, p in zip(applies, params, strict=True):
-            x = layer_apply(p, x, rng=rng, train=train)
+        # generator state, and free for the layers that draw nothing. A key is split,
+        # one key per layer: two dropout layers never share a mask.
+        if train and is_key(rng):
+            rngs = _split(rng, len(applies))
+        else:
+            rngs = [rng] * len(applies)
+        for layer_apply, p, r in zip(applies, params, rngs, strict=True):
+            x = layer_apply(p, x, rng=r, train=train)
         return x
 
     return Layer(init, apply)
@@ -162,9 +166,7 @@ def Dense(
         ((-1, 4), (3, 4), (4,))
     """
 
-    def init(
-        rng: np.random.Generator, input_shape: tuple[int, ...], dtype: Any = np.float32
-    ) -> Any:
+    def init(rng: Any, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
         rng = _rng(rng, "Dense init")
         r_w, r_b = _split(rng, 2)
         in_dim = input_shape[-1]
@@ -199,9 +201,7 @@ def Conv(
     """
     kh, kw = (filter_shape, filter_shape) if isinstance(filter_shape, int) else tuple(filter_shape)
 
-    def init(
-        rng: np.random.Generator, input_shape: tuple[int, ...], dtype: Any = np.float32
-    ) -> Any:
+    def init(rng: Any, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
         rng = _rng(rng, "Conv init")
         if len(input_shape) != 4:
             raise ValueError(f"Conv expects NCHW input shapes, got {tuple(input_shape)}")
@@ -285,7 +285,8 @@ def AvgPool(window: Any = 2, strides: Any = None, padding: Any = "VALID") -> Lay
 def Dropout(drop_rate: float) -> Layer:
     """Inverted dropout with probability ``drop_rate``; active only with ``train=True``.
 
-    ``apply`` then needs ``rng`` (a ``numpy.random.Generator``).
+    ``apply`` then needs ``rng``: a ``tp.random`` key (the training step may then be
+    jitted) or a ``numpy.random.Generator``.
 
     Example:
         >>> import numpy as np

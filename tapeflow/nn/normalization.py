@@ -1,6 +1,7 @@
 """Normalisation, dropout and embeddings as pure functions.
 
-Randomness is always explicit: ``dropout`` takes a ``numpy.random.Generator``.
+Randomness is always explicit: ``dropout`` takes a ``numpy.random.Generator`` or a
+``tp.random`` key (with a key it also runs under ``tp.jit`` and ``tp.vmap``).
 State is always explicit: ``batch_norm`` returns the new running statistics
 instead of updating anything in place.
 """
@@ -15,6 +16,8 @@ import tapeflow.numpy as tnp
 from tapeflow.core.tracer import is_traced, unwrap
 from tapeflow.jit import is_jit_traced
 from tapeflow.numpy.meta import dtype_of, shape_of
+from tapeflow.random.checks import uses_key
+from tapeflow.random.continuous import uniform
 
 __all__ = ["layer_norm", "batch_norm", "dropout", "embedding"]
 
@@ -118,17 +121,23 @@ def batch_norm(
     return y, new_mean, new_var
 
 
-def dropout(x: Any, drop_rate: float, rng: np.random.Generator | None, train: bool = True) -> Any:
+def dropout(x: Any, drop_rate: float, rng: Any, train: bool = True) -> Any:
     """Inverted dropout: zero each entry with probability ``drop_rate`` while training.
 
     Kept entries are scaled by ``1 / (1 - drop_rate)`` so the expected value is
     unchanged and evaluation needs no rescaling; with ``train=False`` (or a
     rate of 0) ``x`` comes back as is.
 
+    With a ``tp.random`` key the mask is a function of the key alone, so dropout runs
+    under ``tp.jit`` (the key is then an argument of the jitted function: pass a new one
+    each step) and under ``tp.vmap`` (map over a batch of keys for a mask per example).
+    A ``numpy.random.Generator`` draws from its own state, which ``tp.jit`` cannot
+    replay: with a Generator, dropout refuses jit.
+
     Args:
         x: inputs.
         drop_rate: probability of dropping an entry, in [0, 1).
-        rng: a ``numpy.random.Generator`` (required when training).
+        rng: a ``tp.random`` key or a ``numpy.random.Generator`` (required when training).
         train: apply dropout (True) or not (False).
 
     Example:
@@ -136,28 +145,35 @@ def dropout(x: Any, drop_rate: float, rng: np.random.Generator | None, train: bo
         >>> y = tp.nn.dropout(np.ones(4), 0.5, np.random.default_rng(0))
         >>> sorted(set(y.tolist())) in ([0.0, 2.0], [2.0], [0.0])
         True
+        >>> step = tp.jit(lambda x, key: tp.nn.dropout(x, 0.5, key))
+        >>> bool(np.array_equal(step(np.ones(4), tp.random.key(1)),
+        ...                     tp.nn.dropout(np.ones(4), 0.5, tp.random.key(1))))
+        True
     """
     if not 0.0 <= drop_rate < 1.0:
         raise ValueError(f"dropout: drop_rate must be in [0, 1), got {drop_rate}")
     if not train or drop_rate == 0.0:
         return x
+    dtype = dtype_of(x)
+    draw_dtype = np.float32 if dtype == np.float32 else np.float64
+    scale = np.asarray(1.0 / (1.0 - drop_rate), dtype)
+    if rng is not None and uses_key(rng, "dropout"):
+        keep = uniform(rng, tuple(shape_of(x)), draw_dtype) >= drop_rate
+        return x * (tnp.astype(keep, dtype) * scale)
     if is_jit_traced(x):
         raise TypeError(
             "dropout draws its mask from a numpy Generator, and tp.jit would replay the mask "
-            "drawn while tracing on every call; run the training step without jit, or "
-            "compute the mask outside the jitted function and pass it in as an argument"
+            "drawn while tracing on every call; pass a tp.random key instead (a new key each "
+            "step, as an argument of the jitted function), run the training step without "
+            "jit, or compute the mask outside the jitted function and pass it in"
         )
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
-            "dropout needs an explicit numpy.random.Generator when train=True, e.g. "
-            f"rng=np.random.default_rng(0); got {type(rng).__name__}"
+            "dropout needs an explicit numpy.random.Generator or tp.random key when "
+            "train=True, e.g. rng=np.random.default_rng(0) or rng=tp.random.key(0); got "
+            f"{type(rng).__name__}"
         )
-    dtype = dtype_of(x)
-    keep = (
-        rng.random(shape_of(x), dtype=np.float32 if dtype == np.float32 else np.float64)
-        >= drop_rate
-    )
-    scale = np.asarray(1.0 / (1.0 - drop_rate), dtype)
+    keep = rng.random(shape_of(x), dtype=draw_dtype) >= drop_rate
     return x * (keep.astype(dtype) * scale)
 
 

@@ -16,6 +16,7 @@ from tapeflow.numpy.meta import dtype_of, shape_of
 __all__ = [
     "is_key",
     "check_key",
+    "uses_key",
     "canonical_shape",
     "check_broadcasts_to",
     "float_dtype",
@@ -63,8 +64,24 @@ def check_key(key: Any, fun: str) -> Any:
             f"map over the batch with tp.vmap, e.g. tp.vmap(lambda k: {fun}(k, ...))(keys)"
         )
     raise TypeError(
-        f"{fun}: expected a key, a uint32 array of shape (2,), got a {dtype} array of shape "
-        f"{shape}; {make} (np.asarray(words, np.uint32) turns two saved words back into a key)"
+        f"{fun}: expected a key, a uint32 array of shape (2,), got an array of dtype {dtype} "
+        f"and shape {shape}; {make} (np.asarray(words, np.uint32) turns two saved words "
+        "back into a key)"
+    )
+
+
+def uses_key(rng: Any, fun: str) -> bool:
+    """For functions that take either kind of randomness (``tapeflow.nn``'s): True for a
+    key, False for a ``numpy.random.Generator``, a ``TypeError`` naming both otherwise
+    (or :func:`check_key`'s error for an array that is almost a key)."""
+    if isinstance(rng, np.random.Generator):
+        return False
+    if isinstance(rng, (np.ndarray, Tracer)):
+        check_key(rng, fun)
+        return True
+    raise TypeError(
+        f"{fun} needs a numpy.random.Generator (np.random.default_rng(seed)) or a "
+        f"tp.random key (tp.random.key(seed)), got {type(rng).__name__}"
     )
 
 

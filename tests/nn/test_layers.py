@@ -144,3 +144,35 @@ def test_second_order_derivatives_through_a_small_cnn():
     labels = np.array([0, 1])
     loss = lambda p: nn.softmax_cross_entropy(apply(p, x), labels)  # noqa: E731
     tp.check_grads(loss, (params,), order=2, modes=("rev", "fwd"))
+
+
+def test_layers_take_keys_for_init_and_dropout():
+    init, apply = nn.serial(nn.Dense(16), nn.Dropout(0.5), nn.Dense(8), nn.Dropout(0.5))
+    shape, params = init(tp.random.key(0), (-1, 4))
+    _, again = init(tp.random.key(0), (-1, 4))
+    assert shape == (-1, 8)
+    for a, b in zip(tp.tree_util.tree_leaves(params), tp.tree_util.tree_leaves(again), strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Each layer gets a key of its own: the Dense layers' weights differ.
+    (w1, _), _, (w2, _), _ = params
+    assert not np.allclose(w1[:4, :8], w2[:4, :8])
+    x = np.ones((3, 4), np.float32)
+    key = tp.random.key(1)
+    t1 = apply(params, x, rng=key, train=True)
+    np.testing.assert_array_equal(t1, apply(params, x, rng=key, train=True))
+    assert not np.array_equal(t1, apply(params, x, rng=tp.random.key(2), train=True))
+    np.testing.assert_array_equal(apply(params, x, rng=key), apply(params, x))
+
+
+def test_a_training_step_with_dropout_and_a_key_jits():
+    init, apply = nn.serial(nn.Dense(8), nn.Relu, nn.Dropout(0.3), nn.Dense(2))
+    _, params = init(tp.random.key(0), (-1, 3))
+    x = np.random.default_rng(0).random((5, 3), dtype=np.float32)
+
+    def loss(params, x, key):
+        return (apply(params, x, rng=key, train=True) ** 2).sum()
+
+    eager = tp.grad(loss)(params, x, tp.random.key(4))
+    jitted = tp.jit(tp.grad(loss))(params, x, tp.random.key(4))
+    for a, b in zip(tp.tree_util.tree_leaves(eager), tp.tree_util.tree_leaves(jitted), strict=True):
+        np.testing.assert_array_equal(a, b)
