@@ -17,6 +17,7 @@ import numpy as np
 import tapeflow.numpy as tnp
 from tapeflow.core.tracer import Tracer
 from tapeflow.numpy.meta import dtype_of, shape_of
+from tapeflow.numpy.sorting import permute_along_axis
 from tapeflow.random.checks import (
     DEFAULT_FLOAT,
     canonical_shape,
@@ -248,7 +249,7 @@ def permutation(key: Any, x: Any, axis: int = 0, independent: bool = False) -> A
         )
     axis = _check_axis(axis, len(x_shape), "permutation")
     if independent:
-        return tnp.take_along_axis(x, _shuffled_indices(key, x_shape, axis), axis=axis)
+        return permute_along_axis(x, _shuffled_indices(key, x_shape, axis), axis=axis)
     return _take_along(x, _shuffled_indices(key, (x_shape[axis],), 0), axis)
 
 
