@@ -735,7 +735,7 @@ def _threefry_with_rounds(rounds: int) -> np.ndarray:
     return unit_interval(first ^ second, dtype=np.float32).astype(np.float64)
 
 
-@pytest.mark.parametrize("rounds", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("rounds", [1, 2, 3, 4, 5, 6, 7])
 def test_the_uniform_battery_rejects_threefry_with_too_few_rounds(rounds) -> None:
     assert failures(uniform_z_scores(_threefry_with_rounds(rounds)))
     assert failures(uniform_z_scores(_threefry_with_rounds(20))) == []
