@@ -7,7 +7,7 @@ Example:
     >>> g = tp.grad(f)
 """
 
-from tapeflow import datasets, nn, optim, scipy, tree_util  # noqa: F401
+from tapeflow import datasets, lax, nn, optim, scipy, tree_util  # noqa: F401
 
 # The legacy module tapeflow.primitive is imported first: that binds the package attribute
 # `primitive`, which the function tp.primitive, imported below, then takes back.
@@ -69,6 +69,7 @@ __all__ = [
     "nondifferentiable",
     "vjp_needs",
     "tree_util",
+    "lax",
     "datasets",
     "nn",
     "optim",

@@ -47,6 +47,8 @@ __all__ = [
     "defvjp_argnum",
     "defjvp_argnum",
     "defjvp_joint",
+    "defvjp_joint",
+    "joint_parents",
     "defelementwise",
     "deflinear",
     "defbatch",
@@ -95,6 +97,7 @@ class Primitive:
         "jvps",
         "jvp_rest",
         "jvp_joint",
+        "vjp_joint",
         "broadcasts",
         "elementwise",
         "batch_rule",
@@ -125,6 +128,8 @@ class Primitive:
         self.jvp_rest: Any = MISSING_RULE
         # One JVP rule for all arguments at once (see defjvp_joint), or None.
         self.jvp_joint: Any = None
+        # One VJP rule for all traced arguments at once (see defvjp_joint), or None.
+        self.vjp_joint: Any = None
         # Broadcasting primitives: the traces sum cotangents back to each input's shape
         # and broadcast tangents up to the output's, so their rules never mention it.
         self.broadcasts = broadcasts
@@ -505,6 +510,60 @@ def defjvp_joint(fn: Any, rule: Callable[..., Any]) -> None:
         np.float64(2.0)
     """
     get_primitive(fn).jvp_joint = rule
+
+
+def defvjp_joint(fn: Any, maker: Callable[..., Any]) -> None:
+    """Register one VJP rule that returns the cotangents of all traced arguments at once.
+
+    ``maker(argnums, ans, *args, **kwargs)`` gets the positions of the arguments the
+    tape differentiates and returns ``g -> cotangents``, one per position in
+    ``argnums`` (``None``: zero). The tape calls it once per backward pass of a record,
+    where per-argument rules would each redo the shared work: the loops of
+    ``tapeflow.lax`` run one backward loop for all their inputs.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> from tapeflow.core.primitive import defvjp_joint
+        >>> total = tp.primitive(lambda *xs: sum(xs), name="total_vjp_joint_example")
+        >>> defvjp_joint(total, lambda argnums, ans, *xs: lambda g: [g] * len(argnums))
+        >>> tp.grad(lambda a, b: total(a, b, a), argnums=(0, 1))(1.0, 2.0)
+        (np.float64(2.0), np.float64(1.0))
+    """
+    prim = get_primitive(fn)
+    prim.vjps = ()
+    prim.vjp_rest = _joint_placeholder
+    prim.vjp_direct = False
+    prim.vjp_joint = maker
+
+
+def _joint_placeholder(ans: Any, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+    raise AssertionError("a joint VJP rule is called through joint_parents")
+
+
+def joint_parents(maker: Callable[..., Any], parents: list[Any]) -> list[Any]:
+    """A tape record's ``parents`` with rules that share one call of a joint VJP ``maker``.
+
+    Each backward pass calls the rules of one record with the same cotangent object;
+    the first call computes every cotangent, the others read theirs. ``(g, result)`` is
+    stored as one pair so that concurrent pull-backs of a kept tape never mix them.
+    """
+    argnums = tuple(p[0] for p in parents)
+    memo: list[Any] = [(None, None)]
+
+    def rule_for(k: int) -> Callable[..., Any]:
+        def rule(ans: Any, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+            def pull(g: Any) -> Any:
+                seen, result = memo[0]
+                if seen is not g:
+                    result = list(maker(argnums, ans, *args, **kwargs)(g))
+                    memo[0] = (g, result)
+                return result[k]
+
+            return pull
+
+        return rule
+
+    return [(argnum, slot, rule_for(k)) for k, (argnum, slot, _) in enumerate(parents)]
 
 
 def vjp_needs(fn: Any, ans: bool = True, args: Any = ()) -> None:

@@ -19,7 +19,13 @@ from numpy import ndarray as _ndarray
 
 from tapeflow.core.arrays import ops
 from tapeflow.core.leaves import is_inexact, value_shape
-from tapeflow.core.primitive import EVERY_ARGUMENT, FunctionType, Primitive, resolve_rule
+from tapeflow.core.primitive import (
+    EVERY_ARGUMENT,
+    FunctionType,
+    Primitive,
+    joint_parents,
+    resolve_rule,
+)
 from tapeflow.core.pytree import tree_flatten, tree_unflatten
 from tapeflow.core.trace import CustomCall, Trace, closes_over, new_trace
 from tapeflow.core.tracer import Tracer
@@ -39,6 +45,7 @@ class Tape(Trace):
 
     __slots__ = ("records",)
     kind = "reverse-mode (grad/vjp)"
+    reverse_mode = True
 
     def __init__(self, level: int) -> None:
         # Trace.__init__ written out: a tape is made on every grad call.
@@ -78,6 +85,8 @@ class Tape(Trace):
             ans = prim.impl(*vals, **kwargs) if kwargs else prim.impl(*vals)
         if not parents:
             return ans
+        if prim.vjp_joint is not None:
+            parents = joint_parents(prim.vjp_joint, parents)
         records = self.records
         residuals = prim.residuals
         # Stand-ins only ever replace arrays and tracers (of an outer transform, as in

@@ -84,6 +84,8 @@ class Trace:
     batched = False
     # True for jit's trace: it records a program that later calls run on other values.
     compiles = False
+    # True for reverse mode's tape: a loop under it keeps what each iteration's rules read.
+    reverse_mode = False
 
     def __init__(self, level: int) -> None:
         self.level = level

@@ -10,7 +10,7 @@ spelling of its call (``Primitive.jit_call``), as ``sum`` and ``transpose`` do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -31,13 +31,15 @@ class Slot:
 
 
 def compile_program(
-    trace: Any, n_inputs: int, outputs: list[Any], out_tree: PyTreeDef, name: str
+    trace: Any, inputs: Sequence[int], outputs: list[Any], out_tree: PyTreeDef, name: str
 ) -> tuple[Callable[..., Any], str, int, bool]:
     """Prune the recorded instructions and generate straight-line code for them.
 
-    The last item says whether the program returns the output structure itself (when it
-    is made of lists and tuples) rather than the flat list of output leaves.
+    ``inputs`` are the slots the generated function takes, in order. The last item
+    returned says whether the program returns the output structure itself (when it is
+    made of lists and tuples) rather than the flat list of output leaves.
     """
+    input_set = frozenset(inputs)
     out_refs: list[Any] = []
     for o in outputs:
         if type(o) is Tracer and o._trace is trace:
@@ -46,7 +48,7 @@ def compile_program(
             out_refs.append(o)
 
     meta = trace.meta
-    instructions = _simplify(trace.instructions, meta, out_refs, n_inputs)
+    instructions = _simplify(trace.instructions, meta, out_refs, input_set)
 
     # Backward liveness pass: keep instructions whose result is needed.
     needed = {r.index for r in out_refs if type(r) is Slot}
@@ -65,10 +67,10 @@ def compile_program(
         for m in _slots_in(margs):
             last_use[m] = i
     out_slots = {r.index for r in out_refs if type(r) is Slot}
-    reuse = _plan_buffer_reuse(kept, meta, last_use, out_slots, n_inputs)
+    reuse = _plan_buffer_reuse(kept, meta, last_use, out_slots, inputs)
 
     namespace: dict[str, Any] = {}
-    lines = [f"def {name}({', '.join(f'v{i}' for i in range(n_inputs))}):"]
+    lines = [f"def {name}({', '.join(f'v{i}' for i in inputs)}):"]
 
     def const(value: Any) -> str:
         key = f"c{len(namespace)}"
@@ -149,7 +151,7 @@ def _build_expr(tree: PyTreeDef, leaves: Any) -> str:
 
 
 def _simplify(
-    instructions: list[Any], meta: dict[int, Any], out_refs: list[Any], n_inputs: int
+    instructions: list[Any], meta: dict[int, Any], out_refs: list[Any], inputs: frozenset[int]
 ) -> list[Any]:
     """Drop multiplications by one and additions of zero that change nothing.
 
@@ -171,7 +173,7 @@ def _simplify(
         margs = tuple(resolve(m) for m in margs)
         keep = _identity_operand(fun, margs, kwargs, meta.get(slot), meta)
         # (never rename to an input: the result might be returned and then mutated)
-        if keep is not None and keep >= n_inputs:
+        if keep is not None and keep not in inputs:
             rename[slot] = keep
             continue
         out.append((fun, margs, kwargs, slot))
@@ -221,7 +223,7 @@ def _plan_buffer_reuse(
     meta: dict[int, Any],
     last_use: dict[int, int],
     out_slots: set[int],
-    n_inputs: int,
+    inputs: Sequence[int],
 ) -> dict[int, int]:
     """For each instruction index, an input slot whose buffer can receive the result.
 
@@ -235,7 +237,7 @@ def _plan_buffer_reuse(
     fresh: set[int] = set()
     reuse: dict[int, int] = {}
     alive_aliases: dict[int, int] = {}  # buffer -> number of live slots aliasing it
-    for slot in range(n_inputs):
+    for slot in inputs:
         base[slot] = set()
     for i, (fun, margs, kwargs, slot) in enumerate(kept):
         inputs = _slots_in(margs)

@@ -81,17 +81,21 @@ class JitTrace(Trace):
         out._slot = slot
         return out
 
+    def closed_over(self, outer: Tracer) -> tuple[Any, Any]:
+        """``_mark`` for a value an outer transform traces, read from a closure."""
+        raise TypeError(
+            "a function compiled with tp.jit used a traced value of an outer transform "
+            "that it did not receive as an argument (a closure over a traced value); "
+            "pass that value as an argument of the jitted function instead"
+        )
+
     def _mark(self, a: Any) -> tuple[Any, Any]:
         """(value for computing now, marker for the program) of one argument."""
         if type(a) is Tracer:
             if a._trace is self:
                 return a._value, Slot(a._slot)
-            if a._trace.level < self.level:
-                raise TypeError(
-                    "a function compiled with tp.jit used a traced value of an outer transform "
-                    "that it did not receive as an argument (a closure over a traced value); "
-                    "pass that value as an argument of the jitted function instead"
-                )
+            if a._trace.level < self.level and a._trace.active:
+                return self.closed_over(a)
             raise self.leaked_error()
         if type(a) is tuple and any(type(x) is Tracer for x in a):
             pairs = [self._mark(x) for x in a]
@@ -368,7 +372,9 @@ def jit(
             )
             out = fun(*full, **call_kwargs)
             out_leaves, out_tree = tree_flatten(out)
-            program, source, n, built = compile_program(trace, n_inputs, out_leaves, out_tree, name)
+            program, source, n, built = compile_program(
+                trace, range(n_inputs), out_leaves, out_tree, name
+            )
         compiled_inputs = [i for i, d in enumerate(dyn_flags) if d]
 
         def run_leaves(leaves: list[Any]) -> Any:
