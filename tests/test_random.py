@@ -449,6 +449,13 @@ SHAPES = [
         np.int64,
         (-(2**63), 2**63 - 2),
     ),
+    (
+        "randint maxval beyond int64",
+        lambda: tpr.randint(KEY, (1000,), 2**62, 2**63 + 10),
+        (1000,),
+        np.int64,
+        (2**62, 2**63 - 2),
+    ),
     ("randint empty range", lambda: tpr.randint(KEY, (10,), 3, 3), (10,), np.int64, (3, 3)),
     ("permutation", lambda: tpr.permutation(KEY, 7), (7,), np.int64, (0, 6)),
     ("choice", lambda: tpr.choice(KEY, 4, (2, 5)), (2, 5), np.int64, (0, 3)),

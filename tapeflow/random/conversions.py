@@ -40,6 +40,13 @@ def _np_unit_interval(bits: Any, dtype: Any = np.float64) -> np.ndarray:
 unit_interval = primitive(_np_unit_interval, name="random.unit_interval", elementwise=True)
 
 
+def _as_int64(bound: np.ndarray) -> np.ndarray:
+    """Integer bounds as int64; uint64 ones above its range clip to its largest value."""
+    if bound.dtype == np.uint64:
+        bound = np.minimum(bound, np.uint64(2**63 - 1))
+    return bound.astype(np.int64)
+
+
 def _np_bounded_integers(bits: Any, minval: Any, maxval: Any, dtype: Any = np.int64) -> np.ndarray:
     """Integers in [minval, maxval) of ``dtype`` from 64-bit words.
 
@@ -58,9 +65,9 @@ def _np_bounded_integers(bits: Any, minval: Any, maxval: Any, dtype: Any = np.in
     shape = np.broadcast_shapes(*(a.shape for a in arrays))
     # At least 1-d: unsigned arithmetic on numpy scalars warns when it wraps around.
     bits, minval, maxval = (np.broadcast_to(a, shape).reshape(-1) for a in arrays)
-    low = np.clip(minval.astype(np.int64), info.min, info.max)
+    low = np.clip(_as_int64(minval), info.min, info.max)
     # maxval is exclusive: the largest value of dtype is reachable with maxval = max + 1.
-    high = np.clip(maxval.astype(np.int64), info.min, min(info.max + 1, 2**63 - 1))
+    high = np.clip(_as_int64(maxval), info.min, min(info.max + 1, 2**63 - 1))
     # The range's width as an unsigned 64-bit word: exact even across all of int64.
     span = high.view(np.uint64) - low.view(np.uint64)
     span[high <= low] = 1  # an empty range gives minval, as in JAX
