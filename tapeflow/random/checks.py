@@ -30,7 +30,13 @@ DEFAULT_INT = np.dtype(np.int64)
 
 
 def is_key(x: Any) -> bool:
-    """True when ``x`` is one key: a uint32 array of shape ``(2,)``, plain or traced."""
+    """True when ``x`` is one key: a uint32 array of shape ``(2,)``, plain or traced.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> is_key(tp.random.key(0)), is_key(np.array([0, 1])), is_key(np.random.default_rng())
+        (True, False, False)
+    """
     if not isinstance(x, (np.ndarray, Tracer)):
         return False
     return tuple(shape_of(x)) == (2,) and dtype_of(x) == np.uint32
@@ -38,7 +44,13 @@ def is_key(x: Any) -> bool:
 
 def check_key(key: Any, fun: str) -> Any:
     """``key`` itself when it is one key; otherwise a ``TypeError`` (``ValueError`` for a
-    batch of keys) saying what was passed and how to make a key."""
+    batch of keys) saying what was passed and how to make a key.
+
+    Example:
+        >>> check_key(7, "uniform")
+        Traceback (most recent call last):
+        TypeError: uniform: expected a key, got the integer 7; pass tp.random.key(7) instead ...
+    """
     if is_key(key):
         return key
     make = "make one with tp.random.key(seed) and split it with tp.random.split(key)"
@@ -73,7 +85,13 @@ def check_key(key: Any, fun: str) -> Any:
 def uses_key(rng: Any, fun: str) -> bool:
     """For functions that take either kind of randomness (``tapeflow.nn``'s): True for a
     key, False for a ``numpy.random.Generator``, a ``TypeError`` naming both otherwise
-    (or :func:`check_key`'s error for an array that is almost a key)."""
+    (or :func:`check_key`'s error for an array that is almost a key).
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> uses_key(tp.random.key(0), "dropout"), uses_key(np.random.default_rng(0), "dropout")
+        (True, False)
+    """
     if isinstance(rng, np.random.Generator):
         return False
     if isinstance(rng, (np.ndarray, Tracer)):
@@ -86,7 +104,12 @@ def uses_key(rng: Any, fun: str) -> bool:
 
 
 def canonical_shape(shape: Any, fun: str, name: str = "shape") -> tuple[int, ...]:
-    """``shape`` as a tuple of non-negative Python ints, or a clear error."""
+    """``shape`` as a tuple of non-negative Python ints, or a clear error.
+
+    Example:
+        >>> canonical_shape([2, np.int64(3)], "normal")
+        (2, 3)
+    """
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         raise TypeError(
             f"{fun}: {name} must be a tuple of ints, got the int {shape}; write "
@@ -108,7 +131,14 @@ def canonical_shape(shape: Any, fun: str, name: str = "shape") -> tuple[int, ...
 
 
 def check_broadcasts_to(fun: str, shape: tuple[int, ...], **params: Any) -> None:
-    """The parameters' shapes broadcast to ``shape`` exactly, as JAX requires."""
+    """The parameters' shapes broadcast to ``shape`` exactly, as JAX requires.
+
+    Example:
+        >>> check_broadcasts_to("uniform", (2, 3), minval=np.zeros(3), maxval=1.0)  # fine
+        >>> check_broadcasts_to("uniform", (3,), minval=np.zeros((2, 3)))
+        Traceback (most recent call last):
+        ValueError: uniform: minval of shape (2, 3) do not broadcast to shape=(3,); ...
+    """
     shapes = {name: tuple(shape_of(v)) for name, v in params.items()}
     try:
         result = np.broadcast_shapes(shape, *shapes.values())
@@ -123,7 +153,12 @@ def check_broadcasts_to(fun: str, shape: tuple[int, ...], **params: Any) -> None
 
 
 def float_dtype(dtype: Any, fun: str) -> np.dtype[Any]:
-    """``dtype`` (None: float64) as a float16, float32 or float64 dtype, or a TypeError."""
+    """``dtype`` (None: float64) as a float16, float32 or float64 dtype, or a TypeError.
+
+    Example:
+        >>> float_dtype(None, "uniform"), float_dtype("float32", "uniform")
+        (dtype('float64'), dtype('float32'))
+    """
     dt = DEFAULT_FLOAT if dtype is None else np.dtype(dtype)
     if dt not in (np.float16, np.float32, np.float64):
         raise TypeError(f"{fun}: dtype must be float16, float32 or float64, got {dt}")
@@ -131,7 +166,12 @@ def float_dtype(dtype: Any, fun: str) -> np.dtype[Any]:
 
 
 def integer_dtype(dtype: Any, fun: str) -> np.dtype[Any]:
-    """``dtype`` (None: int64) as a signed or unsigned integer dtype, or a TypeError."""
+    """``dtype`` (None: int64) as a signed or unsigned integer dtype, or a TypeError.
+
+    Example:
+        >>> integer_dtype(None, "randint"), integer_dtype(np.uint8, "randint")
+        (dtype('int64'), dtype('uint8'))
+    """
     dt = DEFAULT_INT if dtype is None else np.dtype(dtype)
     if not np.issubdtype(dt, np.integer):
         raise TypeError(f"{fun}: dtype must be an integer dtype, got {dt}")

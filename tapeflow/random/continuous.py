@@ -51,7 +51,13 @@ def _float_param(value: Any, dtype: np.dtype[Any], fun: str, name: str) -> Any:
 
 
 def uniform_from_words(words: Any, dtype: np.dtype[Any], minval: Any, maxval: Any) -> Any:
-    """Uniform floats on [minval, maxval) from random words as wide as ``dtype``."""
+    """Uniform floats on [minval, maxval) from random words as wide as ``dtype``.
+
+    Example:
+        >>> words = np.array([0, 2**31], np.uint32)
+        >>> uniform_from_words(words, np.dtype(np.float32), 1.0, 3.0)
+        array([1., 2.], dtype=float32)
+    """
     floats = unit_interval(words, dtype=dtype)
     # As JAX: the maximum keeps rounding from stepping below minval.
     return tnp.maximum(minval, floats * (maxval - minval) + minval)
@@ -60,7 +66,15 @@ def uniform_from_words(words: Any, dtype: np.dtype[Any], minval: Any, maxval: An
 def uniform_unchecked(
     key: Any, shape: tuple[int, ...], dtype: np.dtype[Any], minval: Any, maxval: Any
 ) -> Any:
-    """:func:`uniform` without checking its arguments (for the other samplers)."""
+    """:func:`uniform` without checking its arguments (for the other samplers).
+
+    Example:
+        >>> import tapeflow as tp
+        >>> key, f64 = tp.random.key(0), np.dtype(np.float64)
+        >>> u = uniform_unchecked(key, (2,), f64, 0.0, 1.0)
+        >>> bool((u == tp.random.uniform(key, (2,))).all())
+        True
+    """
     words = random_bits(key, shape=shape, bit_width=8 * dtype.itemsize)
     return uniform_from_words(words, dtype, minval, maxval)
 
@@ -106,7 +120,13 @@ def uniform(
 
 def normal_from_words(words: Any, dtype: np.dtype[Any]) -> Any:
     """Standard normal floats from random words as wide as ``dtype``: ``sqrt(2) *
-    erfinv(u)`` with ``u`` uniform on (-1, 1), whose open lower end keeps it finite."""
+    erfinv(u)`` with ``u`` uniform on (-1, 1), whose open lower end keeps it finite.
+
+    Example:
+        >>> z = normal_from_words(np.array([0, 2**63], np.uint64), np.dtype(np.float64))
+        >>> bool(z[0] < -8), bool(abs(z[1]) < 1e-15)  # the lowest value, the median
+        (True, True)
+    """
     low = np.nextafter(dtype.type(-1), dtype.type(0))
     u = uniform_from_words(words, dtype, low, dtype.type(1))
     return dtype.type(np.sqrt(2)) * erfinv(u)
@@ -201,7 +221,14 @@ def truncated_normal(
 
 
 def truncated_normal_from_words(words: Any, lower: Any, upper: Any, dtype: np.dtype[Any]) -> Any:
-    """Truncated standard normal floats from random words as wide as ``dtype``."""
+    """Truncated standard normal floats from random words as wide as ``dtype``.
+
+    Example:
+        >>> x = truncated_normal_from_words(np.array([0, 2**63], np.uint64), -1.0, 1.0,
+        ...                                 np.dtype(np.float64))
+        >>> bool(-1 < x[0] < -0.99), float(x[1])  # the lower end, the median
+        (True, 0.0)
+    """
     sqrt2 = dtype.type(np.sqrt(2))
     u = uniform_from_words(words, dtype, erf(lower / sqrt2), erf(upper / sqrt2))
     x = sqrt2 * erfinv(u)
@@ -237,6 +264,12 @@ def gumbel(key: Any, shape: Any = (), dtype: Any = np.float64) -> Any:
 
 
 def gumbel_unchecked(key: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Any:
-    """:func:`gumbel` without checking its arguments (for the other samplers)."""
+    """:func:`gumbel` without checking its arguments (for the other samplers).
+
+    Example:
+        >>> import tapeflow as tp
+        >>> gumbel_unchecked(tp.random.key(0), (3,), np.dtype(np.float32)).dtype
+        dtype('float32')
+    """
     u = uniform_unchecked(key, shape, dtype, np.finfo(dtype).tiny, dtype.type(1))
     return -tnp.log(-tnp.log(u))
