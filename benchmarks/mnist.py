@@ -5,6 +5,8 @@
     python benchmarks/mnist.py --model cnn          # two conv + max-pool layers, dense head, Adam,
                                                     # images shifted by up to 2 pixels in training
     python benchmarks/mnist.py --epochs 3 --lr 0.5 --json results.json --save params.npz
+    python benchmarks/mnist.py --jit                # the whole training step compiled with tp.jit
+    python benchmarks/mnist.py --jit grad           # value_and_grad compiled, the update eager
 
 The last 5,000 training images are held out for validation (reported after
 each epoch); the network trains on the other 55,000 and the test accuracy on
@@ -179,6 +181,14 @@ MODELS: dict[str, dict[str, Any]] = {
     ),
 }
 
+# What ``--jit`` compiles: the whole step (forward, backward, optimizer update), or
+# value_and_grad alone with the update run eagerly (what --jit did before the optimizers
+# could be traced; kept for comparison).
+JIT_MODES = {
+    "step": "the whole training step (forward, backward, optimizer update) compiled with tp.jit",
+    "grad": "value_and_grad compiled with tp.jit, the optimizer update run eagerly",
+}
+
 OPTIMIZERS: dict[str, Callable[[Any], optim.Optimizer]] = {
     "sgd": lambda lr: optim.sgd(lr),
     "momentum": lambda lr: optim.sgd(lr, momentum=0.9),
@@ -289,6 +299,30 @@ def evaluate(
     return correct / len(x)
 
 
+def make_train_step(
+    loss_fn: Callable[..., Any], opt: optim.Optimizer, jit: str | None = None
+) -> tuple[Callable[..., Any], Any]:
+    """``step(params, state, x, y) -> (params, state, loss)``, compiled as ``jit`` says.
+
+    ``jit`` is a key of ``JIT_MODES`` or None (eager). Also returns the function that
+    ``tp.jit`` compiled (None when eager), for its trace count: compiled steps are traced
+    once per batch shape (the last, shorter batch of an epoch adds one trace).
+    """
+    value_and_grad = tp.value_and_grad(loss_fn)
+    if jit == "grad":
+        value_and_grad = tp.jit(value_and_grad)
+
+    def train_step(p: Any, s: Any, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any, Any]:
+        loss, grads = value_and_grad(p, x, y)
+        p, s = opt.update(grads, s, p)
+        return p, s, loss
+
+    if jit == "step":
+        compiled = tp.jit(train_step)
+        return compiled, compiled
+    return train_step, value_and_grad if jit == "grad" else None
+
+
 def train(
     model: str = "lab-mlp",
     epochs: int | None = None,
@@ -303,15 +337,20 @@ def train(
     data: dict[str, np.ndarray] | None = None,
     progress: Progress | None = None,
     quiet: bool = False,
-    jit: bool = False,
+    jit: bool | str = False,
 ) -> dict[str, Any]:
     """Train one model and return its results (accuracies, timings, history, params).
 
     ``max_batches`` limits the batches per epoch (for quick tests); ``data`` may
     pass arrays already loaded with :func:`load_data` for the model's layout.
+    ``jit`` is False (eager), ``"step"`` or True (the whole step compiled) or
+    ``"grad"`` (value_and_grad compiled, the update eager); see ``JIT_MODES``.
     """
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    jit_mode = "step" if jit is True else (jit or None)
+    if jit_mode is not None and jit_mode not in JIT_MODES:
+        raise ValueError(f"unknown jit mode {jit!r}; use one of {', '.join(JIT_MODES)}")
     spec = MODELS[model]
     epochs = spec["epochs"] if epochs is None else epochs
     batch_size = spec["batch_size"] if batch_size is None else batch_size
@@ -351,11 +390,7 @@ def train(
     def loss_fn(p: Any, x: np.ndarray, y: np.ndarray) -> Any:
         return nn.softmax_cross_entropy(apply(p, x, rng=dropout_rng, train=True), y)
 
-    step = tp.value_and_grad(loss_fn)
-    if jit:
-        # Forward and backward compiled together; traced once per batch shape (the
-        # last, shorter batch of an epoch adds one trace).
-        step = tp.jit(step)
+    step, compiled = make_train_step(loss_fn, opt, jit_mode)
     progress = progress or Progress(epochs, n_batches, quiet=quiet)
     history = []
     train_seconds = 0.0
@@ -372,8 +407,7 @@ def train(
                 break
             if max_shift:
                 xb = random_shift(xb, augment_rng, max_shift)
-            loss, grads = step(params, xb, yb)
-            params, state = opt.update(grads, state, params)
+            params, state, loss = step(params, state, xb, yb)
             loss = float(loss)
             if not np.isfinite(loss):
                 raise FloatingPointError(
@@ -418,8 +452,8 @@ def train(
         "wall_seconds": wall,
         "examples_per_s": examples / train_seconds if train_seconds else None,
         "params": params,
-        "jit": jit,
-        "jit_traces": getattr(step, "trace_count", None),
+        "jit": jit_mode,
+        "jit_traces": getattr(compiled, "trace_count", None),
     }
 
 
@@ -516,8 +550,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
     parser.add_argument(
         "--jit",
-        action="store_true",
-        help="compile the training step (forward and backward) with tp.jit",
+        nargs="?",
+        const="step",
+        default=None,
+        choices=list(JIT_MODES),
+        help="compile with tp.jit: the whole training step, forward, backward and optimizer "
+        "update (--jit, --jit step), or value_and_grad alone with the update run eagerly "
+        "(--jit grad)",
     )
     args = parser.parse_args(argv)
 
@@ -545,9 +584,11 @@ def main(argv: list[str] | None = None) -> int:
         f"model {args.model} | optimizer {args.optimizer or spec['optimizer']} | "
         f"lr {args.lr if args.lr is not None else spec['lr']} | "
         f"batch {args.batch_size or spec['batch_size']} | {args.dtype} | seed {args.seed}"
-        + (" | jit" if args.jit else ""),
+        + (f" | jit: {args.jit}" if args.jit else ""),
         flush=True,
     )
+    if args.jit:
+        print(f"jit: {JIT_MODES[args.jit]}", flush=True)
     try:
         results = train(
             model=args.model,
@@ -572,6 +613,7 @@ def main(argv: list[str] | None = None) -> int:
         f"validation accuracy {100 * results['val_accuracy']:.2f}% | "
         f"training {results['train_seconds']:.1f}s ({results['examples_per_s']:,.0f} examples/s) | "
         f"CPU {results['train_cpu_seconds']:.1f}s | wall time {results['wall_seconds']:.1f}s"
+        + (f" | traced {results['jit_traces']} time(s)" if args.jit else "")
     )
     if args.save:
         tp.save_params(args.save, params)

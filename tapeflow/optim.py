@@ -97,6 +97,23 @@ def _for_dtype(scalar: Scalar, dtype: Any) -> Scalar:
     return tnp.astype(scalar, dtype) if is_traced(scalar) else scalar
 
 
+# numpy's power and cos may differ from Python's in the last bit; a compiled update runs
+# numpy's, so an eager one runs numpy's too. (+, -, *, / and sqrt are exactly rounded
+# either way: known values use Python's, which costs less.)
+def _power(base: Scalar, exponent: Scalar) -> Scalar:
+    if is_traced(base) or is_traced(exponent):
+        return tnp.power(base, exponent)
+    return float(np.power(base, exponent))
+
+
+def _cos(x: Scalar) -> Scalar:
+    return tnp.cos(x) if is_traced(x) else float(np.cos(x))
+
+
+def _sqrt(x: Scalar) -> Scalar:
+    return tnp.sqrt(x) if is_traced(x) else math.sqrt(x)
+
+
 # ----- learning-rate schedules -------------------------------------------------
 def constant(value: float) -> Schedule:
     """The schedule that is always ``value``.
@@ -126,8 +143,8 @@ def step_decay(init_value: float, decay_rate: float, step_size: int) -> Schedule
     init_value, decay_rate = _weak(init_value), _weak(decay_rate)
 
     def schedule(step: Scalar) -> Scalar:
-        drops = tnp.floor_divide(step, step_size)
-        return _weak(init_value * tnp.power(decay_rate, drops))
+        drops = tnp.floor_divide(step, step_size) if is_traced(step) else step // step_size
+        return _weak(init_value * _power(decay_rate, drops))
 
     return schedule
 
@@ -148,8 +165,9 @@ def cosine_decay(init_value: float, decay_steps: int, alpha: float = 0.0) -> Sch
     init_value, alpha = _weak(init_value), _weak(alpha)
 
     def schedule(step: Scalar) -> Scalar:
-        progress = tnp.minimum(step, decay_steps) / decay_steps
-        cosine = 0.5 * (1.0 + tnp.cos(math.pi * progress))
+        capped = tnp.minimum(step, decay_steps) if is_traced(step) else min(step, decay_steps)
+        progress = capped / decay_steps
+        cosine = 0.5 * (1.0 + _cos(math.pi * progress))
         return _weak(init_value * ((1.0 - alpha) * cosine + alpha))
 
     return schedule
@@ -174,13 +192,17 @@ def warmup(schedule: float | Schedule, warmup_steps: int, init_value: float = 0.
         return after
     init_value = _weak(init_value)
 
-    def sched(step: Scalar) -> Scalar:
+    def ramp(step: Scalar) -> Scalar:
         target = after(0)
-        ramp = init_value + (target - init_value) * step / warmup_steps
-        # Both sides are computed (a traced step cannot choose); the wrapped schedule
-        # sees 0 during the warm-up rather than a negative count it may not expect.
+        return init_value + (target - init_value) * step / warmup_steps
+
+    def sched(step: Scalar) -> Scalar:
+        if not is_traced(step):  # (the values of the traced form, half the work)
+            return _weak(ramp(step) if step < warmup_steps else after(step - warmup_steps))
+        # A traced step cannot choose a side: both are computed, and the wrapped
+        # schedule sees 0 during the warm-up rather than a negative count.
         later = after(tnp.maximum(step - warmup_steps, 0))
-        return _weak(tnp.where(step < warmup_steps, ramp, later))
+        return tnp.where(step < warmup_steps, ramp(step), later)
 
     return sched
 
@@ -287,7 +309,8 @@ def _make(
     """Build an optimizer from its scalar coefficients and a per-leaf rule.
 
     ``coefficients(rate, t)`` gives, once per update, every scalar the rule uses
-    (``t`` is the 1-based count of this update), computed in float64;
+    (``t`` is the 1-based count of this update), computed in float64: Python floats,
+    or traced values when the step or a hyperparameter is traced;
     ``leaf_rule(g, p, slots, coefficients) -> (new_p, new_slots)`` works on one leaf
     and does no scalar arithmetic of its own, so that a compiled update rounds like an
     eager one whatever the parameter dtype.
@@ -306,8 +329,8 @@ def _make(
             grads = clip_by_global_norm(grads, clip_norm)
         step, slots = state
         t = step + 1
-        coefs = tuple(_weak(c) for c in coefficients(_weak(schedule(step)), t))
-        any_traced = any(is_traced(c) for c in coefs)
+        coefs = coefficients(_weak(schedule(step)), t)
+        any_traced = not all(type(c) is float for c in coefs)
         by_dtype: dict[Any, tuple[Any, ...]] = {}
         p_leaves, treedef = tree_flatten(params)
         g_leaves = tree_leaves(grads)
@@ -443,10 +466,8 @@ def _adam_like(
 
     def coefficients(rate: Scalar, t: Scalar) -> tuple[Scalar, ...]:
         # Both bias corrections folded into the step size and eps (one fewer pass per leaf).
-        # tnp.power, not **, for the powers: numpy's power and Python's may differ in the
-        # last bit, and the compiled update must use the eager one's.
-        root_c2 = tnp.sqrt(1.0 - tnp.power(b2, t))
-        c1 = 1.0 - tnp.power(b1, t)
+        root_c2 = _sqrt(1.0 - _power(b2, t))
+        c1 = 1.0 - _power(b1, t)
         step_size = rate * root_c2 / c1
         return (b1, 1.0 - b1, b2, 1.0 - b2, step_size, eps * root_c2, rate * weight_decay)
 

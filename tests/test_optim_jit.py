@@ -2,8 +2,8 @@
 
 One row per optimizer and schedule: 100 compiled steps must give the parameters,
 optimizer state and losses of 100 eager steps bit for bit, from one trace. Then
-traced hyperparameters, the dtypes inside a compiled float32 update, and the
-schedules and clipping on traced values.
+traced hyperparameters, the dtypes inside a compiled float32 update, the schedules
+and clipping on traced values, and ``benchmarks/mnist.py --jit`` and its benchmark.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import pytest
 
 import tapeflow as tp
 import tapeflow.numpy as tnp
+from benchmarks import jit_step
+from benchmarks import mnist as job
 from tapeflow import optim
 from tapeflow.core.trace import new_trace
 from tapeflow.jit import JitTrace
@@ -227,3 +229,63 @@ def test_global_norm_is_differentiable():
 def test_numpy_float64_max_norm_keeps_float32_gradients():
     grads = [np.full(4, 2.0, np.float32)]
     assert optim.clip_by_global_norm(grads, np.float64(1.0))[0].dtype == np.float32
+
+
+# ----- the MNIST job and its benchmark ------------------------------------------------
+@pytest.fixture(scope="module")
+def small_flat_data():
+    rng = np.random.default_rng(0)
+
+    def images(n):
+        return rng.random((n, 784), dtype=np.float32)
+
+    return {
+        "x_train": images(96),
+        "y_train": rng.integers(0, 10, 96),
+        "x_val": images(20),
+        "y_val": rng.integers(0, 10, 20),
+        "x_test": images(20),
+        "y_test": rng.integers(0, 10, 20),
+    }
+
+
+@pytest.mark.parametrize("model, optimizer", [("lab-mlp", "momentum"), ("mlp", "adamw")])
+def test_mnist_job_compiled_steps_train_like_eager(small_flat_data, model, optimizer):
+    quiet = job.Progress(1, 1, quiet=True)
+    runs = {
+        mode: job.train(
+            model,
+            epochs=2,
+            batch_size=32,
+            optimizer=optimizer,
+            schedule="cosine",
+            data=small_flat_data,
+            progress=quiet,
+            jit=mode,
+        )
+        for mode in (False, "grad", "step")
+    }
+    for mode in ("grad", "step"):
+        leaves_equal(runs[mode]["params"], runs[False]["params"])
+        assert runs[mode]["jit"] == mode and runs[mode]["jit_traces"] == 1
+    assert runs[False]["jit"] is None and runs[False]["jit_traces"] is None
+
+
+def test_mnist_job_says_what_jit_compiles(capsys):
+    assert job.main(["--epochs", "1", "--max-batches", "2", "--jit", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "jit: the whole training step (forward, backward, optimizer update)" in printed
+    assert "traced 1 time(s)" in printed
+    assert job.main(["--epochs", "1", "--max-batches", "2", "--jit", "grad", "--quiet"]) == 0
+    assert "value_and_grad compiled with tp.jit, the optimizer update run eagerly" in (
+        capsys.readouterr().out
+    )
+
+
+def test_jit_step_benchmark_checks_its_variants_agree(small_flat_data):
+    row = jit_step.bench("lab-mlp, adam + cosine, batch 16", 2, 2, small_flat_data)
+    assert row["same_as_eager"] == {v: True for v in jit_step.VARIANTS}
+    assert row["traces"] == {"jit value_and_grad": 1, "jit whole step": 1}
+    assert set(row["ms_per_step"]) == set(jit_step.VARIANTS)
+    table = jit_step.markdown([row])
+    assert "| lab-mlp, adam + cosine, batch 16 |" in table and table.rstrip().endswith("| yes |")
