@@ -173,6 +173,19 @@ class _CustomBase:
 
         return replayed
 
+    def leaf_functions(self, call: _Call) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        """The undecorated and the decorated function, each of the call's differentiable
+        leaves. Calling the decorated one applies the rules again, under the transforms
+        running then: a loop body records the call as one step (see ``tapeflow.lax``)."""
+
+        def primal(*xs: Any) -> Any:
+            return self.fun(*self._primals(call, list(xs)))
+
+        def decorated(*xs: Any) -> Any:
+            return self(*self._primals(call, list(xs)))
+
+        return primal, decorated
+
     def _primals(self, call: _Call, vals: list[Any]) -> list[Any]:
         """The positional arguments with the differentiable leaves replaced by ``vals``."""
         return self._rebuild(call.args, call.diff_pos, tree_unflatten(call.tree, vals))

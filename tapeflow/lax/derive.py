@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow.core.arrays import ops
 from tapeflow.core.tracer import Tracer
 from tapeflow.jit.codegen import Slot
 from tapeflow.lax.program import BodyTrace, Program, trace_program
@@ -28,6 +29,7 @@ __all__ = [
     "traced_by",
     "is_float",
     "cached",
+    "pick",
 ]
 
 
@@ -57,6 +59,12 @@ def _dtype(x: Any) -> Any:
     while type(x) is Tracer:
         x = x._value
     return np.asarray(x).dtype if not hasattr(x, "dtype") else x.dtype
+
+
+def pick(found: dict[int, Any], argnums: Sequence[int], args: Sequence[Any]) -> list[Any]:
+    """The cotangents a joint VJP rule returns: ``found`` by argument number, zeros for the
+    differentiated arguments that nothing flows to (a predicate's inputs)."""
+    return [found[a] if a in found else ops.zeros(args[a]) for a in argnums]
 
 
 def cached(program: Program, key: Any, build: Callable[[], Any]) -> Any:

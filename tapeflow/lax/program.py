@@ -22,11 +22,17 @@ from typing import Any
 import numpy as np
 from numpy import ndarray
 
-from tapeflow.core.pytree import PyTreeDef, tree_flatten
-from tapeflow.core.trace import new_trace
+from tapeflow.core.arrays import ops
+from tapeflow.core.primitive import defbatch, defjvp_joint, defvjp_joint, primitive
+from tapeflow.core.pytree import PyTreeDef, tree_flatten, tree_unflatten
+from tapeflow.core.trace import CustomCall, new_trace
 from tapeflow.core.tracer import Tracer
+from tapeflow.forward import jvp
 from tapeflow.jit.codegen import Slot, compile_program
 from tapeflow.jit.tracing import ConcretizationError, JitTrace
+from tapeflow.numpy.items import items
+from tapeflow.reverse import vjp
+from tapeflow.vmap import vmap
 
 __all__ = ["Program", "BodyTrace", "trace_program", "example_value", "aval", "Aval"]
 
@@ -91,6 +97,24 @@ class BodyTrace(JitTrace):
         value = out._value
         self.avals[out._slot] = None if type(value) is tuple else aval(value)
         return out
+
+    def process_checkpoint_call(self, fun: Any, args: tuple, kwargs: dict) -> Any:
+        """A checkpointed function: one step of the program, rematerialised by its rules."""
+        name = "checkpoint_" + getattr(fun, "__name__", "fun")
+        return closed_call(lambda *a: fun(*a, **kwargs), args, None, name)
+
+    def process_custom_vjp_call(self, call: CustomCall) -> Any:
+        """A function with custom rules: one step of the program whose rules call the
+        decorated function again, so that its own rules apply."""
+        primal, decorated = call.rules.leaf_functions(call)
+        return closed_call(
+            primal,
+            tuple(call.leaves),
+            lambda *xs: tree_flatten(decorated(*xs))[0],
+            "custom_" + getattr(call.fun, "__name__", "fun"),
+        )
+
+    process_custom_jvp_call = process_custom_vjp_call
 
     def closed_over(self, outer: Tracer) -> tuple[Any, Any]:
         slot = self.capture(outer)
@@ -269,3 +293,86 @@ def trace_program(fun: Callable[..., Any], examples: Sequence[Any], name: str) -
     program = Program(trace, range(len(trace.instructions)), inputs, refs, out_avals, name)
     captured = [outer for _, outer in trace.captures.values()]
     return Traced(program, captured, out_tree, trace)
+
+
+# ----- calls recorded as one step of a program --------------------------------------
+def _closed_call_impl(*args: Any, program: Program, rules: Any) -> tuple[Any, ...]:
+    return tuple(program.compiled(*args))
+
+
+closed_call_p = primitive(_closed_call_impl, name="lax.closed_call")
+
+
+def closed_call(fun: Callable[..., Any], args: tuple, rules: Any, name: str) -> Any:
+    """Record ``fun(*args)`` as one step (a checkpointed function, or one with custom rules).
+
+    ``fun`` is traced into a program that computes the values. The step's derivative rules
+    run ``rules`` (a function of the argument leaves returning the output leaves) under the
+    transforms, or with ``rules=None`` the program itself, computing its inside again: only
+    the arguments are kept.
+    """
+    leaves, tree = tree_flatten(args)
+    traced = trace_program(
+        lambda *xs: fun(*tree_unflatten(tree, list(xs))), [example_value(x) for x in leaves], name
+    )
+    if rules is not None and traced.captured:
+        raise TypeError(
+            f"{name}: a function with custom rules inside a loop body reads a traced value "
+            "from a closure; pass that value as an argument so its rules can give it a "
+            "cotangent"
+        )
+    n = len(traced.program.outputs)
+    out = items(closed_call_p(*leaves, *traced.captured, program=traced.program, rules=rules), n)
+    return tree_unflatten(traced.out_tree, out)
+
+
+def _call_rules(program: Program, rules: Any) -> Callable[..., list[Any]]:
+    return rules if rules is not None else program.interpret
+
+
+def _closed_call_jvp(
+    tangents: list[Any], ans: Any, *args: Any, program: Program, rules: Any
+) -> tuple[Any, ...]:
+    fun = _call_rules(program, rules)
+    idx = [i for i, t in enumerate(tangents) if t is not None]
+
+    def f(*d: Any) -> list[Any]:
+        full = list(args)
+        for i, x in zip(idx, d, strict=True):
+            full[i] = x
+        return list(fun(*full))
+
+    _, t_out = jvp(f, tuple(args[i] for i in idx), tuple(tangents[i] for i in idx))
+    return tuple(t_out)
+
+
+def _closed_call_vjp(
+    argnums: tuple[int, ...], ans: Any, *args: Any, program: Program, rules: Any
+) -> Callable[[Any], list[Any]]:
+    fun = _call_rules(program, rules)
+    outs = items(ans, len(program.outputs))
+
+    def f(*d: Any) -> list[Any]:
+        full = list(args)
+        for i, x in zip(argnums, d, strict=True):
+            full[i] = x
+        return list(fun(*full))
+
+    def pull(g: Any) -> list[Any]:
+        _, back = vjp(f, *[args[i] for i in argnums])
+        return list(back([ops.zeros(o) if c is None else c for c, o in zip(g, outs, strict=True)]))
+
+    return pull
+
+
+def _closed_call_batch(
+    args: list[Any], dims: list[Any], *, program: Program, rules: Any
+) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    fun = _call_rules(program, rules)
+    outs = vmap(lambda *xs: list(fun(*xs)), in_axes=tuple(dims), out_axes=0)(*args)
+    return tuple(outs), (0,) * len(outs)
+
+
+defjvp_joint(closed_call_p, _closed_call_jvp)
+defvjp_joint(closed_call_p, _closed_call_vjp)
+defbatch(closed_call_p, _closed_call_batch)

@@ -30,7 +30,7 @@ from tapeflow.core.primitive import defbatch, defjvp_joint, defvjp_joint, primit
 from tapeflow.core.pytree import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
 from tapeflow.core.tracer import Tracer
 from tapeflow.forward import jvp
-from tapeflow.lax.derive import cached, depends, is_float, reverse_mask, split_vjp
+from tapeflow.lax.derive import cached, depends, is_float, pick, reverse_mask, split_vjp
 from tapeflow.lax.program import Program, aval, example_value, trace_program
 from tapeflow.numpy.items import items
 from tapeflow.vmap import vmap
@@ -220,7 +220,7 @@ def _scan_vjp(
         cts = _pull_back(
             split, stacked, g[:n_body], ans_items, args, n_carry, n_xs, length, reverse
         )
-        return [cts.get(a) for a in argnums]
+        return pick(cts, argnums, args)
 
     return pull
 
