@@ -235,9 +235,12 @@ def global_norm(tree: Any) -> float:
     for x in tree_leaves(tree):
         if is_traced(x):
             flat = tnp.ravel(x)
-            # For real leaves numpy runs vdot and a 1-d matmul through the same dot loop:
-            # the compiled norm equals the eager one bit for bit.
-            squares = tnp.real(tnp.matmul(tnp.conj(flat), flat))
+            if np.issubdtype(leaf_dtype(x), np.complexfloating):
+                squares = tnp.real(tnp.matmul(tnp.conj(flat), flat))
+            else:
+                # numpy runs vdot and a 1-d matmul of real arrays through the same dot
+                # loop: the compiled norm equals the eager one bit for bit.
+                squares = tnp.matmul(flat, flat)
             total = total + tnp.astype(squares, np.float64)
         else:
             total = total + float(np.vdot(x, x).real)
@@ -267,7 +270,15 @@ def clip_by_global_norm(grads: Any, max_norm: float) -> Any:
         return tree_map(lambda g: g * scale, grads)
     # max_norm / max(norm, max_norm) is exactly 1.0 within the bound, and never 0 / 0.
     scale = max_norm / tnp.maximum(norm, max_norm)
-    return tree_map(lambda g: g * _for_dtype(scale, leaf_dtype(g)), grads)
+    scales: dict[Any, Scalar] = {}  # the scale cast once per dtype
+
+    def scaled(g: Any) -> Any:
+        dtype = leaf_dtype(g)
+        if dtype not in scales:
+            scales[dtype] = _for_dtype(scale, dtype)
+        return g * scales[dtype]
+
+    return tree_map(scaled, grads)
 
 
 # ----- shared machinery ------------------------------------------------------------
