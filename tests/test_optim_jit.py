@@ -182,6 +182,23 @@ def test_no_float64_array_in_a_compiled_float32_update(make_opt):
     assert array_dtypes == {np.dtype(np.float32)}
 
 
+def test_gradient_through_updates_with_respect_to_the_learning_rate():
+    # The other transforms trace hyperparameters too: here reverse mode, through five
+    # updates with a warm-up, a cosine decay, momentum and clipping.
+    p0, g = np.array([1.0, -2.0]), np.array([0.5, 0.25])
+
+    def after_five_steps(lr):
+        opt = optim.sgd(optim.warmup(optim.cosine_decay(lr, 10), 3), 0.9, clip_norm=0.3)
+        p, state = p0, opt.init(p0)
+        for _ in range(5):
+            p, state = opt.update(g, state, p)
+        return tnp.sum(p**2)
+
+    h = 1e-6
+    by_differences = (after_five_steps(0.1 + h) - after_five_steps(0.1 - h)) / (2 * h)
+    np.testing.assert_allclose(tp.grad(after_five_steps)(0.1), by_differences, rtol=1e-6)
+
+
 def test_schedules_on_traced_steps_match_eager():
     schedules = {
         "constant": optim.constant(0.3),
