@@ -386,3 +386,31 @@ def test_an_unhashable_static_value_is_named():
         tp.jit(lambda x, shape: tnp.reshape(x, shape), static_argnums=1)(np.ones(4), [2, 2])
     with pytest.raises(TypeError, match="static_argnames must be strings"):
         tp.jit(lambda x: x, static_argnames=(1,))
+
+
+@pytest.mark.parametrize("limit", [0, 10**9], ids=["steps from a list", "generated code"])
+def test_long_programs_run_their_steps_from_a_list_with_the_same_results(monkeypatch, limit):
+    # Past COMPILE_LIMIT instructions a program runs its steps from a list (compiling
+    # its source would cost more than tracing it): every feature must give the same bits.
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("tapeflow.jit.codegen"), "COMPILE_LIMIT", limit)
+
+    def f(x, labels, y):
+        a = tnp.exp(x)
+        view = tnp.reshape(a, (-1,))
+        b = tnp.sin(a) + 1.0  # a buffer reused in place
+        picked = b[np.arange(2), labels]  # a tuple of indices holding a traced value
+        return [b * 2.0, (view, {"p": tnp.sum(picked) * y})], x * 1.0
+
+    x, y = np.linspace(0, 1, 6).reshape(2, 3), np.float64(3.0)
+    x_copy = x.copy()
+    jf = tp.jit(f)
+    for labels in ([0, 1], [2, 0]):
+        labels = np.array(labels)
+        assert_trees_equal(jf(x, labels, y), f(x, labels, y))
+        first = lambda x, labels: tnp.sum(f(x, labels, y)[0][0])  # noqa: E731
+        assert_trees_equal(tp.jit(tp.grad(first))(x, labels), tp.grad(first)(x, labels))
+    np.testing.assert_array_equal(x, x_copy)
+    assert jf(x, labels, y)[1] is not x
+    assert "out=" in jf.lower(x, labels, y)

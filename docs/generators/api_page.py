@@ -20,6 +20,8 @@ __all__ = ["render", "main"]
 SECTIONS = [
     ("tapeflow", "Transforms, extension API and testing (`import tapeflow as tp`)"),
     ("tapeflow.tree_util", "Pytrees (`tp.tree_util`)"),
+    ("tapeflow.lax", "Control flow (`tapeflow.lax`)"),
+    ("tapeflow.random", "Random numbers (`tp.random`)"),
     ("tapeflow.scipy.special", "Special functions (`tapeflow.scipy.special`)"),
     ("tapeflow.nn", "Layers and losses (`tp.nn`)"),
     ("tapeflow.optim", "Optimizers (`tp.optim`)"),

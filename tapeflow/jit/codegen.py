@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.core.pytree import PyTreeDef
+from tapeflow.core.pytree import PyTreeDef, tree_unflatten
 from tapeflow.core.tracer import Tracer
 
 __all__ = ["Slot", "compile_program"]
@@ -32,12 +32,13 @@ class Slot:
 
 def compile_program(
     trace: Any, inputs: Sequence[int], outputs: list[Any], out_tree: PyTreeDef, name: str
-) -> tuple[Callable[..., Any], str, int, bool]:
+) -> tuple[Callable[..., Any], Callable[[], str], int, bool]:
     """Prune the recorded instructions and generate straight-line code for them.
 
-    ``inputs`` are the slots the generated function takes, in order. The last item
-    returned says whether the program returns the output structure itself (when it is
-    made of lists and tuples) rather than the flat list of output leaves.
+    ``inputs`` are the slots the generated function takes, in order. Returns the
+    function, a function giving its source, the number of instructions, and whether the
+    program returns the output structure itself (when it is made of lists and tuples)
+    rather than the flat list of output leaves.
     """
     input_set = frozenset(inputs)
     out_refs: list[Any] = []
@@ -53,23 +54,63 @@ def compile_program(
     # Backward liveness pass: keep instructions whose result is needed.
     needed = {r.index for r in out_refs if type(r) is Slot}
     kept = []
+    reads: list[tuple[int, ...]] = []  # the slots each kept instruction reads
     for fun, margs, kwargs, slot in reversed(instructions):
         if slot not in needed:
             continue
         kept.append((fun, margs, kwargs, slot))
-        for m in _slots_in(margs):
-            needed.add(m)
+        read = tuple(_slots_in(margs))
+        reads.append(read)
+        needed.update(read)
     kept.reverse()
+    reads.reverse()
 
     # Last use of every slot, to delete intermediates as early as possible.
     last_use: dict[int, int] = {}
-    for i, (_, margs, _, _) in enumerate(kept):
-        for m in _slots_in(margs):
+    for i, read in enumerate(reads):
+        for m in read:
             last_use[m] = i
     out_slots = {r.index for r in out_refs if type(r) is Slot}
-    reuse = _plan_buffer_reuse(kept, meta, last_use, out_slots, inputs)
+    reuse = _plan_buffer_reuse(kept, reads, meta, last_use, out_slots, inputs)
+    dead = [
+        tuple(sorted({m for m in read if last_use[m] == i and m not in out_slots}))
+        for i, read in enumerate(reads)
+    ]
+    built = _lists_and_tuples_only(out_tree)
 
+    def render(namespace: dict[str, Any]) -> str:
+        return _source(name, kept, dead, reuse, inputs, out_refs, out_tree, built, trace, namespace)
+
+    if len(kept) > COMPILE_LIMIT:
+        # Python compiles source at some ten microseconds a line, more than tracing the
+        # operation cost: a program this long runs its steps from a list instead (the
+        # same calls), and its source is written only when asked for.
+        runner = _runner(kept, dead, reuse, inputs, out_refs, out_tree if built else None)
+        return runner, lambda: render({}), len(kept), built
     namespace: dict[str, Any] = {}
+    source = render(namespace)
+    exec(compile(source, f"<tapeflow.jit {name}>", "exec"), namespace)
+    return namespace[name], lambda: source, len(kept), built
+
+
+# Programs with more instructions than this are run from a list of steps, not compiled.
+COMPILE_LIMIT = 5000
+
+
+def _source(
+    name: str,
+    kept: list[Any],
+    dead: list[tuple[int, ...]],
+    reuse: dict[int, int],
+    inputs: Sequence[int],
+    out_refs: list[Any],
+    out_tree: PyTreeDef,
+    built: bool,
+    trace: Any,
+    namespace: dict[str, Any],
+) -> str:
+    """The source of the program, its constants stored in ``namespace``."""
+    meta = trace.meta
     lines = [f"def {name}({', '.join(f'v{i}' for i in inputs)}):"]
 
     def const(value: Any) -> str:
@@ -116,10 +157,8 @@ def compile_program(
             if kwargs:
                 call += (", " if call else "") + f"**{const(kwargs)}"
             lines.append(f"    v{slot} = {const(fun)}({call})")
-        dead = [m for m in _slots_in(margs) if last_use.get(m) == i and m not in out_slots]
-        if dead:
-            lines.append(f"    del {', '.join(f'v{m}' for m in sorted(set(dead)))}")
-    built = _lists_and_tuples_only(out_tree)
+        if dead[i]:
+            lines.append(f"    del {', '.join(f'v{m}' for m in dead[i])}")
     if built:
         results = _build_expr(out_tree, iter([expr(r) for r in out_refs]))
     else:
@@ -127,9 +166,55 @@ def compile_program(
             "(" + ", ".join(expr(r) for r in out_refs) + ("," if len(out_refs) == 1 else "") + ")"
         )
     lines.append(f"    return {results}")
-    source = "\n".join(lines) + "\n"
-    exec(compile(source, f"<tapeflow.jit {name}>", "exec"), namespace)
-    return namespace[name], source, len(kept), built
+    return "\n".join(lines) + "\n"
+
+
+def _runner(
+    kept: list[Any],
+    dead: list[tuple[int, ...]],
+    reuse: dict[int, int],
+    inputs: Sequence[int],
+    out_refs: list[Any],
+    out_tree: PyTreeDef | None,
+) -> Callable[..., Any]:
+    """The program as a loop over its steps: the same calls as the generated source."""
+    steps = []
+    size = max([*inputs, *(ins[3] for ins in kept), 0]) + 1
+    for i, (fun, margs, kwargs, slot) in enumerate(kept):
+        refs: list[int] = []  # argument position, slot, position, slot...
+        nested = []
+        for k, m in enumerate(margs):
+            if type(m) is Slot:
+                refs += (k, m.index)
+            elif type(m) is tuple and any(type(x) is Slot for x in m):
+                nested.append((k, m))
+        steps.append(
+            (fun, margs, tuple(refs), tuple(nested), kwargs, reuse.get(i, -1), slot, dead[i])
+        )
+
+    def read(env: list[Any], m: Any) -> Any:
+        return env[m.index] if type(m) is Slot else m
+
+    def run(*args: Any) -> Any:
+        env: list[Any] = [None] * size
+        for s, a in zip(inputs, args, strict=True):
+            env[s] = a
+        for fun, margs, refs, nested, kwargs, reused, slot, gone in steps:
+            call = list(margs)
+            for j in range(0, len(refs), 2):
+                call[refs[j]] = env[refs[j + 1]]
+            for k, m in nested:
+                call[k] = tuple(read(env, x) for x in m)
+            if reused >= 0:
+                env[slot] = fun(*call, out=env[reused], **kwargs)
+            else:
+                env[slot] = fun(*call, **kwargs)
+            for d in gone:
+                env[d] = None
+        outs = [read(env, r) for r in out_refs]
+        return tuple(outs) if out_tree is None else tree_unflatten(out_tree, outs)
+
+    return run
 
 
 def _lists_and_tuples_only(tree: PyTreeDef) -> bool:
@@ -169,14 +254,17 @@ def _simplify(
         return m
 
     out = []
-    for fun, margs, kwargs, slot in instructions:
-        margs = tuple(resolve(m) for m in margs)
+    for instruction in instructions:
+        fun, margs, kwargs, slot = instruction
+        if rename and any(m in rename for m in _slots_in(margs)):
+            margs = tuple(resolve(m) for m in margs)
+            instruction = (fun, margs, kwargs, slot)
         keep = _identity_operand(fun, margs, kwargs, meta.get(slot), meta)
         # (never rename to an input: the result might be returned and then mutated)
         if keep is not None and keep not in inputs:
             rename[slot] = keep
             continue
-        out.append((fun, margs, kwargs, slot))
+        out.append(instruction)
     for k, r in enumerate(out_refs):
         out_refs[k] = resolve(r)
     return out
@@ -220,6 +308,7 @@ def _identity_operand(
 
 def _plan_buffer_reuse(
     kept: list[Any],
+    reads: list[tuple[int, ...]],
     meta: dict[int, Any],
     last_use: dict[int, int],
     out_slots: set[int],
@@ -239,8 +328,8 @@ def _plan_buffer_reuse(
     alive_aliases: dict[int, int] = {}  # buffer -> number of live slots aliasing it
     for slot in inputs:
         base[slot] = set()
-    for i, (fun, margs, kwargs, slot) in enumerate(kept):
-        inputs = _slots_in(margs)
+    for i, (fun, _, kwargs, slot) in enumerate(kept):
+        inputs = reads[i]
         allocates = (isinstance(fun, np.ufunc) and fun.nout == 1) or fun is np.matmul
         if allocates:
             fresh.add(slot)
@@ -263,7 +352,7 @@ def _plan_buffer_reuse(
         # values whose last use is here stop aliasing their buffers
         for m in set(inputs):
             if last_use.get(m) == i and m not in out_slots:
-                for b in base.get(m, ()):
+                for b in base.pop(m, ()):
                     alive_aliases[b] -= 1
     return reuse
 

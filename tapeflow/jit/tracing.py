@@ -45,7 +45,7 @@ class JitTrace(Trace):
     (also inside tuples, for indices) and constants elsewhere.
     """
 
-    __slots__ = ("instructions", "num_slots", "meta", "jit_calls")
+    __slots__ = ("instructions", "num_slots", "meta", "metas", "jit_calls")
     kind = "jit"
     compiles = True
 
@@ -55,6 +55,7 @@ class JitTrace(Trace):
         self.num_slots = 0
         # slot -> (shape, dtype) of the value seen while tracing, for ndarray values only
         self.meta: dict[int, tuple[tuple[int, ...], Any]] = {}
+        self.metas: dict[Any, Any] = {}
         # fun -> the cheaper spelling its primitive declared (Primitive.jit_call)
         self.jit_calls: dict[Any, Any] = {}
 
@@ -113,7 +114,9 @@ class JitTrace(Trace):
         if prim.jit_call is not None:
             self.jit_calls[prim.fun] = prim.jit_call
         if type(ans) is ndarray:
-            self.meta[slot] = (ans.shape, ans.dtype)
+            key = (ans.shape, ans.dtype)
+            # (one tuple per distinct shape and dtype: long traces repeat a few)
+            self.meta[slot] = self.metas.setdefault(key, key)
         return self._tracer(ans, slot)
 
 
@@ -159,7 +162,7 @@ class _Compiled:
         program: Callable[..., Any],
         run: Callable[[list[Any]], Any],
         out_tree: PyTreeDef | None,
-        source: str,
+        source: Callable[[], str],
         n: int,
     ) -> None:
         self.program = program
@@ -445,7 +448,7 @@ def jit(
         """The source generated for these arguments (traced now if not yet compiled)."""
         key = signature(args, kwargs)[0]
         compiled = cache.get(key) if key is not None else None
-        return (compiled or trace_and_compile(args, kwargs)).source
+        return (compiled or trace_and_compile(args, kwargs)).source()
 
     jitted.trace_count = 0  # type: ignore[attr-defined]
     jitted.lower = lower  # type: ignore[attr-defined]

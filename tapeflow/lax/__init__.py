@@ -8,6 +8,7 @@ over one copy of each body. See docs/control-flow.md.
 """
 
 from tapeflow.custom import stop_gradient
+from tapeflow.lax.associative import associative_scan
 from tapeflow.lax.cond import cond, select, select_n, switch
 from tapeflow.lax.scan import map, scan
 from tapeflow.lax.while_loop import fori_loop, while_loop
@@ -21,5 +22,6 @@ __all__ = [
     "switch",
     "select",
     "select_n",
+    "associative_scan",
     "stop_gradient",
 ]

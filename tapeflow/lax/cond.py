@@ -23,7 +23,7 @@ import numpy as np
 import tapeflow.numpy as tnp
 from tapeflow.core.arrays import ops
 from tapeflow.core.primitive import defbatch, defjvp_joint, defvjp_joint, primitive
-from tapeflow.core.pytree import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+from tapeflow.core.pytree import tree_flatten, tree_flatten_with_path, tree_unflatten
 from tapeflow.core.tracer import Tracer
 from tapeflow.forward import jvp
 from tapeflow.lax.derive import cached, is_float, pick
@@ -168,7 +168,10 @@ defbatch(cond_p, _cond_batch)
 
 # ----- the public functions --------------------------------------------------------
 def _trace_branches(
-    what: str, funs: Sequence[Callable[..., Any]], operands: tuple[Any, ...]
+    what: str,
+    funs: Sequence[Callable[..., Any]],
+    operands: tuple[Any, ...],
+    names: Sequence[str] | None = None,
 ) -> tuple[tuple[Program, ...], list[Any], Any]:
     """Trace every branch on the operands; give them the same inputs (the operands, then
     every value some branch captured) and check that their outputs have the same types."""
@@ -186,7 +189,7 @@ def _trace_branches(
         )
     first = traced[0]
     for k, t in enumerate(traced[1:], start=1):
-        _check_same(what, funs, first, t, k)
+        _check_same(what, names or [f"branch {i}" for i in range(len(funs))], first, t, k)
     captured: dict[int, Any] = {}
     for t in traced:
         for c in t.captured:
@@ -215,9 +218,9 @@ def _trace_branches(
     return tuple(programs), leaves + list(captured.values()), first.out_tree
 
 
-def _check_same(what: str, funs: Sequence[Any], first: Any, other: Any, k: int) -> None:
+def _check_same(what: str, names: Sequence[str], first: Any, other: Any, k: int) -> None:
     def name(i: int) -> str:
-        return f"branch {i} ({getattr(funs[i], '__name__', 'branch')})"
+        return names[i]
 
     if other.out_tree != first.out_tree:
         raise TypeError(
@@ -236,7 +239,7 @@ def _check_same(what: str, funs: Sequence[Any], first: Any, other: Any, k: int) 
         if s0 != s1 or d0 != d1:
             raise TypeError(
                 f"{what}: the branches must return the same types, but at "
-                f"{keystr(path) or 'the output'} {name(0)} returns {d0}{list(s0)} and "
+                f"{path or 'the output'} {name(0)} returns {d0}{list(s0)} and "
                 f"{name(k)} returns {d1}{list(s1)}"
             )
 
@@ -292,7 +295,9 @@ def cond(
     if not (callable(true_fun) and callable(false_fun)):
         raise TypeError("cond: true_fun and false_fun must be callable")
     pred = _scalar_index("cond", pred, "b", "predicate a boolean")
-    programs, args, out_tree = _trace_branches("cond", [false_fun, true_fun], operands)
+    programs, args, out_tree = _trace_branches(
+        "cond", [false_fun, true_fun], operands, ["false_fun", "true_fun"]
+    )
     return tree_unflatten(out_tree, _bind(pred, args, programs))
 
 

@@ -34,7 +34,16 @@ from tapeflow.numpy.items import items
 from tapeflow.reverse import vjp
 from tapeflow.vmap import vmap
 
-__all__ = ["Program", "BodyTrace", "trace_program", "example_value", "aval", "Aval"]
+__all__ = [
+    "Program",
+    "BodyTrace",
+    "trace_program",
+    "example_value",
+    "aval",
+    "Aval",
+    "bind_with",
+    "closed_call",
+]
 
 Aval = tuple[tuple[int, ...], Any]  # (shape, dtype) of a value
 
@@ -130,6 +139,17 @@ class BodyTrace(JitTrace):
                 self.meta[found[0]] = (example.shape, example.dtype)
             self.avals[found[0]] = aval(example)
         return found[0]
+
+
+# Loop primitives bind differently under reverse mode (they keep residuals), so a program
+# binds them again through their own function rather than the bare primitive.
+_BINDERS: dict[Any, Callable[..., Any]] = {}
+
+
+def bind_with(fn: Any, binder: Callable[..., Any]) -> None:
+    """Make interpreted programs bind the primitive ``fn`` through ``binder``, which takes
+    the primitive's arguments and returns what it returns."""
+    _BINDERS[fn.primitive] = binder
 
 
 class _Code:
@@ -232,7 +252,8 @@ class Program:
             return m
 
         for prim, margs, kwargs, slot in self.instructions:
-            env[slot] = prim.bind(*[read(m) for m in margs], **kwargs)
+            bind = _BINDERS.get(prim, prim.bind)
+            env[slot] = bind(*[read(m) for m in margs], **kwargs)
         return [read(o) for o in self.outputs]
 
     def __repr__(self) -> str:

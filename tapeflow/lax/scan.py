@@ -18,6 +18,7 @@ bounds and ``map`` are scans.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,11 +28,11 @@ import numpy as np
 import tapeflow.numpy as tnp
 from tapeflow.core.arrays import ops
 from tapeflow.core.primitive import defbatch, defjvp_joint, defvjp_joint, primitive
-from tapeflow.core.pytree import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+from tapeflow.core.pytree import tree_flatten, tree_flatten_with_path, tree_unflatten
 from tapeflow.core.tracer import Tracer
 from tapeflow.forward import jvp
 from tapeflow.lax.derive import cached, depends, is_float, pick, reverse_mask, split_vjp
-from tapeflow.lax.program import Program, aval, example_value, trace_program
+from tapeflow.lax.program import Program, aval, bind_with, example_value, trace_program
 from tapeflow.numpy.items import items
 from tapeflow.vmap import vmap
 
@@ -48,17 +49,34 @@ def _scan_impl(
     reverse: bool,
 ) -> tuple[Any, ...]:
     """Run ``body`` ``length`` times; arguments and body inputs: carry, xs, constants."""
-    carry = list(args[:n_carry])
-    xs = args[n_carry : n_carry + n_xs]
-    consts = args[n_carry + n_xs :]
-    run = body.compiled
+    n_ys = len(body.outputs) - n_carry
     ys = [np.empty((length,) + shape, dtype) for shape, dtype in body.out_avals[n_carry:]]
-    for i in range(length - 1, -1, -1) if reverse else range(length):
-        out = run(*carry, *[x[i] for x in xs], *consts)
-        carry = out[:n_carry]
-        for y, value in zip(ys, out[n_carry:], strict=True):
-            y[i] = value
-    return tuple(carry) + tuple(ys)
+    drive = _driver(n_carry, n_xs, len(args) - n_carry - n_xs, n_ys)
+    order = range(length - 1, -1, -1) if reverse else range(length)
+    return tuple(drive(body.compiled, order, *args, *ys)) + tuple(ys)
+
+
+@functools.lru_cache(maxsize=256)
+def _driver(n_carry: int, n_xs: int, n_consts: int, n_ys: int) -> Callable[..., list[Any]]:
+    """The loop of a scan with these numbers of values, as generated code: one call of the
+    compiled body per iteration, the carry and the outputs in local variables."""
+    carry = [f"c{k}" for k in range(n_carry)]
+    xs = [f"x{k}" for k in range(n_xs)]
+    consts = [f"k{k}" for k in range(n_consts)]
+    ys = [f"y{k}" for k in range(n_ys)]
+    outs = [*carry, *[f"o{k}" for k in range(n_ys)]]
+    call = ", ".join([*carry, *[f"{x}[i]" for x in xs], *consts])
+    lines = [f"def drive(run, order, {', '.join([*carry, *xs, *consts, *ys, ''])}):"]
+    lines.append("    for i in order:")
+    if outs:
+        lines.append(f"        {', '.join(outs)}, = run({call})")
+    else:
+        lines.append(f"        run({call})")
+    lines += [f"        y{k}[i] = o{k}" for k in range(n_ys)]
+    lines.append(f"    return [{', '.join(carry)}]")
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines) + "\n", "<tapeflow.lax scan loop>", "exec"), namespace)
+    return namespace["drive"]  # type: ignore[no-any-return]
 
 
 scan_p = primitive(_scan_impl, name="lax.scan")
@@ -351,6 +369,32 @@ def _scan_batch(
     return tuple(outs), out_dims
 
 
+def _rebind(
+    *args: Any, body: Program, n_carry: int, n_xs: int, length: int, reverse: bool
+) -> tuple[Any, ...]:
+    split = body.split
+    n_outputs = len(body.outputs)
+    if split is not None:  # the forward part of a split: its residuals are outputs too
+        return tuple(
+            items(
+                scan_p(
+                    *args, body=body, n_carry=n_carry, n_xs=n_xs, length=length, reverse=reverse
+                ),
+                n_outputs,
+            )
+        )
+    outs = scan_bind(
+        body,
+        args[:n_carry],
+        args[n_carry : n_carry + n_xs],
+        args[n_carry + n_xs :],
+        length=length,
+        reverse=reverse,
+    )
+    return tuple(outs)
+
+
+bind_with(scan_p, _rebind)
 defjvp_joint(scan_p, _scan_jvp)
 defvjp_joint(scan_p, _scan_vjp)
 defbatch(scan_p, _scan_batch)
@@ -369,7 +413,7 @@ def check_carry(what: str, init: Any, program: Program, n: int, tree: Any) -> No
     for path, leaf, (shape, dtype) in zip(paths, init, program.out_avals[:n], strict=True):
         in_shape, in_dtype = aval(leaf)
         if in_shape != shape or in_dtype != dtype:
-            where = keystr(path) or "the carry"
+            where = path or "the carry"
             raise TypeError(
                 f"{what}: the carry at {where} enters the body as {in_dtype}{list(in_shape)} but "
                 f"comes out as {dtype}{list(shape)}; the carry must keep its shape and dtype "
@@ -460,10 +504,10 @@ def _scan_length(xs: Any, leaves: list[Any], length: int | None) -> int:
         shape = tnp.shape(x)
         if not shape:
             raise ValueError(
-                f"scan: the input at {keystr(path) or 'xs'} is a scalar; every leaf of xs needs "
+                f"scan: the input at {path or 'xs'} is a scalar; every leaf of xs needs "
                 "a leading axis to loop over"
             )
-        sizes.append((shape[0], keystr(path) or "xs"))
+        sizes.append((shape[0], path or "xs"))
     if length is not None:
         length = operator.index(length)
         if length < 0:
@@ -483,16 +527,11 @@ def _scan_length(xs: Any, leaves: list[Any], length: int | None) -> int:
 
 
 def fori_loop_scan(lower: int, upper: int, body_fun: Callable[..., Any], init_val: Any) -> Any:
-    """``fori_loop`` with static bounds: a scan (so reverse mode differentiates it)."""
+    """``fori_loop`` with static bounds: a scan over the indices (so reverse mode
+    differentiates it)."""
     index_dtype = np.result_type(np.asarray(lower), np.asarray(upper))
-
-    def step(carry: Any, _: Any) -> Any:
-        i, val = carry
-        return (i + np.asarray(1, index_dtype), body_fun(i, val)), None
-
-    start = np.asarray(lower, index_dtype)
-    n = max(int(upper) - int(lower), 0)
-    return scan(step, (start, init_val), None, length=n)[0][1]
+    indices = np.arange(lower, max(upper, lower), dtype=index_dtype)
+    return scan(lambda val, i: (body_fun(i, val), None), init_val, indices)[0]
 
 
 def map(f: Callable[[Any], Any], xs: Any, *, batch_size: int | None = None) -> Any:  # noqa: A001

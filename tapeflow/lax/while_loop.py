@@ -44,7 +44,7 @@ from tapeflow.lax.derive import (
     split_vjp,
     traced_by,
 )
-from tapeflow.lax.program import Program, aval, example_value, trace_program
+from tapeflow.lax.program import Program, aval, bind_with, example_value, trace_program
 from tapeflow.lax.scan import as_operand, check_carry, fori_loop_scan, scan_bind
 from tapeflow.numpy.items import items
 from tapeflow.vmap import vmap
@@ -230,6 +230,12 @@ def _while_batch(
     return tuple(outs), (0,) * n_carry
 
 
+def _rebind(*args: Any, cond: Program, body: Program, n_carry: int, n_cc: int) -> tuple[Any, ...]:
+    carry, cc, bc = args[:n_carry], args[n_carry : n_carry + n_cc], args[n_carry + n_cc :]
+    return tuple(while_bind(cond, body, carry, cc, bc))
+
+
+bind_with(while_p, _rebind)
 defjvp_joint(while_p, _while_jvp)
 defbatch(while_p, _while_batch)
 
