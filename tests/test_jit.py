@@ -414,3 +414,18 @@ def test_long_programs_run_their_steps_from_a_list_with_the_same_results(monkeyp
     np.testing.assert_array_equal(x, x_copy)
     assert jf(x, labels, y)[1] is not x
     assert "out=" in jf.lower(x, labels, y)
+
+
+def test_scalars_and_named_tuples_find_their_program_again():
+    # A step that returns a 0-d counter gets back a numpy scalar, and optimizer states
+    # are named tuples: both must reuse the program traced for them.
+    import collections
+
+    State = collections.namedtuple("State", "count mean")
+    f = tp.jit(lambda c, s, x: (c + 1, State(s.count + 1, s.mean * 0.5 + x)))
+    c, s = np.zeros((), np.int64), State(np.int64(0), np.zeros(3))
+    for _ in range(3):
+        c, s = f(c, s, np.ones(3))
+    assert f.trace_count == 1
+    assert c == 3 and s.count == 3 and isinstance(s, State)
+    np.testing.assert_allclose(s.mean, [1.75, 1.75, 1.75])

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 __all__ = [
     "PyTreeDef",
+    "is_plain_namedtuple",
     "tree_flatten",
     "tree_flatten_with_path",
     "tree_unflatten",
@@ -94,6 +95,11 @@ _NODE_TYPES[dict] = _NodeType(_dict_flatten, _dict_unflatten, _dict_keys)
 def is_namedtuple(x: Any) -> bool:
     """True for instances of ``collections.namedtuple`` and ``typing.NamedTuple`` classes."""
     return isinstance(x, tuple) and hasattr(type(x), "_fields")
+
+
+def is_plain_namedtuple(x: Any) -> bool:
+    """True for a namedtuple whose type was not registered: a node of its fields, in order."""
+    return is_namedtuple(x) and type(x) not in _NODE_TYPES
 
 
 def node_of(x: Any) -> tuple[type, _NodeType] | None:

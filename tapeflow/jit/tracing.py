@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see core/tape.py)
 
-from tapeflow.core.pytree import PyTreeDef, tree_flatten, tree_unflatten
+from tapeflow.core.pytree import PyTreeDef, is_plain_namedtuple, tree_flatten, tree_unflatten
 from tapeflow.core.trace import Trace, new_trace
 from tapeflow.core.tracer import Tracer
 from tapeflow.jit.codegen import Slot, compile_program
@@ -185,10 +185,13 @@ def _fast_signature(x: Any, leaves: list[Any]) -> Any:
     Anything else raises :class:`_Unusual` and the caller takes the general path.
     """
     t = type(x)
-    if t is ndarray:
+    if t is ndarray or isinstance(x, np.generic):
+        # (a numpy scalar has the key of the 0-d array: a step returning a counter as a
+        # scalar and called again with it finds its program)
         leaves.append(x)
         return (x.shape, x.dtype)  # (a tuple first: never confused with a node below)
-    if t is list or t is tuple:
+    if t is list or t is tuple or is_plain_namedtuple(x):
+        # (named tuples, such as optimizer states, are nodes in field order)
         sig: list[Any] = [t]
         for c in x:
             if type(c) is ndarray:  # inlined: most children are arrays
