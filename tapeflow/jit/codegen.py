@@ -59,7 +59,7 @@ def compile_program(
         if slot not in needed:
             continue
         kept.append((fun, margs, kwargs, slot))
-        read = tuple(_slots_in(margs))
+        read = tuple(slots_in(margs))
         reads.append(read)
         needed.update(read)
     kept.reverse()
@@ -256,7 +256,7 @@ def _simplify(
     out = []
     for instruction in instructions:
         fun, margs, kwargs, slot = instruction
-        if rename and any(m in rename for m in _slots_in(margs)):
+        if rename and any(m in rename for m in slots_in(margs)):
             margs = tuple(resolve(m) for m in margs)
             instruction = (fun, margs, kwargs, slot)
         keep = _identity_operand(fun, margs, kwargs, meta.get(slot), meta)
@@ -360,11 +360,12 @@ def _plan_buffer_reuse(
 _OPERATORS = {np.add: "+", np.subtract: "-", np.multiply: "*", np.true_divide: "/", np.matmul: "@"}
 
 
-def _slots_in(margs: Any) -> list[int]:
+def slots_in(margs: Any) -> list[int]:
+    """The slots an instruction's arguments read (also inside tuples, for indices)."""
     found = []
     for m in margs:
         if type(m) is Slot:
             found.append(m.index)
         elif type(m) is tuple:
-            found.extend(x.index for x in m if type(x) is Slot)
+            found.extend(slots_in(m))
     return found

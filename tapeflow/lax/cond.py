@@ -25,12 +25,10 @@ from tapeflow.core.arrays import ops
 from tapeflow.core.primitive import defbatch, defjvp_joint, defvjp_joint, primitive
 from tapeflow.core.pytree import tree_flatten, tree_flatten_with_path, tree_unflatten
 from tapeflow.core.tracer import Tracer
-from tapeflow.forward import jvp
 from tapeflow.lax.derive import cached, is_float, pick
-from tapeflow.lax.program import Program, aval, example_value, trace_program
+from tapeflow.lax.program import Program, aval, example_value, jvp_at, trace_program, vjp_at
 from tapeflow.lax.scan import as_operand
 from tapeflow.numpy.items import items
-from tapeflow.reverse import vjp
 from tapeflow.vmap import vmap
 
 __all__ = ["cond", "switch", "select", "select_n"]
@@ -66,15 +64,7 @@ def _cond_jvp(
 
     def build(branch: Program) -> Program:
         def f(*flat: Any) -> list[Any]:
-            primals = list(flat[:n])
-
-            def g(*d: Any) -> list[Any]:
-                full = list(primals)
-                for i, x in zip(idx, d, strict=True):
-                    full[i] = x
-                return branch.interpret(*full)
-
-            out, t_out = jvp(g, tuple(primals[i] for i in idx), tuple(flat[n:]))
+            out, t_out = jvp_at(branch.interpret, flat[:n], idx, flat[n:])
             return list(out) + [t for t, fl in zip(t_out, out_floats, strict=True) if fl]
 
         return trace_program(f, examples + t_examples, branch.name + "_jvp").program
@@ -101,15 +91,7 @@ def _cond_vjp(
 
     def build(branch: Program) -> Program:
         def f(*flat: Any) -> list[Any]:
-            primals = list(flat[:n])
-
-            def g(*d: Any) -> list[Any]:
-                full = list(primals)
-                for i, x in zip(wrt, d, strict=True):
-                    full[i] = x
-                return branch.interpret(*full)
-
-            _, pull = vjp(g, *[primals[i] for i in wrt])
+            _, pull = vjp_at(branch.interpret, flat[:n], wrt)
             cts = [np.zeros(shape, dtype) for shape, dtype in out_avals]
             for k, c in zip(floats, flat[n:], strict=True):
                 cts[k] = c

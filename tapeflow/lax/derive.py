@@ -17,9 +17,8 @@ import numpy as np
 
 from tapeflow.core.arrays import ops
 from tapeflow.core.tracer import Tracer
-from tapeflow.jit.codegen import Slot
-from tapeflow.lax.program import BodyTrace, Program, trace_program
-from tapeflow.reverse import vjp
+from tapeflow.jit.codegen import Slot, slots_in
+from tapeflow.lax.program import BodyTrace, Program, trace_program, vjp_at
 
 __all__ = [
     "Split",
@@ -79,19 +78,9 @@ def depends(program: Program, mask: Sequence[bool]) -> list[bool]:
     """For each output of ``program``: does it depend on an input marked in ``mask``?"""
     marked = {s for s, m in zip(program.inputs, mask, strict=True) if m}
     for _, margs, _, slot in program.instructions:
-        if any(s in marked for s in _slots_in(margs)):
+        if any(s in marked for s in slots_in(margs)):
             marked.add(slot)
     return [type(o) is Slot and o.index in marked for o in program.outputs]
-
-
-def _slots_in(margs: Any) -> list[int]:
-    found = []
-    for m in margs:
-        if type(m) is Slot:
-            found.append(m.index)
-        elif type(m) is tuple:
-            found.extend(_slots_in(m))
-    return found
 
 
 class Split:
@@ -148,16 +137,8 @@ def _split(
     boundary: list[int] = []
 
     def joint(*flat: Any) -> Any:
-        primals = list(flat[:n])
         cts = list(flat[n:])
-
-        def f(*d: Any) -> list[Any]:
-            full = list(primals)
-            for i, x in zip(diff, d, strict=True):
-                full[i] = x
-            return program.interpret(*full)
-
-        out, pull = vjp(f, *[primals[i] for i in diff])
+        out, pull = vjp_at(program.interpret, flat[:n], diff)
         trace = flat[0]._trace
         boundary.append(len(trace.instructions))
         ct_out = [np.zeros(shape, dtype) for shape, dtype in program.out_avals]
@@ -180,7 +161,7 @@ def _split(
     defined = {trace.instructions[i][3] for i in backward_positions} | set(ct_slots)
     read: list[int] = []
     for i in backward_positions:
-        read.extend(_slots_in(trace.instructions[i][1]))
+        read.extend(slots_in(trace.instructions[i][1]))
     read.extend(r.index for r in ct_refs if type(r) is Slot)
     residual_slots = [s for s in dict.fromkeys(read) if s not in defined]
 
@@ -234,5 +215,5 @@ def _backward_positions(trace: BodyTrace, cut: int, ct_refs: list[Any]) -> list[
         if i < cut and trace.avals.get(slot) is not None:
             continue  # an array of the forward part: a residual
         chosen.add(i)
-        needed.update(_slots_in(trace.instructions[i][1]))
+        needed.update(slots_in(trace.instructions[i][1]))
     return sorted(chosen)

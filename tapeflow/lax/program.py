@@ -28,7 +28,7 @@ from tapeflow.core.pytree import PyTreeDef, tree_flatten, tree_unflatten
 from tapeflow.core.trace import CustomCall, new_trace
 from tapeflow.core.tracer import Tracer
 from tapeflow.forward import jvp
-from tapeflow.jit.codegen import Slot, compile_program
+from tapeflow.jit.codegen import Slot, compile_program, slots_in
 from tapeflow.jit.tracing import ConcretizationError, JitTrace
 from tapeflow.numpy.items import items
 from tapeflow.reverse import vjp
@@ -43,6 +43,8 @@ __all__ = [
     "Aval",
     "bind_with",
     "closed_call",
+    "jvp_at",
+    "vjp_at",
 ]
 
 Aval = tuple[tuple[int, ...], Any]  # (shape, dtype) of a value
@@ -206,7 +208,7 @@ class Program:
             if slot not in needed or slot in input_set:
                 continue
             kept.append(i)
-            needed.update(_slots_in(margs))
+            needed.update(slots_in(margs))
         kept.reverse()
         missing = needed - input_set - {trace.instructions[i][3] for i in kept}
         assert not missing, f"program {name}: slots {missing} are neither computed nor inputs"
@@ -263,16 +265,6 @@ class Program:
         )
 
 
-def _slots_in(margs: Any) -> list[int]:
-    found = []
-    for m in margs:
-        if type(m) is Slot:
-            found.append(m.index)
-        elif type(m) is tuple:
-            found.extend(_slots_in(m))
-    return found
-
-
 class Traced:
     """What :func:`trace_program` returns: the program, the outer values it captured (its
     last inputs), the output structure, and the trace (to split it, see ``derive``)."""
@@ -316,6 +308,33 @@ def trace_program(fun: Callable[..., Any], examples: Sequence[Any], name: str) -
     return Traced(program, captured, out_tree, trace)
 
 
+# ----- derivatives with respect to some arguments ------------------------------------
+def _at(fun: Callable[..., Any], args: Sequence[Any], positions: Sequence[int]) -> Any:
+    """``fun`` as a function of its arguments at ``positions``, the others fixed to ``args``."""
+
+    def partial(*chosen: Any) -> list[Any]:
+        full = list(args)
+        for i, x in zip(positions, chosen, strict=True):
+            full[i] = x
+        return list(fun(*full))
+
+    return partial
+
+
+def jvp_at(
+    fun: Callable[..., Any], args: Sequence[Any], positions: Sequence[int], tangents: Sequence[Any]
+) -> tuple[Any, Any]:
+    """``jvp`` of ``fun(*args)`` along ``tangents`` of the arguments at ``positions``."""
+    return jvp(_at(fun, args, positions), tuple(args[i] for i in positions), tuple(tangents))  # type: ignore[no-any-return]
+
+
+def vjp_at(
+    fun: Callable[..., Any], args: Sequence[Any], positions: Sequence[int]
+) -> tuple[Any, Any]:
+    """``vjp`` of ``fun(*args)`` with respect to the arguments at ``positions``."""
+    return vjp(_at(fun, args, positions), *[args[i] for i in positions])  # type: ignore[no-any-return]
+
+
 # ----- calls recorded as one step of a program --------------------------------------
 def _closed_call_impl(*args: Any, program: Program, rules: Any) -> tuple[Any, ...]:
     return tuple(program.compiled(*args))
@@ -356,14 +375,7 @@ def _closed_call_jvp(
 ) -> tuple[Any, ...]:
     fun = _call_rules(program, rules)
     idx = [i for i, t in enumerate(tangents) if t is not None]
-
-    def f(*d: Any) -> list[Any]:
-        full = list(args)
-        for i, x in zip(idx, d, strict=True):
-            full[i] = x
-        return list(fun(*full))
-
-    _, t_out = jvp(f, tuple(args[i] for i in idx), tuple(tangents[i] for i in idx))
+    _, t_out = jvp_at(fun, args, idx, [tangents[i] for i in idx])
     return tuple(t_out)
 
 
@@ -373,14 +385,8 @@ def _closed_call_vjp(
     fun = _call_rules(program, rules)
     outs = items(ans, len(program.outputs))
 
-    def f(*d: Any) -> list[Any]:
-        full = list(args)
-        for i, x in zip(argnums, d, strict=True):
-            full[i] = x
-        return list(fun(*full))
-
     def pull(g: Any) -> list[Any]:
-        _, back = vjp(f, *[args[i] for i in argnums])
+        _, back = vjp_at(fun, args, argnums)
         return list(back([ops.zeros(o) if c is None else c for c, o in zip(g, outs, strict=True)]))
 
     return pull

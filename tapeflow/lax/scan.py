@@ -30,9 +30,15 @@ from tapeflow.core.arrays import ops
 from tapeflow.core.primitive import defbatch, defjvp_joint, defvjp_joint, primitive
 from tapeflow.core.pytree import tree_flatten, tree_flatten_with_path, tree_unflatten
 from tapeflow.core.tracer import Tracer
-from tapeflow.forward import jvp
 from tapeflow.lax.derive import cached, depends, is_float, pick, reverse_mask, split_vjp
-from tapeflow.lax.program import Program, aval, bind_with, example_value, trace_program
+from tapeflow.lax.program import (
+    Program,
+    aval,
+    bind_with,
+    example_value,
+    jvp_at,
+    trace_program,
+)
 from tapeflow.numpy.items import items
 from tapeflow.vmap import vmap
 
@@ -160,14 +166,7 @@ def _scan_jvp(
                     if has[i]:
                         tans[i] = next(it)
             idx = sorted(tans)
-
-            def g(*d: Any) -> list[Any]:
-                full = list(primals)
-                for i, x in zip(idx, d, strict=True):
-                    full[i] = x
-                return body.interpret(*full)
-
-            out, t_out = jvp(g, tuple(primals[i] for i in idx), tuple(tans[i] for i in idx))
+            out, t_out = jvp_at(body.interpret, primals, idx, [tans[i] for i in idx])
             t_floats = [t for t, fl in zip(t_out, out_floats, strict=True) if fl]
             n_fc = sum(out_floats[:n_carry])
             out = list(out)

@@ -13,11 +13,11 @@ Reverse mode goes beyond JAX, which refuses it: tapeflow differentiates the iter
 actually taken. Where the values are known (no ``tp.jit`` around), the loop first
 counts its iterations on the values (per example under ``vmap``), then runs as a
 ``scan`` of that length, so every transform of ``scan`` applies, higher derivatives
-included. Under ``tp.jit`` the count is only known when the program runs: the loop then
-runs the forward part of the body's VJP split and records the residuals of each
-iteration (``lax.while_recording``); the backward pass replays them in reverse
-(``lax.while_replay``). That covers first derivatives; higher ones under ``jit`` raise
-an error that says what to do instead.
+included. Under ``tp.jit`` (or inside another loop's body) the count is only known when
+the program runs: the loop then runs the forward part of the body's VJP split and
+records the residuals of each iteration (``lax.while_recording``); the backward pass
+replays them in reverse (``lax.while_replay``). That covers first derivatives; higher
+ones there raise an error that says what to do instead.
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from tapeflow.core.primitive import defbatch, defjvp_joint, defvjp_joint, primit
 from tapeflow.core.pytree import tree_flatten, tree_unflatten
 from tapeflow.core.tracer import Tracer
 from tapeflow.custom import stop_gradient
-from tapeflow.forward import jvp
 from tapeflow.lax.derive import (
     cached,
     depends,
@@ -44,7 +43,14 @@ from tapeflow.lax.derive import (
     split_vjp,
     traced_by,
 )
-from tapeflow.lax.program import Program, aval, bind_with, example_value, trace_program
+from tapeflow.lax.program import (
+    Program,
+    aval,
+    bind_with,
+    example_value,
+    jvp_at,
+    trace_program,
+)
 from tapeflow.lax.scan import as_operand, check_carry, fori_loop_scan, scan_bind
 from tapeflow.numpy.items import items
 from tapeflow.vmap import vmap
@@ -125,14 +131,7 @@ def _while_jvp(
             primals = list(flat[:n_carry]) + list(flat[n_carry + n_ct : n_carry + n_ct + n_bc])
             tans = list(flat[n_carry : n_carry + n_ct]) + list(flat[n_carry + n_ct + n_bc :])
             idx = carry_t + [n_carry + j for j in bc_t]
-
-            def g(*d: Any) -> list[Any]:
-                full = list(primals)
-                for i, x in zip(idx, d, strict=True):
-                    full[i] = x
-                return body.interpret(*full)
-
-            out, t_out = jvp(g, tuple(primals[i] for i in idx), tuple(tans))
+            out, t_out = jvp_at(body.interpret, primals, idx, tans)
             return list(out) + [t_out[i] for i in carry_t]
 
         ex = (
@@ -426,11 +425,13 @@ def _recording_vjp(
 
 def _second_order_error() -> NotImplementedError:
     return NotImplementedError(
-        "tapeflow differentiates a while_loop under tp.jit once in reverse mode (it replays "
-        "the recorded iterations); a second derivative, forward mode or vmap of that "
-        "derivative under jit is not supported. Differentiate outside tp.jit (the loop is "
-        "then counted and differentiated as a scan, to any order), or use fori_loop/scan "
-        "with a static trip count."
+        "this while_loop's trip count is not known while it is traced (it runs under "
+        "tp.jit, or inside the body of another tapeflow.lax loop), so tapeflow "
+        "differentiates it once in reverse mode, replaying the iterations it recorded; a "
+        "second derivative, forward mode or vmap of that derivative is not supported. "
+        "Differentiate outside tp.jit and outside other loops (the loop is then counted and "
+        "differentiated as a scan, to any order), or use fori_loop or scan with a static "
+        "trip count."
     )
 
 

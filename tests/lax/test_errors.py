@@ -158,7 +158,7 @@ CASES = [
             tp.grad(tp.grad(lambda a: lax.while_loop(lambda x: x < 10.0, lambda x: x * a, 1.0)))
         )(2.0),
         NotImplementedError,
-        "Differentiate outside tp.jit",
+        "Differentiate outside tp.jit and outside other loops",
     ),
 ]
 

@@ -150,3 +150,29 @@ def test_an_exception_in_a_body_leaves_no_trace_behind() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         tp.grad(lambda w: lax.scan(bad, w, np.ones(3))[0])(1.0)
     assert active_traces() == ()
+
+
+def test_a_while_loop_inside_a_scan_body_is_differentiated_once() -> None:
+    def f(w, xs):
+        def body(c, x):
+            grow = lambda v: v * 1.5 + w * 0.1  # noqa: E731
+            v = lax.while_loop(lambda v: tnp.sum(v * v) < 4.0 + x, grow, c)
+            return v * 0.1, None
+
+        return tnp.sum(lax.scan(body, w, xs)[0])
+
+    def reference(w, xs):
+        c = w
+        for x in xs:
+            v = c
+            while np.sum(tp.tracer.unwrap(v) ** 2) < 4.0 + x:
+                v = v * 1.5 + w * 0.1
+            c = v * 0.1
+        return tnp.sum(c)
+
+    w, xs = np.array([0.3, 0.4]), np.array([0.5, 1.0, 2.0])
+    np.testing.assert_allclose(tp.grad(f)(w, xs), tp.grad(reference)(w, xs), rtol=1e-12)
+    np.testing.assert_allclose(tp.jit(tp.grad(f))(w, xs), tp.grad(reference)(w, xs), rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="inside the body of another"):
+        tp.hessian(f)(w, xs)
+    assert active_traces() == ()
