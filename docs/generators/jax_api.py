@@ -13,6 +13,10 @@ literal defaults as they are, ``...`` for a default that is an object (a sentine
 dtype). Methods are listed without ``self``; ``jax.numpy``'s ufunc objects (``add``...),
 whose call reads ``(*args, out=None, where=None)``, with their number of inputs. The ``jax.numpy``, ``jax.numpy.linalg``,
 ``jax.lax`` and ``jax.random`` entries are the names tapeflow also has.
+
+To add a name: read its signature from JAX's documentation (or ``inspect.signature`` of
+the function in an environment that has JAX), write it here in the same form, and run
+``tests/test_jax_compat.py``, which lists each difference it finds until it is explained.
 """
 
 from __future__ import annotations
