@@ -46,6 +46,7 @@ NOTES: dict[str, str] = {
     "nanmin": "NaNs ignored; ties split equally",
     "ptp": "ties split equally at both ends",
     "sort": "among ties the gradient goes to the entry the sort put in that place",
+    "unique": "each value's gradient goes to its first occurrence; index outputs plain",
     "median": "gradient to the middle element(s) of the sort",
     "percentile": "gradient to the order statistics interpolated between",
     "quantile": "gradient to the order statistics interpolated between",
@@ -94,8 +95,8 @@ NOTES: dict[str, str] = {
     # products and reductions
     "prod": "zero-safe (no division by x)",
     "cumprod": "zero-safe",
-    "var": "ddof supported",
-    "std": "ddof supported; infinite slope where the variance is 0",
+    "var": "ddof supported; complex input: mean(|d|^2), real",
+    "std": "ddof supported; gradient 0 where the variance is 0 (one value, equal values)",
     # linear algebra
     "inv": "nonsingular input",
     "solve": "nonsingular a; vector or matrix right-hand sides, batched",

@@ -21,8 +21,15 @@ import numpy as np
 from tapeflow.core.tracer import Tracer
 from tapeflow.numpy.declare import method, no_out, register_numpy
 from tapeflow.numpy.dispatch import ufunc_reduce
-from tapeflow.numpy.elementwise import astype, sqrt, where
-from tapeflow.numpy.meta import as_operand, dtype_of, normalize_axis, reduced_count, shape_of
+from tapeflow.numpy.elementwise import astype, conj, real, sqrt, where
+from tapeflow.numpy.meta import (
+    as_operand,
+    dtype_of,
+    is_complex,
+    normalize_axis,
+    reduced_count,
+    shape_of,
+)
 from tapeflow.numpy.reductions import all as all_
 from tapeflow.numpy.reductions import max as _max
 from tapeflow.numpy.reductions import mean as _mean
@@ -57,15 +64,19 @@ def var(
 ) -> Any:
     """Variance over the given axes with ``ddof`` delta degrees of freedom (numpy.var).
 
+    Complex input gives the real ``mean(|d|^2)``, as numpy does.
+
     Example:
         >>> float(var(np.array([1.0, 2.0, 3.0, 4.0]), ddof=1))
         1.6666666666666667
     """
     no_out(out, "var")
+    a = as_operand(a)
     if dtype is not None:
         a = astype(a, dtype)
     d = a - _mean(a, axis=axis, keepdims=True)
-    return sum(d * d, axis=axis, keepdims=keepdims) / (reduced_count(a, axis) - ddof)
+    squares = real(d * conj(d)) if is_complex(d) else d * d
+    return sum(squares, axis=axis, keepdims=keepdims) / (reduced_count(a, axis) - ddof)
 
 
 def std(
@@ -76,8 +87,19 @@ def std(
     ddof: float = 0,
     keepdims: bool = False,
 ) -> Any:
-    """Standard deviation (square root of :func:`var`); infinite gradient where it is 0."""
-    return sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims))
+    """Standard deviation, the square root of :func:`var` (numpy.std).
+
+    Where the variance is 0 (one value, or equal values) the gradient is 0, the
+    smallest subgradient (as for ``linalg.norm`` at 0), instead of ``inf * 0 = NaN``.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> tp.grad(lambda x: std(x))(np.array([3.0]))
+        array([0.])
+    """
+    v = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims)
+    zero = v == 0  # a comparison: no gradient flows through it
+    return sqrt(v + zero) * ~zero
 
 
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
