@@ -18,6 +18,7 @@ traced arrays that forward to them:
 - ``statistics``: var, std, average, nan-aware reductions, median, quantile, ...
 - ``differences`` and ``convolution``: diff, gradient; convolve, correlate
 - ``linalg``: the ``tnp.linalg`` namespace (inv, solve, eigh, svd, norm, ...)
+- ``fft``: the ``tnp.fft`` namespace (fft, ifft, rfftn, irfftn, hfft, fftshift, ...)
 - ``at``: functional updates, ``x.at[idx].set(v)``
 
 ``meta`` and ``declare`` hold what the families share; ``fitting`` and ``protocol``
@@ -41,6 +42,7 @@ from tapeflow.numpy.statistics import *  # noqa: F403
 from tapeflow.numpy.differences import *  # noqa: F403
 from tapeflow.numpy.convolution import *  # noqa: F403
 from tapeflow.numpy import linalg  # noqa: F401  (tnp.linalg, and np.linalg dispatch)
+from tapeflow.numpy import fft  # noqa: F401  (tnp.fft, and np.fft dispatch)
 from tapeflow.numpy.at import at  # noqa: F401  (functional updates: x.at[idx].set(v))
 from tapeflow.numpy.pytrees import ravel_pytree  # noqa: F401
 from tapeflow.numpy.creation import shape  # noqa: F401,F811

@@ -246,8 +246,8 @@ def test_ufunc_method_without_rule_names_it():
 @pytest.mark.parametrize(
     "fun,name",
     [
-        (lambda x: np.fft.fft(x).real.sum(), "numpy.fft.fft"),
-        (lambda x: np.fft.rfft2(x.reshape(2, 2)).real.sum(), "numpy.fft.rfft2"),
+        (lambda x: np.trapezoid(x), "numpy.trapezoid"),
+        (lambda x: np.corrcoef(x.reshape(2, 2)).sum(), "numpy.corrcoef"),
         (lambda x: np.polyfit(np.arange(4.0), x, 1).sum(), "numpy.polyfit"),
         (lambda x: np.unwrap(x).sum(), "numpy.unwrap"),
         (lambda x: np.spacing(x).sum(), "numpy.spacing"),
