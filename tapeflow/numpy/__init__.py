@@ -7,7 +7,7 @@ batching rules, the numpy functions that reach them and the ndarray methods of
 traced arrays that forward to them:
 
 - ``elementwise``: arithmetic, exponentials, trigonometry, comparisons, operators
-- ``shape``: reshape, transpose, broadcasting, flips, padding, ...
+- ``shape``: reshape, transpose, broadcasting, flips, ...
 - ``indexing``: ``x[index]`` and scatter-add
 - ``joining``: concatenate, stack, split, ...
 - ``creation``: constants and array construction (no gradients)
@@ -16,6 +16,7 @@ traced arrays that forward to them:
 - ``products``: matmul, dot, einsum, ...
 - ``sorting``: sort, partition, interp, searchsorted, ...
 - ``statistics``: var, std, average, nan-aware reductions, median, quantile, ...
+- ``padding``: pad, in every numpy mode
 - ``differences`` and ``convolution``: diff, gradient; convolve, correlate
 - ``linalg``: the ``tnp.linalg`` namespace (inv, solve, eigh, svd, norm, ...)
 - ``fft``: the ``tnp.fft`` namespace (fft, ifft, rfftn, irfftn, hfft, fftshift, ...)
@@ -39,6 +40,7 @@ from tapeflow.numpy.diagonals import *  # noqa: F403
 from tapeflow.numpy.products import *  # noqa: F403
 from tapeflow.numpy.sorting import *  # noqa: F403
 from tapeflow.numpy.statistics import *  # noqa: F403
+from tapeflow.numpy.padding import *  # noqa: F403
 from tapeflow.numpy.differences import *  # noqa: F403
 from tapeflow.numpy.convolution import *  # noqa: F403
 from tapeflow.numpy import linalg  # noqa: F401  (tnp.linalg, and np.linalg dispatch)
