@@ -20,6 +20,7 @@ from tapeflow.core.tracer import Tracer, define
 
 __all__ = [
     "NUMPY_DISPATCH",
+    "TAKES_SEQUENCES",
     "register_numpy",
     "ufunc",
     "method",
@@ -43,9 +44,24 @@ NUMPY_DISPATCH: dict[Any, Callable[..., Any]] = {}
 _PUBLIC_SUBMODULES = ("fft", "linalg", "random", "ma", "polynomial", "strings", "char")
 
 
-def register_numpy(numpy_fun: Any, impl: Callable[..., Any]) -> None:
-    """Let ``numpy_fun`` (a function, ufunc or ``(ufunc, method)``) reach ``impl`` on tracers."""
+# numpy functions whose arguments are sequences of separate arrays (concatenate's pieces,
+# select's choices): the dispatch passes their lists on as they are (see below).
+TAKES_SEQUENCES: set[Any] = set()
+
+
+def register_numpy(numpy_fun: Any, impl: Callable[..., Any], sequences: bool = False) -> None:
+    """Let ``numpy_fun`` (a function, ufunc or ``(ufunc, method)``) reach ``impl`` on tracers.
+
+    The dispatch turns each list or tuple that holds traced arrays into one traced array
+    before calling ``impl``, as numpy turns an array-like into an array;
+    ``sequences=True`` declares a function whose lists are sequences of separate arrays
+    (``concatenate``, ``stack``), passed on as they are.
+    """
     NUMPY_DISPATCH[numpy_fun] = impl
+    if sequences:
+        TAKES_SEQUENCES.add(numpy_fun)
+    else:
+        TAKES_SEQUENCES.discard(numpy_fun)
 
 
 def ufunc(np_fun: np.ufunc, broadcasts: bool = False) -> Any:

@@ -238,13 +238,16 @@ def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
     return split(ary, indices_or_sections, axis=2)
 
 
-for _np_fun, _impl in (
+for _np_joiner, _joiner in (
     (np.concatenate, concatenate),
     (np.stack, stack),
     (np.hstack, hstack),
     (np.vstack, vstack),
     (np.dstack, dstack),
     (np.column_stack, column_stack),
+):
+    register_numpy(_np_joiner, _joiner, sequences=True)  # lists of separate arrays
+for _np_fun, _impl in (
     (np.split, split),
     (np.array_split, array_split),
     (np.hsplit, hsplit),
