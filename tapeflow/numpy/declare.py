@@ -21,7 +21,9 @@ from tapeflow.core.tracer import Tracer, define
 __all__ = [
     "NUMPY_DISPATCH",
     "TAKES_SEQUENCES",
+    "REPLACEMENTS",
     "register_numpy",
+    "register_replacement",
     "ufunc",
     "method",
     "METHODS",
@@ -69,6 +71,16 @@ def ufunc(np_fun: np.ufunc, broadcasts: bool = False) -> Any:
     prim = primitive(np_fun, name=np_fun.__name__, broadcasts=broadcasts, elementwise=True)
     register_numpy(np_fun, prim)
     return prim
+
+
+# numpy objects that no dispatch reaches on traced arrays (np.r_ converts its pieces with
+# np.array), by numpy name -> the tapeflow.numpy object to use instead (for the docs).
+REPLACEMENTS: dict[str, Any] = {}
+
+
+def register_replacement(numpy_name: str, replacement: Any) -> None:
+    """Record that ``tapeflow.numpy``'s ``replacement`` stands in for ``numpy_name``."""
+    REPLACEMENTS[numpy_name] = replacement
 
 
 # ndarray method or property name -> the tapeflow function it forwards to (for the docs).

@@ -302,15 +302,22 @@ def _tracer_array_function(self: Any, func: Any, types: Any, args: Any, kwargs: 
     return array_function(func, args, kwargs)
 
 
+# numpy's index objects that convert their pieces with np.array, by class name.
+_INDEX_OBJECTS = {"RClass": "r_", "CClass": "c_"}
+
+
 def _numpy_caller() -> str | None:
-    """The numpy function (numpy.mean) whose own Python code is converting an argument, if
-    any: numpy converts a list of traced arrays itself when none of them is outside it."""
+    """The numpy function (``mean``, or the index object ``r_``) whose own Python code is
+    converting an argument, if any: numpy converts a list of traced arrays itself when
+    none is outside it, and ``np.r_[...]`` converts every piece."""
     frame = sys._getframe(2)
     name = None
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         if module == "numpy" or module.startswith("numpy."):
             name = frame.f_code.co_name
+            if name == "__getitem__":
+                name = _INDEX_OBJECTS.get(type(frame.f_locals.get("self")).__name__)
         elif name is not None:
             break
         frame = frame.f_back  # type: ignore[assignment]
@@ -319,7 +326,13 @@ def _numpy_caller() -> str | None:
 
 def _tracer_array(self: Any, dtype: Any = None, copy: Any = None) -> np.ndarray:
     caller = _numpy_caller()
-    where = f" (numpy.{caller} was converting its argument)" if caller else ""
+    if caller in ("r_", "c_"):
+        where = (
+            f" (numpy.{caller}[...] converts every piece with np.array: use "
+            f"tapeflow.numpy.{caller}[...] for traced pieces)"
+        )
+    else:
+        where = f" (numpy.{caller} was converting its argument)" if caller else ""
     raise TypeError(
         "numpy tried to convert a traced array to a plain ndarray (np.asarray, np.array or "
         "a numpy function without tapeflow support), which would silently drop its "
