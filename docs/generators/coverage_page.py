@@ -48,6 +48,12 @@ NOTES: dict[str, str] = {
     "nanmean": "NaNs ignored; where=",
     "ptp": "ties split equally at both ends",
     "sort": "among ties the gradient goes to the entry the sort put in that place",
+    "select": "gradient to the choice (or default) each entry came from; none to conditions",
+    "nan_to_num": "replaced entries (NaN, infinities) get no gradient",
+    "real_if_close": "decides on values: tp.jit refuses it; vmap decides once per batch",
+    "polyval": "differentiable in the coefficients and the points",
+    "r_": "numpy's np.r_ converts traced pieces with np.array: use tnp.r_[...]",
+    "c_": "numpy's np.c_ converts traced pieces with np.array: use tnp.c_[...]",
     "unique": "each value's gradient goes to its first occurrence; index outputs plain",
     "median": "gradient to the middle element(s) of the sort",
     "percentile": "gradient to the order statistics interpolated between",
@@ -165,6 +171,13 @@ _OPERATORS = {
 }
 
 
+# Methods of Python's containers, which a wrapper calls on lists and tuples (``.append``,
+# ``.index``): never read as the tapeflow.numpy functions of the same name.
+_CONTAINER_METHODS = frozenset(
+    name for kind in (list, tuple, dict, set, str) for name in dir(kind) if not name.startswith("_")
+)
+
+
 class _Operator:
     """A primitive reached through a Python operator (``a + b``, ``a[i]``): it may act on
     plain shapes and indices, so it only counts when nothing else is called."""
@@ -221,6 +234,8 @@ def _referenced(fn: types.FunctionType) -> Iterable[Any]:
                     continue
                 yield value
             elif op in ("LOAD_ATTR", "LOAD_METHOD") and not after_foreign:
+                if arg in _CONTAINER_METHODS:
+                    continue  # parts.append(...) is list's method, not tnp.append
                 value = getattr(tnp, arg, None)
                 if value is not None:
                     yield value
@@ -386,6 +401,17 @@ def _special_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
     return rows
 
 
+def _replacement_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
+    """numpy objects that traced arrays must not reach, and tapeflow.numpy's stand-ins."""
+    from tapeflow.numpy.declare import REPLACEMENTS
+
+    rows = []
+    for numpy_name, obj in sorted(REPLACEMENTS.items()):
+        short = numpy_name.rsplit(".", 1)[-1]
+        rows.append((f"tapeflow.numpy.{short}", short, _reached(type(obj).__getitem__, prims)))
+    return rows
+
+
 def _method_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
     from tapeflow.numpy.declare import METHODS
 
@@ -436,6 +462,7 @@ def build_table() -> str:
     prims = registered_primitives(builtin_only=True)
     numpy_rows = _numpy_rows(prims)
     special_rows = _special_rows(prims)
+    replacement_rows = _replacement_rows(prims)
     method_rows = _method_rows(prims)
 
     def both(rows: list[tuple[str, str, set[str]]]) -> int:
@@ -502,6 +529,23 @@ def build_table() -> str:
             f"| `{name}` | {_status(reached, prims, 'vjp')} | {_status(reached, prims, 'jvp')} "
             f"| {_batching(reached, prims)} | {_cell(', '.join(sorted(reached)))} "
             f"| {_cell(_note(impl_name))} |"
+        )
+    if replacement_rows:
+        lines += [
+            "",
+            "## numpy objects with a tapeflow.numpy stand-in (`tnp.r_[...]`)",
+            "",
+            "numpy's own objects convert traced arrays with `np.array`, which fails (naming",
+            "the stand-in); use these instead.",
+            "",
+            "| object | VJP | JVP | batching | via | notes |",
+            "|---|---|---|---|---|---|",
+        ]
+    for name, short, reached in replacement_rows:
+        lines.append(
+            f"| `{name}` | {_status(reached, prims, 'vjp')} | {_status(reached, prims, 'jvp')} "
+            f"| {_batching(reached, prims)} | {_cell(', '.join(sorted(reached)))} "
+            f"| {_cell(_note(short))} |"
         )
     lines += [
         "",

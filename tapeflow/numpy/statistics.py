@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.creation import asarray
 from tapeflow.numpy.declare import method, no_out, register_numpy
 from tapeflow.numpy.dispatch import ufunc_reduce
 from tapeflow.numpy.elementwise import astype, conj, real, sqrt
@@ -75,7 +76,7 @@ def var(
         1.6666666666666667
     """
     no_out(out, "var")
-    a = as_operand(a)
+    a = asarray(a)  # a list may hold traced values
     if dtype is not None:
         a = astype(a, dtype)
     d = masked(a - _mean(a, axis=axis, keepdims=True, where=where), where, 0)
