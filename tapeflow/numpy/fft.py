@@ -436,7 +436,7 @@ def _frequencies(integers: np.ndarray, n: int, d: Any, device: Any) -> Any:
     if not np.issubdtype(dtype, np.floating):
         dtype = np.dtype(np.float64)
     # numpy computes k * (1 / (n d)); the same steps give the same bits eager, traced or jitted.
-    return integers.astype(dtype) * (1.0 / (n * d))
+    return np.asarray(integers, dtype) * (1.0 / (n * d))
 
 
 def fftfreq(n: int, d: Any = 1.0, device: Any = None) -> Any:
