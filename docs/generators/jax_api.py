@@ -38,7 +38,7 @@ SIGNATURES: dict[str, str] = {
     "jax.hessian": "(fun, argnums=0, has_aux=False, holomorphic=False)",
     "jax.vmap": "(fun, in_axes=0, out_axes=0, axis_name=None, axis_size=None, spmd_axis_name=None, sum_match=False)",
     "jax.jit": "(fun=..., /, *, in_shardings=..., out_shardings=..., static_argnums=None, static_argnames=None, donate_argnums=None, donate_argnames=None, keep_unused=False, device=None, backend=None, inline=False, compiler_options=None)",
-    "jax.checkpoint": "(fun, *, prevent_cse=True, policy=None, static_argnums=(), static_argnames=(), concrete=...)",
+    "jax.checkpoint": "(fun, *, prevent_cse=True, policy=None, static_argnums=(), concrete=...)",
     "jax.remat": "(fun, *, prevent_cse=True, policy=None, static_argnums=(), concrete=...)",
     "jax.custom_vjp": "(fun, nondiff_argnums=(), nondiff_argnames=())",
     "jax.custom_jvp": "(fun, nondiff_argnums=(), nondiff_argnames=())",
@@ -186,6 +186,7 @@ SIGNATURES: dict[str, str] = {
     "jax.numpy.amin": "(a, axis=None, out=None, keepdims=False, initial=None, where=None)",
     "jax.numpy.angle": "(z, deg=False)",
     "jax.numpy.any": "(a, axis=None, out=None, keepdims=False, *, where=None)",
+    "jax.numpy.append": "(arr, values, axis=None)",
     "jax.numpy.arange": "(start, stop=None, step=None, dtype=None, *, device=None, out_sharding=None)",
     "jax.numpy.arccos": "(x, /)",
     "jax.numpy.arccosh": "(x, /)",
@@ -303,6 +304,7 @@ SIGNATURES: dict[str, str] = {
     "jax.numpy.nanmean": "(a, axis=None, dtype=None, out=None, keepdims=False, where=None)",
     "jax.numpy.nanmin": "(a, axis=None, out=None, keepdims=False, initial=None, where=None)",
     "jax.numpy.nansum": "(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None)",
+    "jax.numpy.nan_to_num": "(x, copy=True, nan=0.0, posinf=None, neginf=None)",
     "jax.numpy.ndim": "(a)",
     "jax.numpy.negative": "(x, /, *, out=None, where=None)",
     "jax.numpy.not_equal": "(x, y, /)",
@@ -312,6 +314,7 @@ SIGNATURES: dict[str, str] = {
     "jax.numpy.pad": "(array, pad_width, mode='constant', **kwargs)",
     "jax.numpy.partition": "(a, kth, axis=-1)",
     "jax.numpy.percentile": "(a, q, axis=None, out=None, overwrite_input=False, method='linear', keepdims=False, *, weights=None, out_sharding=None)",
+    "jax.numpy.polyval": "(p, x, *, unroll=16)",
     "jax.numpy.positive": "(x, /)",
     "jax.numpy.power": "(x1, x2, /)",
     "jax.numpy.prod": "(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None, promote_integers=True)",
@@ -328,9 +331,11 @@ SIGNATURES: dict[str, str] = {
     "jax.numpy.result_type": "(*args)",
     "jax.numpy.rint": "(x, /)",
     "jax.numpy.roll": "(a, shift, axis=None)",
+    "jax.numpy.rollaxis": "(a, axis, start=0)",
     "jax.numpy.rot90": "(m, k=1, axes=(0, 1))",
     "jax.numpy.round": "(a, decimals=0, out=None)",
     "jax.numpy.searchsorted": "(a, v, side='left', sorter=None, *, method='scan')",
+    "jax.numpy.select": "(condlist, choicelist, default=0)",
     "jax.numpy.shape": "(a)",
     "jax.numpy.sign": "(x, /)",
     "jax.numpy.signbit": "(x, /)",
@@ -553,6 +558,12 @@ NOTES: dict[str, dict[str, str]] = {
     "jax.numpy.sum": {"promote_integers": "integer sums promote as numpy's do"},
 }
 
+# jax.numpy's ufunc objects (add, maximum...) take where=None only; tapeflow's elementwise
+# functions take no keywords under a transform (numpy's, on plain arrays).
+for _name, _signature in SIGNATURES.items():
+    if _signature.endswith("*, out=None, where=None)"):
+        NOTES.setdefault(_name, {})["where"] = "JAX accepts only where=None (no mask): leave it out"
+
 # Why tapeflow differs in a parameter shared by many names: (name prefix, parameter).
 COMMON: dict[tuple[str, str], str] = {
     ("jax.", "out_sharding"): _NO_DEVICES,
@@ -564,11 +575,8 @@ COMMON: dict[tuple[str, str], str] = {
         "numpy's result dtype follows the inputs: cast with .astype() for another"
     ),
     ("jax.numpy.", "where"): (
-        "JAX's where=None means every entry, as numpy's where=True; tapeflow's reductions "
-        "take no mask: apply it first, tnp.sum(tnp.where(mask, x, 0))"
-    ),
-    ("jax.numpy.", "initial"): (
-        "combine the starting value with the result instead: tnp.maximum(tnp.max(x), initial)"
+        "the same: JAX's None and numpy's True both mean every entry, and tapeflow takes "
+        "either (or a boolean mask)"
     ),
     ("jax.numpy.", "out"): "JAX only accepts out=None: leave it out",
     ("jax.numpy.", "dtype"): "no dtype here: cast the result with .astype(dtype)",

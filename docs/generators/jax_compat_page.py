@@ -106,7 +106,10 @@ def signature_of(obj: Any, method: bool = False) -> list[Param] | None:
         ]:
             target = prim.fun
     if isinstance(target, np.ufunc):
-        return [Param(f"x{i + 1}", "positional") for i in range(target.nin)] + _UFUNC_KEYWORDS
+        inputs = [Param(f"x{i + 1}", "positional") for i in range(target.nin)]
+        # A tapeflow primitive takes numpy's ufunc keywords on plain arrays only: its
+        # derivative rules take none, so under a transform only the inputs are accepted.
+        return inputs if target is not obj else inputs + _UFUNC_KEYWORDS
     try:
         sig = inspect.signature(target)
     except (TypeError, ValueError):

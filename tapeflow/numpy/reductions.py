@@ -90,6 +90,12 @@ def _with_dtype(a: Any, dtype: Any) -> Any:
 # ----- numpy's where= and initial= of reductions, as compositions ----------------------
 # The mask is an ordinary (positional) argument of the where primitive, never a keyword
 # of the reduction: keywords are static (tp.jit keys its cache on them), a mask is data.
+def _unmasked(where: Any) -> bool:
+    """Whether a reduction's ``where=`` selects every entry: numpy's True, or JAX's None
+    (numpy itself would read None as a mask that selects nothing)."""
+    return where is True or where is None
+
+
 def _as_mask(where: Any) -> Any:
     if type(where) is Tracer:
         return where
@@ -101,7 +107,7 @@ def _as_mask(where: Any) -> Any:
 
 def masked(a: Any, where: Any, fill: Any) -> Any:
     """``a`` with ``fill`` where the reduction's ``where=`` mask is False."""
-    if where is True:
+    if _unmasked(where):
         return a
     where = _as_mask(where)
     shape, mask_shape = tuple(shape_of(a)), tuple(shape_of(where))
@@ -117,7 +123,7 @@ def masked(a: Any, where: Any, fill: Any) -> Any:
 def masked_count(a: Any, axis: Any, keepdims: bool, where: Any) -> Any:
     """How many entries of ``a`` the mask selects in each reduced slice: an int without a
     mask, else real values of ``a``'s precision (float32 for float32 and complex64)."""
-    if where is True:
+    if _unmasked(where):
         return reduced_count(a, axis)
     dtype = np.dtype(dtype_of(a))
     dtype = np.finfo(dtype).dtype if np.issubdtype(dtype, np.inexact) else np.float64
@@ -224,7 +230,7 @@ def mean(
         2.5
     """
     a = _with_dtype(a, dtype)
-    if where is True:
+    if _unmasked(where):
         return _mean(a, axis=axis, keepdims=keepdims)
     total = _sum(masked(a, where, 0), axis=axis, keepdims=keepdims)
     return total / masked_count(a, axis, keepdims, where)
@@ -273,7 +279,7 @@ def _extremum(
     initial: Any,
     where: Any,
 ) -> Any:
-    if where is not True and initial is None:
+    if not _unmasked(where) and initial is None:
         name = combine.__name__
         raise ValueError(
             f"reduction operation '{name}' does not have an identity, so to use a where mask "
@@ -533,8 +539,36 @@ def _nondiff(np_fun: Any, name: str, none_means: str) -> Any:
     return prim
 
 
-all = _nondiff(np.all, "all", "all")  # noqa: A001
-any = _nondiff(np.any, "any", "all")  # noqa: A001
+def _np_all(
+    a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, *, where: Any = True
+) -> Any:
+    """Whether every entry (of those ``where`` selects) is true (numpy.all); ``where=None``
+    selects every entry, as in JAX.
+
+    Example:
+        >>> bool(all(np.array([True, False]), where=np.array([True, False])))
+        True
+    """
+    mask = True if where is None else where
+    return np.all(a, axis=axis, out=out, keepdims=keepdims, where=mask)
+
+
+def _np_any(
+    a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, *, where: Any = True
+) -> Any:
+    """Whether any entry (of those ``where`` selects) is true (numpy.any); ``where=None``
+    selects every entry, as in JAX.
+
+    Example:
+        >>> bool(any(np.array([True, False]), where=np.array([False, True])))
+        False
+    """
+    mask = True if where is None else where
+    return np.any(a, axis=axis, out=out, keepdims=keepdims, where=mask)
+
+
+all = _nondiff(_np_all, "all", "all")  # noqa: A001
+any = _nondiff(_np_any, "any", "all")  # noqa: A001
 argmax = _nondiff(np.argmax, "argmax", "flat")
 argmin = _nondiff(np.argmin, "argmin", "flat")
 count_nonzero = _nondiff(np.count_nonzero, "count_nonzero", "all")
