@@ -67,6 +67,7 @@ NOT_IN_JAX_NUMPY = {
     "linear_scan": "tapeflow's helper behind cumulative sums",
     "logsumexp": "JAX has it as jax.nn.logsumexp and jax.scipy.special.logsumexp",
     "real_if_close": "numpy's, not in jax.numpy",
+    "row_stack": "numpy's deprecated name for vstack, which the table compares",
 }
 
 

@@ -531,14 +531,6 @@ NOTES: dict[str, dict[str, str]] = {
     },
     "jax.numpy.percentile": {"weights": "weighted quantiles are not offered"},
     "jax.numpy.quantile": {"weights": "weighted quantiles are not offered"},
-    "jax.numpy.std": {
-        "mean": "a precomputed mean is not accepted",
-        "correction": "the array API's name for ddof: use ddof",
-    },
-    "jax.numpy.var": {
-        "mean": "a precomputed mean is not accepted",
-        "correction": "the array API's name for ddof: use ddof",
-    },
     "jax.numpy.searchsorted": {"method": "JAX's choice of algorithm; the result is the same"},
     "jax.numpy.repeat": {"total_repeat_length": _STATIC_SHAPE},
     "jax.numpy.unique": {"size": _STATIC_SHAPE, "fill_value": _STATIC_SHAPE},
@@ -554,8 +546,6 @@ NOTES: dict[str, dict[str, str]] = {
         "fill_value": "out-of-range indices raise instead of being filled",
         "wrap_negative_indices": "negative indices count from the end, as numpy",
     },
-    "jax.numpy.prod": {"promote_integers": "integer products promote as numpy's do"},
-    "jax.numpy.sum": {"promote_integers": "integer sums promote as numpy's do"},
 }
 
 # jax.numpy's ufunc objects (add, maximum...) take where=None only; tapeflow's elementwise
@@ -579,7 +569,6 @@ COMMON: dict[tuple[str, str], str] = {
         "either (or a boolean mask)"
     ),
     ("jax.numpy.", "out"): "JAX only accepts out=None: leave it out",
-    ("jax.numpy.", "dtype"): "no dtype here: cast the result with .astype(dtype)",
     ("jax.numpy.linalg.", "symmetrize_input"): (
         "tapeflow reads one triangle, as numpy does (JAX averages A and its transpose)"
     ),

@@ -80,6 +80,15 @@ def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     return broadcast_to(restore_reduced(g, shape, axis, keepdims), shape)
 
 
+def _kept_integer_dtype(a: Any, dtype: Any, promote_integers: bool) -> Any:
+    """The integer dtype a sum or product keeps under JAX's ``promote_integers=False``
+    (numpy always promotes), or None."""
+    if promote_integers or dtype is not None:
+        return None
+    kind = np.dtype(dtype_of(a)).kind
+    return dtype_of(a) if kind in "iu" else None
+
+
 def _with_dtype(a: Any, dtype: Any) -> Any:
     """numpy's ``dtype=`` argument of reductions: cast the input first (a traced cast)."""
     if dtype is None:
@@ -188,22 +197,27 @@ def sum(  # noqa: A001
     a: Any,
     axis: Any = None,
     dtype: Any = None,
+    out: Any = None,
     keepdims: bool = False,
-    *,
     initial: Any = None,
     where: Any = True,
+    *,
+    promote_integers: bool = True,
 ) -> Any:
     """Sum of array elements over the given axes (numpy.sum).
 
     ``where`` (a boolean mask that broadcasts to ``a``) selects the entries summed;
     ``initial`` is added to every result. Both are differentiable compositions.
+    ``promote_integers=False`` keeps an integer input's dtype, as in JAX.
 
     Example:
         >>> float(sum(np.array([1.0, 2.0, 4.0]), where=np.array([True, False, True]), initial=10))
         15.0
     """
+    no_out(out, "sum")
+    kept = _kept_integer_dtype(a, dtype, promote_integers)
     a = masked(_with_dtype(a, dtype), where, 0)
-    return _with_initial(_sum(a, axis=axis, keepdims=keepdims), initial, _add)
+    return _with_dtype(_with_initial(_sum(a, axis=axis, keepdims=keepdims), initial, _add), kept)
 
 
 def _np_mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -221,7 +235,13 @@ defbatch(_mean, axis_rule(_mean, "all"))
 
 
 def mean(
-    a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, *, where: Any = True
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    *,
+    where: Any = True,
 ) -> Any:
     """Arithmetic mean over the given axes (numpy.mean), of the entries ``where`` selects.
 
@@ -229,6 +249,7 @@ def mean(
         >>> float(mean(np.array([1.0, 2.0, 4.0]), where=np.array([True, False, True])))
         2.5
     """
+    no_out(out, "mean")
     a = _with_dtype(a, dtype)
     if _unmasked(where):
         return _mean(a, axis=axis, keepdims=keepdims)
@@ -295,7 +316,12 @@ def _extremum(
 
 
 def max(  # noqa: A001
-    a: Any, axis: Any = None, keepdims: bool = False, *, initial: Any = None, where: Any = True
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    initial: Any = None,
+    where: Any = True,
 ) -> Any:
     """Maximum over the given axes; tied maxima share the gradient equally.
 
@@ -305,11 +331,17 @@ def max(  # noqa: A001
         >>> float(max(np.array([1.0, 5.0, 2.0]), where=np.array([True, False, True]), initial=0))
         2.0
     """
+    no_out(out, "max")
     return _extremum(_max, maximum, True, a, axis, keepdims, initial, where)
 
 
 def min(  # noqa: A001
-    a: Any, axis: Any = None, keepdims: bool = False, *, initial: Any = None, where: Any = True
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    initial: Any = None,
+    where: Any = True,
 ) -> Any:
     """Minimum over the given axes; tied minima share the gradient equally.
 
@@ -319,6 +351,7 @@ def min(  # noqa: A001
         >>> float(min(np.array([1.0, -5.0, 2.0]), where=np.array([True, False, True]), initial=9))
         1.0
     """
+    no_out(out, "min")
     return _extremum(_min, minimum, False, a, axis, keepdims, initial, where)
 
 
@@ -513,13 +546,15 @@ def prod(
     dtype: Any = None,
     out: Any = None,
     keepdims: bool = False,
-    *,
     initial: Any = None,
     where: Any = True,
+    *,
+    promote_integers: bool = True,
 ) -> Any:
     """Product over the given axes (numpy.prod); correct gradients with zeros.
 
-    ``where`` selects the entries multiplied; ``initial`` multiplies every result.
+    ``where`` selects the entries multiplied; ``initial`` multiplies every result;
+    ``promote_integers=False`` keeps an integer input's dtype, as in JAX.
 
     Example:
         >>> import tapeflow as tp
@@ -527,8 +562,10 @@ def prod(
         array([6., 0., 0.])
     """
     no_out(out, "prod")
+    kept = _kept_integer_dtype(a, dtype, promote_integers)
     a = masked(_with_dtype(a, dtype), where, 1)
-    return _with_initial(_prod(a, axis=axis, keepdims=keepdims), initial, _multiply)
+    result = _with_initial(_prod(a, axis=axis, keepdims=keepdims), initial, _multiply)
+    return _with_dtype(result, kept)
 
 
 # ----- boolean- and index-valued reductions: plain values, no gradient -----

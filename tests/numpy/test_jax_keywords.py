@@ -1,0 +1,145 @@
+"""jax.numpy's keyword arguments that tapeflow.numpy accepts with JAX's meaning: values
+against numpy (or the value the keyword promises), derivatives against finite
+differences in both modes, the same under ``tp.jit``, and loud errors for the values
+JAX refuses too.
+
+Each row is ``(id, function of x, reference function of x)``.
+"""
+
+import numpy as np
+import pytest
+
+import tapeflow as tp
+import tapeflow.numpy as tnp
+from tapeflow.nn import initializers
+
+X = np.array([[0.7, -1.3, 2.1, 0.4], [1.9, -0.6, 1.1, -2.2], [-0.9, 0.3, 1.6, 2.7]])
+X32 = X.astype(np.float32)
+INTS = np.array([[3, 1, 2], [4, 5, 6]], dtype=np.int32)
+
+ROWS = [
+    ("sum-out-None", lambda x: tnp.sum(x, axis=0, out=None), lambda x: np.sum(x, axis=0)),
+    (
+        "mean-out-None",
+        lambda x: tnp.mean(x, 1, None, None, True),
+        lambda x: np.mean(x, 1, keepdims=True),
+    ),
+    ("max-out-None", lambda x: tnp.max(x, 1, None, True), lambda x: np.max(x, 1, keepdims=True)),
+    ("min-out-None", lambda x: tnp.min(x, out=None, axis=0), lambda x: np.min(x, axis=0)),
+    (
+        "sum-positional-numpy-order",
+        lambda x: tnp.sum(x, 1, None, None, True, 2.0),
+        lambda x: np.sum(x, 1, None, None, True, 2.0),
+    ),
+    # numpy's positional order of the ndarray method, on traced arrays (under jit, grad)
+    (
+        "method-sum-positional",
+        lambda x: x.sum(0, None, None, True),
+        lambda x: x.sum(0, None, None, True),
+    ),
+    (
+        "var-mean",
+        lambda x: tnp.var(x, axis=1, mean=tnp.mean(x, axis=1, keepdims=True)),
+        lambda x: np.var(x, axis=1),
+    ),
+    (
+        "var-given-mean",
+        lambda x: tnp.var(x, axis=0, mean=np.full((1, 4), 0.5)),
+        lambda x: np.var(x, axis=0, mean=np.full((1, 4), 0.5)),
+    ),
+    (
+        "std-correction",
+        lambda x: tnp.std(x, axis=1, correction=1),
+        lambda x: np.std(x, axis=1, ddof=1),
+    ),
+    (
+        "std-mean-correction",
+        lambda x: tnp.std(x, mean=tnp.mean(x), correction=1),
+        lambda x: np.std(x, ddof=1),
+    ),
+    (
+        "concatenate-dtype",
+        lambda x: tnp.concatenate([x, 2 * x], axis=1, dtype=np.float32),
+        lambda x: np.concatenate([x, 2 * x], axis=1, dtype=np.float32),
+    ),
+    (
+        "stack-dtype",
+        lambda x: tnp.stack([x, x], axis=-1, out=None, dtype=np.float32),
+        lambda x: np.stack([x, x], axis=-1, dtype=np.float32),
+    ),
+    (
+        "hstack-dtype",
+        lambda x: tnp.hstack([x, x], dtype=np.float32),
+        lambda x: np.hstack([x, x], dtype=np.float32),
+    ),
+    (
+        "vstack-dtype",
+        lambda x: tnp.vstack([x, x], dtype=np.float32),
+        lambda x: np.vstack([x, x], dtype=np.float32),
+    ),
+    (
+        "dstack-dtype",
+        lambda x: tnp.dstack([x, x], dtype=np.float32),
+        lambda x: np.dstack([x, x]).astype(np.float32),
+    ),
+    (
+        "polyval-unroll",
+        lambda x: tnp.polyval(np.array([1.0, -2.0, 0.5]), x, unroll=4),
+        lambda x: np.polyval([1.0, -2.0, 0.5], x),
+    ),
+]
+IDS = [r[0] for r in ROWS]
+
+
+@pytest.mark.parametrize("name,fun,reference", ROWS, ids=IDS)
+def test_values_match_eager_and_under_jit(name, fun, reference):
+    want = reference(X)
+    for got in (fun(X), tp.jit(fun)(X)):
+        tol = 1e-6 if np.asarray(want).dtype == np.float32 else 1e-13
+        np.testing.assert_allclose(got, want, rtol=tol)
+        assert np.asarray(got).dtype == np.asarray(want).dtype
+
+
+@pytest.mark.parametrize("name,fun,reference", ROWS, ids=IDS)
+def test_derivatives_against_finite_differences(name, fun, reference):
+    if "dtype" in name:  # a float32 result: check the float64 path through the cast
+        fun = (lambda f: lambda x: f(x).astype(np.float64))(fun)
+        tp.check_grads(fun, (X,), modes=("rev", "fwd"), eps=1e-3, atol=1e-3, rtol=1e-3)
+        return
+    tp.check_grads(fun, (X,), modes=("rev", "fwd"))
+
+
+@pytest.mark.parametrize("name", ["sum", "prod"])
+def test_promote_integers(name):
+    f = getattr(tnp, name)
+    assert f(INTS).dtype == getattr(np, name)(INTS).dtype == np.int64  # numpy promotes
+    kept = f(INTS, axis=1, promote_integers=False)
+    assert kept.dtype == np.int32
+    np.testing.assert_array_equal(kept, getattr(np, name)(INTS, axis=1))
+    assert f(X32, promote_integers=False).dtype == np.float32  # floats are never promoted
+
+
+def test_normal_initializer_dtype():
+    rng = np.random.default_rng(0)
+    assert initializers.normal(0.1, np.float64)(rng, (2, 3)).dtype == np.float64
+    assert initializers.normal(0.1)(rng, (2, 3)).dtype == np.float32
+    assert initializers.normal(0.1, np.float64)(rng, (2,), np.float16).dtype == np.float16
+
+
+@pytest.mark.parametrize(
+    "call,error,match",
+    [
+        (lambda: tnp.sum(X, out=np.zeros(4)), TypeError, r"sum\(\.\.\., out=\.\.\.\) would write"),
+        (lambda: tnp.max(X, 0, np.zeros(4)), TypeError, r"max\(\.\.\., out=\.\.\.\) would write"),
+        (lambda: tnp.var(X, ddof=1, correction=1), ValueError, "give ddof or correction"),
+        (lambda: tnp.concatenate([X, X], dtype=np.int64), TypeError, "casting='same_kind'"),
+        (lambda: tnp.stack([X], out=X), TypeError, r"stack\(\.\.\., out=\.\.\.\) would write"),
+    ],
+)
+def test_refused_values_raise(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+    np.testing.assert_array_equal(
+        tnp.concatenate([X, X], dtype=np.int64, casting="unsafe"),
+        np.concatenate([X, X], dtype=np.int64, casting="unsafe"),
+    )
