@@ -88,6 +88,65 @@ ROWS = [
         lambda x: np.polyval([1.0, -2.0, 0.5], x),
     ),
 ]
+# precision: numpy's full precision; preferred_element_type: the operands cast first
+ROWS += [
+    ("dot-precision", lambda x: tnp.dot(x, x.T, precision="highest"), lambda x: np.dot(x, x.T)),
+    (
+        "dot-preferred-dtype",
+        lambda x: tnp.dot(x, x.T, preferred_element_type=np.float32),
+        lambda x: np.dot(x.astype(np.float32), x.T.astype(np.float32)),
+    ),
+    (
+        "einsum-preferred-dtype",
+        lambda x: tnp.einsum("ij,kj->ik", x, x, precision=None, preferred_element_type=np.float32),
+        lambda x: np.einsum("ij,kj->ik", x, x).astype(np.float32),
+    ),
+    (
+        "tensordot-preferred-dtype",
+        lambda x: tnp.tensordot(x, x, axes=([1], [1]), preferred_element_type=np.float32),
+        lambda x: np.tensordot(x, x, axes=([1], [1])).astype(np.float32),
+    ),
+    (
+        "inner-preferred-dtype",
+        lambda x: tnp.inner(x, x, preferred_element_type=np.float32),
+        lambda x: np.inner(x, x).astype(np.float32),
+    ),
+    (
+        "vdot-precision",
+        lambda x: tnp.vdot(x, 2 * x, precision="default"),
+        lambda x: np.vdot(x, 2 * x),
+    ),
+    (
+        "convolve-preferred-dtype",
+        lambda x: tnp.convolve(x[0], x[1], preferred_element_type=np.float32),
+        lambda x: np.convolve(x[0], x[1]).astype(np.float32),
+    ),
+    (
+        "correlate-precision",
+        lambda x: tnp.correlate(x[0], x[2], "full", precision="highest"),
+        lambda x: np.correlate(x[0], x[2], "full"),
+    ),
+    (
+        "linalg-matmul-preferred-dtype",
+        lambda x: tnp.linalg.matmul(x, x.T, preferred_element_type=np.float32),
+        lambda x: np.linalg.matmul(x, x.T).astype(np.float32),
+    ),
+    (
+        "linalg-vecdot-precision",
+        lambda x: tnp.linalg.vecdot(x, x, precision="highest"),
+        lambda x: np.linalg.vecdot(x, x),
+    ),
+    (
+        "linalg-tensordot-preferred-dtype",
+        lambda x: tnp.linalg.tensordot(x, x.T, axes=1, preferred_element_type=np.float32),
+        lambda x: np.linalg.tensordot(x, x.T, axes=1).astype(np.float32),
+    ),
+    (
+        "linalg-multi-dot-precision",
+        lambda x: tnp.linalg.multi_dot([x, x.T, x], precision="highest"),
+        lambda x: np.linalg.multi_dot([x, x.T, x]),
+    ),
+]
 IDS = [r[0] for r in ROWS]
 
 
@@ -117,6 +176,14 @@ def test_promote_integers(name):
     assert kept.dtype == np.int32
     np.testing.assert_array_equal(kept, getattr(np, name)(INTS, axis=1))
     assert f(X32, promote_integers=False).dtype == np.float32  # floats are never promoted
+
+
+def test_preferred_element_type_accumulates_in_that_dtype():
+    # int8 products overflow in int8; JAX accumulates in the preferred type
+    a = np.array([[100, 100], [-100, 50]], dtype=np.int8)
+    wide = tnp.dot(a, a, preferred_element_type=np.int32)
+    assert wide.dtype == np.int32
+    np.testing.assert_array_equal(wide, a.astype(np.int32) @ a.astype(np.int32))
 
 
 def test_normal_initializer_dtype():
