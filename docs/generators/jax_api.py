@@ -522,12 +522,10 @@ NOTES: dict[str, dict[str, str]] = {
     "jax.numpy.matmul": {"a": "a ufunc: positional only", "b": "a ufunc: positional only"},
     "jax.numpy.argsort": {
         "stable": "numpy's default sort is not stable: pass kind='stable' for JAX's order of ties",
-        "descending": "not offered: sort -x, or reverse the result",
         "dtype": "indices are numpy's intp",
     },
     "jax.numpy.sort": {
         "stable": "numpy's default sort is not stable (the values are the same either way)",
-        "descending": "not offered: -tnp.sort(-x) or tnp.flip(tnp.sort(x))",
     },
     "jax.numpy.percentile": {"weights": "weighted quantiles are not offered"},
     "jax.numpy.quantile": {"weights": "weighted quantiles are not offered"},

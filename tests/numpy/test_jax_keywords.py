@@ -147,6 +147,18 @@ ROWS += [
         lambda x: np.linalg.multi_dot([x, x.T, x]),
     ),
 ]
+ROWS += [
+    (
+        "sort-descending",
+        lambda x: tnp.sort(x, axis=1, descending=True),
+        lambda x: np.flip(np.sort(x, axis=1), 1),
+    ),
+    (
+        "sort-descending-flat",
+        lambda x: tnp.sort(x, axis=None, descending=True),
+        lambda x: np.sort(x, axis=None)[::-1],
+    ),
+]
 IDS = [r[0] for r in ROWS]
 
 
@@ -184,6 +196,26 @@ def test_preferred_element_type_accumulates_in_that_dtype():
     wide = tnp.dot(a, a, preferred_element_type=np.int32)
     assert wide.dtype == np.int32
     np.testing.assert_array_equal(wide, a.astype(np.int32) @ a.astype(np.int32))
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1, None])
+def test_stable_descending_argsort_keeps_ties_in_order(axis):
+    x = np.array([[2.0, 1.0, 2.0, 3.0], [1.0, 1.0, 0.0, 1.0], [2.0, 3.0, 2.0, 0.0]])
+    got = tnp.argsort(x, axis=axis, stable=True, descending=True)
+    # the reference: sort by (-value, position), which is what "stable, descending" means
+    flat = x.ravel() if axis is None else np.moveaxis(x, axis, -1)
+    want = np.stack(
+        [
+            sorted(range(len(r)), key=lambda i, r=r: (-r[i], i))
+            for r in flat.reshape(-1, flat.shape[-1])
+        ]
+    ).reshape(flat.shape)
+    want = want if axis is None else np.moveaxis(want, -1, axis)
+    np.testing.assert_array_equal(got, want)
+    assert (
+        tp.jit(lambda v: tnp.argsort(v, axis=axis, stable=True, descending=True))(x).tolist()
+        == got.tolist()
+    )
 
 
 def test_normal_initializer_dtype():
