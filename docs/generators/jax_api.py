@@ -560,7 +560,7 @@ COMMON: dict[tuple[str, str], str] = {
         "numpy computes in the inputs' dtype at full precision; there is nothing to choose"
     ),
     ("jax.numpy.", "preferred_element_type"): (
-        "numpy's result dtype follows the inputs: cast with .astype() for another"
+        "cast the inputs with .astype() first, or use tnp.linalg.matmul, which takes it"
     ),
     ("jax.numpy.", "where"): (
         "the same: JAX's None and numpy's True both mean every entry, and tapeflow takes "
