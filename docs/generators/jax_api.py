@@ -536,8 +536,6 @@ NOTES: dict[str, dict[str, str]] = {
     "jax.numpy.take": {
         "mode": "out-of-range indices raise, as numpy's default (JAX fills them)",
         "fill_value": "out-of-range indices raise instead of being filled",
-        "unique_indices": "a hint for JAX's compiler; not accepted",
-        "indices_are_sorted": "a hint for JAX's compiler; not accepted",
     },
     "jax.numpy.take_along_axis": {
         "mode": "out-of-range indices raise, as numpy's default (JAX fills them)",

@@ -159,6 +159,13 @@ ROWS += [
         lambda x: np.sort(x, axis=None)[::-1],
     ),
 ]
+ROWS += [
+    (
+        "take-hints",
+        lambda x: tnp.take(x, [0, 2], axis=1, unique_indices=True, indices_are_sorted=True),
+        lambda x: np.take(x, [0, 2], axis=1),
+    ),
+]
 IDS = [r[0] for r in ROWS]
 
 
