@@ -109,8 +109,13 @@ NOTES: dict[str, str] = {
     "det": "nonsingular input (gradient det(a) * inv(a).T)",
     "slogdet": "nonsingular input",
     "cholesky": "symmetric positive definite input; reads one triangle, as numpy",
-    "eigh": "eigenvectors need distinct eigenvalues (else inf/nan); reads one triangle",
-    "svd": "full_matrices=False; U and Vh need distinct nonzero singular values",
+    "eigh": "eigenvectors need distinct eigenvalues (else inf/nan); reads one triangle; "
+    "complex: phase-free derivative",
+    "svd": "full_matrices=False; U and Vh need distinct nonzero singular values; complex: "
+    "phase-free derivative",
+    "eig": "distinct eigenvalues; real output when numpy gives one; eigenvectors: "
+    "phase-free derivative (v_k^H dv_k = 0)",
+    "eigvals": "distinct eigenvalues (gradient V^-T diag(g) V^T)",
     "qr": "reduced mode, M >= N, full column rank",
     "pinv": "constant rank near the input",
     "lstsq": "constant (full) rank near the input",

@@ -14,6 +14,7 @@ import numpy as np
 from tapeflow.numpy.meta import dtype_of, shape_of
 
 __all__ = [
+    "EigResult",
     "EighResult",
     "QRResult",
     "SlogdetResult",
@@ -23,6 +24,7 @@ __all__ = [
     "square_check",
     "np_slogdet_sign",
     "np_logabsdet",
+    "np_eig",
     "np_eigh",
     "np_qr",
     "np_svd",
@@ -30,8 +32,12 @@ __all__ = [
 ]
 
 try:  # numpy >= 2.0 exposes its result types here; share them so isinstance works.
-    from numpy.linalg._linalg import EighResult, QRResult, SlogdetResult, SVDResult
+    from numpy.linalg._linalg import EighResult, EigResult, QRResult, SlogdetResult, SVDResult
 except ImportError:  # pragma: no cover - older numpy
+
+    class EigResult(NamedTuple):  # type: ignore[no-redef]
+        eigenvalues: Any
+        eigenvectors: Any
 
     class EighResult(NamedTuple):  # type: ignore[no-redef]
         eigenvalues: Any
@@ -61,6 +67,11 @@ def np_slogdet_sign(a: Any) -> Any:
 
 def np_logabsdet(a: Any) -> Any:
     return np.linalg.slogdet(a)[1]
+
+
+def np_eig(a: Any) -> tuple[Any, Any]:
+    w, v = np.linalg.eig(a)
+    return (w, v)
 
 
 def np_eigh(a: Any, UPLO: str = "L") -> tuple[Any, Any]:

@@ -27,6 +27,7 @@ from tapeflow.core.primitive import (
     primitive,
 )
 from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.elementwise import imag, real
 from tapeflow.numpy.fitting import unbroadcast
 from tapeflow.numpy.items import items
 from tapeflow.numpy.linalg.kernels import (
@@ -44,7 +45,9 @@ from tapeflow.numpy.linalg.kernels import (
     square_check,
 )
 from tapeflow.numpy.linalg.matrices import (
+    adjoint,
     col,
+    conj_of,
     diag_embed,
     diag_part,
     eye_like,
@@ -58,7 +61,7 @@ from tapeflow.numpy.linalg.matrices import (
     trace_of,
     triangle_adjoint,
 )
-from tapeflow.numpy.meta import shape_of
+from tapeflow.numpy.meta import is_complex, shape_of
 from tapeflow.numpy.products import einsum
 from tapeflow.numpy.shape import broadcast_to, reshape, transpose
 
@@ -254,7 +257,6 @@ _eigh = primitive(np_eigh, name="linalg.eigh")
 
 
 def _eigh_vjp(ans: Any, a: Any, UPLO: str = "L") -> Any:
-    real_only(a, "eigh")
     w, v = items(ans, 2)
 
     def vjp(g: Any) -> Any:
@@ -265,16 +267,19 @@ def _eigh_vjp(ans: Any, a: Any, UPLO: str = "L") -> Any:
         if gv is not None:
             part = gap_inverse(w) * mm(swap_last(v), gv)
             inner = part if inner is None else inner + part
-        return triangle_adjoint(mm(mm(v, inner), swap_last(v)), lower=UPLO.upper() == "L")
+        # cotangent of the Hermitian matrix read: conj(V) inner V^T (V inner V^T if real)
+        full = mm(mm(conj_of(v), inner), swap_last(v))
+        return triangle_adjoint(full, lower=UPLO.upper() == "L")
 
     return vjp
 
 
 def _eigh_jvp(t: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
-    real_only(a, "eigh")
     w, v = items(ans, 2)
-    m = mm(mm(swap_last(v), read_triangle(t, lower=UPLO.upper() == "L")), v)
-    return (diag_part(m), mm(v, gap_inverse(w) * m))
+    m = mm(mm(adjoint(v), read_triangle(t, lower=UPLO.upper() == "L")), v)
+    dw = diag_part(m)
+    # (eigenvector phases: the derivative keeps each v_k^H dv_k at 0, see the module notes)
+    return (real(dw) if is_complex(dw) else dw, mm(v, gap_inverse(w) * m))
 
 
 defvjp(_eigh, _eigh_vjp)
@@ -304,19 +309,17 @@ _eigvalsh = primitive(np.linalg.eigvalsh, name="linalg.eigvalsh")
 
 
 def _eigvalsh_vjp(ans: Any, a: Any, UPLO: str = "L") -> Any:
-    real_only(a, "eigvalsh")
-
     def vjp(g: Any) -> Any:
         _, v = items(_eigh(a, UPLO=UPLO), 2)
-        return triangle_adjoint(mm(v * row(g), swap_last(v)), lower=UPLO == "L")
+        return triangle_adjoint(mm(conj_of(v) * row(g), swap_last(v)), lower=UPLO == "L")
 
     return vjp
 
 
 def _eigvalsh_jvp(t: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
-    real_only(a, "eigvalsh")
     _, v = items(_eigh(a, UPLO=UPLO), 2)
-    return einsum("...ik,...ij,...jk->...k", v, read_triangle(t, lower=UPLO == "L"), v)
+    dw = einsum("...ik,...ij,...jk->...k", conj_of(v), read_triangle(t, lower=UPLO == "L"), v)
+    return real(dw) if is_complex(dw) else dw
 
 
 defvjp(_eigvalsh, _eigvalsh_vjp)
@@ -410,55 +413,64 @@ _svd = primitive(np_svd, name="linalg.svd")
 
 
 def _svd_vjp(ans: Any, a: Any) -> Any:
-    real_only(a, "svd")
     u, s, vh = items(ans, 3)
     m, n = shape_of(a)[-2:]
     k = min(m, n)
+    complex_input = is_complex(a)
 
     def vjp(g: Any) -> Any:
+        # The transpose of _svd_jvp below (under the pairing Re sum(g * t)); for real
+        # matrices the conjugations vanish and the phase term is absent.
         gu, gs, gvh = g
         core = None if gs is None else diag_embed(gs)
         extra = None
         if gu is not None or gvh is not None:
             f = gap_inverse(s * s)
         if gu is not None:
-            j = mm(swap_last(u), gu)
-            part = f * (j - swap_last(j)) * row(s)
+            j = mm(swap_last(u), gu)  # U^T gU
+            part = f * (j - adjoint(j)) * row(s)
+            if complex_input:  # the phase of U's columns, which the JVP moves with dA
+                part = part + diag_embed(1j * imag(diag_part(j)) / s)
             core = part if core is None else core + part
             if m > k:  # the part of gU orthogonal to U
-                extra = mm((gu - mm(u, j)) / row(s), vh)
+                extra = mm((gu - mm(conj_of(u), j)) / row(s), conj_of(vh))
         if gvh is not None:
-            gv = swap_last(gvh)
-            j = mm(vh, gv)  # V^T gV
-            part = col(s) * (f * (j - swap_last(j)))
+            j = mm(conj_of(vh), adjoint(gvh))  # V^T gV, where gV = gVh^H
+            part = col(s) * (f * (j - adjoint(j)))
             core = part if core is None else core + part
             if n > k:  # the part of gV orthogonal to V
-                ortho = mm(u, (gvh - mm(swap_last(j), vh)) / col(s))
+                ortho = gvh - mm(mm(gvh, swap_last(vh)), conj_of(vh))
+                ortho = mm(conj_of(u), ortho / col(s))
                 extra = ortho if extra is None else extra + ortho
-        out = mm(mm(u, core), vh)
+        out = mm(mm(conj_of(u), core), conj_of(vh))
         return out if extra is None else out + extra
 
     return vjp
 
 
 def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
-    real_only(a, "svd")
     u, s, vh = items(ans, 3)
     m, n = shape_of(a)[-2:]
     k = min(m, n)
-    v = swap_last(vh)
-    dp = mm(mm(swap_last(u), t), v)
+    v = adjoint(vh)
+    dp = mm(mm(adjoint(u), t), v)
     ds = diag_part(dp)
     f = gap_inverse(s * s)
-    du = mm(u, f * (dp * row(s) + col(s) * swap_last(dp)))
-    dv = mm(v, f * (col(s) * dp + swap_last(dp) * row(s)))
+    inner_u = f * (dp * row(s) + col(s) * adjoint(dp))
+    if is_complex(dp):
+        # Each singular pair is fixed only up to a common phase: the derivative keeps V's
+        # phases (diag(V^H dV) = 0) and moves U's by i Im(dP_kk) / s_k.
+        inner_u = inner_u + diag_embed(1j * imag(ds) / s)
+        ds = real(ds)
+    du = mm(u, inner_u)
+    dv = mm(v, f * (col(s) * dp + adjoint(dp) * row(s)))
     if m > k:
         tv = mm(t, v)
-        du = du + (tv - mm(u, mm(swap_last(u), tv))) / row(s)
+        du = du + (tv - mm(u, mm(adjoint(u), tv))) / row(s)
     if n > k:
-        tu = mm(swap_last(t), u)
+        tu = mm(adjoint(t), u)
         dv = dv + (tu - mm(v, mm(vh, tu))) / row(s)
-    return (du, ds, swap_last(dv))
+    return (du, ds, adjoint(dv))
 
 
 defvjp(_svd, _svd_vjp)
@@ -469,19 +481,17 @@ _svdvals = primitive(np_svdvals, name="linalg.svdvals")
 
 
 def _svdvals_vjp(ans: Any, a: Any) -> Any:
-    real_only(a, "svd")
-
     def vjp(g: Any) -> Any:
         u, _, vh = items(_svd(a), 3)
-        return mm(u * row(g), vh)
+        return mm(conj_of(u) * row(g), conj_of(vh))
 
     return vjp
 
 
 def _svdvals_jvp(t: Any, ans: Any, a: Any) -> Any:
-    real_only(a, "svd")
     u, _, vh = items(_svd(a), 3)
-    return einsum("...ik,...ij,...kj->...k", u, t, vh)
+    ds = einsum("...ik,...ij,...kj->...k", conj_of(u), t, conj_of(vh))
+    return real(ds) if is_complex(ds) else ds
 
 
 defvjp(_svdvals, _svdvals_vjp)
