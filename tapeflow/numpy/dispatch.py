@@ -310,7 +310,10 @@ def _numpy_caller() -> str | None:
     """The numpy function (``mean``, or the index object ``r_``) whose own Python code is
     converting an argument, if any: numpy converts a list of traced arrays itself when
     none is outside it, and ``np.r_[...]`` converts every piece."""
-    frame = sys._getframe(2)
+    try:
+        frame = sys._getframe(2)
+    except ValueError:  # called from the outermost frame
+        return None
     name = None
     while frame is not None:
         module = frame.f_globals.get("__name__", "")

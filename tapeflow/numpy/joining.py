@@ -293,9 +293,10 @@ for _np_joiner, _joiner in (
     (np.vstack, vstack),
     (np.dstack, dstack),
     (np.column_stack, column_stack),
-    (getattr(np, "row_stack", vstack), row_stack),  # (removed from numpy after 2.x)
 ):
     register_numpy(_np_joiner, _joiner, sequences=True)  # lists of separate arrays
+if hasattr(np, "row_stack"):  # deprecated in numpy 2, and going
+    register_numpy(np.row_stack, row_stack, sequences=True)
 for _np_fun, _impl in (
     (np.append, append),
     (np.split, split),
