@@ -206,7 +206,12 @@ def linspace(
     steps = np.arange(num, dtype=np.float64) / div if div > 0 else np.zeros(num)
     if num == 1 and endpoint:
         steps = np.zeros(1)
-    common = np.result_type(dtype_of(start), dtype_of(stop), float)
+    # numpy's rule: the endpoints' dtypes with a Python float, which float32 and complex64
+    # endpoints keep (the type `float` would widen them to 64 bits). Python numbers are
+    # passed as they are, weak as in numpy.
+    common = np.result_type(
+        *[dtype_of(a) if type(a) is Tracer else a for a in (start, stop)], float(num)
+    )
     steps = steps.astype(common)
     extra = max(len(shape_of(start)), len(shape_of(stop)))
     steps = steps.reshape((num,) + (1,) * extra)

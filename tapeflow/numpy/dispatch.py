@@ -214,6 +214,9 @@ def ufunc_reduce(ufunc: Any, fn: Callable[..., Any], combine: Any = None) -> Non
     when ``initial=`` is not supported).
     """
 
+    # The reductions that take numpy's where= and initial= themselves (sum, prod, max...).
+    masks = "where" in inspect.signature(fn).parameters
+
     def reduce(
         array: Any,
         axis: Any = 0,
@@ -223,15 +226,19 @@ def ufunc_reduce(ufunc: Any, fn: Callable[..., Any], combine: Any = None) -> Non
         initial: Any = np._NoValue,
         where: Any = True,
     ) -> Any:
-        if where is not True:
+        given = initial is not np._NoValue and initial is not None
+        if where is not True and not masks:
             raise TypeError(
                 f"numpy.{ufunc.__name__}.reduce(..., where=...) is not supported on traced "
                 "arrays; select with np.where first"
             )
         if dtype is not None:
             array = _cast(array, np.dtype(dtype))
+        if masks:
+            extra = {"initial": initial} if given else {}
+            return fn(array, axis=axis, keepdims=keepdims, where=where, **extra)
         result = fn(array, axis=axis, keepdims=keepdims)
-        if initial is not np._NoValue and initial is not None:
+        if given:
             if combine is None:
                 raise TypeError(f"numpy.{ufunc.__name__}.reduce(..., initial=) is not supported")
             result = _binary_impl(combine)(result, initial)

@@ -195,6 +195,41 @@ CASES += [
     Case("pad-reflect", lambda x: tnp.pad(x, 2, mode="reflect"), (((3, 4),),), covers=["getitem"]),
     Case("pad-wrap", lambda x: tnp.pad(x, 1, mode="wrap"), M, covers=["getitem"]),
 ]
+# numpy.pad's other modes (issue 26), with widths past one period (numpy then reflects or
+# wraps chunk by chunk) and per-side keyword arguments.
+CASES += _rows(
+    "pad",
+    ["getitem", "concatenate"],
+    [
+        ("wrap-wide", lambda x: tnp.pad(x, ((0, 5), (4, 1)), mode="wrap")),
+        ("symmetric", lambda x: tnp.pad(x, ((3, 1), (0, 4)), mode="symmetric")),
+        ("reflect-odd", lambda x: tnp.pad(x, ((1, 3), (2, 2)), "reflect", reflect_type="odd")),
+        (
+            "symmetric-odd",
+            lambda x: tnp.pad(x, ((3, 1), (0, 4)), "symmetric", reflect_type="odd"),
+        ),
+        (
+            "linear_ramp",
+            lambda x: tnp.pad(x, ((2, 1), (1, 3)), "linear_ramp", end_values=((1.5, -2), (0.5, 3))),
+        ),
+        ("mean", lambda x: tnp.pad(x, (1, 2), mode="mean", stat_length=2)),
+        ("maximum", lambda x: tnp.pad(x, 2, mode="maximum", stat_length=((1, 2), (2, 1)))),
+        ("minimum", lambda x: tnp.pad(x, ((0, 2), (1, 1)), mode="minimum")),
+        ("median", lambda x: tnp.pad(x, 2, mode="median")),
+    ],
+)
+CASES += _rows(
+    "pad-3d",
+    ["getitem", "concatenate"],
+    [
+        ("symmetric-odd", lambda x: tnp.pad(x, (3, 1), "symmetric", reflect_type="odd")),
+        ("linear_ramp", lambda x: tnp.pad(x, 2, "linear_ramp", end_values=(-1.0, 2.0))),
+        ("maximum", lambda x: tnp.pad(x, (0, 2), mode="maximum", stat_length=2)),
+        ("median", lambda x: tnp.pad(x, 1, mode="median")),
+        ("empty", lambda x: tnp.pad(x, 1, mode="empty")),  # zeros: numpy's are undefined
+    ],
+    shapes=X3,
+)
 CASES += _rows(
     "diag",
     ["diagonal", "diagonal_scatter"],

@@ -74,6 +74,14 @@ CALLS = [
     ("rot90", (X, 3), {"axes": (1, 2)}),
     ("pad", (X, ((1, 0), (0, 2), (1, 1))), {"constant_values": 2.5}),
     ("pad", (M, 2), {"mode": "reflect"}),
+    ("pad", (X, ((3, 1), (0, 5), (2, 2))), {"mode": "symmetric", "reflect_type": "odd"}),
+    ("pad", (X, ((0, 4), (3, 0), (1, 7))), {"mode": "reflect", "reflect_type": "odd"}),
+    ("pad", (M, ((7, 2), (1, 9))), {"mode": "wrap"}),
+    ("pad", (X, 2), {"mode": "linear_ramp", "end_values": ((1, 2), (3, 4), (5, 6))}),
+    ("pad", (M, (2, 3)), {"mode": "mean", "stat_length": (1, 3)}),
+    ("pad", (X, 1), {"mode": "maximum"}),
+    ("pad", (X, ((2, 0), (0, 1), (1, 1))), {"mode": "minimum", "stat_length": 2}),
+    ("pad", (M, 3), {"mode": "median", "stat_length": ((2, 3), (4, 1))}),
     ("diag", (V, -1), {}),
     ("diag", (M, 1), {}),
     ("diagonal", (X, 1, 2, 0), {}),
@@ -266,6 +274,25 @@ def test_clear_errors():
         tnp.gradient(V, np.arange(3.0))
     with pytest.raises(TypeError, match="out="):
         tnp.prod(V, out=np.empty(()))
+
+
+@pytest.mark.parametrize(
+    "call,error,match",
+    [
+        (lambda x: tnp.pad(x, 1, mode="nearest"), ValueError, "mode 'nearest' is not supported"),
+        (lambda x: tnp.pad(x, 1, mode="edge", stat_length=2), TypeError, r"\['stat_length'\]"),
+        (lambda x: tnp.pad(x, 1, "reflect", reflect_type="up"), ValueError, "'even' or 'odd'"),
+        (lambda x: tnp.pad(x, -1, mode="wrap"), ValueError, "can't contain negative values"),
+        (lambda x: tnp.pad(x, ((1, 2, 3),), mode="edge"), ValueError, "not a \\(before, after\\)"),
+        (lambda x: tnp.pad(x[:0], 1, mode="mean"), ValueError, "can't extend empty axis 0"),
+        (lambda x: tnp.pad(x, 1, "maximum", stat_length=0), ValueError, "stat_length of 0"),
+        (lambda x: tnp.pad(x, 1, "linear_ramp", end_values=x[0]), TypeError, "must be a constant"),
+        (lambda x: tnp.pad(x, 1, mode=np.pad), NotImplementedError, "a function as mode"),
+    ],
+)
+def test_pad_errors_say_what_is_wrong(call, error, match):
+    with pytest.raises(error, match=match):
+        tp.grad(lambda x: tnp.sum(call(x)))(V)
 
 
 JIT_FUNS = {
