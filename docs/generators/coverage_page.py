@@ -312,7 +312,7 @@ def _reached(impl: Any, builtin: dict[str, Any], depth: int = 4) -> set[str]:
             return
         if level <= 0 or not isinstance(obj, types.FunctionType):
             return
-        if not (obj.__module__ or "").startswith("tapeflow"):
+        if not (obj.__module__ or "").startswith("tapeflow") or obj in _INPUT_HELPERS:
             return
         for value in _referenced(obj):
             if type(value) is _Operator or (value is not None and callable(value)):
@@ -320,6 +320,17 @@ def _reached(impl: Any, builtin: dict[str, Any], depth: int = 4) -> set[str]:
 
     visit(impl, depth)
     return found or by_operator
+
+
+def _input_helpers() -> frozenset[Any]:
+    """Helpers that only turn an argument into an array (a list of traced values is
+    stacked): not part of what a function computes, so not followed."""
+    from tapeflow.numpy import meta
+
+    return frozenset({meta.as_operand, meta.shape_of, meta.dtype_of})
+
+
+_INPUT_HELPERS = _input_helpers()
 
 
 def _scipy_special(name: str) -> Any:

@@ -22,7 +22,7 @@ from tapeflow.core.primitive import (
     primitive,
 )
 from tapeflow.core.tracer import Tracer
-from tapeflow.numpy.declare import register_numpy
+from tapeflow.numpy.declare import array_arguments, register_numpy
 from tapeflow.numpy.elementwise import astype
 from tapeflow.numpy.indexing import getitem
 from tapeflow.numpy.items import items
@@ -61,6 +61,7 @@ def _np_concatenate(*arrays: Any, axis: int = 0) -> Any:
 
 
 _concatenate = primitive(_np_concatenate, name="concatenate")
+array_arguments(_concatenate, every=True)
 
 
 def _concatenate_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:

@@ -11,10 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow.core import arrays
+from tapeflow.numpy.creation import asarray
+from tapeflow.numpy.declare import ARRAY_ARGUMENTS
 from tapeflow.numpy.fitting import cast, fit_cotangent, fit_tangent, zeros
 from tapeflow.numpy.indexing import getitem
 from tapeflow.numpy.joining import concatenate
-from tapeflow.numpy.meta import shape_of
+from tapeflow.numpy.meta import contains_tracer, shape_of
 from tapeflow.numpy.shape import broadcast_to, moveaxis, reshape
 
 __all__ = ["install", "take_example", "stack_examples"]
@@ -30,6 +32,27 @@ def stack_examples(outs: list[Any]) -> Any:
     return concatenate([reshape(o, (1,) + tuple(shape_of(o))) for o in outs], axis=0)
 
 
+# Primitives declared here read arrays; a user's primitive gets its arguments as given.
+_ARRAY_FAMILIES = ("tapeflow.numpy.", "tapeflow.scipy.")
+
+
+def array_likes(prim: Any, args: tuple) -> tuple:
+    """``args`` with each list or tuple holding traced values that ``prim`` reads as an
+    array (see :func:`~tapeflow.numpy.declare.array_arguments`) stacked into one."""
+    if not prim.declared_in.startswith(_ARRAY_FAMILIES):
+        return args
+    if prim in ARRAY_ARGUMENTS:
+        argnums = ARRAY_ARGUMENTS[prim]
+    else:
+        argnums = None if prim.elementwise else (0,)
+    lifted = None
+    for i, a in enumerate(args):
+        if (argnums is None or i in argnums) and type(a) in (list, tuple) and contains_tracer(a):
+            lifted = lifted or list(args)
+            lifted[i] = asarray(a)
+    return args if lifted is None else tuple(lifted)
+
+
 def install() -> None:
     """Give the core numpy's operations (called once, when ``tapeflow.numpy`` is imported)."""
     arrays.install(
@@ -42,4 +65,5 @@ def install() -> None:
         stack=stack_examples,
         broadcast_to=broadcast_to,
         reshape=reshape,
+        array_likes=array_likes,
     )

@@ -27,6 +27,7 @@ from tapeflow.core.primitive import (
     primitive,
 )
 from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.declare import array_arguments
 from tapeflow.numpy.elementwise import conj, imag, real
 from tapeflow.numpy.fitting import unbroadcast
 from tapeflow.numpy.items import items
@@ -98,6 +99,7 @@ def inv(a: Any) -> Any:
 
 
 _solve = primitive(np.linalg.solve, name="linalg.solve")
+array_arguments(_solve, every=True)
 
 
 def _solve_vec(a: Any, v: Any) -> Any:
