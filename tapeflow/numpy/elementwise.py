@@ -245,16 +245,21 @@ def _power_slope(x, y, pow_fun):  # type: ignore[no-untyped-def]
     return y * pow_fun(x, where(y == 0, 1, y - 1))
 
 
-def _log_or_zero(x):  # type: ignore[no-untyped-def]
+def _log_or_zero(x, ans):  # type: ignore[no-untyped-def]
     # d/dy x**y = log(x) * x**y; where x == 0 the product is 0 (for y > 0), not nan.
-    return log(_nonzero(x))
+    # A real base under a complex exponent: the power is complex and so is the log
+    # (log|x| + i pi for a negative base, where the real log would be nan).
+    x = _nonzero(x)
+    if is_complex(ans) and not is_complex(x):
+        x = astype(x, dtype_of(ans))
+    return log(x)
 
 
 power = ufunc(np.power, broadcasts=True)
 defelementwise(
     power,
     lambda u, ans, x, y: u * _power_slope(x, y, power),
-    lambda u, ans, x, y: u * ans * _log_or_zero(x),
+    lambda u, ans, x, y: u * ans * _log_or_zero(x, ans),
 )
 vjp_needs(power, ans=False, args={0: (0, 1), 1: ("ans", 0)})
 
@@ -264,7 +269,7 @@ float_power = ufunc(np.float_power, broadcasts=True)
 defelementwise(
     float_power,
     lambda u, ans, x, y: u * _power_slope(x, y, float_power),
-    lambda u, ans, x, y: u * ans * _log_or_zero(x),
+    lambda u, ans, x, y: u * ans * _log_or_zero(x, ans),
 )
 vjp_needs(float_power, ans=False, args={0: (0, 1), 1: ("ans", 0)})
 
