@@ -510,6 +510,13 @@ _CONVENTIONS = """\
   `-conj(grad)`. For holomorphic f, `tp.grad(f, holomorphic=True)(z)` is f'(z).
   `vjp` applies the transpose (not the conjugate transpose) of the derivative; `jvp` is
   the ordinary directional derivative.
+- **Eigenvectors and singular vectors** (`linalg.eig`, complex `eigh`, complex `svd`):
+  each is fixed only up to a factor of modulus one (a sign for a real one), which LAPACK
+  picks by a rule of its own. tapeflow differentiates phase-free vectors: along every
+  direction, `v_k^H dv_k = 0` (for `svd`, `V`'s columns keep their phases and `U`'s
+  follow). Derivatives of quantities that do not read a phase (`abs(v)`, `v v^H`,
+  `V diag(f(w)) V^-1`, `U diag(s) V^H`) are exact; one that reads a phase
+  (`v[0, k].real`) follows this gauge, not LAPACK's, and finite differences disagree.
 - **dtypes**: float16, float32, float64, complex64 and complex128 are supported; the
   gradient always has its input's dtype (float16 computes as numpy does).
 - **Not supported**: any numpy function missing from this page raises
