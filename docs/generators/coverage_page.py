@@ -112,7 +112,8 @@ NOTES: dict[str, str] = {
     "inv": "nonsingular input",
     "solve": "nonsingular a; vector or matrix right-hand sides, batched",
     "det": "nonsingular input (gradient det(a) * inv(a).T)",
-    "slogdet": "nonsingular input",
+    "slogdet": "nonsingular input; sign: no gradient (real), det/|det| differentiable (complex)",
+    "sign": "no gradient for real input; complex: z/|z|, differentiable (0 at 0)",
     "cholesky": "symmetric positive definite input; reads one triangle, as numpy",
     "eigh": "eigenvectors need distinct eigenvalues (else inf/nan); reads one triangle; "
     "complex: phase-free derivative",

@@ -21,7 +21,8 @@ Conventions at kinks and domain edges (also listed in docs/coverage.md):
   ``round``, ``fix``, ``sign``, ``floor_divide``, ``heaviside``) and boolean
   ones (comparisons, ``logical_*``, ``isnan``, ``isinf``, ``isfinite``,
   ``signbit``) are non-differentiable: they return plain arrays, so gradients
-  through them are zero.
+  through them are zero. ``sign`` of a complex ``z`` is ``z / |z|``, which is not
+  piecewise constant: it is differentiable (0 at 0).
 
 Complex numbers follow JAX's convention. A cotangent ``c`` of a complex value
 pairs with a tangent ``v`` as ``Re(c * v)`` (no conjugation), so the VJP of a
@@ -452,7 +453,25 @@ register_numpy(np.degrees, rad2deg)
 defelementwise(rad2deg, lambda u, ans, x: u * _DEG)
 
 # ----- piecewise constant and boolean: no gradient -----------------------------
-sign: Any = ufunc(np.sign)  # annotated: used in rules above its definition
+_sign = ufunc(np.sign)
+
+
+def sign(x: Any) -> Any:
+    """numpy.sign: -1, 0 or 1 for real input, piecewise constant (no gradient); for
+    complex input ``z / |z|`` (0 at 0), which moves with ``z`` and is differentiable.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> complex(tp.grad(lambda z: sign(z).imag)(1.0 + 0.0j))
+        -1j
+    """
+    if not is_complex(x):
+        return _sign(x)
+    nonzero = x != 0
+    return where(nonzero, x / absolute(where(nonzero, x, 1)), 0)
+
+
+register_numpy(np.sign, sign)
 heaviside = ufunc(np.heaviside, broadcasts=True)
 floor = ufunc(np.floor)
 ceil = ufunc(np.ceil)
@@ -502,7 +521,7 @@ fix = primitive(lambda x: np.fix(x), name="fix", elementwise=True)
 register_numpy(np.fix, lambda x, out=None: fix(x))
 
 for _prim in (
-    sign, heaviside, floor, ceil, trunc, rint, _round, fix, floor_divide,
+    _sign, heaviside, floor, ceil, trunc, rint, _round, fix, floor_divide,
     less, less_equal, greater, greater_equal, equal, not_equal,
     logical_and, logical_or, logical_xor, logical_not, isnan, isinf, isfinite, signbit,
 ):  # fmt: skip

@@ -12,7 +12,7 @@ them (squares, ``V f(w) V^T``, ``U @ Vh``).
 import numpy as np
 
 import tapeflow.numpy as tnp
-from tests.numpy.spec import Case, distinct
+from tests.numpy.spec import Case, distinct, parts
 
 L = tnp.linalg
 
@@ -111,6 +111,13 @@ CASES = [
         (((3, 3),),),
         domains=lambda z: -well_conditioned(z),
         covers=["linalg.logabsdet"],
+    ),
+    Case(
+        "linalg.slogdet-complex",
+        lambda a, b: (*parts(L.slogdet(a + 1j * b).sign), L.slogdet(a + 1j * b).logabsdet),
+        (((3, 3), (3, 3)), ((2, 3, 3), (2, 3, 3)), ((1, 1), (1, 1))),
+        domains=[well_conditioned, lambda z: 0.3 * z],
+        covers=["linalg.slogdet_phase", "linalg.logabsdet"],
     ),
     Case("linalg.cholesky", L.cholesky, SQUARE, domains=spd, covers=["linalg.cholesky"]),
     Case(

@@ -10,8 +10,10 @@ runs one primitive on complex input and checks
   ``a`` and ``b``): this checks the complex derivative whole, holomorphic or not;
 
 or, for a primitive that does not take complex input, that it refuses it with an error
-naming what to do (numpy's own ``TypeError`` where numpy refuses complex input).
-A test fails when a primitive of tapeflow.numpy with a derivative has no row.
+naming what to do (numpy's own ``TypeError`` where numpy refuses complex input). A
+primitive without a gradient must be right to have none on complex input too (a boolean
+or integer result, or one constant between steps). A test fails when a primitive of
+tapeflow.numpy has no row.
 """
 
 from __future__ import annotations
@@ -232,6 +234,8 @@ ROWS = [
     Row("linalg.eigvalsh", lambda z: np.linalg.eigvalsh(z @ z.conj().T), ((3, 3),)),
     Row("linalg.svdvals", lambda z: np.linalg.svd(z, compute_uv=False), ((3, 2),)),
     Row("linalg.svd", lambda z: np.abs(np.linalg.svd(z, full_matrices=False)[0]) ** 2, ((3, 2),)),
+    Row("linalg.logabsdet", lambda z: np.linalg.slogdet(z + _HOLO)[1], ((3, 3),)),
+    Row("linalg.slogdet_phase", lambda z: np.linalg.slogdet(z + _HOLO)[0], ((2, 3, 3),)),
     Row("result_item", lambda z: np.linalg.eig(z + _HOLO)[0], ((3, 3),)),
     # FFTs
     Row("fft.fftn", lambda z: np.fft.fft2(z), ((2, 3),)),
@@ -251,7 +255,6 @@ NUMPY_REFUSES = [
 TAPEFLOW_REFUSES = [
     ("linalg.qr", lambda z: np.linalg.qr(z)[1]),
     ("linalg.pinv", lambda z: np.linalg.pinv(z)),
-    ("linalg.logabsdet", lambda z: np.linalg.slogdet(z)[1]),
 ]
 
 
@@ -300,13 +303,113 @@ def test_refused_complex_input_names_the_limit(name: str, fun: Callable[..., Any
         tp.jvp(fun, (z,), (np.ones_like(z),))
 
 
-def test_every_differentiable_numpy_primitive_is_audited() -> None:
-    audited = {r.covers for r in ROWS} | set(NUMPY_REFUSES) | {name for name, _ in TAPEFLOW_REFUSES}
+# ----- primitives without a gradient
+# On complex input, each must still be right to carry none. (name, function of a complex
+# array, what makes it so): "refuses": numpy raises TypeError for complex input;
+# "discrete": the result is boolean or integer; "steps": the result is piecewise
+# constant in the real and imaginary parts (moving every input a little changes nothing).
+_Z = np.array([0.31 + 1.2j, -1.7 - 0.45j, 2.2 + 0.0j, -0.6 + 2.6j])
+
+
+def _pair(name: str) -> Callable[..., Any]:
+    fun = getattr(np, name)
+    return lambda z: fun(z, z[::-1])
+
+
+ZERO_GRADIENT = [
+    *[(n, getattr(np, n), "refuses") for n in ("floor", "ceil", "trunc", "fix", "signbit")],
+    ("floor_divide", lambda z: np.floor_divide(z, 2.0), "refuses"),
+    ("heaviside", lambda z: np.heaviside(z, 0.5), "refuses"),
+    *[
+        (n, getattr(np, n), "discrete")
+        for n in (
+            "isnan",
+            "isinf",
+            "isfinite",
+            "logical_not",
+            "iscomplex",
+            "isreal",
+            "argsort",
+            "all",
+            "any",
+            "argmax",
+            "argmin",
+            "count_nonzero",
+        )
+    ],  # fmt: skip
+    *[
+        (n, _pair(n), "discrete")
+        for n in (
+            "equal",
+            "not_equal",
+            "less",
+            "less_equal",
+            "greater",
+            "greater_equal",
+            "logical_and",
+            "logical_or",
+            "logical_xor",
+            "isclose",
+            "allclose",
+            "array_equal",
+        )
+    ],  # fmt: skip
+    ("argpartition", lambda z: np.argpartition(z, 1), "discrete"),
+    ("searchsorted", lambda z: np.searchsorted(np.sort(z), z), "discrete"),
+    ("unique", lambda z: np.unique(z, return_index=True)[1], "discrete"),
+    ("imag_negligible", lambda z: np.real_if_close(z).dtype.kind == "c", "discrete"),
+    ("linalg.matrix_rank", lambda z: np.linalg.matrix_rank(np.outer(z, z)), "discrete"),
+    ("rint", np.rint, "steps"),
+    ("round", lambda z: np.round(z, 1), "steps"),
+    # numpy's sign of a complex number is z / |z|, which moves: tnp.sign computes that with
+    # differentiable operations (test below), and the primitive only sees real input
+    ("sign", lambda z: np.sign(z.real), "steps"),
+    # slogdet's sign of a complex matrix is linalg.slogdet_phase (a row above)
+    ("linalg.slogdet_sign", lambda z: np.linalg.slogdet(np.diag(z.real))[0], "steps"),
+]
+
+
+@pytest.mark.parametrize("name,fun,kind", ZERO_GRADIENT, ids=[r[0] for r in ZERO_GRADIENT])
+def test_primitives_without_gradient_are_right_to_have_none_on_complex_input(
+    name: str, fun: Callable[..., Any], kind: str
+) -> None:
+    if kind == "refuses":
+        with pytest.raises(TypeError):
+            fun(_Z)
+        with pytest.raises(TypeError):
+            tp.vjp(fun, _Z)
+        return
+    got = tp.vjp(fun, _Z)[0]
+    np.testing.assert_array_equal(got, fun(_Z))
+    if kind == "discrete":
+        assert np.result_type(got).kind in "biu"
+    else:
+        for step in (1e-7, 1e-7j):
+            np.testing.assert_array_equal(fun(_Z + step), got)
+
+
+def test_complex_sign_moves_with_its_input() -> None:
+    # numpy's sign(z) = z / |z| turns with the phase of z: never the zero gradient of the
+    # real sign's steps.
+    z = _Z[:2]
+    g = tp.grad(lambda z: tnp.sum(tnp.real(np.sign(z) * (1 - 2j))))(z)
+    assert np.all(np.abs(g) > 0.1)
+    tp.check_grads(
+        lambda a, b: _parts(np.sign(a + 1j * b)), (z.real, z.imag), order=2, modes=("rev", "fwd")
+    )
+    np.testing.assert_allclose(tp.vjp(np.sign, _Z)[0], np.sign(_Z), rtol=1e-15)
+
+
+def test_every_numpy_primitive_is_audited() -> None:
+    audited = (
+        {r.covers for r in ROWS}
+        | set(NUMPY_REFUSES)
+        | {name for name, _ in TAPEFLOW_REFUSES}
+        | {name for name, _, _ in ZERO_GRADIENT}
+    )
     missing = sorted(
         name
         for name, prim in registered_primitives(builtin_only=True).items()
-        if prim.declared_in.startswith("tapeflow.numpy")
-        and not prim.zero_gradient
-        and name not in audited
+        if prim.declared_in.startswith("tapeflow.numpy") and name not in audited
     )
     assert not missing, f"primitives of tapeflow.numpy never checked on complex input: {missing}"

@@ -173,35 +173,43 @@ def det(a: Any) -> Any:
 
 
 _slogdet_sign = primitive(np_slogdet_sign, name="linalg.slogdet_sign")
-nondifferentiable(_slogdet_sign)
+nondifferentiable(_slogdet_sign)  # real matrices: -1, 0 or 1, piecewise constant
+
+# Complex matrices: the sign is det / |det|, a point on the unit circle that turns with
+# the matrix, d sign = sign * i Im(tr(A^-1 dA)).
+_slogdet_phase = primitive(np_slogdet_sign, name="linalg.slogdet_phase")
+defjvp(_slogdet_phase, lambda t, ans, a: ans * (1j * imag(trace_of(_solve(a, t)))))
+defvjp(
+    _slogdet_phase,
+    lambda ans, a: lambda g: scalar_to_matrix(1j * imag(g * ans)) * swap_last(_inv(a)),
+)
 _logabsdet = primitive(np_logabsdet, name="linalg.logabsdet")
 
 
-def _logabsdet_vjp(ans: Any, a: Any) -> Any:
-    real_only(a, "slogdet")
-    return lambda g: scalar_to_matrix(g) * swap_last(_inv(a))
-
-
 def _logabsdet_jvp(t: Any, ans: Any, a: Any) -> Any:
-    real_only(a, "slogdet")
-    return trace_of(_solve(a, t))
+    # d log|det A| = Re tr(A^-1 dA); the trace is real for a real matrix
+    d = trace_of(_solve(a, t))
+    return real(d) if is_complex(d) else d
 
 
-defvjp(_logabsdet, _logabsdet_vjp)
+# The transpose of Re tr(A^-1 dA) is inv(A)^T for real and complex matrices alike.
+defvjp(_logabsdet, lambda ans, a: lambda g: scalar_to_matrix(g) * swap_last(_inv(a)))
 defjvp(_logabsdet, _logabsdet_jvp)
 
 
 def slogdet(a: Any) -> Any:
     """Sign and log of the absolute determinant (numpy.linalg.slogdet), as ``SlogdetResult``.
 
-    ``logabsdet`` is differentiable (gradient ``inv(a).T``); ``sign`` is
-    piecewise constant and carries no gradient.
+    ``logabsdet`` is differentiable (gradient ``inv(a).T``). The ``sign`` of a real
+    matrix is piecewise constant and carries no gradient; that of a complex matrix,
+    ``det / |det|``, is differentiable.
 
     Example:
         >>> slogdet(np.diag([-2.0, 3.0])).sign
         np.float64(-1.0)
     """
-    return SlogdetResult(_slogdet_sign(a), _logabsdet(a))
+    sign = _slogdet_phase(a) if is_complex(a) else _slogdet_sign(a)
+    return SlogdetResult(sign, _logabsdet(a))
 
 
 # ----- cholesky -------------------------------------------------------------------
@@ -654,7 +662,8 @@ def _solve_batch(args: Any, dims: Any) -> Any:
 
 
 for _fun, _outputs in (
-    (_inv, 1), (_det, 1), (_slogdet_sign, 1), (_logabsdet, 1), (_cholesky, 1), (_eigh, 2),
+    (_inv, 1), (_det, 1), (_slogdet_sign, 1), (_slogdet_phase, 1), (_logabsdet, 1),
+    (_cholesky, 1), (_eigh, 2),
     (_eigvalsh, 1), (_qr, 2), (_svd, 3), (_svdvals, 1), (_pinv, 1), (matrix_rank, 1),
 ):  # fmt: skip
     defbatch(_fun, _stacked_rule(_fun, _outputs))
