@@ -61,6 +61,7 @@ class ArrayOps:
     ``array_likes(prim, args)``: ``args`` with the lists and tuples holding traced values
     that ``prim`` reads as arrays made into traced arrays (``args`` itself when none
     is); a primitive's bind calls it when a positional argument is a list or tuple.
+    ``asarray(x)``: a list or tuple holding traced values as one traced array.
     """
 
     __slots__ = (
@@ -75,6 +76,7 @@ class ArrayOps:
         "broadcast_to",
         "reshape",
         "array_likes",
+        "asarray",
     )
 
     def __init__(self) -> None:
@@ -89,6 +91,7 @@ class ArrayOps:
         self.broadcast_to: Callable[..., Any] = _no_array_layer("repeat a value over a batch")
         self.reshape: Callable[..., Any] = _no_array_layer("reshape a batch")
         self.array_likes: Callable[[Any, tuple], tuple] = _unchanged
+        self.asarray: Callable[[Any], Any] = _no_array_layer("stack a list of traced values")
 
 
 ops = ArrayOps()

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow.core import arrays
 from tapeflow.core.tracer import Tracer
 
 __all__ = [
@@ -74,10 +75,7 @@ def as_operand(a: Any) -> Any:
     if type(a) is Tracer or isinstance(a, np.ndarray):
         return a
     if type(a) in (list, tuple) and contains_tracer(a):
-        # creation builds on this module, so it is imported only when needed
-        from tapeflow.numpy.creation import asarray
-
-        return asarray(a)
+        return arrays.ops.asarray(a)  # tapeflow.numpy.creation's, which builds on this module
     return np.asarray(a)
 
 

@@ -66,4 +66,5 @@ def install() -> None:
         broadcast_to=broadcast_to,
         reshape=reshape,
         array_likes=array_likes,
+        asarray=asarray,
     )

@@ -72,6 +72,7 @@ def _svd_parts(a):
 SQUARE = (((3, 3),), ((2, 3, 3),), ((1, 1),))
 RECT = (((4, 3),), ((3, 4),), ((2, 4, 3),), ((3, 3),))
 TALL = (((4, 3),), ((2, 3, 3),), ((3, 1),))
+RECT_PAIRS = (((4, 3), (4, 3)), ((3, 4), (3, 4)), ((2, 4, 3), (2, 4, 3)), ((3, 3), (3, 3)))
 VEC = (((4,),), ((2, 3),))
 MAT = (((3, 4),), ((4, 4),))
 
@@ -170,6 +171,13 @@ CASES = [
         covers=["linalg.qr", "result_item"],
     ),
     Case(
+        "linalg.qr-complex",
+        lambda a, b: (*parts(L.qr(a + 1j * b).Q), *parts(L.qr(a + 1j * b).R)),
+        (((4, 3), (4, 3)), ((2, 3, 3), (2, 3, 3)), ((3, 1), (3, 1))),
+        domains=[well_conditioned, lambda z: 0.3 * z],
+        covers=["linalg.qr"],
+    ),
+    Case(
         "linalg.qr-Q",
         lambda a: L.qr(a).Q,
         (((4, 3),),),
@@ -212,6 +220,13 @@ CASES = [
         covers=["linalg.svdvals"],
     ),
     Case("linalg.pinv", L.pinv, RECT, domains=well_conditioned, covers=["linalg.pinv"]),
+    Case(
+        "linalg.pinv-complex",
+        lambda a, b: parts(L.pinv(a + 1j * b)),
+        RECT_PAIRS,
+        domains=[well_conditioned, lambda z: 0.3 * z],
+        covers=["linalg.pinv"],
+    ),
     Case(
         "linalg.matrix_power",
         lambda a: L.matrix_power(a, 3),
@@ -424,7 +439,6 @@ def _small(z: np.ndarray) -> np.ndarray:
 
 
 HERMITIAN = (((3, 3), (3, 3)), ((2, 3, 3), (2, 3, 3)), ((1, 1), (1, 1)))
-RECT_PAIRS = (((4, 3), (4, 3)), ((3, 4), (3, 4)), ((2, 4, 3), (2, 4, 3)), ((3, 3), (3, 3)))
 GENERAL = (((3, 3),), ((2, 3, 3),), ((1, 1),))
 
 CASES += [

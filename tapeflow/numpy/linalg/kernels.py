@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tapeflow.numpy.meta import dtype_of, shape_of
+from tapeflow.numpy.meta import shape_of
 
 __all__ = [
     "EigResult",
@@ -20,7 +20,6 @@ __all__ = [
     "SlogdetResult",
     "SVDResult",
     "LinAlgError",
-    "real_only",
     "square_check",
     "np_slogdet_sign",
     "np_logabsdet",
@@ -94,15 +93,6 @@ def np_svdvals(a: Any) -> Any:
 
 
 # ----- inputs the rules cover ----------------------------------------------------------
-def real_only(a: Any, name: str) -> None:
-    """Derivative rules below use transposes: right for real matrices (and for the
-    holomorphic inv/solve/det), wrong for complex Hermitian problems, so refuse those."""
-    if np.issubdtype(dtype_of(a), np.complexfloating):
-        raise NotImplementedError(
-            f"tapeflow differentiates {name} for real matrices only, got dtype {dtype_of(a)}"
-        )
-
-
 def square_check(a: Any, name: str) -> None:
     s = shape_of(a)
     if len(s) < 2 or s[-1] != s[-2]:

@@ -42,7 +42,6 @@ from tapeflow.numpy.linalg.kernels import (
     np_slogdet_sign,
     np_svd,
     np_svdvals,
-    real_only,
     square_check,
 )
 from tapeflow.numpy.linalg.matrices import (
@@ -383,7 +382,6 @@ _qr = primitive(np_qr, name="linalg.qr")
 
 
 def _qr_shape_check(a: Any) -> None:
-    real_only(a, "qr")
     m, n = shape_of(a)[-2:]
     if m < n:
         raise NotImplementedError(
@@ -391,10 +389,18 @@ def _qr_shape_check(a: Any) -> None:
         )
 
 
+# LAPACK's R has a real diagonal (also for complex matrices), which fixes each column of Q
+# up to a sign; the rules keep it real. With C = Q^H dA R^-1, dR = (C - W) R and
+# dQ = dA R^-1 - Q (C - W), where W = L - L^H + i Im diag(C) is skew-Hermitian (L: the
+# strictly lower part of C), so that C - W is upper triangular with a real diagonal.
+
+
 def _copy_lower_to_upper(m: Any) -> Any:
+    """The Hermitian matrix with ``m``'s strictly lower part and real diagonal."""
     n = shape_of(m)[-1]
     lower = m * strict_lower(n, m)
-    return lower + swap_last(lower) + m * eye_like(n, m)
+    diagonal = m * eye_like(n, m)
+    return lower + adjoint(lower) + (real(diagonal) if is_complex(m) else diagonal)
 
 
 def _qr_vjp(ans: Any, a: Any) -> Any:
@@ -409,7 +415,8 @@ def _qr_vjp(ans: Any, a: Any) -> Any:
         if gq is not None:
             part = mm(swap_last(gq), q)
             m = -part if m is None else m - part
-        b = mm(q, _copy_lower_to_upper(m))
+        # conj(Q) conj(sym(M)): the cotangent pairs with dA without conjugation
+        b = mm(conj_of(q), conj_of(_copy_lower_to_upper(m)))
         if gq is not None:
             b = b + gq
         return swap_last(_solve(r, swap_last(b)))  # B R^-T
@@ -421,10 +428,12 @@ def _qr_jvp(t: Any, ans: Any, a: Any) -> Any:
     _qr_shape_check(a)
     q, r = items(ans, 2)
     t_rinv = swap_last(_solve(swap_last(r), swap_last(t)))  # dA R^-1
-    c = mm(swap_last(q), t_rinv)
+    c = mm(adjoint(q), t_rinv)
     n = shape_of(c)[-1]
     low = c * strict_lower(n, c)
-    upper = c - low + swap_last(low)  # C - Omega, upper triangular
+    upper = c - low + adjoint(low)  # C - W, upper triangular
+    if is_complex(c):
+        upper = upper - 1j * imag(c * eye_like(n, c))  # ... with a real diagonal
     return (t_rinv - mm(q, upper), mm(upper, r))
 
 
@@ -577,25 +586,26 @@ def svdvals(x: Any) -> Any:
 _pinv = primitive(np.linalg.pinv, name="linalg.pinv")
 
 
+# The constant-rank derivative, dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P
+# (conjugate transposes: for real matrices, transposes).
 def _pinv_vjp(ans: Any, a: Any, **kwargs: Any) -> Any:
-    real_only(a, "pinv")
     p = ans
 
     def vjp(g: Any) -> Any:
-        pt, gt = swap_last(p), swap_last(g)
-        y = mm(mm(gt, p), pt)  # (I - A P) G^T P P^T
-        z = mm(mm(pt, p), gt)  # P^T P G^T (I - P A)
-        return -mm(mm(pt, g), pt) + (y - mm(a, mm(p, y))) + (z - mm(mm(z, p), a))
+        pt, ph, gt = swap_last(p), adjoint(p), swap_last(g)
+        y = mm(mm(gt, p), ph)  # (I - A P) G^T P P^H
+        z = mm(mm(ph, p), gt)  # P^H P G^T (I - P A)
+        # the dA^H terms pair with the tangent through a conjugation
+        return -mm(mm(pt, g), pt) + conj_of(y - mm(a, mm(p, y))) + conj_of(z - mm(mm(z, p), a))
 
     return vjp
 
 
 def _pinv_jvp(t: Any, ans: Any, a: Any, **kwargs: Any) -> Any:
-    real_only(a, "pinv")
     p = ans
-    pt, tt = swap_last(p), swap_last(t)
-    w = mm(mm(p, pt), tt)  # P P^T dA^T (I - A P)
-    z = mm(mm(tt, pt), p)  # (I - P A) dA^T P^T P
+    ph, th = adjoint(p), adjoint(t)
+    w = mm(mm(p, ph), th)  # P P^H dA^H (I - A P)
+    z = mm(mm(th, ph), p)  # (I - P A) dA^H P^H P
     return -mm(mm(p, t), p) + (w - mm(mm(w, a), p)) + (z - mm(p, mm(a, z)))
 
 
