@@ -173,11 +173,15 @@ def _make_bind(prim: Primitive) -> Callable[..., Any]:
                 t = a._trace
                 if top is None or t.level > top.level:
                     top = t
-            elif kind is list or kind is tuple:
-                sequences = True
+            elif kind is tuple or kind is list:
+                for e in a:  # inline: shapes and index tuples pass here on every call
+                    kind = type(e)
+                    if kind is Tracer or kind is tuple or kind is list:
+                        sequences = True
+                        break
         if sequences:
-            # A list of traced values where the primitive reads an array: the array layer
-            # stacks it, as numpy's own asarray would (no gradient is dropped).
+            # Maybe a list of traced values where the primitive reads an array: the array
+            # layer stacks it, as numpy's own asarray would (no gradient is dropped).
             lifted = arrays.ops.array_likes(prim, args)
             if lifted is not args:
                 return bind(*lifted, **kwargs)

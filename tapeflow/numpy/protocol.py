@@ -36,20 +36,32 @@ def stack_examples(outs: list[Any]) -> Any:
 _ARRAY_FAMILIES = ("tapeflow.numpy.", "tapeflow.scipy.")
 
 
+def _positions(prim: Any) -> tuple[int, ...] | None:
+    """The positional arguments ``prim`` reads as arrays (None: every one)."""
+    if not prim.declared_in.startswith(_ARRAY_FAMILIES):
+        return ()
+    if prim in ARRAY_ARGUMENTS:
+        return ARRAY_ARGUMENTS[prim]
+    return None if prim.elementwise else (0,)
+
+
+# primitive -> its _positions, decided on its first call with a list or tuple: a call with
+# a shape or an index tuple then costs one lookup (every declaration is made at import).
+_POSITIONS: dict[Any, tuple[int, ...] | None] = {}
+
+
 def array_likes(prim: Any, args: tuple) -> tuple:
     """``args`` with each list or tuple holding traced values that ``prim`` reads as an
     array (see :func:`~tapeflow.numpy.declare.array_arguments`) stacked into one."""
-    if not prim.declared_in.startswith(_ARRAY_FAMILIES):
-        return args
-    if prim in ARRAY_ARGUMENTS:
-        argnums = ARRAY_ARGUMENTS[prim]
-    else:
-        argnums = None if prim.elementwise else (0,)
+    try:
+        positions = _POSITIONS[prim]
+    except KeyError:
+        positions = _POSITIONS[prim] = _positions(prim)
     lifted = None
-    for i, a in enumerate(args):
-        if (argnums is None or i in argnums) and type(a) in (list, tuple) and contains_tracer(a):
+    for i in range(len(args)) if positions is None else positions:
+        if i < len(args) and type(args[i]) in (list, tuple) and contains_tracer(args[i]):
             lifted = lifted or list(args)
-            lifted[i] = asarray(a)
+            lifted[i] = asarray(args[i])
     return args if lifted is None else tuple(lifted)
 
 
