@@ -60,7 +60,8 @@ class ArrayOps:
     recorded by outer transforms.
     ``array_likes(prim, args)``: ``args`` with the lists and tuples holding traced values
     that ``prim`` reads as arrays made into traced arrays (``args`` itself when none
-    is); a primitive's bind calls it when a positional argument is a list or tuple.
+    is); a primitive's bind calls it when a positional argument is a list or tuple that
+    holds a traced value or another list or tuple.
     ``asarray(x)``: a list or tuple holding traced values as one traced array.
     """
 

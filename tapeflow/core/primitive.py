@@ -175,8 +175,8 @@ def _make_bind(prim: Primitive) -> Callable[..., Any]:
                     top = t
             elif kind is tuple or kind is list:
                 for e in a:  # inline: shapes and index tuples pass here on every call
-                    kind = type(e)
-                    if kind is Tracer or kind is tuple or kind is list:
+                    inner = type(e)
+                    if inner is Tracer or inner is tuple or inner is list:
                         sequences = True
                         break
         if sequences:

@@ -45,8 +45,8 @@ def _positions(prim: Any) -> tuple[int, ...] | None:
     return None if prim.elementwise else (0,)
 
 
-# primitive -> its _positions, decided on its first call with a list or tuple: a call with
-# a shape or an index tuple then costs one lookup (every declaration is made at import).
+# primitive -> its _positions, decided on its first call with a list of traced values and
+# kept (every declaration is made at import).
 _POSITIONS: dict[Any, tuple[int, ...] | None] = {}
 
 
