@@ -136,6 +136,15 @@ def check(name: str, collective, shape) -> dict[str, float]:
     return out
 
 
+def ties() -> float:
+    """Every rank holds the same maximum: the job's gradient (each rank's loss is the sum
+    of the maximum, so the job's is N times it) is shared evenly, 1 on every rank."""
+    x = np.array([1.0, -2.0, 3.0])
+    g = tp.grad(lambda x: tnp.sum(dist.allreduce(x, op="max")))(x)
+    t = tp.jvp(lambda x: tnp.sum(dist.allreduce(x, op="min")), (x,), (np.ones(3),))[1]
+    return worst(max(relerr(g, np.ones(3)), relerr(total(t), 3.0 * N)))
+
+
 def mismatches() -> dict[str, str]:
     """The errors of collectives whose ranks disagree (every rank raises the same one)."""
     calls = {
@@ -159,9 +168,11 @@ def main() -> None:
     assert N >= 2, "run with mpiexec -n 2 (or more)"
     results = {name: check(name, fn, shape) for name, (fn, shape) in CASES.items()}
     errors = mismatches()
+    tied = ties()
     dist.barrier()
     if R == 0:
-        print(json.dumps({"size": N, "cases": results, "mismatch_errors": errors}), flush=True)
+        report = {"size": N, "cases": results, "mismatch_errors": errors, "ties": tied}
+        print(json.dumps(report), flush=True)
 
 
 if __name__ == "__main__":

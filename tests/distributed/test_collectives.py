@@ -58,3 +58,7 @@ def test_ranks_that_disagree_get_a_clear_error(
     assert "did not pass the same thing" in message, message
     assert "rank 0: " in message and rank0 in message.split("rank 1:")[0], message
     assert rank1 in message.split("rank 1:")[1], message
+
+
+def test_tied_ranks_share_the_derivative_of_max_and_min(report: dict) -> None:
+    assert report["ties"] <= 1e-12
