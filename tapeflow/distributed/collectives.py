@@ -24,7 +24,6 @@ import numpy as np
 import tapeflow.numpy as tnp
 from tapeflow.core.leaves import leaf_dtype, value_shape
 from tapeflow.core.primitive import defbatch, defjvp, deflinear, defvjp, primitive
-from tapeflow.distributed.buffers import staging
 from tapeflow.distributed.checks import agree
 from tapeflow.distributed.runtime import comm, mpi
 
@@ -61,12 +60,8 @@ def _allreduce(x: Any, op: str, check: bool) -> np.ndarray:
         )
     if check:
         agree("allreduce", f"op={op!r}", [send.shape], [send.dtype])
-    buf = staging(send.dtype, send.size)
-    np.copyto(buf, send.reshape(-1))
-    comm().Allreduce(
-        mpi().IN_PLACE, buf, op={"sum": mpi().SUM, "max": mpi().MAX, "min": mpi().MIN}[op]
-    )
-    out: np.ndarray = buf.reshape(send.shape).copy()  # the kept buffer is reused
+    out = np.empty_like(send)
+    comm().Allreduce(send, out, op={"sum": mpi().SUM, "max": mpi().MAX, "min": mpi().MIN}[op])
     return out
 
 

@@ -17,7 +17,6 @@ import tapeflow.numpy as tnp
 from tapeflow.core.leaves import leaf_dtype, value_shape
 from tapeflow.core.pytree import tree_flatten, tree_unflatten
 from tapeflow.core.tracer import Tracer
-from tapeflow.distributed.buffers import staging
 from tapeflow.distributed.checks import agree
 from tapeflow.distributed.collectives import allreduce_max, allreduce_min, allreduce_sum
 from tapeflow.distributed.runtime import comm, mpi
@@ -38,10 +37,9 @@ def _groups(leaves: list[Any]) -> dict[Any, list[int]]:
 def fused_allreduce(tree: Any, op: str = "sum", *, check: bool = True) -> Any:
     """All-reduce every leaf of ``tree`` with one message per dtype.
 
-    The leaves are copied into one contiguous buffer per dtype (kept from call to call,
-    see :mod:`tapeflow.distributed.buffers`), reduced in place (``MPI_IN_PLACE``) and
-    handed back as views of one copy of it, in the tree's structure. Equal to
-    :func:`~tapeflow.distributed.allreduce` on each leaf.
+    The leaves are copied into one contiguous buffer per dtype, reduced in place
+    (``MPI_IN_PLACE``: no second buffer) and handed back as views of it, in the
+    tree's structure. Equal to :func:`~tapeflow.distributed.allreduce` on each leaf.
 
     Args:
         tree: a pytree of arrays (the same structure, shapes and dtypes on every rank).
@@ -81,21 +79,17 @@ def fused_allreduce(tree: Any, op: str = "sum", *, check: bool = True) -> Any:
     n = comm().Get_size()
     mpi_op = {"sum": mpi().SUM, "mean": mpi().SUM, "max": mpi().MAX, "min": mpi().MIN}[op]
     for dtype, where in _groups(arrays).items():
-        buf = staging(dtype, sum(arrays[i].size for i in where))
-        np.concatenate([arrays[i].reshape(-1) for i in where], out=buf)
+        buf = np.concatenate([arrays[i].reshape(-1) for i in where]).astype(dtype, copy=False)
         comm().Allreduce(mpi().IN_PLACE, buf, op=mpi_op)
         if op == "mean":
             if buf.dtype.kind in "fc":
                 buf /= n
-                total = buf.copy()
             else:  # integers average to floats, as np.mean gives
-                total = buf / n
-        else:
-            total = buf.copy()  # the kept buffer is reused by the next call
+                buf = buf / n
         start = 0
         for i in where:
             stop = start + arrays[i].size
-            out[i] = total[start:stop].reshape(arrays[i].shape)
+            out[i] = buf[start:stop].reshape(arrays[i].shape)
             start = stop
     return tree_unflatten(treedef, out)
 
