@@ -92,7 +92,8 @@ ROWS = [
         tsp.beta,
         ss.beta,
         _pairs(np.r_[_POSITIVE[10::3], -0.5, -2.5], _POSITIVE[::4]),
-        rtol=1e-12,
+        # SciPy's own beta(0.056, 1000) is 1.6e-12 off (mpmath); tapeflow's is exact there.
+        rtol=5e-12,
         atol=1e-300,
     ),  # fmt: skip
     Row(

@@ -98,7 +98,7 @@ CASES = [
     Case("expit", sp.expit, covers=["scipy.special.expit"]),
     Case("expit-wide", sp.expit, domains=_scaled(8.0), covers=["scipy.special.expit"]),
     Case("logit", sp.logit, domains=_probability, covers=["scipy.special.logit"]),
-    Case("log_expit", sp.log_expit, domains=_scaled(5.0), covers=["logaddexp"]),
+    Case("log_expit", sp.log_expit, domains=_scaled(5.0), covers=["scipy.special.log_expit"]),
     Case("erf", sp.erf, domains=_scaled(1.5), covers=["scipy.special.erf"]),
     Case("erfc", sp.erfc, domains=_scaled(1.5), covers=["scipy.special.erfc"]),
     Case(
@@ -174,7 +174,14 @@ CASES = [
         sp.betaln,
         BINARY_SHAPES,
         domains=[positive, positive],
-        covers=["scipy.special.gammaln"],
+        covers=["scipy.special.gammaln", "scipy.special.psi_gap"],
+    ),
+    Case(
+        "betaln-a-much-below-b",  # psi(b) - psi(a + b) from its Taylor series in a
+        sp.betaln,
+        BINARY_SHAPES,
+        domains=[positive, lambda z: 4000.0 + 1000.0 * positive(z)],
+        covers=["scipy.special.psi_gap"],
     ),
     Case(
         "rel_entr",
@@ -311,6 +318,21 @@ CASES = [
     ),
     Case("iv", lambda x: sp.iv(1.5, x), domains=positive, covers=["scipy.special.iv"]),
     Case("ive", lambda x: sp.ive(2, x), domains=_scaled(4.0), covers=["scipy.special.ive"]),
+    # Far from 0 (either sign) the scaled functions' derivatives come from the asymptotic
+    # series (its own primitive).
+    *[
+        Case(
+            f"{name}-far",
+            fun,
+            domains=lambda z: np.sign(z) * (45 + 20 * np.abs(z)),
+            covers=["scipy.special.ive_asymptotic"],
+        )
+        for name, fun in (
+            ("i0e", sp.i0e),
+            ("i1e", sp.i1e),
+            ("ive", lambda x: sp.ive(2, x)),
+        )
+    ],
     _complex_row("jn", lambda z: sp.jn(1.5, z), "scipy.special.jv", shift=1.0),
     _complex_row("iv", lambda z: sp.iv(0.5, z), "scipy.special.iv", shift=1.0),
     _complex_row("ive", lambda z: sp.ive(1, z), "scipy.special.ive"),

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np  # noqa: F401  (the docstring examples use np)
 
 from tapeflow.core.primitive import defelementwise, defjvp, defvjp, primitive, vjp_needs
-from tapeflow.numpy.elementwise import real, sign
-from tapeflow.scipy.kernels.bessel import bessel_kernel
+from tapeflow.core.tracer import unwrap
+from tapeflow.numpy.elementwise import absolute, real, sign, where
+from tapeflow.numpy.meta import dtype_of, is_complex
+from tapeflow.scipy.kernels.bessel import bessel_kernel, ive_far_from_zero, np_ive_asymptotic
 
 __all__ = ["j0", "j1", "jn", "y0", "y1", "yn", "i0", "i0e", "i1", "i1e", "iv", "ive"]
 
@@ -78,6 +80,31 @@ vjp_needs(_iv, ans=False, args=True)
 
 _ive = _declare("ive", takes_complex=True, broadcasts=True)
 
+# The n-th derivative of ive for real |x| >= ive_far_from_zero(v), from the asymptotic
+# series: the recurrences below subtract nearly equal terms there (for x = 1e8 the second
+# derivative of i0e would lose 16 digits, and turn to nan further out).
+_ive_far = primitive(
+    np_ive_asymptotic, name="scipy.special.ive_asymptotic", broadcasts=True, elementwise=True
+)
+defelementwise(
+    _ive_far,
+    _no_order_derivative("ive"),
+    lambda u, ans, v, x, n=0: u * _ive_far(v, x, n=n + 1),
+)
+vjp_needs(_ive_far, ans=False, args=True)
+
+
+def _real_scaled_slope(v: Any, x: Any, near: Any) -> Any:
+    """d/dx of ``exp(-|x|) iv(v, x)`` for real x: ``near(x)`` (the recurrence) for small
+    |x|, the asymptotic series beyond; each branch sees only inputs of its own range."""
+    start = np.asarray(ive_far_from_zero(unwrap(v)), dtype_of(x))
+    far = absolute(x) >= start
+    return where(far, _ive_far(v, where(far, x, start), n=1), near(where(far, 1.0, x)))
+
+
+def _ive_near(v: Any) -> Any:
+    return lambda x: 0.5 * (_ive(v - 1, x) + _ive(v + 1, x)) - sign(x) * _ive(v, x)
+
 
 def _ive_parts(ans: Any, v: Any, z: Any) -> tuple[Any, Any]:
     """ive = iv(v, z) exp(-|Re z|): (the holomorphic part of the slope, the coefficient of
@@ -86,17 +113,23 @@ def _ive_parts(ans: Any, v: Any, z: Any) -> tuple[Any, Any]:
 
 
 def _ive_vjp(ans: Any, v: Any, z: Any) -> Any:
+    if not is_complex(z):
+        slope = _real_scaled_slope(v, z, _ive_near(v))
+        return lambda g: g * slope
     a, b = _ive_parts(ans, v, z)
-    # The transpose of t -> a t + b Re(t) is g -> a g + Re(g b) (real for real z).
+    # The transpose of t -> a t + b Re(t) is g -> a g + Re(g b).
     return lambda g: a * g + real(g * b)
 
 
+def _ive_jvp(t: Any, ans: Any, v: Any, z: Any) -> Any:
+    if not is_complex(z):
+        return _real_scaled_slope(v, z, _ive_near(v)) * t
+    a, b = _ive_parts(ans, v, z)
+    return a * t + b * real(t)
+
+
 defvjp(_ive, _no_order_derivative("ive"), _ive_vjp)
-defjvp(
-    _ive,
-    _no_order_derivative("ive"),
-    lambda t, ans, v, z: _ive_parts(ans, v, z)[0] * t + _ive_parts(ans, v, z)[1] * real(t),
-)
+defjvp(_ive, _no_order_derivative("ive"), _ive_jvp)
 
 j0 = _declare("j0")
 j1 = _declare("j1")
@@ -112,8 +145,15 @@ defelementwise(i0, lambda u, ans, x: u * i1(x))
 defelementwise(i1, lambda u, ans, x: u * 0.5 * (i0(x) + _iv(2, x)))
 i0e = _declare("i0e")
 i1e = _declare("i1e")
-defelementwise(i0e, lambda u, ans, x: u * (i1e(x) - sign(x) * ans))
-defelementwise(i1e, lambda u, ans, x: u * (0.5 * (i0e(x) + _ive(2, x)) - sign(x) * ans))
+defelementwise(
+    i0e, lambda u, ans, x: u * _real_scaled_slope(0, x, lambda x: i1e(x) - sign(x) * i0e(x))
+)
+defelementwise(
+    i1e,
+    lambda u, ans, x: (
+        u * _real_scaled_slope(1, x, lambda x: 0.5 * (i0e(x) + _ive(2, x)) - sign(x) * i1e(x))
+    ),
+)
 for _fun in (j0, j1, y0, y1, i0, i1):
     vjp_needs(_fun, ans=False, args=True)
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np  # noqa: F401  (the docstring examples use np)
 
 from tapeflow.core.primitive import defelementwise, primitive, vjp_needs
-from tapeflow.numpy.elementwise import absolute, log1p, where
+from tapeflow.numpy.elementwise import absolute, log, where
 from tapeflow.scipy.kernels.zetas import np_hurwitz_zeta, np_riemann_zeta, np_spence
 from tapeflow.scipy.special.families import derivative_family
 
@@ -36,21 +36,23 @@ def zeta(x: Any, q: Any = None) -> Any:
     return _hurwitz(x, q)
 
 
-def _log1p_over(w: Any) -> Any:
-    """log1p(w) / w, and its Taylor series where |w| < 0.01 (each branch sees only its own
-    inputs, so neither's derivatives divide by 0)."""
+def _spence_slope(z: Any) -> Any:
+    """log(z) / (1 - z), and -log1p(w) / w's Taylor series in w = z - 1 where |w| < 0.01
+    (each branch sees only its own inputs, so neither's derivatives divide by 0). Away
+    from 1 the logarithm is of z itself: z - 1 would lose tiny z's digits."""
+    w = z - 1.0
     near = absolute(w) < 0.01
     wn = where(near, w, 0.0)
-    wf = where(near, 1.0, w)
+    zf = where(near, 2.0, z)
     series = 0.0
     for k in range(10, 0, -1):
         series = series * (-wn) + 1.0 / k
-    return where(near, series, log1p(wf) / wf)
+    return where(near, -series, log(zf) / (1.0 - zf))
 
 
 spence = primitive(np_spence, name="scipy.special.spence")
-# d/dz Li2(1 - z) = log(z) / (1 - z) = -log1p(w) / w with w = z - 1.
-defelementwise(spence, lambda u, ans, z: -u * _log1p_over(z - 1.0))
+# d/dz Li2(1 - z) = log(z) / (1 - z).
+defelementwise(spence, lambda u, ans, z: u * _spence_slope(z))
 vjp_needs(spence, ans=False, args=True)
 spence.__doc__ = """The dilogarithm ``integral_1^z log(t) / (1 - t) dt = Li2(1 - z)`` (SciPy's
     spence), for real ``z >= 0`` or complex ``z``.
