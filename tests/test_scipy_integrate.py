@@ -138,3 +138,15 @@ def test_without_scipy_the_extra_is_named(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setitem(sys.modules, "scipy.integrate", None)  # import scipy.integrate fails
     with pytest.raises(ImportError, match=r"tapeflow\[scipy\]"):
         odeint(lambda y, t: -y, np.ones(1), TIMES)
+
+
+def test_lists_scalars_and_integer_args_as_scipy_takes_them() -> None:
+    decay = lambda y, t, k, n: -k * y**n  # noqa: E731
+    ours = odeint(decay, 1.0, [0.0, 1.0, 2.0], args=(0.5, 2), **TIGHT)
+    theirs = si.odeint(lambda y, t: -0.5 * y**2, 1.0, [0.0, 1.0, 2.0], **TIGHT)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    # y(t) = 1 / (1 + k t): the slope in a time passed inside a list is -k y(t)^2.
+    g = tp.grad(lambda t1: odeint(decay, 1.0, [0.0, t1, 2.0], args=(0.5, 2), **TIGHT)[1, 0])
+    np.testing.assert_allclose(g(1.0), -0.5 / 1.5**2, rtol=1e-9)
+    compiled = tp.jit(lambda k: odeint(decay, 1.0, np.array([0.0, 2.0]), args=(k, 2), **TIGHT))
+    np.testing.assert_allclose(compiled(0.5)[-1, 0], 0.5, rtol=1e-10)

@@ -27,6 +27,7 @@ import numpy as np
 from tapeflow.core.primitive import defbatch, defjvp_joint, defvjp_joint, primitive
 from tapeflow.core.pytree import tree_flatten, tree_unflatten
 from tapeflow.forward import jvp
+from tapeflow.numpy.creation import asarray
 from tapeflow.numpy.elementwise import astype
 from tapeflow.numpy.joining import concatenate, stack
 from tapeflow.numpy.meta import dtype_of, is_complex, shape_of
@@ -279,6 +280,8 @@ def odeint(
             "tapeflow's odeint supports neither Dfun nor full_output: its derivatives come "
             "from the adjoint method; call scipy.integrate.odeint directly for those options"
         )
+    # Lists and tuples (of numbers or traced values) as numpy takes them.
+    y0, t = (asarray(v) if isinstance(v, (list, tuple)) else v for v in (y0, t))
     if is_complex(y0) or is_complex(t):
         raise TypeError("odeint integrates real systems (as SciPy's LSODA): got complex input")
     if not isinstance(args, tuple):
