@@ -168,6 +168,14 @@ def test_vmap_equals_a_loop(name, fun, lower) -> None:
     np.testing.assert_allclose(shared, np.stack([fun(a[0], b[i]) for i in range(4)]), rtol=1e-11)
 
 
+def test_lists_are_taken_as_scipy_takes_them() -> None:
+    a, b = [[4.0, 2.0], [2.0, 5.0]], [6.0, 7.0]
+    np.testing.assert_allclose(sla.cho_solve(sla.cho_factor(a), b), [1.0, 1.0])
+    np.testing.assert_allclose(sla.lu_solve(sla.lu_factor(a), b), [1.0, 1.0])
+    np.testing.assert_allclose(sla.solve_triangular(a, b), sl.solve_triangular(a, b))
+    np.testing.assert_allclose(sla.expm(a), sl.expm(a))
+
+
 def test_solve_triangular_reads_one_triangle() -> None:
     a = np.triu(_matrix(3)) + np.tril(RNG.standard_normal((3, 3)), -1) * 100
     g = tp.grad(lambda a: tnp.sum(sla.solve_triangular(a, np.ones(3))))(a)

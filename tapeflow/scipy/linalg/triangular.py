@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow.core.primitive import defbatch, defjvp, defvjp, primitive, vjp_needs
+from tapeflow.numpy.creation import asarray
 from tapeflow.numpy.elementwise import conj
 from tapeflow.numpy.fitting import unbroadcast
 from tapeflow.numpy.linalg import cholesky
@@ -142,6 +143,7 @@ def cho_factor(
         array([[2., 1.],
                [2., 2.]])
     """
+    a = asarray(a) if isinstance(a, (list, tuple)) else a
     n = shape_of(a)[-1]
     factor = cholesky(a, upper=not lower)
     other = _mask(n, a, not lower, unit_diagonal=True)
