@@ -32,6 +32,7 @@ CHECKS: dict[str, tuple[Callable[[dict[str, float]], bool], str]] = {
     "vae": (lambda r: r["final_elbo"] > r["initial_elbo"] + 20, "vae.png"),
     "mnist_cnn": (lambda r: r["final_accuracy"] > r["initial_accuracy"] + 0.1, "mnist_cnn.png"),
     "dp_sgd": (lambda r: r["sgd_accuracy"] > r["chance"] + 0.1, "dp_sgd.png"),
+    "neural_ode": (lambda r: r["final_mse"] < 0.7 * r["initial_mse"], "neural_ode.png"),
 }
 
 
