@@ -133,6 +133,19 @@ NOTES: dict[str, str] = {
     "differentiable in d",
     "scipy.signal.convolve": "N-d, modes full/same/valid; method direct or fft (numpy only)",
     "scipy.signal.correlate": "convolve with the reversed conjugate of in2",
+    "scipy.stats.incomplete_gamma": "derivatives of every order in a and x; in a by Taylor "
+    "arithmetic through the series and continued fraction",
+    "scipy.stats.incomplete_beta": "derivatives of every order in a, b and x; in a and b by "
+    "Taylor arithmetic through the continued fraction",
+    **{
+        f"scipy.stats.poisson.{name}": "k is discrete: no gradient (as floor); differentiable in mu"
+        for name in ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf")
+    },
+    "scipy.stats.multivariate_normal.logpdf": "cov reads its lower triangle (Cholesky); "
+    "allow_singular=False; cdf and logcdf raise NotImplementedError",
+    "scipy.stats.multivariate_normal.pdf": "cov reads its lower triangle (Cholesky)",
+    "scipy.stats.dirichlet.logpdf": "components on the first axis of x, as in SciPy",
+    "scipy.stats.dirichlet.pdf": "components on the first axis of x, as in SciPy",
 }
 _ZERO_NOTE = "no gradient (integer, boolean or piecewise-constant output)"
 _PLAIN = "<plain>"  # marks implementations that only read shapes/dtypes

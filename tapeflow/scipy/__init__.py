@@ -4,8 +4,9 @@
   erfc, erfcx, erfinv, ndtr, log_ndtr, ndtri, gamma, gammaln, betaln, digamma
   (psi), polygamma, xlogy, xlog1py, entr, rel_entr, kl_div
 - ``signal``: convolve, correlate (N-d, SciPy's modes and methods)
+- ``stats``: norm, t, gamma, beta, chi2, poisson, dirichlet, multivariate_normal
 """
 
-from tapeflow.scipy import signal, special
+from tapeflow.scipy import signal, special, stats
 
-__all__ = ["signal", "special"]
+__all__ = ["signal", "special", "stats"]

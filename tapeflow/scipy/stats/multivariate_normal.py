@@ -1,0 +1,115 @@
+"""The multivariate normal distribution (scipy.stats.multivariate_normal).
+
+Differentiable in ``x``, ``mean`` and ``cov``. As in SciPy, ``x`` has its components
+on the last axis, ``mean`` defaults to zeros, and ``cov`` may be a scalar (times the
+identity), a vector (a diagonal) or a full matrix. A full ``cov`` goes through its
+Cholesky factor, which reads the lower triangle (as SciPy's eigendecomposition does),
+so its gradient lives on that triangle; it must be positive definite.
+``allow_singular=True`` and the CDFs are not supported.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tapeflow.numpy.diagonals import diagonal
+from tapeflow.numpy.elementwise import exp, log
+from tapeflow.numpy.linalg import cholesky, solve
+from tapeflow.numpy.meta import shape_of
+from tapeflow.numpy.reductions import sum as _sum
+from tapeflow.numpy.shape import broadcast_to, expand_dims, reshape, squeeze
+from tapeflow.scipy.stats._common import floats, scalar
+
+__all__ = ["logpdf", "pdf", "cdf", "logcdf"]
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def _prepared(x: Any, mean: Any, cov: Any, allow_singular: bool) -> tuple[Any, Any, Any, int]:
+    """(x with points on the leading axes, mean, cov, dim), shaped as SciPy reads them."""
+    if allow_singular:
+        raise NotImplementedError(
+            "tapeflow.scipy.stats.multivariate_normal supports allow_singular=False only (a "
+            "positive definite cov); regularize a singular cov (cov + eps * I) instead"
+        )
+    mean_given = mean is not None
+    x, mean, cov = floats("multivariate_normal", x, 0 if mean is None else mean, cov)
+    dim = mean.size if mean_given else (shape_of(cov)[0] if cov.ndim else 1)
+    if mean.ndim > 1 or cov.ndim > 2 or (cov.ndim >= 1 and shape_of(cov)[-1] != dim):
+        raise ValueError(
+            f"multivariate_normal: mean must be a vector of length d and cov a scalar, a "
+            f"length-d vector or a d x d matrix; got mean shape {shape_of(mean)}, cov shape "
+            f"{shape_of(cov)}"
+        )
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+    elif x.ndim == 1 and dim == 1:
+        x = expand_dims(x, -1)
+    if shape_of(x)[-1] != dim:
+        raise ValueError(f"multivariate_normal: x has {shape_of(x)[-1]} components, not {dim}")
+    return x, broadcast_to(mean, (dim,)), cov, dim
+
+
+def logpdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
+    """The log of the multivariate normal density at each point of ``x`` (last axis).
+
+    Example:
+        >>> round(float(logpdf([0.0, 0.0], cov=[[1.0, 0.0], [0.0, 1.0]])), 12)  # -log(2 pi)
+        -1.837877066409
+    """
+    x, mean, cov, dim = _prepared(x, mean, cov, allow_singular)
+    deviation = x - mean
+    if cov.ndim < 2:  # a scalar or a diagonal
+        variances = broadcast_to(cov, (dim,))
+        log_det = _sum(log(variances))
+        mahalanobis = _sum(deviation * deviation / variances, axis=-1)
+    else:
+        factor = cholesky(cov)
+        log_det = 2 * _sum(log(diagonal(factor)))
+        rows = reshape(deviation, (-1, dim))
+        whitened = solve(factor, rows.T)
+        mahalanobis = reshape(_sum(whitened * whitened, axis=0), shape_of(deviation)[:-1])
+    return scalar(squeeze(-0.5 * (dim * _LOG_2PI + log_det + mahalanobis)))
+
+
+def pdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) -> Any:
+    """The multivariate normal density.
+
+    Example:
+        >>> round(float(pdf([0.0], cov=4.0)), 12)  # 1 / sqrt(8 pi)
+        0.199471140201
+    """
+    return exp(logpdf(x, mean, cov, allow_singular))
+
+
+def cdf(x: Any, mean: Any = None, cov: Any = 1, **kwargs: Any) -> Any:
+    """Not supported: SciPy integrates it numerically (Genz), which has no derivative rule.
+
+    Example:
+        >>> cdf([0.0, 0.0])
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: tapeflow.scipy.stats.multivariate_normal.cdf is not supported ...
+    """
+    raise NotImplementedError(
+        "tapeflow.scipy.stats.multivariate_normal.cdf is not supported (SciPy computes it by "
+        "randomized numerical integration, which tapeflow has no derivative for); for one "
+        "dimension use tapeflow.scipy.stats.norm.cdf"
+    )
+
+
+def logcdf(x: Any, mean: Any = None, cov: Any = 1, **kwargs: Any) -> Any:
+    """Not supported, as :func:`cdf`.
+
+    Example:
+        >>> logcdf([0.0, 0.0])
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: tapeflow.scipy.stats.multivariate_normal.logcdf is not supported ...
+    """
+    raise NotImplementedError(
+        "tapeflow.scipy.stats.multivariate_normal.logcdf is not supported (SciPy computes it "
+        "by randomized numerical integration, which tapeflow has no derivative for); for one "
+        "dimension use tapeflow.scipy.stats.norm.logcdf"
+    )

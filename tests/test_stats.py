@@ -1,0 +1,290 @@
+"""tapeflow.scipy.stats against SciPy: values, dtypes, edges and errors; the incomplete
+gamma and beta functions and their shape derivatives against SciPy and mpmath.
+
+Derivatives against finite differences are in the matrix (tests/numpy/spec_stats.py).
+The value checks need SciPy (or mpmath) as the reference and skip, saying so, when it
+is not installed (CI installs both).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tapeflow as tp
+import tapeflow.numpy as tnp
+from tapeflow.scipy import stats
+from tapeflow.scipy.stats._incomplete import (
+    _np_betainc,
+    _np_gammainc,
+    betainc,
+    gammainc,
+    gammaincc,
+)
+from tapeflow.vmap import BatchingFallbackWarning
+
+RNG = np.random.default_rng(0)
+N = 400
+X = RNG.standard_normal(N) * 3
+SHAPE_A = np.abs(RNG.standard_normal(N)) * 3 + 0.1
+SHAPE_B = np.abs(RNG.standard_normal(N)) * 3 + 0.1
+UNIT = RNG.uniform(-0.2, 1.2, N)  # inside and outside beta's support
+COUNTS = RNG.integers(-2, 30, N).astype(float)
+COUNTS[:5] += 0.5  # not integers: probability 0
+MEANS = np.abs(RNG.standard_normal(N)) * 8
+MEANS[0] = 0.0
+
+CONTINUOUS = ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")
+# (distribution, function names, positional arguments): tapeflow and SciPy get the same.
+ROWS = [
+    ("norm", CONTINUOUS, (X, 0.5, 2.0)),
+    ("norm", CONTINUOUS, (X, 0.5, np.where(X > 0, 2.0, -1.0))),  # scale <= 0: nan
+    ("norm", ("ppf", "isf"), (np.clip(UNIT, 1e-3, 1 - 1e-3), 0.5, 2.0)),
+    ("t", CONTINUOUS, (X, SHAPE_A * 2, 0.3, 1.5)),
+    ("t", CONTINUOUS, (X * 1e-3, SHAPE_A, 0.0, 1.0)),  # near the center
+    ("t", CONTINUOUS, (X, np.where(X > 0, 2.0, -1.0))),  # df <= 0: nan
+    ("gamma", CONTINUOUS, (X, SHAPE_A, -1.0, 1.5)),
+    ("gamma", CONTINUOUS, (np.abs(X) * 20, SHAPE_A * 30)),  # large shapes
+    ("chi2", CONTINUOUS, (X, SHAPE_A, -1.0, 1.5)),
+    ("beta", CONTINUOUS, (UNIT, SHAPE_A, SHAPE_B)),
+    ("beta", CONTINUOUS, (UNIT * 3, SHAPE_A * 20, SHAPE_B * 20, -0.5, 2.0)),
+    ("poisson", ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"), (COUNTS, MEANS)),
+    ("poisson", ("logpmf", "cdf", "sf"), (COUNTS, MEANS, 2.0)),  # loc
+]
+PARAMS = [
+    pytest.param(dist, fn, args, id=f"{dist}.{fn}-{i}")
+    for i, (dist, fns, args) in enumerate(ROWS)
+    for fn in fns
+]
+
+
+def _scipy_stats():  # noqa: ANN202
+    return pytest.importorskip("scipy.stats", reason="SciPy is the reference")
+
+
+def _assert_close(got, expected, rtol=1e-10) -> None:  # noqa: ANN001
+    got, expected = np.asarray(got), np.asarray(expected)
+    assert got.shape == expected.shape
+    # log-probabilities near 0 are compared on an absolute scale
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=1e-14, equal_nan=True)
+
+
+@pytest.mark.parametrize("dist,fn,args", PARAMS)
+def test_values_match_scipy(dist: str, fn: str, args: tuple) -> None:
+    reference = getattr(getattr(_scipy_stats(), dist), fn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # SciPy warns on nan parameters
+        expected = reference(*args)
+    got = getattr(getattr(stats, dist), fn)(*args)
+    # SciPy's own log(1 - tiny) and log(cdf) round where tapeflow takes log1p of the
+    # complement: those entries agree to 1e-6 relative (checked against mpmath below).
+    rtol = 1e-6 if fn in ("logcdf", "logsf") else 1e-9
+    _assert_close(got, expected, rtol)
+
+
+@pytest.mark.parametrize(
+    "dist,args",
+    [
+        ("norm", (0.3, 0.1, 2.0)),
+        ("t", (0.3, 3.0, 0.1, 2.0)),
+        ("gamma", (2.3, 3.0, 0.1, 2.0)),
+        ("chi2", (2.3, 3.0, 0.1, 2.0)),
+        ("beta", (0.3, 3.0, 2.0)),
+    ],
+)
+def test_float32_stays_float32_and_scalars_stay_scalars(dist: str, args: tuple) -> None:
+    for fn in CONTINUOUS:
+        f = getattr(getattr(stats, dist), fn)
+        assert np.ndim(f(*args)) == 0 and np.result_type(f(*args)) == np.float64
+        single = f(*(np.float32(a) for a in args))
+        assert single.dtype == np.float32, (dist, fn)
+        expected = f(*args)
+        np.testing.assert_allclose(single, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_log_tails_are_more_accurate_than_log_of_the_probability() -> None:
+    mpmath = pytest.importorskip("mpmath", reason="mpmath is the high-precision reference")
+    mpmath.mp.dps = 40
+    # P(a, y) near 1: gamma.logsf, poisson.logcdf, beta.logcdf near 0
+    cases = [
+        (stats.gamma.logsf(0.03, 2.5), mpmath.log(mpmath.gammainc(2.5, 0.03, mpmath.inf, True))),
+        (stats.poisson.logcdf(30.0, 2.0), mpmath.log(mpmath.gammainc(31, 2.0, mpmath.inf, True))),
+        (stats.beta.logcdf(0.999, 2.0, 3.0), mpmath.log(mpmath.betainc(2, 3, 0, 0.999, True))),
+        (stats.t.logcdf(30.0, 3.0), None),
+    ]
+    for got, exact in cases[:3]:
+        np.testing.assert_allclose(got, float(exact), rtol=1e-12)
+    assert -1e-4 < cases[3][0] < 0  # log1p(-tail), not log of a rounded 1
+
+
+def test_dirichlet_matches_scipy() -> None:
+    scipy_stats = _scipy_stats()
+    alpha = np.array([1.5, 2.0, 0.7])
+    points = RNG.dirichlet(alpha, 5).T  # components on the first axis, as in SciPy
+    for x in (points, points[:, 0], points[:2], points[:2, 0]):
+        for fn in ("logpdf", "pdf"):
+            expected = getattr(scipy_stats.dirichlet, fn)(x, alpha)
+            _assert_close(getattr(stats.dirichlet, fn)(x, alpha), expected)
+
+
+@pytest.mark.parametrize(
+    "x,alpha,match",
+    [
+        ([0.2, 0.8], [0.0, 1.0], "greater than 0"),
+        ([0.2, 0.8], [[1.0, 1.0]], "one dimensional"),
+        ([0.2, 0.3, 0.1, 0.4], [1.0, 1.0], "one entry fewer"),
+        ([-0.2, 1.2], [1.0, 1.0], "greater than or equal to zero"),
+        ([0.0, 1.0], [0.5, 1.0], "greater than zero if its alpha is less than one"),
+        ([0.2, 0.7], [1.0, 1.0], "normal simplex"),
+    ],
+)
+def test_dirichlet_checks_like_scipy(x, alpha, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        stats.dirichlet.logpdf(np.array(x), np.array(alpha))
+    # the checks run under grad too, where the values are known
+    with pytest.raises(ValueError, match=match):
+        tp.grad(lambda a: tnp.sum(stats.dirichlet.logpdf(np.array(x), a)))(np.array(alpha))
+
+
+def test_multivariate_normal_matches_scipy() -> None:
+    scipy_stats = _scipy_stats()
+    a = RNG.standard_normal((3, 3))
+    cov = a @ a.T + np.eye(3)
+    mean = RNG.standard_normal(3)
+    points = RNG.standard_normal((4, 3))
+    cases = [
+        (points, mean, cov),
+        (points, None, cov),
+        (points, mean, np.array([1.0, 2.0, 3.0])),
+        (points, mean, 2.0),
+        (points[0], mean, cov),
+        (points[:, 0], None, 2.0),  # one dimension: each entry a point
+        (0.5, None, 1),
+    ]
+    for x, m, c in cases:
+        for fn in ("logpdf", "pdf"):
+            expected = getattr(scipy_stats.multivariate_normal, fn)(x, m, c)
+            _assert_close(getattr(stats.multivariate_normal, fn)(x, m, c), expected)
+
+
+@pytest.mark.parametrize(
+    "call,error,match",
+    [
+        (lambda: stats.multivariate_normal.cdf([0.0, 0.0]), NotImplementedError, "cdf"),
+        (lambda: stats.multivariate_normal.logcdf([0.0]), NotImplementedError, "logcdf"),
+        (
+            lambda: stats.multivariate_normal.logpdf([0.0], allow_singular=True),
+            NotImplementedError,
+            "allow_singular",
+        ),
+        (lambda: stats.multivariate_normal.logpdf([0.0, 1.0], [0.0, 0.0, 0.0]), ValueError, "3"),
+        (lambda: stats.norm.logpdf(1j), TypeError, "norm.logpdf takes real arguments"),
+        (lambda: stats.gamma.cdf(1.0 + 0j, 2.0), TypeError, "gamma.cdf takes real"),
+    ],
+)
+def test_errors_name_the_problem(call, error, match: str) -> None:
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_poisson_count_has_no_gradient_and_mean_has_the_pmf() -> None:
+    mu = 3.0
+    for k in (0.0, 2.0, 5.0):
+        # d/dmu cdf(k; mu) = -pmf(k; mu), d/dmu sf = pmf
+        np.testing.assert_allclose(tp.grad(stats.poisson.cdf, 1)(k, mu), -stats.poisson.pmf(k, mu))
+        np.testing.assert_allclose(tp.grad(stats.poisson.sf, 1)(k, mu), stats.poisson.pmf(k, mu))
+        assert tp.grad(stats.poisson.logpmf, 0)(k, mu) == 0.0
+
+
+# ----- the incomplete functions ------------------------------------------------------------
+def test_incomplete_functions_match_scipy() -> None:
+    special = pytest.importorskip("scipy.special", reason="SciPy is the reference")
+    a = np.exp(RNG.uniform(-3, 7, 2000))  # 0.05 to 1100
+    x = a * np.exp(RNG.uniform(-2, 2, 2000))
+    b = np.exp(RNG.uniform(-3, 6, 2000))
+    y = RNG.uniform(0, 1, 2000)
+    for ours, theirs in (
+        (gammainc(a, x), special.gammainc(a, x)),
+        (gammaincc(a, x), special.gammaincc(a, x)),
+        (betainc(a, b, y), special.betainc(a, b, y)),
+    ):
+        # Below 1e-250 SciPy's own values lose digits (mpmath agrees with these to 1e-12).
+        shown = theirs > 1e-250
+        np.testing.assert_allclose(ours[shown], theirs[shown], rtol=1e-11)
+        assert np.all(ours[~shown] < 1e-245)
+    edges = [(2.0, 0.0), (2.0, np.inf), (0.0, 1.0), (-1.0, 1.0), (1.0, -1.0), (np.nan, 1.0)]
+    for av, xv in edges:
+        for ours, theirs in ((gammainc, special.gammainc), (gammaincc, special.gammaincc)):
+            np.testing.assert_equal(ours(av, xv), theirs(av, xv) if av > 0 else np.nan)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_shape_derivatives_of_the_incomplete_gamma_function_match_mpmath(order: int) -> None:
+    mpmath = pytest.importorskip("mpmath", reason="mpmath is the high-precision reference")
+    mpmath.mp.dps = 30
+    points = [(0.3, 0.2), (0.7, 3.0), (2.5, 1.0), (6.0, 9.0), (40.0, 35.0), (150.0, 170.0)]
+    for a, x in points:
+        exact = mpmath.diff(lambda s, x=x: mpmath.gammainc(s, 0, x, regularized=True), a, order)
+        np.testing.assert_allclose(_np_gammainc(a, x, da=order), float(exact), rtol=1e-9)
+        upper = _np_gammainc(a, x, da=order, upper=True)
+        np.testing.assert_allclose(upper, -float(exact), rtol=1e-9)
+
+
+@pytest.mark.parametrize("da,db", [(1, 0), (0, 1), (1, 1), (2, 0), (0, 2)])
+def test_shape_derivatives_of_the_incomplete_beta_function_match_mpmath(da: int, db: int) -> None:
+    mpmath = pytest.importorskip("mpmath", reason="mpmath is the high-precision reference")
+    mpmath.mp.dps = 30
+    points = [(0.4, 0.6, 0.3), (2.0, 3.0, 0.7), (5.0, 0.8, 0.95), (30.0, 20.0, 0.55)]
+    for a, b, x in points:
+        exact = mpmath.diff(
+            lambda s, t, x=x: mpmath.betainc(s, t, 0, x, regularized=True), (a, b), (da, db)
+        )
+        np.testing.assert_allclose(_np_betainc(a, b, x, da=da, db=db), float(exact), rtol=1e-9)
+
+
+def test_a_series_that_does_not_converge_is_nan_not_wrong(monkeypatch) -> None:  # noqa: ANN001
+    import tapeflow.scipy.stats._incomplete as incomplete
+
+    monkeypatch.setattr(incomplete, "_MAX_TERMS", 3)
+    assert np.isnan(gammainc(50.0, 45.0)) and np.isnan(betainc(30.0, 20.0, 0.6))
+    assert gammainc(50.0, 0.0) == 0.0  # edges need no series
+
+
+# ----- transforms ------------------------------------------------------------------------
+def test_vmap_is_batched_and_matches_a_loop() -> None:
+    xs = np.abs(RNG.standard_normal((4, 3))) + 0.2
+    shapes = np.abs(RNG.standard_normal(4)) + 0.5
+
+    def f(x, a):  # noqa: ANN001, ANN202
+        return stats.gamma.logcdf(x, a) + stats.beta.sf(x / 4, a, 2.0) + stats.t.cdf(x, a)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchingFallbackWarning)
+        got = tp.vmap(f)(xs, shapes)
+        grads = tp.vmap(tp.grad(lambda x, a: tnp.sum(f(x, a)), argnums=(0, 1)))(xs, shapes)
+    np.testing.assert_allclose(
+        got, np.stack([f(x, a) for x, a in zip(xs, shapes, strict=True)]), rtol=1e-12
+    )
+    for i in range(2):
+        loop = [
+            tp.grad(lambda x, a: tnp.sum(f(x, a)), argnums=(0, 1))(x, a)[i]
+            for x, a in zip(xs, shapes, strict=True)
+        ]
+        np.testing.assert_allclose(grads[i], np.stack(loop), rtol=1e-10)
+
+
+def test_jit_compiles_a_likelihood() -> None:
+    data = np.abs(RNG.standard_normal(20)) + 0.1
+
+    def nll(params):  # noqa: ANN001, ANN202
+        a, scale = params
+        return -tnp.sum(stats.gamma.logpdf(data, a, 0.0, scale)) - stats.gamma.logsf(3.0, a)
+
+    params = np.array([1.5, 0.8])
+    compiled = tp.jit(tp.value_and_grad(nll))
+    value, grad = compiled(params)
+    eager_value, eager_grad = tp.value_and_grad(nll)(params)
+    np.testing.assert_array_equal(value, eager_value)
+    np.testing.assert_array_equal(grad, eager_grad)
