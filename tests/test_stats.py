@@ -189,6 +189,20 @@ def test_errors_name_the_problem(call, error, match: str) -> None:
         call()
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_t_cdf_has_the_density_as_slope_at_its_center(dtype) -> None:  # noqa: ANN001
+    df, zero = dtype(3.0), dtype(0.0)
+    rtol = 1e-6 if dtype == np.float64 else 1e-5
+    for fn, sign in ((stats.t.cdf, 1), (stats.t.sf, -1), (stats.t.logcdf, 2), (stats.t.logsf, -2)):
+        slope = tp.grad(fn)(zero, df)
+        assert slope.dtype == dtype
+        np.testing.assert_allclose(slope, sign * stats.t.pdf(0.0, 3.0), rtol=rtol)
+        _, tangent = tp.jvp(fn, (zero, df), (dtype(1.0), dtype(0.0)))
+        np.testing.assert_allclose(tangent, sign * stats.t.pdf(0.0, 3.0), rtol=rtol)
+        assert abs(tp.grad(fn, 1)(zero, df)) < 1e-12  # every df puts half the mass below 0
+    np.testing.assert_allclose(stats.t.cdf(zero, df), 0.5, rtol=1e-7)
+
+
 def test_poisson_count_has_no_gradient_and_mean_has_the_pmf() -> None:
     mu = 3.0
     for k in (0.0, 2.0, 5.0):

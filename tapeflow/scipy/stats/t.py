@@ -64,11 +64,14 @@ def _tails(name: str, x: Any, df: Any, loc: Any, scale: Any) -> tuple[Any, Any, 
     z, df, _, valid = _standard(name, x, df, loc, scale)
     z2 = z * z
     far = z2 > df
-    # Each branch sees only arguments in its own regime (and z = 0 moved off the kink of
-    # |z|, where the slope would be 0 * inf), so no discarded branch leaks a nan.
-    tiny = float(np.sqrt(np.finfo(z2.dtype).tiny)) * 1e4
+    # The far branch sees only far arguments, so where it is discarded (near 0) it leaks
+    # no 0 * inf. The near branch goes through |z|, whose slope at 0 is 0 * inf: there z
+    # moves by a tiny amount (the value changes below rounding), and the slope is the
+    # density at 0, as it should be.
+    tiny = np.sqrt(np.finfo(z2.dtype).tiny) * z2.dtype.type(1e4)
     z2_far = safe(far, z2, 2 * df)
-    z2_near = safe(far | (z2 == 0), tiny * tiny, z2)
+    z_near = z + where(z == 0, tiny, z2.dtype.type(0))
+    z2_near = z_near * z_near
     tail_far = 0.5 * betainc(0.5 * df, 0.5, df / (df + z2_far))
     tail_near = 0.5 - 0.5 * betainc(0.5, 0.5 * df, z2_near / (df + z2_near))
     return where(far, tail_far, tail_near), z < 0, valid
