@@ -43,10 +43,6 @@ CASES = [c for c in _all_cases() if c.name not in NOT_BATCHABLE]
 # Cases that cannot be batched by design, each checked for its clear error below
 # instead of being run against the loop: (case name, in_axes) pairs.
 BY_DESIGN = {
-    # numpy.linalg.lstsq returns residuals whose *shape* depends on the rank of each
-    # matrix, so a batch of matrices has no single answer: tapeflow's lstsq reads the
-    # rank with int(), which vmap refuses with its control-flow error.
-    ("linalg.lstsq", "batched a"),
     # ndarray.dot(traced) is numpy's own method: it converts its argument, which
     # tapeflow refuses (use x @ y or tnp.dot).
     ("np.dot-method", "plain ndarray.dot"),
@@ -54,8 +50,6 @@ BY_DESIGN = {
 
 
 def _by_design(case, in_axes) -> bool:
-    if case.name.startswith("linalg.lstsq") and in_axes[0] is not None:
-        return True
     return case.name.startswith("np.dot-method") and in_axes[0] is None
 
 
@@ -679,12 +673,6 @@ def test_generic_rules_only_by_name_in_tapeflow_namespaces() -> None:
 def test_cases_that_cannot_be_batched_fail_clearly() -> None:
     """The by-design exclusions above raise errors that say what to do."""
     by_name = {c.name: c for c in CASES}
-    lstsq = next(c for n, c in by_name.items() if n.startswith("linalg.lstsq"))
-    shapes = lstsq.shapes[0]
-    examples = _examples(lstsq, shapes)
-    in_axes = (0,) + (None,) * (len(shapes) - 1)
-    with pytest.raises(TypeError, match="where"):
-        tp.vmap(lstsq.fun, in_axes=in_axes)(*_batch(examples, in_axes))
     dot = next(c for n, c in by_name.items() if n.startswith("np.dot-method"))
     shapes = dot.shapes[0]
     examples = _examples(dot, shapes)

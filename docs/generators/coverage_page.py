@@ -34,18 +34,27 @@ __all__ = ["build_table", "main", "NOTES", "default_path"]
 # Conventions worth knowing, by primitive or function name (shown in the notes column).
 NOTES: dict[str, str] = {
     # ties
-    "max": "ties split the gradient equally",
-    "min": "ties split the gradient equally",
-    "amax": "ties split the gradient equally",
-    "amin": "ties split the gradient equally",
+    "max": "ties split the gradient equally; initial= and where= (with initial=)",
+    "min": "ties split the gradient equally; initial= and where= (with initial=)",
+    "amax": "ties split the gradient equally; initial= and where= (with initial=)",
+    "amin": "ties split the gradient equally; initial= and where= (with initial=)",
     "maximum": "ties split the gradient equally between the arguments",
     "minimum": "ties split the gradient equally between the arguments",
     "fmax": "ties split equally; a NaN argument gets no gradient",
     "fmin": "ties split equally; a NaN argument gets no gradient",
-    "nanmax": "NaNs ignored; ties split equally",
-    "nanmin": "NaNs ignored; ties split equally",
+    "nanmax": "NaNs ignored; ties split equally; initial=, where=",
+    "nanmin": "NaNs ignored; ties split equally; initial=, where=",
+    "nansum": "NaNs ignored; initial=, where=",
+    "nanmean": "NaNs ignored; where=",
     "ptp": "ties split equally at both ends",
     "sort": "among ties the gradient goes to the entry the sort put in that place",
+    "select": "gradient to the choice (or default) each entry came from; none to conditions",
+    "nan_to_num": "replaced entries (NaN, infinities) get no gradient",
+    "real_if_close": "decides on values: tp.jit refuses it; vmap decides once per batch",
+    "polyval": "differentiable in the coefficients and the points",
+    "r_": "numpy's np.r_ converts traced pieces with np.array: use tnp.r_[...]",
+    "c_": "numpy's np.c_ converts traced pieces with np.array: use tnp.c_[...]",
+    "unique": "each value's gradient goes to its first occurrence; index outputs plain",
     "median": "gradient to the middle element(s) of the sort",
     "percentile": "gradient to the order statistics interpolated between",
     "quantile": "gradient to the order statistics interpolated between",
@@ -92,10 +101,13 @@ NOTES: dict[str, str] = {
     "logaddexp": "numerically stable",
     "logaddexp2": "numerically stable",
     # products and reductions
-    "prod": "zero-safe (no division by x)",
+    "sum": "initial=, where=",
+    "mean": "where=",
+    "prod": "zero-safe (no division by x); initial=, where=",
     "cumprod": "zero-safe",
-    "var": "ddof supported",
-    "std": "ddof supported; infinite slope where the variance is 0",
+    "var": "ddof, where= supported; complex input: mean(|d|^2), real",
+    "std": "ddof, where= supported; gradient 0 where the variance is 0 (one value, equal values)",
+    "pad": "every numpy mode ('empty' pads zeros); statistic modes via max, min, mean, median",
     # linear algebra
     "inv": "nonsingular input",
     "solve": "nonsingular a; vector or matrix right-hand sides, batched",
@@ -106,7 +118,7 @@ NOTES: dict[str, str] = {
     "svd": "full_matrices=False; U and Vh need distinct nonzero singular values",
     "qr": "reduced mode, M >= N, full column rank",
     "pinv": "constant rank near the input",
-    "lstsq": "constant (full) rank near the input",
+    "lstsq": "constant (full) rank near the input; under jit/vmap NaN residuals if rank-deficient",
     # indexing and updates
     "getitem": "repeated integer indices accumulate (scatter-add)",
     "take": "repeated indices accumulate",
@@ -133,10 +145,6 @@ NOTES: dict[str, str] = {
     "differentiable in d",
     "scipy.signal.convolve": "N-d, modes full/same/valid; method direct or fft (numpy only)",
     "scipy.signal.correlate": "convolve with the reversed conjugate of in2",
-    "scipy.stats.incomplete_gamma": "derivatives of every order in a and x; in a by Taylor "
-    "arithmetic through the series and continued fraction",
-    "scipy.stats.incomplete_beta": "derivatives of every order in a, b and x; in a and b by "
-    "Taylor arithmetic through the continued fraction",
     **{
         f"scipy.stats.poisson.{name}": "k is discrete: no gradient (as floor); differentiable in mu"
         for name in ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf")
@@ -180,6 +188,13 @@ _OPERATORS = {
     "//": "floor_divide",
     "%": "mod",
 }
+
+
+# Methods of Python's containers, which a wrapper calls on lists and tuples (``.append``,
+# ``.index``): never read as the tapeflow.numpy functions of the same name.
+_CONTAINER_METHODS = frozenset(
+    name for kind in (list, tuple, dict, set, str) for name in dir(kind) if not name.startswith("_")
+)
 
 
 class _Operator:
@@ -238,6 +253,8 @@ def _referenced(fn: types.FunctionType) -> Iterable[Any]:
                     continue
                 yield value
             elif op in ("LOAD_ATTR", "LOAD_METHOD") and not after_foreign:
+                if arg in _CONTAINER_METHODS:
+                    continue  # parts.append(...) is list's method, not tnp.append
                 value = getattr(tnp, arg, None)
                 if value is not None:
                     yield value
@@ -403,6 +420,17 @@ def _special_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
     return rows
 
 
+def _replacement_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
+    """numpy objects that traced arrays must not reach, and tapeflow.numpy's stand-ins."""
+    from tapeflow.numpy.declare import REPLACEMENTS
+
+    rows = []
+    for numpy_name, obj in sorted(REPLACEMENTS.items()):
+        short = numpy_name.rsplit(".", 1)[-1]
+        rows.append((f"tapeflow.numpy.{short}", short, _reached(type(obj).__getitem__, prims)))
+    return rows
+
+
 # The other SciPy-mirroring modules, one section each: (module, how users spell it).
 _SCIPY_SECTIONS = (
     ("tapeflow.scipy.signal", "scipy.signal"),
@@ -492,6 +520,7 @@ def build_table() -> str:
     prims = registered_primitives(builtin_only=True)
     numpy_rows = _numpy_rows(prims)
     special_rows = _special_rows(prims)
+    replacement_rows = _replacement_rows(prims)
     scipy_sections = [(t, _module_rows(prims, m, t)) for m, t in _SCIPY_SECTIONS]
     scipy_rows = [row for _, rows in scipy_sections for row in rows]
     method_rows = _method_rows(prims)
@@ -562,6 +591,23 @@ def build_table() -> str:
             f"| `{name}` | {_status(reached, prims, 'vjp')} | {_status(reached, prims, 'jvp')} "
             f"| {_batching(reached, prims)} | {_cell(', '.join(sorted(reached)))} "
             f"| {_cell(_note(impl_name))} |"
+        )
+    if replacement_rows:
+        lines += [
+            "",
+            "## numpy objects with a tapeflow.numpy stand-in (`tnp.r_[...]`)",
+            "",
+            "numpy's own objects convert traced arrays with `np.array`, which fails (naming",
+            "the stand-in); use these instead.",
+            "",
+            "| object | VJP | JVP | batching | via | notes |",
+            "|---|---|---|---|---|---|",
+        ]
+    for name, short, reached in replacement_rows:
+        lines.append(
+            f"| `{name}` | {_status(reached, prims, 'vjp')} | {_status(reached, prims, 'jvp')} "
+            f"| {_batching(reached, prims)} | {_cell(', '.join(sorted(reached)))} "
+            f"| {_cell(_note(short))} |"
         )
     for title, rows in scipy_sections:
         if not rows:

@@ -35,7 +35,7 @@ def _add(a: Any, b: Any) -> Any:
     return a + b
 
 
-def _same(value: Any, like: Any) -> Any:
+def _same(value: Any, like: Any, *flags: Any) -> Any:
     return value
 
 
@@ -44,8 +44,10 @@ class ArrayOps:
 
     ``zeros(like)``: a zero cotangent with ``like``'s shape and dtype (a constant).
     ``add(a, b)``: the sum of two cotangents or tangents of one value.
-    ``fit_cotangent(ct, arg)``: sum a cotangent over the axes that broadcasting added
-    to ``arg`` and give it ``arg``'s dtype (broadcasting primitives).
+    ``fit_cotangent(ct, arg, unbroadcast)``: give a cotangent ``arg``'s dtype (the real
+    part for a real ``arg``) and, when ``unbroadcast`` is true (broadcasting primitives),
+    sum it over the axes that broadcasting added to ``arg``. The tape calls it for every
+    cotangent whose dtype (or broadcast shape) differs from its argument's.
     ``fit_tangent(t, ans)``: broadcast a tangent up to ``ans``'s shape and dtype.
     ``cast(x, like)``: ``x`` with the dtype of the transform's input ``like`` (a real
     part for a real input), as a scalar when ``like`` is one.
@@ -70,7 +72,7 @@ class ArrayOps:
     def __init__(self) -> None:
         self.zeros: Callable[[Any], Any] = lambda like: 0.0 * like
         self.add: Callable[[Any, Any], Any] = _add
-        self.fit_cotangent: Callable[[Any, Any], Any] = _same
+        self.fit_cotangent: Callable[[Any, Any, bool], Any] = _same
         self.fit_tangent: Callable[[Any, Any], Any] = _same
         self.cast: Callable[[Any, Any], Any] = _same
         self.moveaxis: Callable[..., Any] = _no_array_layer("move a batch axis")

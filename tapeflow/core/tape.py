@@ -400,18 +400,22 @@ def backward(tape: Tape, seeds: dict[int, Any], retain: bool = False) -> list[An
                 ct = rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)
             else:
                 ct = rule(ans, *args, **kwargs)(g) if kwargs else rule(ans, *args)(g)
-            if broadcasts:
-                arg = args[argnum]
-                kind = type(ct)
-                # Scalars of one type always fit (no attribute reads: they are slow on numpy
-                # scalars); arrays and tracers fit when shape and dtype match.
-                if kind is not type(arg) or kind is _ndarray or kind is Tracer:
-                    try:  # the common case, checked inline: shapes and dtypes already match
-                        fits = ct.shape == arg.shape and ct.dtype == arg.dtype
-                    except AttributeError:
-                        fits = False
-                    if not fits:
-                        ct = fit_cotangent(ct, arg)
+            # Every cotangent gets its argument's dtype here, whatever the rule computed: a
+            # real argument never receives the imaginary part of a complex cotangent, and a
+            # float32 one never a float64 cotangent. Broadcasting primitives also have their
+            # cotangents summed back to the argument's shape.
+            arg = args[argnum]
+            kind = type(ct)
+            # Scalars of one type always fit (no attribute reads: they are slow on numpy
+            # scalars), and so do containers of one type (the tuples of custom calls); arrays
+            # and tracers fit when their dtypes (and shapes, if broadcast) match.
+            if kind is not type(arg) or kind is _ndarray or kind is Tracer:
+                try:  # the common case, checked inline: dtypes and shapes already match
+                    fits = ct.dtype == arg.dtype and (not broadcasts or ct.shape == arg.shape)
+                except AttributeError:
+                    fits = False
+                if not fits:
+                    ct = fit_cotangent(ct, arg, broadcasts)
             old = cts[pslot]
             cts[pslot] = ct if old is None else accumulate(old, ct)
     return cts

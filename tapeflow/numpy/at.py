@@ -223,6 +223,10 @@ def _tie_weights(ans: Any, x: Any, v: Any, index: Any) -> tuple[Any, Any, Any]:
     """(weight of each x entry, weight of each entry of expanded v, count of ties)."""
     dtype = dtype_of(ans)
     hit_x = astype(equal(x, ans), dtype)
+    # v is compared as the update stored it, rounded to x's dtype: -1.97 (a Python float)
+    # never equals its float32 rounding, and no entry would win (a 0/0 gradient).
+    if dtype_of(v) != dtype:
+        v = astype(v, dtype) if type(v) is Tracer else np.asarray(v, dtype)
     hit_v = astype(equal(_expand(v, x, index), getitem(ans, index)), dtype)
     count = hit_x + at_add(np.zeros(shape_of(ans), dtype), hit_v, index=index)
     return hit_x, hit_v, count

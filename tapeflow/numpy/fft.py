@@ -31,7 +31,8 @@ from tapeflow.core.primitive import defbatch, deflinear, primitive
 from tapeflow.numpy.declare import no_out, register_numpy
 from tapeflow.numpy.elementwise import conj, real
 from tapeflow.numpy.meta import as_operand, axes_tuple, dtype_of, is_complex, shape_of
-from tapeflow.numpy.shape import moveaxis, pad, roll
+from tapeflow.numpy.padding import pad
+from tapeflow.numpy.shape import moveaxis, roll
 
 __all__ = [
     "fft",

@@ -46,23 +46,35 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     return g
 
 
-def fit_cotangent(ct: Any, arg: Any) -> Any:
-    """Sum ``ct`` to ``arg``'s shape and give it ``arg``'s dtype when ``arg`` is an array."""
+def fit_cotangent(ct: Any, arg: Any, unbroadcast_axes: bool = True) -> Any:
+    """``ct`` with ``arg``'s dtype (a real part for a real ``arg``) and, unless
+    ``unbroadcast_axes`` is false, summed to ``arg``'s shape.
+
+    The tape calls it for every cotangent that does not fit its argument, so no rule
+    needs to: a real value that met a complex one never keeps an imaginary cotangent.
+    """
+    if type(ct) is tuple:  # the cotangents of a custom call's outputs, one per output
+        return ct
     try:  # the common cases, checked cheaply
         shape = arg.shape
         if ct.dtype == arg.dtype:
-            if ct.shape == shape:
+            if ct.shape == shape or not unbroadcast_axes:
                 return ct  # nothing to do
             if type(ct) is ndarray:  # a plain array broadcast up: sum it back down
                 return unbroadcast(ct, shape)
     except AttributeError:
         pass
-    shape = shape_of(arg)
-    if shape_of(ct) != shape:
-        ct = unbroadcast(ct, shape)
+    if unbroadcast_axes:
+        shape = shape_of(arg)
+        if shape_of(ct) != shape:
+            ct = unbroadcast(ct, shape)
     # type(), not isinstance: numpy's float64/complex128 scalars subclass float/complex
     # and still need their complex cotangents made real.
-    if type(arg) not in (float, int, complex):
+    kind = type(arg)
+    if kind is float:  # a Python float (an input's value): real, with any float dtype
+        if np.issubdtype(dtype_of(ct), np.complexfloating):
+            ct = real(ct)
+    elif kind is not int and kind is not complex:
         dtype = dtype_of(arg)
         ct_dtype = dtype_of(ct)
         if ct_dtype != dtype and np.issubdtype(dtype, np.inexact):

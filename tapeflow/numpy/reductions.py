@@ -33,9 +33,11 @@ from tapeflow.core.primitive import (
     nondifferentiable,
     primitive,
 )
+from tapeflow.core.tracer import Tracer
 from tapeflow.numpy.declare import method, no_out, register_numpy
 from tapeflow.numpy.dispatch import ufunc_accumulate, ufunc_reduce
-from tapeflow.numpy.elementwise import astype, equal, exp, where
+from tapeflow.numpy.elementwise import astype, equal, exp, maximum, minimum
+from tapeflow.numpy.elementwise import where as _where
 from tapeflow.numpy.joining import concatenate
 from tapeflow.numpy.meta import dtype_of, normalize_axis, reduced_count, shape_of
 from tapeflow.numpy.shape import broadcast_to, flip, ravel, reshape, transpose
@@ -59,6 +61,8 @@ __all__ = [
     "linear_scan",
     "restore_reduced",
     "max_shift",
+    "masked",
+    "masked_count",
 ]
 
 
@@ -83,6 +87,76 @@ def _with_dtype(a: Any, dtype: Any) -> Any:
     return astype(a, dtype)
 
 
+# ----- numpy's where= and initial= of reductions, as compositions ----------------------
+# The mask is an ordinary (positional) argument of the where primitive, never a keyword
+# of the reduction: keywords are static (tp.jit keys its cache on them), a mask is data.
+def _as_mask(where: Any) -> Any:
+    if type(where) is Tracer:
+        return where
+    where = np.asarray(where)
+    if where.dtype != np.bool_:
+        raise TypeError(f"where= must be a boolean mask, got an array of dtype {where.dtype}")
+    return where
+
+
+def masked(a: Any, where: Any, fill: Any) -> Any:
+    """``a`` with ``fill`` where the reduction's ``where=`` mask is False."""
+    if where is True:
+        return a
+    where = _as_mask(where)
+    shape, mask_shape = tuple(shape_of(a)), tuple(shape_of(where))
+    try:
+        fits = np.broadcast_shapes(mask_shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"where= of shape {mask_shape} does not broadcast to the shape {shape}")
+    return _where(where, a, fill)
+
+
+def masked_count(a: Any, axis: Any, keepdims: bool, where: Any) -> Any:
+    """How many entries of ``a`` the mask selects in each reduced slice: an int without a
+    mask, else real values of ``a``'s precision (float32 for float32 and complex64)."""
+    if where is True:
+        return reduced_count(a, axis)
+    dtype = np.dtype(dtype_of(a))
+    dtype = np.finfo(dtype).dtype if np.issubdtype(dtype, np.inexact) else np.float64
+    selected = astype(broadcast_to(_as_mask(where), tuple(shape_of(a))), dtype)
+    return _sum(selected, axis=axis, keepdims=keepdims)
+
+
+def _lowest(dtype: Any, largest: bool) -> Any:
+    """The fill a max (``largest``) or min ignores: -inf/+inf, or an integer bound."""
+    dtype = np.dtype(dtype)
+    if np.issubdtype(dtype, np.inexact):
+        return -np.inf if largest else np.inf
+    if dtype == np.bool_:
+        return not largest
+    bits = 8 * dtype.itemsize  # the integer bounds (np.iinfo's, spelled out)
+    if np.issubdtype(dtype, np.unsignedinteger):
+        low, high = 0, (1 << bits) - 1
+    else:
+        low, high = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return low if largest else high
+
+
+def _with_initial(result: Any, initial: Any, combine: Any) -> Any:
+    """numpy's ``initial=``: one more value joined with every result by ``combine``."""
+    if initial is None:
+        return result
+    if type(initial) is not Tracer:  # a constant of the result's dtype, as numpy casts it
+        initial = np.asarray(initial, dtype_of(result))
+    return combine(result, initial)
+
+
+def _add(a: Any, b: Any) -> Any:
+    return a + b
+
+
+def _multiply(a: Any, b: Any) -> Any:
+    return a * b
+
+
 # ----- sum and mean -----------------------------------------------------------
 def _np_sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return np.sum(x, axis=axis, keepdims=keepdims)
@@ -104,10 +178,26 @@ defbatch(_sum, axis_rule(_sum, "all"))
 _sum.primitive.jit_call = _sum_jit_call
 
 
-def sum(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    """Sum of array elements over the given axes (numpy.sum)."""
-    a = _with_dtype(a, dtype)
-    return _sum(a, axis=axis, keepdims=keepdims)
+def sum(  # noqa: A001
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    keepdims: bool = False,
+    *,
+    initial: Any = None,
+    where: Any = True,
+) -> Any:
+    """Sum of array elements over the given axes (numpy.sum).
+
+    ``where`` (a boolean mask that broadcasts to ``a``) selects the entries summed;
+    ``initial`` is added to every result. Both are differentiable compositions.
+
+    Example:
+        >>> float(sum(np.array([1.0, 2.0, 4.0]), where=np.array([True, False, True]), initial=10))
+        15.0
+    """
+    a = masked(_with_dtype(a, dtype), where, 0)
+    return _with_initial(_sum(a, axis=axis, keepdims=keepdims), initial, _add)
 
 
 def _np_mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -124,10 +214,20 @@ deflinear(
 defbatch(_mean, axis_rule(_mean, "all"))
 
 
-def mean(a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
-    """Arithmetic mean over the given axes (numpy.mean)."""
+def mean(
+    a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, *, where: Any = True
+) -> Any:
+    """Arithmetic mean over the given axes (numpy.mean), of the entries ``where`` selects.
+
+    Example:
+        >>> float(mean(np.array([1.0, 2.0, 4.0]), where=np.array([True, False, True])))
+        2.5
+    """
     a = _with_dtype(a, dtype)
-    return _mean(a, axis=axis, keepdims=keepdims)
+    if where is True:
+        return _mean(a, axis=axis, keepdims=keepdims)
+    total = _sum(masked(a, where, 0), axis=axis, keepdims=keepdims)
+    return total / masked_count(a, axis, keepdims, where)
 
 
 # ----- max and min: ties share the gradient equally -------------------------
@@ -163,14 +263,57 @@ defjvp(_min, _extremum_jvp)
 defbatch(_min, axis_rule(_min, "all"))
 
 
-def max(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    """Maximum over the given axes; tied maxima share the gradient equally."""
-    return _max(a, axis=axis, keepdims=keepdims)
+def _extremum(
+    prim: Any,
+    combine: Any,
+    largest: bool,
+    a: Any,
+    axis: Any,
+    keepdims: bool,
+    initial: Any,
+    where: Any,
+) -> Any:
+    if where is not True and initial is None:
+        name = combine.__name__
+        raise ValueError(
+            f"reduction operation '{name}' does not have an identity, so to use a where mask "
+            "one has to specify 'initial' (as numpy says)"
+        )
+    if initial is not None and reduced_count(a, axis) == 0:  # numpy: initial alone
+        out_shape = np.sum(np.zeros(shape_of(a), np.int8), axis=axis, keepdims=keepdims).shape
+        return np.full(out_shape, initial, dtype_of(a))
+    # Masked entries hold the fill that never wins; where every entry is masked, the
+    # initial value wins and the masked ones get no gradient.
+    a = masked(a, where, _lowest(dtype_of(a), largest))
+    return _with_initial(prim(a, axis=axis, keepdims=keepdims), initial, combine)
 
 
-def min(a: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
-    """Minimum over the given axes; tied minima share the gradient equally."""
-    return _min(a, axis=axis, keepdims=keepdims)
+def max(  # noqa: A001
+    a: Any, axis: Any = None, keepdims: bool = False, *, initial: Any = None, where: Any = True
+) -> Any:
+    """Maximum over the given axes; tied maxima share the gradient equally.
+
+    ``initial`` takes part in every maximum (it is needed with ``where``, as in numpy).
+
+    Example:
+        >>> float(max(np.array([1.0, 5.0, 2.0]), where=np.array([True, False, True]), initial=0))
+        2.0
+    """
+    return _extremum(_max, maximum, True, a, axis, keepdims, initial, where)
+
+
+def min(  # noqa: A001
+    a: Any, axis: Any = None, keepdims: bool = False, *, initial: Any = None, where: Any = True
+) -> Any:
+    """Minimum over the given axes; tied minima share the gradient equally.
+
+    ``initial`` takes part in every minimum (it is needed with ``where``, as in numpy).
+
+    Example:
+        >>> float(min(np.array([1.0, -5.0, 2.0]), where=np.array([True, False, True]), initial=9))
+        1.0
+    """
+    return _extremum(_min, minimum, False, a, axis, keepdims, initial, where)
 
 
 amax = max
@@ -359,9 +502,18 @@ defbatch(_prod, axis_rule(_prod, "all"))
 
 
 def prod(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    *,
+    initial: Any = None,
+    where: Any = True,
 ) -> Any:
     """Product over the given axes (numpy.prod); correct gradients with zeros.
+
+    ``where`` selects the entries multiplied; ``initial`` multiplies every result.
 
     Example:
         >>> import tapeflow as tp
@@ -369,8 +521,8 @@ def prod(
         array([6., 0., 0.])
     """
     no_out(out, "prod")
-    a = _with_dtype(a, dtype)
-    return _prod(a, axis=axis, keepdims=keepdims)
+    a = masked(_with_dtype(a, dtype), where, 1)
+    return _with_initial(_prod(a, axis=axis, keepdims=keepdims), initial, _multiply)
 
 
 # ----- boolean- and index-valued reductions: plain values, no gradient -----
@@ -417,7 +569,7 @@ def _lse_weights(ans, a, axis, keepdims):  # type: ignore[no-untyped-def]
     # d logsumexp / d a_i = exp(a_i - ans): the softmax, never above 1. Where the
     # answer is -inf (every term is 0) the weights are 0 rather than nan.
     full = restore_reduced(ans, shape_of(a), axis, keepdims)
-    return exp(a - where(full == -np.inf, 0, full))
+    return exp(a - _where(full == -np.inf, 0, full))
 
 
 def _lse_vjp_a(ans, a, b=None, axis=None, keepdims=False):  # type: ignore[no-untyped-def]

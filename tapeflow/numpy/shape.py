@@ -1,11 +1,11 @@
-"""Shape manipulation: reshape, transpose, broadcasting, flips, rolls, repetition, padding.
+"""Shape manipulation: reshape, transpose, broadcasting, flips, rolls, repetition.
 
 These functions only move entries around, so each is linear: its VJP moves the
 cotangent back the same way and its JVP applies the same function to the tangent.
 Most are compositions of a few primitives (``reshape``, ``transpose``,
-``broadcast_to``, ``flip``, ``roll``, ``pad``) and need no rules of their own.
+``broadcast_to``, ``flip``, ``roll``) and need no rules of their own.
 Joining and splitting are in :mod:`tapeflow.numpy.joining`, diagonals in
-:mod:`tapeflow.numpy.diagonals`.
+:mod:`tapeflow.numpy.diagonals`, padding in :mod:`tapeflow.numpy.padding`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,7 @@ from tapeflow.batching import axis_rule, sole_batched, static_arg, to_front
 from tapeflow.core.primitive import (
     defbatch,
     defelementwise,
-    defjvp,
     deflinear,
-    defvjp,
     primitive,
     vjp_needs,
 )
@@ -38,6 +36,7 @@ __all__ = [
     "expand_dims",
     "squeeze",
     "moveaxis",
+    "rollaxis",
     "broadcast_arrays",
     "tile",
     "repeat",
@@ -46,7 +45,6 @@ __all__ = [
     "flipud",
     "roll",
     "rot90",
-    "pad",
     "atleast_1d",
     "atleast_2d",
     "atleast_3d",
@@ -205,6 +203,29 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     return _transpose(a, tuple(order))
 
 
+def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
+    """Move ``axis`` to come just before position ``start`` (numpy.rollaxis; prefer
+    :func:`moveaxis`).
+
+    Example:
+        >>> rollaxis(np.ones((2, 3, 4)), 2).shape
+        (4, 2, 3)
+    """
+    ndim = len(shape_of(a))
+    axis = axes_tuple(axis, ndim)[0]
+    if start < 0:
+        start += ndim
+    if not 0 <= start < ndim + 1:
+        raise np.exceptions.AxisError(
+            f"'start' arg requires {-ndim} <= start < {ndim + 1}, but {start} was passed in"
+        )
+    if axis < start:
+        start -= 1  # the axis leaves its place before start
+    order = [i for i in range(ndim) if i != axis]
+    order.insert(start, axis)
+    return _transpose(a, tuple(order))
+
+
 def broadcast_arrays(*args: Any) -> tuple[Any, ...]:
     """Broadcast arrays against each other (numpy.broadcast_arrays); returns a tuple."""
     shape = np.broadcast_shapes(*(shape_of(a) for a in args))
@@ -356,76 +377,6 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
     return _roll(a, shift=shift, axis=axis)
 
 
-# ----- padding -----------------------------------------------------------------------
-def _np_pad(x: Any, pad_width: Any, constant_values: Any = 0) -> Any:
-    return np.pad(x, pad_width, mode="constant", constant_values=constant_values)
-
-
-_pad = primitive(_np_pad, name="pad")
-
-
-def _unpad(g: Any, pad_width: Any) -> Any:
-    return g[tuple(slice(lo, n - hi) for (lo, hi), n in zip(pad_width, shape_of(g), strict=False))]
-
-
-# Affine, not linear (the padding is constant_values): the tangent is padded with zeros.
-defvjp(_pad, lambda ans, x, pad_width, constant_values=0: lambda g: _unpad(g, pad_width))
-defjvp(_pad, lambda t, ans, x, pad_width, constant_values=0: _pad(t, pad_width=pad_width))
-
-
-def _pad_batch(args: Any, dims: Any, **kwargs: Any) -> Any:
-    if not sole_batched(dims):
-        return NotImplemented
-    widths = static_arg(args, kwargs, 1, "pad_width")
-    value = static_arg(args, kwargs, 2, "constant_values", 0)
-    x = to_front(args[0], dims[0])
-    return _pad(x, pad_width=((0, 0),) + tuple(widths), constant_values=value), 0
-
-
-defbatch(_pad, _pad_batch)
-
-
-def pad(array: Any, pad_width: Any, mode: str = "constant", **kwargs: Any) -> Any:
-    """Pad an array (numpy.pad); differentiable in ``array``.
-
-    ``mode='constant'`` (with constant ``constant_values``) is a primitive; the
-    index-based modes ``'edge'``, ``'reflect'``, ``'symmetric'`` and ``'wrap'``
-    gather entries of ``array``, so their gradients sum over the copies.
-
-    Example:
-        >>> pad(np.array([1.0, 2.0]), 1, constant_values=9.0)
-        array([9., 1., 2., 9.])
-    """
-    array = as_operand(array)
-    shape = shape_of(array)
-    pairs_of_widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (len(shape), 2))
-    widths = tuple((int(lo), int(hi)) for lo, hi in pairs_of_widths)
-    if mode == "constant":
-        values = kwargs.pop("constant_values", 0)
-        if kwargs:
-            raise TypeError(
-                f"pad: unexpected keyword arguments {sorted(kwargs)} for mode='constant'"
-            )
-        if type(values) is Tracer:
-            raise TypeError("pad: constant_values must be a constant, not a traced value")
-        if np.ndim(values):
-            # Static keyword arguments must be hashable (tp.jit keys its cache on them).
-            pairs = np.broadcast_to(np.asarray(values), (len(shape), 2)).tolist()
-            values = tuple(tuple(p) for p in pairs)
-        return _pad(array, pad_width=widths, constant_values=values)
-    if mode in ("edge", "reflect", "symmetric", "wrap"):
-        # Pad each axis's index range the same way, then gather: gradients sum the copies.
-        ranges = [
-            np.pad(np.arange(n), w, mode=mode, **kwargs)  # type: ignore[call-overload]
-            for n, w in zip(shape, widths, strict=True)
-        ]
-        return array[np.ix_(*ranges)] if shape else array
-    raise NotImplementedError(
-        f"tapeflow.numpy.pad supports modes 'constant', 'edge', 'reflect', 'symmetric' and 'wrap', "
-        f"got mode={mode!r}"
-    )
-
-
 # ----- copies and grids --------------------------------------------------------------
 def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
     """A copy (numpy.copy). Traced arrays are immutable, so they are returned as they are."""
@@ -456,6 +407,7 @@ for _np_fun, _impl in (
     (np.expand_dims, expand_dims),
     (np.squeeze, squeeze),
     (np.moveaxis, moveaxis),
+    (np.rollaxis, rollaxis),
     (np.broadcast_arrays, broadcast_arrays),
     (np.tile, tile),
     (np.repeat, repeat),
@@ -464,7 +416,6 @@ for _np_fun, _impl in (
     (np.flipud, flipud),
     (np.roll, roll),
     (np.rot90, rot90),
-    (np.pad, pad),
     (np.atleast_1d, atleast_1d),
     (np.atleast_2d, atleast_2d),
     (np.atleast_3d, atleast_3d),

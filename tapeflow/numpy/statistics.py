@@ -19,15 +19,24 @@ from typing import Any
 import numpy as np
 
 from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.creation import asarray
 from tapeflow.numpy.declare import method, no_out, register_numpy
 from tapeflow.numpy.dispatch import ufunc_reduce
-from tapeflow.numpy.elementwise import astype, sqrt, where
-from tapeflow.numpy.meta import as_operand, dtype_of, normalize_axis, reduced_count, shape_of
+from tapeflow.numpy.elementwise import astype, conj, real, sqrt
+from tapeflow.numpy.elementwise import where as _where
+from tapeflow.numpy.meta import (
+    as_operand,
+    dtype_of,
+    is_complex,
+    normalize_axis,
+    reduced_count,
+    shape_of,
+)
 from tapeflow.numpy.reductions import all as all_
+from tapeflow.numpy.reductions import masked, masked_count, sum
 from tapeflow.numpy.reductions import max as _max
 from tapeflow.numpy.reductions import mean as _mean
 from tapeflow.numpy.reductions import min as _min
-from tapeflow.numpy.reductions import sum
 from tapeflow.numpy.shape import broadcast_to, reshape, transpose
 from tapeflow.numpy.sorting import sort
 
@@ -54,18 +63,26 @@ def var(
     out: Any = None,
     ddof: float = 0,
     keepdims: bool = False,
+    *,
+    where: Any = True,
 ) -> Any:
-    """Variance over the given axes with ``ddof`` delta degrees of freedom (numpy.var).
+    """Variance over the given axes with ``ddof`` delta degrees of freedom (numpy.var),
+    of the entries ``where`` selects.
+
+    Complex input gives the real ``mean(|d|^2)``, as numpy does.
 
     Example:
         >>> float(var(np.array([1.0, 2.0, 3.0, 4.0]), ddof=1))
         1.6666666666666667
     """
     no_out(out, "var")
+    a = asarray(a)  # a list may hold traced values
     if dtype is not None:
         a = astype(a, dtype)
-    d = a - _mean(a, axis=axis, keepdims=True)
-    return sum(d * d, axis=axis, keepdims=keepdims) / (reduced_count(a, axis) - ddof)
+    d = masked(a - _mean(a, axis=axis, keepdims=True, where=where), where, 0)
+    squares = real(d * conj(d)) if is_complex(d) else d * d
+    count = masked_count(a, axis, keepdims, where)
+    return sum(squares, axis=axis, keepdims=keepdims) / (count - ddof)
 
 
 def std(
@@ -75,9 +92,23 @@ def std(
     out: Any = None,
     ddof: float = 0,
     keepdims: bool = False,
+    *,
+    where: Any = True,
 ) -> Any:
-    """Standard deviation (square root of :func:`var`); infinite gradient where it is 0."""
-    return sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims))
+    """Standard deviation, the square root of :func:`var` (numpy.std), of the entries
+    ``where`` selects.
+
+    Where the variance is 0 (one value, or equal values) the gradient is 0, the
+    smallest subgradient (as for ``linalg.norm`` at 0), instead of ``inf * 0 = NaN``.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> tp.grad(lambda x: std(x))(np.array([3.0]))
+        array([0.])
+    """
+    v = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where)
+    zero = v == 0  # a comparison: no gradient flows through it
+    return sqrt(v + zero) * ~zero
 
 
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
@@ -136,42 +167,73 @@ def _nan_mask(a: Any) -> Any:
 
 
 def nansum(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    initial: Any = None,
+    where: Any = True,
 ) -> Any:
     """Sum treating NaN as zero (numpy.nansum); NaN entries get zero gradient."""
     no_out(out, "nansum")
     a = as_operand(a)
-    return sum(where(_nan_mask(a), 0, a), axis=axis, dtype=dtype, keepdims=keepdims)
+    a = _where(_nan_mask(a), 0, a)
+    return sum(a, axis=axis, dtype=dtype, keepdims=keepdims, initial=initial, where=where)
 
 
 def nanmean(
-    a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: bool = False
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    *,
+    where: Any = True,
 ) -> Any:
     """Mean of the non-NaN entries (numpy.nanmean); NaN entries get zero gradient."""
-    total = nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims)
+    total = nansum(a, axis=axis, dtype=dtype, out=out, keepdims=keepdims, where=where)
     dt = dtype_of(total)
-    present = where(_nan_mask(a), np.zeros((), dt), np.ones((), dt))
-    return total / sum(present, axis=axis, keepdims=keepdims)
+    present = _where(_nan_mask(a), np.zeros((), dt), np.ones((), dt))
+    return total / sum(present, axis=axis, keepdims=keepdims, where=where)
 
 
-def _nan_extremum(a: Any, axis: Any, keepdims: bool, fill: float, reduce: Any) -> Any:
+def _nan_extremum(
+    a: Any, axis: Any, keepdims: bool, fill: float, reduce: Any, initial: Any, where: Any
+) -> Any:
     a = as_operand(a)
     mask = _nan_mask(a)
-    best = reduce(where(mask, fill, a), axis=axis, keepdims=keepdims)
+    best = reduce(_where(mask, fill, a), axis=axis, keepdims=keepdims, initial=initial, where=where)
+    if initial is not None:  # numpy: the initial value wins over an all-NaN slice
+        return best
     # numpy gives NaN for an all-NaN slice; no Python `if` on values (jit-safe).
-    return where(all_(mask, axis=axis, keepdims=keepdims), np.nan, best)
+    return _where(all_(mask, axis=axis, keepdims=keepdims), np.nan, best)
 
 
-def nanmax(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+def nanmax(
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    initial: Any = None,
+    where: Any = True,
+) -> Any:
     """Maximum ignoring NaN (numpy.nanmax; an all-NaN slice gives NaN); ties share the gradient."""
     no_out(out, "nanmax")
-    return _nan_extremum(a, axis, keepdims, -np.inf, _max)
+    return _nan_extremum(a, axis, keepdims, -np.inf, _max, initial, where)
 
 
-def nanmin(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:
+def nanmin(
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    initial: Any = None,
+    where: Any = True,
+) -> Any:
     """Minimum ignoring NaN (numpy.nanmin; an all-NaN slice gives NaN); ties share the gradient."""
     no_out(out, "nanmin")
-    return _nan_extremum(a, axis, keepdims, np.inf, _min)
+    return _nan_extremum(a, axis, keepdims, np.inf, _min, initial, where)
 
 
 # ----- order statistics: differentiated through the sort permutation -------

@@ -129,6 +129,37 @@ def test_float32_stays_float32(method):
     assert gx.dtype == np.float32 and gv.dtype == np.float32
 
 
+# Issue 26: a float32 x and a value that float32 cannot hold exactly (a Python float, or a
+# float64 array); the update stores v rounded to float32, and the tie rule must compare
+# that rounding, or no entry wins and the gradient is 0/0.
+_INEXACT_IN_FLOAT32 = [
+    (slice(None, 1), -1.97, [0.0, 1.0]),
+    (np.array([0]), -1.97, [0.0, 1.0]),
+    (Ellipsis, -1.97, [0.0, 1.0]),
+    (0, -1.97, [0.0, 1.0]),
+    (slice(None, 1), np.array([-1.97]), [0.0, 1.0]),
+]
+
+
+@pytest.mark.parametrize("method", ["max", "min"])
+@pytest.mark.parametrize(
+    "index,v,want_max", _INEXACT_IN_FLOAT32, ids=["slice", "array", "ellipsis", "int", "f64-array"]
+)
+def test_extremum_of_float32_with_a_value_float32_cannot_hold(method, index, v, want_max):
+    x = np.array([-2.0, 1.0], np.float32)
+    gx = tp.grad(lambda x: tnp.sum(getattr(x.at[index], method)(v)))(x)
+    assert gx.dtype == np.float32
+    v32 = np.float32(np.ravel(v)[0])
+    wins = (x < v32) if method == "max" else (x > v32)  # where v replaced x, x gets nothing
+    hit = np.ones(2, bool) if index is Ellipsis else np.array([True, False])
+    np.testing.assert_array_equal(gx, np.where(hit & wins, 0.0, 1.0))
+    if method == "max":
+        np.testing.assert_array_equal(gx, want_max)
+    if not np.isscalar(v):  # and v gets the gradient of every place it won
+        gv = tp.grad(lambda v: tnp.sum(getattr(tnp.at(x)[index], method)(v)))(v)
+        np.testing.assert_array_equal(gv, [float(np.sum(hit & wins))])
+
+
 def test_traced_index_is_static():
     x = np.arange(4.0)
 

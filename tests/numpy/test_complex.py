@@ -191,3 +191,60 @@ def test_complex_primitives_against_finite_differences(name, fun, dtype):
     z = z.astype(dtype)
     order = 2 if dtype == np.complex128 else 1
     tp.check_grads(fun, (z,), order=order, modes=("rev", "fwd"))
+
+
+# ----- a real value that meets a complex one keeps a real cotangent --------------------
+# Issue 26: on a real intermediate, matmul, stack/concatenate and solve used to pass on the
+# imaginary part of a complex cotangent. The replay now gives every cotangent its
+# argument's dtype, whatever the rule computed. Expected values: closed forms, and the
+# solve row by finite differences along the real and imaginary axes.
+_Z = np.array([1 + 1j, 0.5 - 2j])
+_Y = np.array([2 + 1j, -1 + 3j])
+_A2 = np.array([[2 + 1j, 1j], [1.0, -1 + 3j]])
+REAL_MEETS_COMPLEX = [
+    ("matmul", lambda z: tnp.sum(tnp.real(tnp.real(z) @ _Y)), np.real(_Y)),
+    ("matmul-operator-np", lambda z: np.sum(np.real(np.real(z) @ _Y)), np.real(_Y)),
+    ("dot", lambda z: tnp.real(tnp.dot(tnp.real(z), _Y)), np.real(_Y)),
+    ("dot-np", lambda z: np.real(np.dot(np.real(z), _Y)), np.real(_Y)),
+    ("stack", lambda z: tnp.sum(tnp.real(tnp.stack([tnp.real(z), _Y]) * 1j)), np.zeros(2)),
+    ("stack-np", lambda z: np.sum(np.real(np.stack([np.real(z), _Y]) * 1j)), np.zeros(2)),
+    (
+        "concatenate",
+        lambda z: tnp.sum(tnp.real(tnp.concatenate([tnp.real(z), _Y]) * 1j)),
+        np.zeros(2),
+    ),
+    (
+        "solve",
+        lambda z: tnp.sum(tnp.real(tnp.linalg.solve(_A2, tnp.abs(z)))),
+        np.array([0.37942315 - 0.37942315j, -0.05915503 - 0.23662012j]),
+    ),
+    (
+        "solve-np",
+        lambda z: np.sum(np.real(np.linalg.solve(_A2, np.abs(z)))),
+        np.array([0.37942315 - 0.37942315j, -0.05915503 - 0.23662012j]),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "name,loss,want", REAL_MEETS_COMPLEX, ids=[n for n, _, _ in REAL_MEETS_COMPLEX]
+)
+def test_real_intermediate_meeting_complex_gets_a_real_cotangent(name, loss, want):
+    g = tp.grad(loss)(_Z)
+    np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g, _numeric_grad(loss, _Z), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_replay_casts_whatever_a_rule_returns(dtype):
+    # A user rule that forgets: it returns a complex (and widened) cotangent for a real
+    # argument. The replay keeps the real part in the argument's dtype, in one place.
+    careless = tp.primitive(lambda x: 2.0 * x, name="test_complex.careless")
+    tp.defvjp(careless, lambda ans, x: lambda g: np.asarray(g, np.complex128) * (2 + 5j))
+    tp.defjvp(careless, lambda t, ans, x: 2.0 * t)
+    x = np.array([0.5, -1.0], dtype)
+    # careless's argument is real but computed from a complex value: an imaginary part
+    # left in its cotangent would reach x through the complex product.
+    g = tp.grad(lambda x: tnp.sum(careless(tnp.real(x * (1 + 2j)))))(x)
+    assert g.dtype == dtype
+    np.testing.assert_allclose(g, [2.0, 2.0], rtol=1e-6)  # the real part of the rule, 2

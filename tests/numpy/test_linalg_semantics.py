@@ -359,3 +359,56 @@ def test_plain_lists_are_accepted_like_numpy() -> None:
     ]
     for got, want in pairs:
         np.testing.assert_allclose(got, want)
+
+
+# Issue 26: lstsq read the rank with int(), which tp.vmap and tp.jit refuse.
+_LSTSQ = [
+    ("tall", (5, 3), (5,)),
+    ("tall-2rhs", (5, 3), (5, 2)),
+    ("square", (3, 3), (3,)),
+    ("wide", (2, 4), (2,)),
+]
+
+
+@pytest.mark.parametrize("name,a_shape,b_shape", _LSTSQ, ids=[r[0] for r in _LSTSQ])
+def test_lstsq_under_vmap_and_jit_matches_numpy(name, a_shape, b_shape):
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((3, *a_shape))
+    b = rng.standard_normal((3, *b_shape))
+    batched = tp.vmap(L.lstsq)(a, b)
+    jitted = [tp.jit(L.lstsq)(a[i], b[i]) for i in range(3)]
+    for i in range(3):
+        want = np.linalg.lstsq(a[i], b[i])
+        for got in ([out[i] for out in batched], jitted[i]):
+            for g, w in zip(got, want, strict=True):
+                assert np.shape(g) == np.shape(w)
+                np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12)
+    loss = lambda a, b: tnp.sum(L.lstsq(a, b)[0] ** 2) + tnp.sum(L.lstsq(a, b)[1])  # noqa: E731
+    per_example = tp.vmap(tp.grad(loss, argnums=(0, 1)))(a, b)
+    for i in range(3):
+        for g, w in zip(per_example, tp.grad(loss, argnums=(0, 1))(a[i], b[i]), strict=True):
+            np.testing.assert_allclose(g[i], w, rtol=1e-10)
+        jit_grads = tp.jit(tp.grad(loss, argnums=(0, 1)))(a[i], b[i])
+        for g, w in zip(jit_grads, tp.grad(loss, argnums=(0, 1))(a[i], b[i]), strict=True):
+            np.testing.assert_allclose(g, w, rtol=1e-10)
+
+
+def test_lstsq_rank_deficient_under_vmap_gives_nan_residuals():
+    # numpy's residuals are empty for a rank-deficient matrix: a shape no batch can have,
+    # so under vmap (and jit) that example's residuals are NaN, never a wrong number.
+    a = np.random.default_rng(6).standard_normal((2, 4, 2))
+    a[1, :, 1] = a[1, :, 0]
+    b = np.ones((2, 4))
+    residuals = tp.vmap(lambda a, b: L.lstsq(a, b)[1])(a, b)
+    np.testing.assert_allclose(residuals[0], np.linalg.lstsq(a[0], b[0])[1])
+    assert np.isnan(residuals[1]).all() and np.linalg.lstsq(a[1], b[1])[1].size == 0
+    assert np.isnan(tp.jit(lambda a, b: L.lstsq(a, b)[1])(a[1], b[1])).all()
+
+
+def test_lstsq_complex_residuals_are_squared_moduli():
+    rng = np.random.default_rng(7)
+    a = rng.standard_normal((5, 2)) + 1j * rng.standard_normal((5, 2))
+    b = rng.standard_normal(5) + 1j * rng.standard_normal(5)
+    got, want = L.lstsq(a, b)[1], np.linalg.lstsq(a, b)[1]
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-10)

@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.creation import asarray
 from tapeflow.numpy.diagonals import diagonal as _diagonal
 from tapeflow.numpy.diagonals import trace as _trace
-from tapeflow.numpy.elementwise import absolute, astype, conj, real, sqrt
+from tapeflow.numpy.elementwise import absolute, astype, conj, real, sqrt, where
 from tapeflow.numpy.elementwise import power as _power
 from tapeflow.numpy.linalg.kernels import LinAlgError, square_check
 from tapeflow.numpy.linalg.matrices import col, mm, row, swap_last
@@ -119,7 +121,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         >>> norm(np.array([3.0, 4.0]))
         np.float64(5.0)
     """
-    x = as_operand(x)
+    x = asarray(x)  # a list may hold traced values
     if not np.issubdtype(dtype_of(x), np.inexact):  # as numpy: integers are measured in float64
         x = astype(x, np.float64)
     shape = tuple(shape_of(x))
@@ -260,6 +262,16 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     exact one for full-rank ``a``; ``residuals`` (squared 2-norms of the
     residual columns, empty unless ``a`` has full column rank and M > N) and
     the singular values ``s`` are differentiable too; ``rank`` is an integer.
+
+    Under ``tp.jit`` and ``tp.vmap`` the rank is not a number while the function is
+    traced, and a shape cannot depend on it: there ``residuals`` has its full-rank shape
+    whenever M > N, and holds NaN for a rank-deficient ``a`` (where numpy's is empty).
+
+    Example:
+        >>> a, b = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.array([1.0, 1.0, 0.0])
+        >>> x, residuals, rank, s = lstsq(a, b)
+        >>> x.round(6).tolist(), residuals.round(6).tolist(), int(rank)
+        ([0.333333, 0.333333], [1.333333], 2)
     """
     if len(shape_of(a)) != 2:
         raise LinAlgError(f"lstsq: a must be 2-dimensional, got shape {tuple(shape_of(a))}")
@@ -268,13 +280,16 @@ def lstsq(a: Any, b: Any, rcond: Any = None) -> Any:
     x = mm(pinv(a, **kwargs), b)
     rank = matrix_rank(a)
     s = svdvals(a)
-    if int(rank) == n and m > n:
+    traced_rank = type(rank) is Tracer  # (a plain integer under grad and jvp)
+    if m > n and (traced_rank or int(rank) == n):
         r = b - mm(a, x)
-        residuals = _sum(r * r, axis=0)
+        residuals = _sum(real(r * conj(r)), axis=0)  # |r|^2, real for complex a and b too
         if len(shape_of(b)) == 1:
             residuals = reshape(residuals, (1,))
+        if traced_rank:
+            residuals = where(rank == n, residuals, np.nan)
     else:
-        residuals = np.empty((0,), dtype=dtype_of(x))
+        residuals = np.empty((0,), dtype=np.finfo(dtype_of(x)).dtype)
     return x, residuals, rank, s
 
 

@@ -14,7 +14,7 @@ with numpy alone and is differentiable in the data and every continuous paramete
 Invalid parameters (a scale that is not positive, ...) give nan and points outside
 the support a density of 0, as in SciPy. The CDFs of ``t``, ``gamma``, ``beta``,
 ``chi2`` and ``poisson`` use the regularized incomplete gamma and beta functions of
-``tapeflow.scipy.stats._incomplete``, differentiable in every argument.
+``tapeflow.scipy.special``, differentiable in every argument.
 """
 
 from tapeflow.scipy.stats import (

@@ -2,8 +2,8 @@
 
 Differentiable in ``x``, ``a``, ``b``, ``loc`` and ``scale``. The CDF is the
 regularized incomplete beta function ``I_y(a, b)`` of ``y = (x - loc) / scale`` and
-the survival function ``I_{1-y}(b, a)``; their derivatives in ``a`` and ``b`` are
-computed to full precision by the continued fraction itself (see ``_incomplete``).
+the survival function ``I_{1-y}(b, a)`` (:func:`tapeflow.scipy.special.betainc`); their
+derivatives in ``a`` and ``b`` are computed to full precision by the algorithm itself.
 Outside ``[0, 1]`` the density is 0; ``a``, ``b`` and ``scale`` must be positive.
 """
 
@@ -15,9 +15,8 @@ import numpy as np
 
 from tapeflow.numpy.elementwise import exp, log, where
 from tapeflow.numpy.meta import dtype_of
-from tapeflow.scipy.special import betaln, xlog1py, xlogy
+from tapeflow.scipy.special import betainc, betaln, xlog1py, xlogy
 from tapeflow.scipy.stats._common import checked, floats, log_complement, safe
-from tapeflow.scipy.stats._incomplete import betainc
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 

@@ -2,9 +2,10 @@
 
 Differentiable in ``x``, ``a``, ``loc`` and ``scale``. The CDF and survival function
 are the regularized incomplete gamma functions ``P(a, y)`` and ``Q(a, y)`` of
-``y = (x - loc) / scale``; their derivatives in ``a`` have no closed form and are
-computed to full precision by the series themselves (see ``_incomplete``). Below
-``loc`` the density is 0; ``a`` and ``scale`` must be positive (else nan).
+``y = (x - loc) / scale`` (:func:`tapeflow.scipy.special.gammainc` and
+``gammaincc``); their derivatives in ``a`` have no closed form and are computed to full
+precision by the series themselves. Below ``loc`` the density is 0; ``a`` and
+``scale`` must be positive (else nan).
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow.numpy.elementwise import exp, log, where
-from tapeflow.scipy.special import gammaln, xlogy
+from tapeflow.scipy.special import gammainc, gammaincc, gammaln, xlogy
 from tapeflow.scipy.stats._common import checked, floats, log_complement, safe
-from tapeflow.scipy.stats._incomplete import gammainc, gammaincc
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 

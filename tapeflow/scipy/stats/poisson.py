@@ -12,9 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow.numpy.elementwise import exp, floor, where
-from tapeflow.scipy.special import gammaln, xlogy
+from tapeflow.scipy.special import gammainc, gammaincc, gammaln, xlogy
 from tapeflow.scipy.stats._common import checked, floats, log_complement, safe
-from tapeflow.scipy.stats._incomplete import gammainc, gammaincc
 
 __all__ = ["logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"]
 

@@ -2,9 +2,10 @@
 
 Differentiable in ``x``, ``df``, ``loc`` and ``scale``. The CDF is the regularized
 incomplete beta function: with ``w = df / (df + z^2)`` the tail beyond ``|z|`` is
-``I_w(df/2, 1/2) / 2``, computed as ``(1 - I_{1-w}(1/2, df/2)) / 2`` near the center,
-where ``1 - w = z^2 / (df + z^2)`` is the accurate one. ``df`` must be finite and
-positive, ``scale`` positive (else nan, as in SciPy).
+``I_w(df/2, 1/2) / 2``, computed as ``(1 - I_{1-w}(1/2, df/2)) / 2`` for
+``z^2 <= min(df, 1)``, where ``1 - w = z^2 / (df + z^2)`` is the accurate one, and as
+an odd power series in ``z`` at the center itself, where the tails' ``|z|`` has a kink.
+``df`` must be finite and positive, ``scale`` positive (else nan, as in SciPy).
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy.elementwise import exp, log, log1p, where
-from tapeflow.scipy.special import gammaln
+from tapeflow.scipy.special import betainc, gammaln
 from tapeflow.scipy.stats._common import checked, floats, safe
-from tapeflow.scipy.stats._incomplete import betainc
 
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
@@ -30,6 +30,32 @@ def _standard(name: str, x: Any, df: Any, loc: Any, scale: Any) -> tuple[Any, ..
     return (x - loc) / scale, df, scale, valid
 
 
+_STIRLING = 30.0  # from here on, Stirling's series to 1/h^7 is exact to float64
+
+
+def _stirling_tail(h: Any) -> Any:
+    """``lgamma(h) - ((h - 1/2) log h - h + log(2 pi) / 2)``, for ``h >= 30``."""
+    r = 1 / (h * h)
+    return (1 / 12 - r * (1 / 360 - r * (1 / 1260 - r / 1680))) / h
+
+
+def _log_gamma_ratio(h: Any) -> Any:
+    """``lgamma(h + 1/2) - lgamma(h)``, the log of the density's constant times ``sqrt(pi)``.
+
+    For large ``h`` the two gammaln are large and nearly equal (``h = 5e5`` would lose
+    ten digits), so there Stirling's formula is subtracted term by term instead.
+    """
+    large = h >= _STIRLING
+    hl, hs = safe(large, h, _STIRLING), safe(large, 1, h)
+    stirling = (
+        (hl - 0.5) * log1p(0.5 / hl)
+        - 0.5
+        + 0.5 * log(hl + 0.5)
+        + (_stirling_tail(hl + 0.5) - _stirling_tail(hl))
+    )
+    return where(large, stirling, gammaln(hs + 0.5) - gammaln(hs))
+
+
 def logpdf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
     """The log of the t density.
 
@@ -38,13 +64,11 @@ def logpdf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
         -1.144729885849
     """
     z, df, scale, valid = _standard("logpdf", x, df, loc, scale)
-    half = 0.5 * df
     value = (
-        gammaln(half + 0.5)
-        - gammaln(half)
+        _log_gamma_ratio(0.5 * df)
         - 0.5 * log(df * math.pi)
         - log(scale)
-        - (half + 0.5) * log1p(z * z / df)
+        - (0.5 * df + 0.5) * log1p(z * z / df)
     )
     return checked(valid, value)
 
@@ -59,22 +83,47 @@ def pdf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
     return exp(logpdf(x, df, loc, scale))
 
 
-def _tails(name: str, x: Any, df: Any, loc: Any, scale: Any) -> tuple[Any, Any, Any]:
-    """(P(T > |z|), whether z < 0, valid), each branch on inputs safe for its gradient."""
+_CENTER = 0.05  # the series below runs where its terms shrink at least this fast
+_TERMS = 16  # 0.05^16 is below float64's resolution
+
+
+def _odd_part(z: Any, df: Any) -> Any:
+    """``cdf(z) - 1/2`` near the center, as an odd power series in ``z``.
+
+    ``z pdf(0) sum_n ((df+1)/2)_n (-z^2/df)^n / (n! (2n + 1))``: the term-by-term integral
+    of ``pdf(0) (1 + z^2/df)^(-(df+1)/2)``. Unlike the tails, which go through ``|z|``, it
+    is smooth at 0, so derivatives of every order are right at the center itself.
+    """
+    u = -z * z / df
+    rise = 0.5 * (df + 1)
+    term = u * rise
+    total = 1 + term / 3
+    for n in range(2, _TERMS):
+        term = term * u * (rise + (n - 1)) / n
+        total = total + term / (2 * n + 1)
+    density_at_0 = exp(_log_gamma_ratio(0.5 * df) - 0.5 * log(df * math.pi))
+    return z * density_at_0 * total
+
+
+def _tails(name: str, x: Any, df: Any, loc: Any, scale: Any) -> tuple[Any, ...]:
+    """(P(T > |z|), whether z < 0, valid, center, cdf - 1/2 at the center).
+
+    Each branch sees only arguments of its own regime (harmless fills elsewhere), so no
+    discarded branch leaks a nan into the gradient: the far tail ``z^2 > min(df, 1)``, the near
+    tail, and the center, where the tails' ``|z|`` has a kink and the odd series is used.
+    """
     z, df, _, valid = _standard(name, x, df, loc, scale)
     z2 = z * z
-    far = z2 > df
-    # The far branch sees only far arguments, so where it is discarded (near 0) it leaks
-    # no 0 * inf. The near branch goes through |z|, whose slope at 0 is 0 * inf: there z
-    # moves by a tiny amount (the value changes below rounding), and the slope is the
-    # density at 0, as it should be.
-    tiny = np.sqrt(np.finfo(z2.dtype).tiny) * z2.dtype.type(1e4)
+    # Beyond |z| = min(1, sqrt(df)) the tail is I_w itself; inside, 1 - I_{1-w} loses no
+    # digits (I_{1-w} is not near 1 there), and a small tail is never such a difference.
+    far = (z2 > df) | (z2 > 1)
+    center = (z2 <= _CENTER * df) & (z2 * (df + 1) <= 2 * _CENTER * df)
     z2_far = safe(far, z2, 2 * df)
-    z_near = z + where(z == 0, tiny, z2.dtype.type(0))
-    z2_near = z_near * z_near
+    z2_near = safe(far | center, 0.5 * df, z2)
     tail_far = 0.5 * betainc(0.5 * df, 0.5, df / (df + z2_far))
     tail_near = 0.5 - 0.5 * betainc(0.5, 0.5 * df, z2_near / (df + z2_near))
-    return where(far, tail_far, tail_near), z < 0, valid
+    odd = _odd_part(safe(center, z, 0), df)
+    return where(far, tail_far, tail_near), z < 0, valid, center, odd
 
 
 def cdf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
@@ -84,8 +133,8 @@ def cdf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
         >>> round(float(cdf(1.0, 1.0)), 12)  # Cauchy: 3/4
         0.75
     """
-    tail, lower, valid = _tails("cdf", x, df, loc, scale)
-    return checked(valid, where(lower, tail, 1 - tail))
+    tail, lower, valid, center, odd = _tails("cdf", x, df, loc, scale)
+    return checked(valid, where(center, 0.5 + odd, where(lower, tail, 1 - tail)))
 
 
 def sf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
@@ -95,8 +144,8 @@ def sf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
         >>> round(float(sf(1.0, 1.0)), 12)
         0.25
     """
-    tail, lower, valid = _tails("sf", x, df, loc, scale)
-    return checked(valid, where(lower, 1 - tail, tail))
+    tail, lower, valid, center, odd = _tails("sf", x, df, loc, scale)
+    return checked(valid, where(center, 0.5 - odd, where(lower, 1 - tail, tail)))
 
 
 def logcdf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
@@ -106,8 +155,9 @@ def logcdf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
         >>> round(float(logcdf(-1.0, 1.0)), 12)  # log(1/4)
         -1.38629436112
     """
-    tail, lower, valid = _tails("logcdf", x, df, loc, scale)
-    return checked(valid, where(lower, log(tail), log1p(-tail)))
+    tail, lower, valid, center, odd = _tails("logcdf", x, df, loc, scale)
+    tails = where(lower, log(tail), log1p(-tail))
+    return checked(valid, where(center, log(0.5 + odd), tails))
 
 
 def logsf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
@@ -117,5 +167,6 @@ def logsf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
         >>> round(float(logsf(1.0, 1.0)), 12)
         -1.38629436112
     """
-    tail, lower, valid = _tails("logsf", x, df, loc, scale)
-    return checked(valid, where(lower, log1p(-tail), log(tail)))
+    tail, lower, valid, center, odd = _tails("logsf", x, df, loc, scale)
+    tails = where(lower, log1p(-tail), log(tail))
+    return checked(valid, where(center, log(0.5 - odd), tails))
