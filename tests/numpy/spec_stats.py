@@ -132,6 +132,22 @@ CASES = [
         (((4, 3), (3,), (3, 3)), ((3,), (3,), (3, 3)), ((2, 2, 2), (2,), (2, 2))),
         domains=[real, real, spd],
     ),
+    # the CDFs on a small lattice: the matrix checks their derivatives, not the accuracy
+    Case(
+        "stats.multivariate_normal.cdf",
+        lambda x, mean, cov: stats.multivariate_normal.cdf(x, mean, cov, maxpts=256),
+        (((4, 3), (3,), (3, 3)), ((2,), (2,), (2, 2)), ((3, 1), (1,), (1, 1))),
+        domains=[real, real, spd],
+    ),
+    Case(
+        "stats.multivariate_normal.logcdf-lower",
+        lambda x, mean, variances: stats.multivariate_normal.logcdf(
+            x, mean, variances, maxpts=256, lower_limit=x - 1.5
+        ),
+        (((3, 2), (2,), (2,)),),
+        domains=[real, real, positive],
+        order=1,
+    ),
     Case(
         "stats.multivariate_normal.pdf-diagonal",
         lambda x, mean, variances: stats.multivariate_normal.pdf(x, mean, variances),

@@ -59,7 +59,7 @@ _STATS = [
     ),
     *(
         (getattr(stats.multivariate_normal, fn), (X.reshape(3, 2), X[:2], COV), (0, 1, 2))
-        for fn in ("logpdf", "pdf")
+        for fn in ("logpdf", "pdf", "cdf", "logcdf")
     ),
 ]
 _SIGNAL = [

@@ -9,7 +9,8 @@ with numpy alone and is differentiable in the data and every continuous paramete
 - ``t``, ``gamma``, ``beta``, ``chi2``: logpdf, pdf, cdf, logcdf, sf, logsf
 - ``poisson``: logpmf, pmf, cdf, logcdf, sf, logsf (``k`` is discrete: no gradient)
 - ``dirichlet``: logpdf, pdf
-- ``multivariate_normal``: logpdf, pdf (its CDFs raise NotImplementedError)
+- ``multivariate_normal``: logpdf, pdf, cdf, logcdf (the CDFs by Genz's method on a
+  fixed lattice: smooth, absolute error of the order of 1e-5)
 
 Invalid parameters (a scale that is not positive, ...) give nan and points outside
 the support a density of 0, as in SciPy. The CDFs of ``t``, ``gamma``, ``beta``,
