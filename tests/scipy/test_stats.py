@@ -389,3 +389,94 @@ def test_jit_compiles_a_likelihood() -> None:
     eager_value, eager_grad = tp.value_and_grad(nll)(params)
     np.testing.assert_array_equal(value, eager_value)
     np.testing.assert_array_equal(grad, eager_grad)
+
+
+# Every function of every distribution: (name, function, arguments, the arguments that
+# hold a batch on their first axis).
+_B = 3  # examples in a batch
+_XB = RNG.standard_normal((_B, 4))
+_POS_B = np.abs(_XB) + 0.3
+_UNIT_B = 0.5 + 0.4 * np.tanh(_XB)
+_SHAPES_B = np.abs(RNG.standard_normal((_B, 1))) + 0.5
+_COVS_B = np.array([[1.5, 0.3], [0.3, 1.0]]) * _SHAPES_B[:, :, None]
+_ONE = ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf")
+EVERY = [
+    *((f"norm.{fn}", getattr(stats.norm, fn), (_XB, 0.5, 2.0), (0,)) for fn in CONTINUOUS),
+    *((f"norm.{fn}", getattr(stats.norm, fn), (_UNIT_B, 0.5, 2.0), (0,)) for fn in ("ppf", "isf")),
+    *((f"t.{fn}", getattr(stats.t, fn), (_XB, _SHAPES_B, 0.1, 1.5), (0, 1)) for fn in CONTINUOUS),
+    *((f"gamma.{fn}", getattr(stats.gamma, fn), (_POS_B, _SHAPES_B), (0, 1)) for fn in CONTINUOUS),
+    *((f"chi2.{fn}", getattr(stats.chi2, fn), (_POS_B, _SHAPES_B), (1,)) for fn in CONTINUOUS),
+    *(
+        (f"beta.{fn}", getattr(stats.beta, fn), (_UNIT_B, 1.3, _SHAPES_B), (2,))
+        for fn in CONTINUOUS
+    ),
+    *(
+        (f"poisson.{fn}", getattr(stats.poisson, fn), (np.arange(4.0), _POS_B * 3), (1,))
+        for fn in _ONE
+    ),
+    *(
+        (
+            f"dirichlet.{fn}",
+            getattr(stats.dirichlet, fn),
+            (np.array([0.2, 0.3, 0.5]), _POS_B[:, :3]),
+            (1,),
+        )
+        for fn in ("logpdf", "pdf")
+    ),
+    *(
+        (
+            f"multivariate_normal.{fn}",
+            getattr(stats.multivariate_normal, fn),
+            (_XB.reshape(_B, 2, 2), np.zeros(2), _COVS_B),
+            (0, 2),
+        )
+        for fn in ("logpdf", "pdf", "cdf", "logcdf")
+    ),
+]
+_IDS = [e[0] for e in EVERY]
+
+
+def _argnums(name: str, args: tuple) -> tuple[int, ...]:
+    """Every argument but Poisson's count (discrete: no gradient)."""
+    return tuple(i for i in range(len(args)) if not (name.startswith("poisson") and i == 0))
+
+
+@pytest.mark.parametrize("name,fn,args,batched", EVERY, ids=_IDS)
+def test_every_function_runs_batched_under_vmap_and_compiled_under_jit(
+    name, fn, args, batched
+) -> None:  # noqa: ANN001
+    in_axes = tuple(0 if i in batched else None for i in range(len(args)))
+    examples = [tuple(a[b] if i in batched else a for i, a in enumerate(args)) for b in range(_B)]
+    argnums = _argnums(name, args)
+
+    def loss(*a):  # noqa: ANN002, ANN202
+        return tnp.sum(fn(*a))
+
+    # vmap matches a loop over the examples, without falling back to one
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BatchingFallbackWarning)
+        got = tp.vmap(fn, in_axes=in_axes)(*args)
+        grads = tp.vmap(tp.grad(loss, argnums=argnums), in_axes=in_axes)(*args)
+    np.testing.assert_allclose(got, np.stack([fn(*e) for e in examples]), rtol=1e-12)
+    for k, g in enumerate(grads):
+        loop = np.stack([tp.grad(loss, argnums=argnums)(*e)[k] for e in examples])
+        np.testing.assert_allclose(g, loop, rtol=1e-10, atol=1e-14)
+    # jit gives the eager value and gradient
+    value, grad = tp.jit(tp.value_and_grad(loss, argnums=argnums))(*examples[0])
+    eager_value, eager_grad = tp.value_and_grad(loss, argnums=argnums)(*examples[0])
+    np.testing.assert_allclose(value, eager_value, rtol=1e-14)
+    for g, e in zip(grad, eager_grad, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-13, atol=1e-300)
+
+
+@pytest.mark.parametrize("name,fn,args,batched", EVERY, ids=_IDS)
+def test_every_function_keeps_float32(name, fn, args, batched) -> None:  # noqa: ANN001
+    # float32 arrays with Python numbers (weak, as in numpy) give float32 results
+    args = tuple(a[0] if i in batched else a for i, a in enumerate(args))
+    single = tuple(np.asarray(a, np.float32) if isinstance(a, np.ndarray) else a for a in args)
+    out = fn(*single)
+    assert np.result_type(out) == np.float32, name
+    np.testing.assert_allclose(out, fn(*args), rtol=2e-4, atol=1e-6)
+    arrays = tuple(i for i in _argnums(name, args) if isinstance(args[i], np.ndarray))
+    grads = tp.grad(lambda *a: tnp.sum(fn(*a)), argnums=arrays)(*single)
+    assert all(np.result_type(g) == np.float32 for g in grads), name

@@ -15,9 +15,15 @@ from tapeflow.scipy.stats import gamma
 __all__ = ["logpdf", "pdf", "cdf", "logcdf", "sf", "logsf"]
 
 
+def _operand(value: Any) -> Any:
+    """Arrays as operands; Python numbers stay Python numbers, weak in numpy's promotion
+    (``scale=1`` keeps float32 data float32)."""
+    return value if isinstance(value, (bool, int, float)) else as_operand(value)
+
+
 def _shape_scale(df: Any, scale: Any) -> tuple[Any, Any]:
     """gamma's shape and scale: ``df / 2`` and ``2 * scale``."""
-    return 0.5 * as_operand(df), 2 * as_operand(scale)
+    return 0.5 * _operand(df), 2 * _operand(scale)
 
 
 def logpdf(x: Any, df: Any, loc: Any = 0, scale: Any = 1) -> Any:
