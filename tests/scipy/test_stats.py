@@ -247,6 +247,29 @@ def test_multivariate_normal_cdf_keeps_float32_and_runs_under_vmap_and_jit() -> 
     "call,error,match",
     [
         (lambda: stats.multivariate_normal.cdf([0.0, 0.0], maxpts=0), ValueError, "maxpts"),
+        (lambda: stats.multivariate_normal.cdf([0.0], maxpts=2.5), ValueError, "positive integer"),
+        (
+            lambda: stats.multivariate_normal.cdf(
+                [0.0, 0.0], None, np.eye(2), lower_limit=[0, 0, 0]
+            ),
+            ValueError,
+            r"lower_limit of shape \(3,\) does not broadcast to x's shape \(2,\)",
+        ),
+        (
+            lambda: stats.multivariate_normal.logpdf([0.0, 0.0], cov=[[1.0, 2.0], [2.0, 1.0]]),
+            np.linalg.LinAlgError,
+            "cov must be symmetric positive definite",
+        ),
+        (
+            lambda: stats.multivariate_normal.logcdf([0.0, 0.0], cov=[[1.0, 2.0], [2.0, 1.0]]),
+            np.linalg.LinAlgError,
+            "cov must be symmetric positive definite",
+        ),
+        (
+            lambda: stats.norm.cdf("a"),
+            TypeError,
+            "norm.cdf takes real numbers, got an array of <U1",
+        ),
         (
             lambda: stats.multivariate_normal.logcdf([0.0], allow_singular=True),
             NotImplementedError,

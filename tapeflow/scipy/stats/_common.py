@@ -22,6 +22,9 @@ def floats(name: str, *args: Any) -> list[Any]:
     float64, and complex arguments are refused: the distributions are real.
     """
     args = tuple(a if isinstance(a, _PY_NUMBERS) else as_operand(a) for a in args)
+    for a in args:
+        if not isinstance(a, _PY_NUMBERS) and dtype_of(a).kind not in "biufc":
+            raise TypeError(f"scipy.stats.{name} takes real numbers, got an array of {dtype_of(a)}")
     dtype = np.result_type(*(a if isinstance(a, _PY_NUMBERS) else dtype_of(a) for a in args))
     if np.issubdtype(dtype, np.complexfloating):
         raise TypeError(f"scipy.stats.{name} takes real arguments, got {dtype}")

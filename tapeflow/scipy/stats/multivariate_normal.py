@@ -15,6 +15,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from tapeflow.numpy.creation import eye
 from tapeflow.numpy.diagonals import diagonal
 from tapeflow.numpy.elementwise import exp, log, sqrt
@@ -69,7 +71,7 @@ def logpdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False)
         log_det = _sum(log(variances))
         mahalanobis = _sum(deviation * deviation / variances, axis=-1)
     else:
-        factor = cholesky(cov)
+        factor = _cholesky(cov, "logpdf")
         log_det = 2 * _sum(log(diagonal(factor)))
         rows = reshape(deviation, (-1, dim))
         whitened = solve(factor, rows.T)
@@ -87,11 +89,22 @@ def pdf(x: Any, mean: Any = None, cov: Any = 1, allow_singular: bool = False) ->
     return exp(logpdf(x, mean, cov, allow_singular))
 
 
+def _cholesky(cov: Any, name: str) -> Any:
+    """The Cholesky factor of ``cov``, or an error that says what ``cov`` must be."""
+    try:
+        return cholesky(cov)
+    except np.linalg.LinAlgError as error:
+        raise np.linalg.LinAlgError(
+            f"multivariate_normal.{name}: cov must be symmetric positive definite "
+            "(allow_singular=False is the only mode); regularize it (cov + eps * I)"
+        ) from error
+
+
 def _factor(cov: Any, dim: int) -> Any:
     """The lower triangular Cholesky factor of ``cov`` (a scalar, a diagonal or a matrix)."""
     if cov.ndim < 2:
         return sqrt(broadcast_to(cov, (dim,))) * eye(dim, dtype=dtype_of(cov))
-    return cholesky(cov)
+    return _cholesky(cov, "cdf")
 
 
 def cdf(
@@ -127,10 +140,22 @@ def cdf(
     lower = None
     if lower_limit is not None:
         (limit,) = floats("multivariate_normal.cdf", lower_limit)
+        try:
+            fits = np.broadcast_shapes(shape_of(limit), shape_of(x)) == shape_of(x)
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"multivariate_normal.cdf: lower_limit of shape {shape_of(limit)} does not "
+                f"broadcast to x's shape {shape_of(x)} (points on the last axis)"
+            )
         lower = reshape(broadcast_to(limit - mean, shape_of(x)), (-1, dim))
-    points = POINTS if maxpts is None else int(maxpts)
-    if points < 1:
-        raise ValueError(f"multivariate_normal.cdf: maxpts must be positive, got {maxpts}")
+    points = POINTS if maxpts is None else maxpts
+    if points != int(points) or points < 1:
+        raise ValueError(
+            f"multivariate_normal.cdf: maxpts must be a positive integer, got {maxpts}"
+        )
+    points = int(points)
     probability = box_probability(upper, lower, _factor(cov, dim), points)
     return scalar(squeeze(reshape(probability, shape)))
 
