@@ -243,6 +243,21 @@ def test_multivariate_normal_cdf_keeps_float32_and_runs_under_vmap_and_jit() -> 
     np.testing.assert_allclose(tp.grad(f)(edge), [stats.norm.pdf(0.1), 0.0], rtol=1e-14)
 
 
+def test_multivariate_normal_cdf_in_blocks_of_rows_is_the_same(monkeypatch) -> None:  # noqa: ANN001
+    from tapeflow.scipy.stats import _genz
+
+    cov = np.array([[1.0, 0.3], [0.3, 2.0]])
+    xs = RNG.standard_normal((5, 2))
+
+    def f(x):  # noqa: ANN001, ANN202
+        return stats.multivariate_normal.logcdf(x, cov=cov, maxpts=1024, lower_limit=x - 2)
+
+    whole, whole_grad = f(xs), tp.grad(lambda x: tnp.sum(f(x)))(xs)
+    monkeypatch.setattr(_genz, "_BLOCK", 2048)  # two rows a block: three blocks
+    np.testing.assert_array_equal(f(xs), whole)
+    np.testing.assert_array_equal(tp.grad(lambda x: tnp.sum(f(x)))(xs), whole_grad)
+
+
 @pytest.mark.parametrize(
     "call,error,match",
     [

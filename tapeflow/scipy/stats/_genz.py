@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow.numpy.elementwise import astype, isfinite, where
+from tapeflow.numpy.joining import concatenate
 from tapeflow.numpy.meta import dtype_of
 from tapeflow.numpy.reductions import mean
 from tapeflow.scipy.special import ndtr, ndtri
@@ -29,6 +30,7 @@ from tapeflow.scipy.special import ndtr, ndtri
 __all__ = ["POINTS", "lattice", "box_probability"]
 
 POINTS = 2**14
+_BLOCK = 2**20  # values per intermediate array of one block of rows
 
 
 def _primes(count: int) -> list[int]:
@@ -62,8 +64,22 @@ def box_probability(upper: Any, lower: Any, factor: Any, points: int) -> Any:
     """``P(lower < factor z < upper)`` for each row of ``upper`` (shape ``(M, d)``).
 
     ``lower`` is None (minus infinity) or shaped as ``upper``; ``factor`` is the lower
-    triangular ``(d, d)`` Cholesky factor of the covariance.
+    triangular ``(d, d)`` Cholesky factor of the covariance. Rows go in blocks of about
+    ``_BLOCK`` values per intermediate array, so that many points do not take
+    ``M * points`` floats at once (a reverse-mode derivative keeps them all anyway).
     """
+    rows = upper.shape[0]
+    step = max(1, _BLOCK // points)
+    if rows <= step:
+        return _block(upper, lower, factor, points)
+    parts = [
+        _block(upper[i : i + step], None if lower is None else lower[i : i + step], factor, points)
+        for i in range(0, rows, step)
+    ]
+    return concatenate(parts)
+
+
+def _block(upper: Any, lower: Any, factor: Any, points: int) -> Any:
     dim = upper.shape[-1]
     w = lattice(points, max(dim - 1, 0), upper.dtype)
     ys: list[Any] = []
