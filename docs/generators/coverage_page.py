@@ -105,8 +105,11 @@ NOTES: dict[str, str] = {
     "mean": "where=",
     "prod": "zero-safe (no division by x); initial=, where=",
     "cumprod": "zero-safe",
-    "var": "ddof, where= supported; complex input: mean(|d|^2), real",
-    "std": "ddof, where= supported; gradient 0 where the variance is 0 (one value, equal values)",
+    "var": "ddof, where=, mean=, correction= supported; complex input: mean(|d|^2), real",
+    "std": (
+        "ddof, where=, mean=, correction= supported; gradient 0 where the variance is 0 "
+        "(one value, equal values)"
+    ),
     "pad": "every numpy mode ('empty' pads zeros); statistic modes via max, min, mean, median",
     # linear algebra
     "inv": "nonsingular input",

@@ -108,6 +108,13 @@ def _is_default(value: Any, default: Any) -> bool:
 def _clean_kwargs(func: Any, impl: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
     if kwargs.get("out") is not None:
         raise _in_place_error(f"{qualified_name(func)}(..., out=...)")
+    if "where" in kwargs and kwargs["where"] is None:
+        # numpy reads None as a mask that selects nothing; tapeflow.numpy reads it as JAX
+        # does, every entry. Neither answer would be numpy's on traced arrays: refuse.
+        raise TypeError(
+            f"{qualified_name(func)}(..., where=None): numpy reads None as a mask that selects "
+            "no entry; pass where=True for every entry, or a boolean mask"
+        )
     names, var_kw = _accepted(impl)
     if var_kw:
         return {k: v for k, v in kwargs.items() if k != "out"}
@@ -227,6 +234,11 @@ def ufunc_reduce(ufunc: Any, fn: Callable[..., Any], combine: Any = None) -> Non
         where: Any = True,
     ) -> Any:
         given = initial is not np._NoValue and initial is not None
+        if where is None:  # numpy's mask that selects nothing (see _clean_kwargs)
+            raise TypeError(
+                f"numpy.{ufunc.__name__}.reduce(..., where=None): numpy reads None as a mask "
+                "that selects no entry; pass where=True for every entry, or a boolean mask"
+            )
         if where is not True and not masks:
             raise TypeError(
                 f"numpy.{ufunc.__name__}.reduce(..., where=...) is not supported on traced "
