@@ -254,8 +254,9 @@ def test_multivariate_normal_cdf_in_blocks_of_rows_is_the_same(monkeypatch) -> N
 
     whole, whole_grad = f(xs), tp.grad(lambda x: tnp.sum(f(x)))(xs)
     monkeypatch.setattr(_genz, "_BLOCK", 2048)  # two rows a block: three blocks
-    np.testing.assert_array_equal(f(xs), whole)
-    np.testing.assert_array_equal(tp.grad(lambda x: tnp.sum(f(x)))(xs), whole_grad)
+    np.testing.assert_allclose(f(xs), whole, rtol=1e-15)
+    # the cotangents of the blocks meet in a different order: equal to rounding
+    np.testing.assert_allclose(tp.grad(lambda x: tnp.sum(f(x)))(xs), whole_grad, rtol=1e-14)
 
 
 @pytest.mark.parametrize(
