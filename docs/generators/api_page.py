@@ -24,6 +24,8 @@ SECTIONS = [
     ("tapeflow.random", "Random numbers (`tp.random`)"),
     ("tapeflow.scipy.special", "Special functions (`tapeflow.scipy.special`)"),
     ("tapeflow.scipy.signal", "Convolution (`tapeflow.scipy.signal`)"),
+    ("tapeflow.scipy.linalg", "Linear algebra (`tapeflow.scipy.linalg`)"),
+    ("tapeflow.scipy.integrate", "Differential equations (`tapeflow.scipy.integrate`)"),
     ("tapeflow.scipy.stats.norm", "Distributions: `tapeflow.scipy.stats.norm`"),
     ("tapeflow.scipy.stats.t", "Distributions: `tapeflow.scipy.stats.t`"),
     ("tapeflow.scipy.stats.gamma", "Distributions: `tapeflow.scipy.stats.gamma`"),
