@@ -40,7 +40,7 @@ import tapeflow as tp  # noqa: E402
 from tapeflow import nn, optim  # noqa: E402
 
 SHIPPED_DATA = HERE / "data" / "mnist"
-VALIDATION_SIZE = 5000
+VALIDATION_SIZE = tp.datasets.VALIDATION_SIZE
 
 
 # ----- BLAS threads --------------------------------------------------------------------
@@ -214,13 +214,15 @@ def load_data(data_dir: str | None, layout: str, dtype: Any) -> dict[str, np.nda
             return x.reshape(len(x), -1)
         return x.reshape(len(x), 1, 28, 28)
 
-    x_all, y_all = prepare(x_train), y_train.astype(np.int64)
-    n_train = len(x_all) - VALIDATION_SIZE
+    # The last VALIDATION_SIZE images, as tp.datasets.read_data_sets holds out.
+    x_fit, y_fit, x_val, y_val = tp.datasets.split_validation(
+        prepare(x_train), y_train.astype(np.int64), VALIDATION_SIZE
+    )
     return {
-        "x_train": x_all[:n_train],
-        "y_train": y_all[:n_train],
-        "x_val": x_all[n_train:],
-        "y_val": y_all[n_train:],
+        "x_train": x_fit,
+        "y_train": y_fit,
+        "x_val": x_val,
+        "y_val": y_val,
         "x_test": prepare(x_test),
         "y_test": y_test.astype(np.int64),
     }
