@@ -27,6 +27,7 @@ import numpy as np
 from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see core/tape.py)
 
 from tapeflow.core.debug_nans import state as _debug_nans
+from tapeflow.core.hints import note_plain_at
 from tapeflow.core.pytree import PyTreeDef, is_plain_namedtuple, tree_flatten, tree_unflatten
 from tapeflow.core.trace import Trace, new_trace
 from tapeflow.core.tracer import Tracer
@@ -413,7 +414,11 @@ def jit(
             full, call_kwargs = rebuild(
                 len(args), tree_unflatten(in_tree, tracers), static_vals, bool(kwargs)
             )
-            out = fun(*full, **call_kwargs)
+            try:
+                out = fun(*full, **call_kwargs)
+            except AttributeError as exc:  # (free unless raised)
+                note_plain_at(exc)
+                raise
             out_leaves, out_tree = tree_flatten(out)
             program, source, n, built = compile_program(
                 trace, range(n_inputs), out_leaves, out_tree, name
