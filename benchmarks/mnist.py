@@ -13,6 +13,11 @@ each epoch); the network trains on the other 55,000 and the test accuracy on
 the 10,000 test images is reported at the end. The same ``--seed`` gives the
 same result bit for bit on the same machine.
 
+Progress: on a terminal, one line rewritten in place with the time left; with the
+output piped, a line every 10 s (``--progress-every``); ``--quiet`` prints only the
+final summary. Ctrl-C stops after the current batch and prints the results so far
+(a second Ctrl-C aborts). See ``benchmarks/progress.py``.
+
 Data: ``--data-dir`` if given, else the copy shipped in ``benchmarks/data/mnist``,
 else ``tapeflow.datasets.mnist``'s own lookup (``$TAPEFLOW_DATA_DIR``, then a
 per-user cache, downloading when missing).
@@ -37,6 +42,7 @@ if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))
 
 import tapeflow as tp  # noqa: E402
+from benchmarks.progress import STOP, Progress, stop_on_ctrl_c  # noqa: E402,F401
 from tapeflow import nn, optim  # noqa: E402
 
 SHIPPED_DATA = HERE / "data" / "mnist"
@@ -243,52 +249,6 @@ def random_shift(x: np.ndarray, rng: np.random.Generator, max_shift: int) -> np.
 
 
 # ----- progress display ----------------------------------------------------------------
-class Progress:
-    """Per-batch progress on a terminal (rewritten in place), one line per epoch otherwise."""
-
-    def __init__(
-        self, epochs: int, batches_per_epoch: int, stream: Any = None, quiet: bool = False
-    ):
-        self.stream = stream or sys.stdout
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.quiet = quiet
-        self.epochs, self.total = epochs, batches_per_epoch
-        self.last_draw = 0.0
-
-    def batch(self, epoch: int, i: int, loss: float, seen: int, elapsed: float) -> None:
-        if self.quiet or not self.tty:
-            return
-        now = time.perf_counter()
-        if i + 1 < self.total and now - self.last_draw < 0.1:
-            return
-        self.last_draw = now
-        width = 24
-        done = int(width * (i + 1) / self.total)
-        bar = "#" * done + "." * (width - done)
-        rate = seen / max(elapsed, 1e-9)
-        self.stream.write(
-            f"\repoch {epoch}/{self.epochs} [{bar}] {i + 1}/{self.total}  loss {loss:.4f}  "
-            f"{rate:,.0f} examples/s "
-        )
-        self.stream.flush()
-
-    def epoch(self, epoch: int, loss: float, val_acc: float, seconds: float, rate: float) -> None:
-        if self.quiet:
-            return
-        if self.tty:
-            self.stream.write("\r\033[K")
-        self.stream.write(
-            f"epoch {epoch}/{self.epochs}  train loss {loss:.4f}  val acc {100 * val_acc:.2f}%  "
-            f"{seconds:.1f}s  {rate:,.0f} examples/s\n"
-        )
-        self.stream.flush()
-
-    def line(self, text: str) -> None:
-        if not self.quiet:
-            self.stream.write(text + "\n")
-            self.stream.flush()
-
-
 # ----- training ------------------------------------------------------------------------
 def evaluate(
     apply: Callable[..., Any], params: Any, x: np.ndarray, y: np.ndarray, chunk: int = 1000
@@ -340,6 +300,7 @@ def train(
     progress: Progress | None = None,
     quiet: bool = False,
     jit: bool | str = False,
+    progress_every: float = 10.0,
 ) -> dict[str, Any]:
     """Train one model and return its results (accuracies, timings, history, params).
 
@@ -393,7 +354,7 @@ def train(
         return nn.softmax_cross_entropy(apply(p, x, rng=dropout_rng, train=True), y)
 
     step, compiled = make_train_step(loss_fn, opt, jit_mode)
-    progress = progress or Progress(epochs, n_batches, quiet=quiet)
+    progress = progress or Progress(epochs, n_batches, quiet=quiet, every=progress_every)
     history = []
     train_seconds = 0.0
     cpu_start = time.process_time()
@@ -418,6 +379,8 @@ def train(
             loss_sum += loss * len(yb)
             seen += len(yb)
             progress.batch(epoch, i, loss, seen, time.perf_counter() - t0)
+            if STOP.requested:  # Ctrl-C (see stop_on_ctrl_c): finish with the results so far
+                break
         seconds = time.perf_counter() - t0
         train_seconds += seconds
         examples += seen
@@ -432,6 +395,8 @@ def train(
             }
         )
         progress.epoch(epoch, loss_sum / seen, val_acc, seconds, seen / seconds)
+        if STOP.requested:
+            break
     train_cpu = time.process_time() - cpu_start
     test_acc = evaluate(apply, params, data["x_test"], data["y_test"])
     wall = time.perf_counter() - t_start
@@ -456,6 +421,7 @@ def train(
         "params": params,
         "jit": jit_mode,
         "jit_traces": getattr(compiled, "trace_count", None),
+        "interrupted": STOP.requested,
     }
 
 
@@ -551,6 +517,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
     parser.add_argument(
+        "--progress-every",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="with output piped, a progress line at most this often (default: 10)",
+    )
+    parser.add_argument(
         "--jit",
         nargs="?",
         const="step",
@@ -580,7 +553,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads > 0:
         set_blas_threads(args.threads)
     spec = MODELS[args.model]
-    print(
+    say = (lambda *a, **k: None) if args.quiet else print
+    say(
         f"tapeflow {tp.__version__} | numpy {np.__version__} | "
         f"python {platform.python_version()} | "
         f"model {args.model} | optimizer {args.optimizer or spec['optimizer']} | "
@@ -590,25 +564,33 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     if args.jit:
-        print(f"jit: {JIT_MODES[args.jit]}", flush=True)
+        say(f"jit: {JIT_MODES[args.jit]}", flush=True)
     try:
-        results = train(
-            model=args.model,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            optimizer=args.optimizer,
-            schedule=args.schedule,
-            dtype=args.dtype,
-            seed=args.seed,
-            data_dir=args.data_dir,
-            max_batches=args.max_batches,
-            quiet=args.quiet,
-            jit=args.jit,
-        )
+        with stop_on_ctrl_c():
+            results = train(
+                model=args.model,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                lr=args.lr,
+                optimizer=args.optimizer,
+                schedule=args.schedule,
+                dtype=args.dtype,
+                seed=args.seed,
+                data_dir=args.data_dir,
+                max_batches=args.max_batches,
+                quiet=args.quiet,
+                jit=args.jit,
+                progress_every=args.progress_every,
+            )
     except (OSError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # a second Ctrl-C
+        print("interrupted", file=sys.stderr)
+        return 130
+    if results["interrupted"]:
+        epoch = results["history"][-1]["epoch"]
+        print(f"stopped by Ctrl-C in epoch {epoch}; the results so far:", file=sys.stderr)
     params = results.pop("params")
     print(
         f"test accuracy {100 * results['test_accuracy']:.2f}% | "
@@ -619,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.save:
         tp.save_params(args.save, params)
-        print(f"parameters saved to {args.save}")
+        say(f"parameters saved to {args.save}")
     if args.json:
         results["numpy"] = np.__version__
         results["tapeflow"] = tp.__version__
@@ -627,10 +609,10 @@ def main(argv: list[str] | None = None) -> int:
         results["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs"
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
-        print(f"results written to {args.json}")
+        say(f"results written to {args.json}")
     if args.plot:
         plot(results, args.plot, plt)
-        print(f"curves plotted to {args.plot}")
+        say(f"curves plotted to {args.plot}")
     return 0
 
 
