@@ -14,11 +14,14 @@ Example:
 
 from __future__ import annotations
 
+import linecache
 import os
 import sys
 import warnings
 from types import FrameType
 from typing import Any
+
+import numpy
 
 __all__ = [
     "user_frame",
@@ -31,13 +34,7 @@ __all__ = [
 _TAPEFLOW_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
-def _numpy_dir() -> str:
-    import numpy  # (numpy is imported already whenever this runs)
-
-    return os.path.dirname(os.path.abspath(numpy.__file__)) + os.sep
-
-
-_NUMPY_DIR = _numpy_dir()
+_NUMPY_DIR = os.path.dirname(os.path.abspath(numpy.__file__)) + os.sep
 
 
 def is_internal_file(filename: str) -> bool:
@@ -83,8 +80,6 @@ def describe_location(location: tuple[str, int, dict[str, Any]] | None) -> str:
     """
     if location is None:
         return "<unknown location>"
-    import linecache
-
     filename, lineno, globs = location
     source = linecache.getline(filename, lineno, globs).strip()
     return f"{filename}:{lineno}" + (f"\n    {source}" if source else "")
