@@ -17,7 +17,9 @@ separate arrays (``concatenate``, ``stack``: declared with ``sequences=True``).
 numpy only asks tapeflow when a traced array is among the arguments it inspects:
 ``np.mean([a, b])``, with traced arrays only inside the list, is converted by numpy
 itself and fails with the ``__array__`` error below, which says to stack the
-pieces first (``np.mean(np.stack([a, b]))``).
+pieces first (``np.mean(np.stack([a, b]))``) or to call ``tnp.mean([a, b])``:
+tapeflow.numpy's functions take such lists wherever they read an array (see
+:func:`~tapeflow.numpy.declare.array_arguments`).
 
 Keyword arguments are checked here, once, so that the implementations only
 ever see the keywords they declare:
@@ -329,7 +331,10 @@ def _numpy_caller() -> str | None:
     """The numpy function (``mean``, or the index object ``r_``) whose own Python code is
     converting an argument, if any: numpy converts a list of traced arrays itself when
     none is outside it, and ``np.r_[...]`` converts every piece."""
-    frame = sys._getframe(2)
+    try:
+        frame = sys._getframe(2)
+    except ValueError:  # called from the outermost frame
+        return None
     name = None
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
@@ -358,7 +363,8 @@ def _tracer_array(self: Any, dtype: Any = None, copy: Any = None) -> np.ndarray:
         f"gradient{where}. Use tapeflow.numpy functions or operators on traced values; a "
         "list or tuple of traced arrays given to a numpy function that sees no traced "
         "array outside it (np.mean([a, b])) is converted by numpy itself: stack the "
-        "pieces first (np.mean(np.stack([a, b])), or tnp.array([a, b])). "
+        "pieces first (np.mean(np.stack([a, b])), or tnp.array([a, b])), or call the "
+        "tapeflow.numpy function, which takes such lists (tnp.mean([a, b])). "
         "To get the numbers without a gradient, call tp.stop_gradient(x) outside numpy, "
         "float(x) for a scalar, or differentiate with respect to another argument."
     )

@@ -22,7 +22,7 @@ from tapeflow.core.primitive import (
     primitive,
 )
 from tapeflow.core.tracer import Tracer
-from tapeflow.numpy.declare import no_out, register_numpy
+from tapeflow.numpy.declare import array_arguments, no_out, register_numpy
 from tapeflow.numpy.elementwise import astype
 from tapeflow.numpy.indexing import getitem
 from tapeflow.numpy.items import items
@@ -61,6 +61,7 @@ def _np_concatenate(*arrays: Any, axis: int = 0) -> Any:
 
 
 _concatenate = primitive(_np_concatenate, name="concatenate")
+array_arguments(_concatenate, every=True)
 
 
 def _concatenate_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:
@@ -329,9 +330,10 @@ for _np_joiner, _joiner in (
     (np.vstack, vstack),
     (np.dstack, dstack),
     (np.column_stack, column_stack),
-    (getattr(np, "row_stack", vstack), row_stack),  # (removed from numpy after 2.x)
 ):
     register_numpy(_np_joiner, _joiner, sequences=True)  # lists of separate arrays
+if hasattr(np, "row_stack"):  # deprecated in numpy 2, and going
+    register_numpy(np.row_stack, row_stack, sequences=True)
 for _np_fun, _impl in (
     (np.append, append),
     (np.split, split),

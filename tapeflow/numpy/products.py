@@ -43,7 +43,13 @@ from tapeflow.core.primitive import (
 )
 from tapeflow.core.tracer import Tracer
 from tapeflow.numpy.creation import asarray
-from tapeflow.numpy.declare import method, operator, reflected_operator, register_numpy
+from tapeflow.numpy.declare import (
+    array_arguments,
+    method,
+    operator,
+    reflected_operator,
+    register_numpy,
+)
 from tapeflow.numpy.elementwise import astype, conj, multiply
 from tapeflow.numpy.fitting import fit_cotangent, unbroadcast
 from tapeflow.numpy.joining import concatenate
@@ -97,6 +103,7 @@ def _matmul_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 matmul = primitive(np.matmul, name="matmul")
+array_arguments(matmul, every=True)
 register_numpy(np.matmul, matmul)
 # Bilinear: each argument's rule reads the other one (and only the shape of its own).
 deflinear(matmul, _matmul_vjp_x, _matmul_vjp_y)
@@ -234,6 +241,7 @@ def _np_einsum(*operands: Any, subscripts: str, optimize: Any = None) -> Any:
 
 
 _einsum = primitive(_np_einsum, name="einsum")
+array_arguments(_einsum, every=True)
 
 
 def _einsum_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:

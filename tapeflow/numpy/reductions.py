@@ -34,7 +34,7 @@ from tapeflow.core.primitive import (
     primitive,
 )
 from tapeflow.core.tracer import Tracer
-from tapeflow.numpy.declare import method, no_out, register_numpy
+from tapeflow.numpy.declare import array_arguments, method, no_out, register_numpy
 from tapeflow.numpy.dispatch import ufunc_accumulate, ufunc_reduce
 from tapeflow.numpy.elementwise import astype, equal, exp, maximum, minimum
 from tapeflow.numpy.elementwise import where as _where
@@ -390,6 +390,7 @@ def _np_linear_scan(a: Any, b: Any, axis: int = 0) -> Any:
 
 
 linear_scan = primitive(_np_linear_scan, name="linear_scan")
+array_arguments(linear_scan, 0, 1)
 linear_scan.__doc__ = """The recurrence ``h[k] = a[k] * h[k-1] + b[k]`` along ``axis`` (h[-1] = 0).
 
     ``a`` and ``b`` have the same shape. This is the transpose of itself run
@@ -634,6 +635,7 @@ def _np_logsumexp(a: Any, b: Any = None, axis: Any = None, keepdims: bool = Fals
 
 
 _logsumexp = primitive(_np_logsumexp, name="logsumexp")
+array_arguments(_logsumexp, 0, 1)
 
 
 def _lse_weights(ans, a, axis, keepdims):  # type: ignore[no-untyped-def]

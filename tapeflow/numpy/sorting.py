@@ -20,7 +20,7 @@ import numpy as np
 from tapeflow.batching import axis_rule, batch_size, bcast_front, to_front
 from tapeflow.core.primitive import defbatch, deflinear, nondifferentiable, primitive
 from tapeflow.core.tracer import Tracer
-from tapeflow.numpy.declare import method, register_numpy
+from tapeflow.numpy.declare import array_arguments, method, register_numpy
 from tapeflow.numpy.elementwise import where
 from tapeflow.numpy.indexing import getitem, take
 from tapeflow.numpy.items import items
@@ -77,6 +77,7 @@ argsort = _nondiff(_np_argsort, "argsort")
 defbatch(argsort, axis_rule(argsort, "flat"))
 argpartition = _nondiff(np.argpartition, "argpartition")
 searchsorted = _nondiff(np.searchsorted, "searchsorted")
+array_arguments(searchsorted, 0, 1)
 
 
 def _np_unique_found(ar: Any, **kwargs: Any) -> tuple[Any, ...]:

@@ -150,11 +150,13 @@ def average(
         >>> float(average(np.array([1.0, 3.0]), weights=np.array([3.0, 1.0])))
         1.5
     """
+    a = as_operand(a)  # a list may hold traced values
     shape = shape_of(a)
     if weights is None:
         avg = _mean(a, axis=axis, keepdims=keepdims)
         total = np.asarray(reduced_count(a, axis), dtype_of(avg))
     else:
+        weights = as_operand(weights)
         w_shape = shape_of(weights)
         if w_shape != shape:
             if axis is None or not isinstance(axis, (int, np.integer)) or len(w_shape) != 1:
