@@ -10,13 +10,18 @@ settings.load_profile("default")
 
 
 def pytest_report_teststatus(report, config):
-    """In the default (quiet) output a passing test prints nothing, not a dot.
+    """In the default (quiet) output a passing or skipped test prints nothing, not a letter.
 
-    Thousands of dots said nothing that the summary line does not; failures, errors
-    and skips still print their letters as they happen, and ``-v`` shows every test.
+    Thousands of dots said nothing that the summary line (which counts both) does not;
+    failures and errors still print their letters as they happen, and ``-v`` shows
+    every test (``-rs`` lists the skips with their reasons).
     """
-    if report.when == "call" and report.passed and config.get_verbosity() < 0:
+    if config.get_verbosity() >= 0:
+        return None
+    if report.when == "call" and report.passed:
         return "passed", "", "PASSED"
+    if report.skipped and not hasattr(report, "wasxfail"):
+        return "skipped", "", "SKIPPED"
     return None
 
 
