@@ -71,7 +71,9 @@ def compile_program(
         for m in read:
             last_use[m] = i
     out_slots = {r.index for r in out_refs if type(r) is Slot}
-    reuse = _plan_buffer_reuse(kept, reads, meta, last_use, out_slots, inputs)
+    into: dict[Any, Any] = getattr(trace, "jit_into", {})
+    fresh: set[Any] = getattr(trace, "fresh", set())
+    reuse = _plan_buffer_reuse(kept, reads, meta, last_use, out_slots, inputs, into, fresh)
     dead = [
         tuple(sorted({m for m in read if last_use[m] == i and m not in out_slots}))
         for i, read in enumerate(reads)
@@ -79,13 +81,15 @@ def compile_program(
     built = _lists_and_tuples_only(out_tree)
 
     def render(namespace: dict[str, Any]) -> str:
-        return _source(name, kept, dead, reuse, inputs, out_refs, out_tree, built, trace, namespace)
+        return _source(
+            name, kept, dead, reuse, into, inputs, out_refs, out_tree, built, trace, namespace
+        )
 
     if len(kept) > COMPILE_LIMIT:
         # Python compiles source at some ten microseconds a line, more than tracing the
         # operation cost: a program this long runs its steps from a list instead (the
         # same calls), and its source is written only when asked for.
-        runner = _runner(kept, dead, reuse, inputs, out_refs, out_tree if built else None)
+        runner = _runner(kept, dead, reuse, into, inputs, out_refs, out_tree if built else None)
         return runner, lambda: render({}), len(kept), built
     namespace: dict[str, Any] = {}
     source = render(namespace)
@@ -102,6 +106,7 @@ def _source(
     kept: list[Any],
     dead: list[tuple[int, ...]],
     reuse: dict[int, int],
+    into: dict[Any, Any],
     inputs: Sequence[int],
     out_refs: list[Any],
     out_tree: PyTreeDef,
@@ -141,6 +146,11 @@ def _source(
             direct_call = make_direct(expr(first), margs, kwargs, const)
         if direct_call is not None:
             lines.append(f"    v{slot} = {direct_call}")
+        elif i in reuse and fun in into:
+            # A primitive that can write its answer into a given buffer (jit_into).
+            call = ", ".join(expr(m) for m in margs)
+            extra = f", **{const(kwargs)}" if kwargs else ""
+            lines.append(f"    v{slot} = {const(into[fun])}({call}, out=v{reuse[i]}{extra})")
         elif i in reuse:
             # An input of this ufunc dies here and owns a buffer of the output's shape
             # and dtype: write the result into it instead of allocating.
@@ -173,6 +183,7 @@ def _runner(
     kept: list[Any],
     dead: list[tuple[int, ...]],
     reuse: dict[int, int],
+    into: dict[Any, Any],
     inputs: Sequence[int],
     out_refs: list[Any],
     out_tree: PyTreeDef | None,
@@ -188,6 +199,8 @@ def _runner(
                 refs += (k, m.index)
             elif type(m) is tuple and any(type(x) is Slot for x in m):
                 nested.append((k, m))
+        if i in reuse and fun in into:
+            fun = into[fun]
         steps.append(
             (fun, margs, tuple(refs), tuple(nested), kwargs, reuse.get(i, -1), slot, dead[i])
         )
@@ -313,14 +326,17 @@ def _plan_buffer_reuse(
     last_use: dict[int, int],
     out_slots: set[int],
     inputs: Sequence[int],
+    into: dict[Any, Any],
+    fresh_funs: set[Any],
 ) -> dict[int, int]:
     """For each instruction index, an input slot whose buffer can receive the result.
 
     A buffer may be reused when it was allocated by the program itself (the result
-    of a ufunc or matmul, never a user's input or a view), it dies at this
-    instruction, no live value is a view of it, and it has the result's shape and
-    dtype. Views are tracked conservatively: the result of any other function may
-    alias each of its array inputs.
+    of a ufunc, a matmul or a primitive declared ``jit_fresh``, never a user's input
+    or a view), it dies at this instruction, no live value is a view of it, and it has
+    the result's shape and dtype. The receiving call is a ufunc or a primitive with a
+    ``jit_into`` version. Views are tracked conservatively: the result of any other
+    function may alias each of its array inputs.
     """
     base: dict[int, set[int]] = {}  # slot -> buffers (fresh slots) it may alias
     fresh: set[int] = set()
@@ -330,7 +346,8 @@ def _plan_buffer_reuse(
         base[slot] = set()
     for i, (fun, _, kwargs, slot) in enumerate(kept):
         inputs = reads[i]
-        allocates = (isinstance(fun, np.ufunc) and fun.nout == 1) or fun is np.matmul
+        ufunc = isinstance(fun, np.ufunc) and fun.nout == 1
+        allocates = ufunc or fun is np.matmul or fun in fresh_funs
         if allocates:
             fresh.add(slot)
             base[slot] = {slot}
@@ -338,7 +355,7 @@ def _plan_buffer_reuse(
             base[slot] = set().union(*(base.get(m, set()) for m in inputs)) if inputs else set()
         for b in base[slot]:
             alive_aliases[b] = alive_aliases.get(b, 0) + 1
-        if isinstance(fun, np.ufunc) and fun.nout == 1 and not kwargs and slot in meta:
+        if (ufunc and not kwargs or fun in into) and slot in meta:
             for m in inputs:
                 if (
                     m in fresh

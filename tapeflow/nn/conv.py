@@ -740,6 +740,19 @@ def avg_pool2d(x: Any, window: Any = 2, stride: Any = None, padding: Any = "VALI
     return _avg_pool2d(x, **_pool_args(x, window, stride, padding, "avg_pool2d"))
 
 
+# Every kernel here returns a new array (or a view of one): tp.jit may write into it.
+for _prim in (
+    im2col,
+    col2im,
+    conv2d_from_patches,
+    conv2d_patches_grad,
+    conv2d_weight_grad,
+    _max_pool2d,
+    max_pool2d_backward,
+):
+    _prim.primitive.jit_fresh = True
+
+
 # ----- vmap: the batch folds into the images' N axis ----------------------------------
 for _prim, _rows, _shape_kw in (
     (max_pool2d_backward, (0, 1, 2), None),

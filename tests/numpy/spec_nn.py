@@ -13,6 +13,11 @@ def _labels(shape):
     return (np.arange(n_rows) * 7 % shape[-1]).reshape(shape[:-1])
 
 
+def _alternating(shape):
+    """A fixed answer of a ReLU: positive and zero entries in turn."""
+    return (np.arange(int(np.prod(shape))) % 2).reshape(shape) * 1.5
+
+
 def _probability(z):
     return 1 / (1 + np.exp(-z))
 
@@ -128,7 +133,13 @@ def _pool_cases(name, x_shape, window, stride, padding):
 SOFTMAX_SHAPES = (((3,),), ((2, 3),), ((2, 3, 4),))
 
 CASES = [
-    Case("relu", F.relu, UNARY_SHAPES, covers=["nn.relu"]),
+    Case("relu", F.relu, UNARY_SHAPES, covers=["nn.relu", "nn.relu_grad"]),
+    Case(
+        "relu_grad",
+        lambda g: F.relu_grad(g, _alternating(np.shape(g))),
+        UNARY_SHAPES,
+        covers=["nn.relu_grad"],
+    ),
     Case("sigmoid", F.sigmoid, UNARY_SHAPES, covers=["nn.sigmoid"]),
     Case("softplus", F.softplus, UNARY_SHAPES, covers=["nn.softplus"]),
     Case("leaky_relu", lambda x: F.leaky_relu(x, 0.1), UNARY_SHAPES, covers=["nn.leaky_relu"]),
