@@ -107,6 +107,7 @@ class Primitive:
         "jit_call",
         "jit_into",
         "jit_fresh",
+        "jit_fusions",
         "__weakref__",
     )
 
@@ -157,6 +158,10 @@ class Primitive:
         # The answer is always a new array (or a view of one) that aliases no argument:
         # tp.jit may then let a later call write into it once it dies.
         self.jit_fresh = False
+        # {consumer fun: maker}: when this primitive's answer feeds only a call of the
+        # consumer, ``maker(own_args, own_kwargs, consumer_args, consumer_kwargs)`` may
+        # return one fused ``(fun, args, kwargs)`` for tp.jit to call instead; or None.
+        self.jit_fusions: Any = None
         self.bind = _make_bind(self)
 
     def missing_rule_error(self, kind: str, argnum: int) -> TypeError:

@@ -50,6 +50,8 @@ def compile_program(
 
     meta = trace.meta
     instructions = _simplify(trace.instructions, meta, out_refs, input_set)
+    fresh: set[Any] = set(getattr(trace, "fresh", ()))
+    instructions = _fuse(instructions, getattr(trace, "fusions", {}), out_refs, fresh)
 
     # Backward liveness pass: keep instructions whose result is needed.
     needed = {r.index for r in out_refs if type(r) is Slot}
@@ -72,7 +74,6 @@ def compile_program(
             last_use[m] = i
     out_slots = {r.index for r in out_refs if type(r) is Slot}
     into: dict[Any, Any] = getattr(trace, "jit_into", {})
-    fresh: set[Any] = getattr(trace, "fresh", set())
     reuse = _plan_buffer_reuse(kept, reads, meta, last_use, out_slots, inputs, into, fresh)
     dead = [
         tuple(sorted({m for m in read if last_use[m] == i and m not in out_slots}))
@@ -280,6 +281,42 @@ def _simplify(
         out.append(instruction)
     for k, r in enumerate(out_refs):
         out_refs[k] = resolve(r)
+    return out
+
+
+def _fuse(
+    instructions: list[Any], fusions: dict[Any, Any], out_refs: list[Any], fresh: set[Any]
+) -> list[Any]:
+    """Replace a call whose argument comes from a call that feeds nothing else by one
+    fused call, where the producer declared the pair (``Primitive.jit_fusions``).
+
+    The producer is left in place; the liveness pass then drops it, as nothing reads
+    it any more. A fused function counts as fresh when the call it replaces did.
+    """
+    if not fusions:
+        return instructions
+    uses: dict[int, int] = {}
+    made_by: dict[int, int] = {}
+    for k, (_, margs, _, slot) in enumerate(instructions):
+        made_by[slot] = k
+        for m in slots_in(margs):
+            uses[m] = uses.get(m, 0) + 1
+    for r in out_refs:
+        if type(r) is Slot:
+            uses[r.index] = uses.get(r.index, 0) + 1
+    out = list(instructions)
+    for k, (fun, margs, kwargs, slot) in enumerate(instructions):
+        first = margs[0] if margs else None
+        if type(first) is not Slot or uses.get(first.index) != 1 or first.index not in made_by:
+            continue
+        p_fun, p_margs, p_kwargs, _ = instructions[made_by[first.index]]
+        maker = fusions.get(p_fun, {}).get(fun)
+        fused = maker(p_margs, p_kwargs, margs, kwargs) if maker is not None else None
+        if fused is not None:
+            new_fun, new_margs, new_kwargs = fused
+            out[k] = (new_fun, new_margs, new_kwargs, slot)
+            if fun in fresh:
+                fresh.add(new_fun)
     return out
 
 

@@ -45,7 +45,16 @@ class JitTrace(Trace):
     (also inside tuples, for indices) and constants elsewhere.
     """
 
-    __slots__ = ("instructions", "num_slots", "meta", "metas", "jit_calls", "jit_into", "fresh")
+    __slots__ = (
+        "instructions",
+        "num_slots",
+        "meta",
+        "metas",
+        "jit_calls",
+        "jit_into",
+        "fresh",
+        "fusions",
+    )
     kind = "jit"
     compiles = True
 
@@ -62,6 +71,8 @@ class JitTrace(Trace):
         self.jit_into: dict[Any, Any] = {}
         # the funs whose answers are new arrays (Primitive.jit_fresh)
         self.fresh: set[Any] = set()
+        # fun -> {consumer fun: maker} (Primitive.jit_fusions)
+        self.fusions: dict[Any, Any] = {}
 
     def concrete_error(self, what: str) -> ConcretizationError:
         return ConcretizationError(
@@ -121,6 +132,8 @@ class JitTrace(Trace):
             self.jit_into[prim.fun] = prim.jit_into
         if prim.jit_fresh:
             self.fresh.add(prim.fun)
+        if prim.jit_fusions is not None:
+            self.fusions[prim.fun] = prim.jit_fusions
         if type(ans) is ndarray:
             key = (ans.shape, ans.dtype)
             # (one tuple per distinct shape and dtype: long traces repeat a few)

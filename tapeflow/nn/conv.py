@@ -44,6 +44,8 @@ from tapeflow.core.primitive import (
     primitive,
     vjp_needs,
 )
+from tapeflow.jit.codegen import Slot
+from tapeflow.nn.functional import _keep_where_positive, relu_grad
 from tapeflow.numpy.meta import dtype_of, shape_of
 
 __all__ = [
@@ -625,6 +627,40 @@ def _np_max_pool2d_backward(
     return np.ascontiguousarray(dxp[:, :, pt : pt + x.shape[2], pl : pl + x.shape[3]])
 
 
+def _np_max_pool2d_backward_relu(
+    g: Any,
+    x: Any,
+    ans: Any,
+    window: tuple[int, int] = (2, 2),
+    stride: tuple[int, int] = (2, 2),
+    padding: Pads = ((0, 0), (0, 0)),
+) -> Any:
+    """``relu_grad(max_pool2d_backward(g, x, ans), x)`` with two fewer full passes.
+
+    A window whose maximum is not positive sends nothing back (its maxima are not
+    positive), and every other entry it reaches is its positive maximum: masking the
+    per-window shares by ``ans > 0`` is the ReLU's mask. Equal values; a zero may
+    differ in sign (a non-maximal entry gets ``0 * share``).
+    """
+    tiles = _tiles(x, window, stride, padding)
+    if tiles is None or g.dtype != x.dtype or x.dtype.kind != "f":
+        routed = _np_max_pool2d_backward(g, x, ans, window, stride, padding)
+        return relu_grad.primitive.fun(routed, x)
+    hit = np.equal(tiles.view, tiles.expand(tiles.small(ans)))
+    count = tiles.reduce(np.add, hit, dtype=g.dtype)
+    share = np.divide(tiles.small(g), count, out=count)
+    share = _keep_where_positive(share, tiles.small(ans))
+    return tiles.nchw_full(np.multiply(hit, tiles.expand(share)), x.shape)
+
+
+def _fuse_relu_grad(own: Any, own_kw: Any, consumer: Any, consumer_kw: Any) -> Any:
+    """The fused call when the ReLU mask is the pooling's own input (ReLU then pool)."""
+    x, mask = own[1], consumer[1]
+    if type(x) is Slot and type(mask) is Slot and x.index == mask.index and not consumer_kw:
+        return _np_max_pool2d_backward_relu, own, own_kw
+    return None
+
+
 def _max_pool_jvp(t: Any, ans: Any, x: Any, **kw: Any) -> Any:
     return tnp.sum(window_gather(t, **kw) * _max_weights(x, ans, **kw), axis=(4, 5))
 
@@ -751,6 +787,8 @@ for _prim in (
     max_pool2d_backward,
 ):
     _prim.primitive.jit_fresh = True
+# Under tp.jit, ReLU's derivative applied to max-pooling's routed gradient is one kernel.
+max_pool2d_backward.primitive.jit_fusions = {relu_grad.primitive.fun: _fuse_relu_grad}
 
 
 # ----- vmap: the batch folds into the images' N axis ----------------------------------

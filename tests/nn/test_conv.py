@@ -6,6 +6,7 @@ import pytest
 import tapeflow as tp
 from tapeflow import nn
 from tapeflow.nn import conv
+from tapeflow.nn import functional as F
 
 
 def naive_pads(padding, size, window, stride, dilation=(1, 1)):
@@ -269,3 +270,43 @@ def test_max_pool_tiling_windows_any_memory_layout(layout):
     assert g.dtype == np.float32
     np.testing.assert_array_equal(g, general)
     np.testing.assert_allclose(g[0, 0, :2, :2], np.full((2, 2), u[0, 0, 0, 0] / 4))
+
+
+@pytest.mark.parametrize("window,stride,padding", [(2, None, "VALID"), (3, 2, "SAME")])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_max_pool_and_relu_backward_equals_the_two_kernels(window, stride, padding, dtype):
+    # What tp.jit calls for ReLU's derivative of a max-pooling's routed gradient.
+    rng = np.random.default_rng(9)
+    x = np.maximum(rng.standard_normal((2, 3, 6, 6)), 0).astype(dtype)  # zero ties
+    x[0, 1] = -1.0  # a channel without positive entries
+    pool = conv._pool_args(x, window, stride, padding, "pool")
+    ans = conv._np_max_pool2d(x, **pool)
+    g = rng.standard_normal(ans.shape).astype(dtype)
+    want = F.relu_grad(conv._np_max_pool2d_backward(g, x, ans, **pool), x)
+    got = conv._np_max_pool2d_backward_relu(g, x, ans, **pool)
+    assert got.dtype == dtype and got.shape == x.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_jit_fuses_max_pool_with_relu_and_runs_relu_in_place(monkeypatch):
+    calls = []
+    fused = conv._np_max_pool2d_backward_relu
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return fused(*args, **kwargs)
+
+    monkeypatch.setattr(conv, "_np_max_pool2d_backward_relu", spy)
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+
+    def loss(w, x):
+        h = nn.max_pool2d(nn.relu(nn.conv2d(x, w, padding=1)), 2)
+        return (h * h).sum()
+
+    grad = tp.grad(loss)
+    compiled = tp.jit(grad)
+    np.testing.assert_array_equal(compiled(w, x), grad(w, x))
+    assert calls  # one kernel for both derivatives
+    assert "out=" in compiled.lower(w, x)  # ReLU writes into the convolution's dying answer
