@@ -237,3 +237,94 @@ def torch_step(params: Any, x: np.ndarray, y: np.ndarray, threads: int) -> Any:
         return loss
 
     return run
+
+
+# ----- where a step's time goes -------------------------------------------------------------
+# Each kernel's own time (cProfile's tottime) by what it does; the rest is Python.
+PROFILE_GROUPS = {
+    "conv products (+ bias in place)": (
+        "_np_conv2d_from_patches",
+        "_np_conv2d_weight_grad",
+        "_np_conv2d_patches_grad",
+    ),
+    "im2col": ("_np_im2col",),
+    "col2im": ("_np_col2im",),
+    "max-pool forward": ("_np_max_pool2d", "reduce"),
+    "max-pool backward (and ReLU's, fused under jit)": (
+        "_np_max_pool2d_backward",
+        "_np_max_pool2d_backward_relu",
+        "_tie_counts",
+    ),
+    "ReLU and its derivative": (
+        "_np_relu",
+        "_keep_where_positive",
+        "_np_relu_grad",
+        "_relu_grad_into",
+        "<lambda>",
+    ),
+    "dense layers": ("_np_linear", "<built-in method numpy.matmul>"),
+    "bias gradients and other reductions": ("<method 'reduce' of 'numpy.ufunc' objects>",),
+    "softmax cross-entropy": ("_np_softmax_cross_entropy", "_np_softmax_cross_entropy_grad"),
+}
+
+
+def profile(which: str, steps: int, threads: int) -> None:
+    """cProfile ``steps`` steps of ``which`` (eager or jit) and print the time by group."""
+    import cProfile
+    import pstats
+
+    from benchmarks.run import keep_freed_memory, mnist_batch, set_threads
+
+    set_threads(threads)
+    keep_freed_memory()
+    x, y = mnist_batch(BATCH, np.float32)
+    x = x.reshape(-1, 1, 28, 28)
+    params = init_params()
+    eager, compiled, state = tapeflow_steps(params)
+    step = eager if which == "eager" else compiled
+    for _ in range(3):
+        step(params, state, x, y)
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(steps):
+        step(params, state, x, y)
+    prof.disable()
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    total = sum(tt for (_, _, tt, _, _) in stats.values())
+    by_group = dict.fromkeys(PROFILE_GROUPS, 0.0)
+    for (file, _, name), (_, _, tt, _, _) in stats.items():
+        label = name if file != "~" else name
+        for group, names in PROFILE_GROUPS.items():
+            if label in names and ("tapeflow" in file or file == "~"):
+                by_group[group] += tt
+                break
+    rest = sorted(
+        (
+            (tt, f"{name} ({file.rsplit('/', 1)[-1]})")
+            for (file, _, name), (_, _, tt, _, _) in stats.items()
+        ),
+        reverse=True,
+    )
+    by_group["everything else (below)"] = total - sum(by_group.values())
+    print(f"{which}: {1e3 * total / steps:.1f} ms per step under cProfile ({steps} steps)")
+    print("| part | ms per step | share |\n|---|---|---|")
+    for group, tt in by_group.items():
+        print(f"| {group} | {1e3 * tt / steps:.2f} | {100 * tt / total:.0f}% |")
+    grouped = {n for names in PROFILE_GROUPS.values() for n in names}
+    print("largest of everything else (own time, operators such as @ and * included):")
+    shown = 0
+    for tt, label in rest:
+        if label.split(" (")[0] not in grouped and shown < 8:
+            print(f"  {1e3 * tt / steps:7.2f} ms  {label}")
+            shown += 1
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="profile the CNN step (eager or jit)")
+    parser.add_argument("which", choices=["eager", "jit"])
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    profile(args.which, args.steps, args.threads)
