@@ -249,7 +249,7 @@ PROFILE_GROUPS = {
     ),
     "im2col": ("_np_im2col",),
     "col2im": ("_np_col2im",),
-    "max-pool forward": ("_np_max_pool2d", "reduce"),
+    "max-pool forward (and the backward's tie counts)": ("_np_max_pool2d", "reduce"),
     "max-pool backward (and ReLU's, fused under jit)": (
         "_np_max_pool2d_backward",
         "_np_max_pool2d_backward_relu",

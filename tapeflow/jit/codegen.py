@@ -384,14 +384,6 @@ def _plan_buffer_reuse(
     for i, (fun, _, kwargs, slot) in enumerate(kept):
         inputs = reads[i]
         ufunc = isinstance(fun, np.ufunc) and fun.nout == 1
-        allocates = ufunc or fun is np.matmul or fun in fresh_funs
-        if allocates:
-            fresh.add(slot)
-            base[slot] = {slot}
-        else:
-            base[slot] = set().union(*(base.get(m, set()) for m in inputs)) if inputs else set()
-        for b in base[slot]:
-            alive_aliases[b] = alive_aliases.get(b, 0) + 1
         if (ufunc and not kwargs or fun in into) and slot in meta:
             for m in inputs:
                 if (
@@ -403,6 +395,14 @@ def _plan_buffer_reuse(
                 ):
                     reuse[i] = m
                     break
+        # (a call writing into a dying buffer answers with that buffer alone)
+        if ufunc or fun is np.matmul or fun in fresh_funs or i in reuse:
+            fresh.add(slot)
+            base[slot] = {slot}
+        else:
+            base[slot] = set().union(*(base.get(m, set()) for m in inputs)) if inputs else set()
+        for b in base[slot]:
+            alive_aliases[b] = alive_aliases.get(b, 0) + 1
         # values whose last use is here stop aliasing their buffers
         for m in set(inputs):
             if last_use.get(m) == i and m not in out_slots:
