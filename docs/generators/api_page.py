@@ -27,6 +27,7 @@ SECTIONS = [
     ("tapeflow.nn", "Layers and losses (`tp.nn`)"),
     ("tapeflow.optim", "Optimizers (`tp.optim`)"),
     ("tapeflow.datasets", "Datasets (`tp.datasets`)"),
+    ("tapeflow.distributed", "Data-parallel computing over MPI (`tapeflow.distributed`)"),
     ("tapeflow.miniflow", "The lab's node API (`tapeflow.miniflow`)"),
 ]
 
