@@ -9,6 +9,7 @@ what the one before it returned to the operating system.
     python benchmarks/run.py                 # full run, Markdown table on stdout
     python benchmarks/run.py --quick         # short run
     python benchmarks/run.py --json out.json # also write the results as JSON
+    python benchmarks/run.py --only cnn,mlp --threads 2   # some workloads, two BLAS threads
 
 Peers (autograd, mygrad, torch, jax) are measured when importable and skipped
 with a note otherwise (``pip install -e ".[bench]"`` installs the light ones).
@@ -405,6 +406,49 @@ def bench_step_overhead(repeat: int, peers: dict[str, Any]) -> list[dict[str, An
     ]
 
 
+# ----- workload 2b: the CNN training step --------------------------------------------
+def bench_cnn(repeat: int, peers: dict[str, Any]) -> list[dict[str, Any]]:
+    """The training step of ``mnist.py --model cnn`` (see ``benchmarks/cnn_step.py``).
+
+    Ratios to the hand-written numpy step, to torch eager (when installed) and to the
+    step's matrix products alone (the GEMM floor), all from one interleaved run.
+    """
+    from benchmarks import cnn_step
+
+    x, y = mnist_batch(cnn_step.BATCH, np.float32)
+    x = x.reshape(-1, 1, 28, 28)
+    params = cnn_step.init_params(np.float32)
+    eager, compiled, state = cnn_step.tapeflow_steps(params)
+    np_state = cnn_step.numpy_adam_init(params)
+    floor = "GEMM floor (products alone)"
+    fns: dict[str, Callable[[], Any]] = {
+        "numpy (hand-written)": lambda: cnn_step.numpy_step(params, np_state, x, y),
+        floor: cnn_step.gemm_floor(),
+        "tapeflow": lambda: eager(params, state, x, y),
+        "tapeflow jit": lambda: compiled(params, state, x, y),
+    }
+    torch_name = next((k for k in peers if k.startswith("torch")), None)
+    if torch_name is not None:
+        threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
+        fns[torch_name] = cnn_step.torch_step(params, x, y, threads)
+    samples = interleaved(fns, repeat * 2)
+    medians = {k: float(np.median(s)) for k, s in samples.items()}
+    rows = []
+    for name, s in samples.items():
+        row = {
+            "workload": "CNN step conv32-pool-conv64-pool-128-10, Adam, batch 64, f32",
+            "impl": name,
+            **summary(s, 1e3),
+            "unit": "ms/step",
+            "ratio_to_numpy": medians[name] / medians["numpy (hand-written)"],
+            "ratio_to_gemm_floor": medians[name] / medians[floor],
+        }
+        if torch_name is not None:
+            row["ratio_to_torch"] = medians[name] / medians[torch_name]
+        rows.append(row)
+    return rows
+
+
 # ----- workload 3: hvp / grad -----------------------------------------------------
 def rosenbrock(x: Any) -> Any:
     return tnp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
@@ -757,11 +801,18 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             text = f"{r['ratio_to_autograd']:.2f}x autograd"
         if "over_numpy_us" in r:
             text = f"{r['over_numpy_us']:+.0f} us over numpy"
+        if "ratio_to_gemm_floor" in r:
+            text += f", {r['ratio_to_gemm_floor']:.2f}x GEMM floor"
+            if "ratio_to_torch" in r:
+                text += f", {r['ratio_to_torch']:.2f}x torch"
         lines.append(
             f"| {r['workload']} | {r['impl']} | {r['median']:.3g} | "
             f"{r['min']:.3g}-{r['max']:.3g} | {r['unit']} | {text} |"
         )
     return "\n".join(lines)
+
+
+WORKLOADS = ("per-op", "mlp", "cnn", "overhead", "hvp", "memory")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -773,6 +824,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="write the results to this JSON file")
     parser.add_argument("--skip-memory", action="store_true", help="skip the peak-memory workload")
+    parser.add_argument(
+        "--only",
+        type=lambda s: s.split(","),
+        default=None,
+        help=f"run only these workloads, comma-separated, of {','.join(WORKLOADS)}",
+    )
     parser.add_argument(
         "--plot", type=Path, help="write a PNG plot of the results (needs matplotlib)"
     )
@@ -804,13 +861,23 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     started = time.perf_counter()
     env["blas_threads_set"] = args.threads or "numpy default"
+    wanted = set(args.only or WORKLOADS)
+    unknown = wanted - set(WORKLOADS)
+    if unknown:
+        parser.error(f"--only: unknown workloads {sorted(unknown)}; choose from {WORKLOADS}")
     memory_rows = []
-    if not (args.quick or args.skip_memory):
+    if "memory" in wanted and not (args.quick or args.skip_memory):
         memory_rows = bench_memory()
-    rows += bench_per_op(repeat, peers)
-    rows += bench_mlp(repeat, peers, args.quick)
-    rows += bench_step_overhead(repeat, peers)
-    rows += bench_hvp(repeat)
+    if "per-op" in wanted:
+        rows += bench_per_op(repeat, peers)
+    if "mlp" in wanted:
+        rows += bench_mlp(repeat, peers, args.quick)
+    if "cnn" in wanted:
+        rows += bench_cnn(repeat, peers)
+    if "overhead" in wanted:
+        rows += bench_step_overhead(repeat, peers)
+    if "hvp" in wanted:
+        rows += bench_hvp(repeat)
     rows += memory_rows
     print(markdown(rows))
     print(f"\ntotal time {time.perf_counter() - started:.1f} s")

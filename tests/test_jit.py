@@ -429,3 +429,51 @@ def test_scalars_and_named_tuples_find_their_program_again():
     assert f.trace_count == 1
     assert c == 3 and s.count == 3 and isinstance(s, State)
     np.testing.assert_allclose(s.mean, [1.75, 1.75, 1.75])
+
+
+def _jit_example_primitives():
+    """A square and a halving, declared as a user would, with the jit hooks."""
+    from tapeflow.core.primitive import get_primitive
+
+    calls = []
+    square = tp.primitive(lambda x: x * x, name="test_jit.square")
+    half = tp.primitive(lambda x: x * 0.5, name="test_jit.half")
+    tp.defvjp(square, lambda ans, x: lambda g: 2.0 * g * x)
+    tp.defvjp(half, lambda ans, x: lambda g: 0.5 * g)
+
+    def half_into(x, out):
+        calls.append("into")
+        return np.multiply(x, 0.5, out=out)
+
+    def square_then_half(x):
+        calls.append("fusion")
+        return x * x * 0.5
+
+    def fuse(own, own_kw, consumer, consumer_kw):
+        return square_then_half, own, own_kw
+
+    get_primitive(square).jit_fresh = True  # new arrays, which a later call may write into
+    get_primitive(half).jit_into = half_into
+    return square, half, fuse, calls
+
+
+@pytest.mark.parametrize("declared", ["into", "fusion"])
+def test_primitives_declare_in_place_and_fused_calls(declared):
+    # jit_into: the halving writes into the square's dying buffer (the square's answer
+    # is declared fresh). jit_fusions: the pair becomes one call. Same values either way,
+    # and the caller's array and the returned ones never share memory.
+    from tapeflow.core.primitive import get_primitive
+
+    square, half, fuse, calls = _jit_example_primitives()
+    if declared == "fusion":
+        get_primitive(square).jit_fusions = {get_primitive(half).fun: fuse}
+    try:
+        f = lambda x: (half(square(x)), x * 1.0)  # noqa: E731
+        x = np.linspace(-1.0, 1.0, 5)
+        compiled = tp.jit(f)
+        got, again = compiled(x), compiled(x)
+        assert_trees_equal(got, f(x))
+        assert not np.shares_memory(got[0], again[0]) and not np.shares_memory(got[0], x)
+        assert calls and set(calls) == {declared}
+    finally:
+        get_primitive(square).jit_fusions = None

@@ -106,6 +106,9 @@ class Primitive:
         "residuals",
         "declared_in",
         "jit_call",
+        "jit_into",
+        "jit_fresh",
+        "jit_fusions",
         "__weakref__",
     )
 
@@ -149,6 +152,17 @@ class Primitive:
         # How tp.jit writes a call of this primitive when it has a cheaper form than
         # calling ``fun`` (see tapeflow.jit.codegen), or None.
         self.jit_call: Any = None
+        # ``into(*args, out=buffer, **kwargs)``: the value written into a buffer of the
+        # answer's shape and dtype, bit for bit ``fun``'s, so tp.jit can reuse a dying
+        # intermediate's memory as ufuncs do; or None.
+        self.jit_into: Any = None
+        # The answer is always a new array (or a view of one) that aliases no argument:
+        # tp.jit may then let a later call write into it once it dies.
+        self.jit_fresh = False
+        # {consumer fun: maker}: when this primitive's answer feeds only a call of the
+        # consumer, ``maker(own_args, own_kwargs, consumer_args, consumer_kwargs)`` may
+        # return one fused ``(fun, args, kwargs)`` for tp.jit to call instead; or None.
+        self.jit_fusions: Any = None
         self.bind = _make_bind(self)
 
     def missing_rule_error(self, kind: str, argnum: int) -> TypeError:

@@ -50,6 +50,8 @@ def compile_program(
 
     meta = trace.meta
     instructions = _simplify(trace.instructions, meta, out_refs, input_set)
+    fresh: set[Any] = set(getattr(trace, "fresh", ()))
+    instructions = _fuse(instructions, getattr(trace, "fusions", {}), out_refs, fresh)
 
     # Backward liveness pass: keep instructions whose result is needed.
     needed = {r.index for r in out_refs if type(r) is Slot}
@@ -71,7 +73,8 @@ def compile_program(
         for m in read:
             last_use[m] = i
     out_slots = {r.index for r in out_refs if type(r) is Slot}
-    reuse = _plan_buffer_reuse(kept, reads, meta, last_use, out_slots, inputs)
+    into: dict[Any, Any] = getattr(trace, "jit_into", {})
+    reuse = _plan_buffer_reuse(kept, reads, meta, last_use, out_slots, inputs, into, fresh)
     dead = [
         tuple(sorted({m for m in read if last_use[m] == i and m not in out_slots}))
         for i, read in enumerate(reads)
@@ -79,13 +82,15 @@ def compile_program(
     built = _lists_and_tuples_only(out_tree)
 
     def render(namespace: dict[str, Any]) -> str:
-        return _source(name, kept, dead, reuse, inputs, out_refs, out_tree, built, trace, namespace)
+        return _source(
+            name, kept, dead, reuse, into, inputs, out_refs, out_tree, built, trace, namespace
+        )
 
     if len(kept) > COMPILE_LIMIT:
         # Python compiles source at some ten microseconds a line, more than tracing the
         # operation cost: a program this long runs its steps from a list instead (the
         # same calls), and its source is written only when asked for.
-        runner = _runner(kept, dead, reuse, inputs, out_refs, out_tree if built else None)
+        runner = _runner(kept, dead, reuse, into, inputs, out_refs, out_tree if built else None)
         return runner, lambda: render({}), len(kept), built
     namespace: dict[str, Any] = {}
     source = render(namespace)
@@ -102,6 +107,7 @@ def _source(
     kept: list[Any],
     dead: list[tuple[int, ...]],
     reuse: dict[int, int],
+    into: dict[Any, Any],
     inputs: Sequence[int],
     out_refs: list[Any],
     out_tree: PyTreeDef,
@@ -141,6 +147,11 @@ def _source(
             direct_call = make_direct(expr(first), margs, kwargs, const)
         if direct_call is not None:
             lines.append(f"    v{slot} = {direct_call}")
+        elif i in reuse and fun in into:
+            # A primitive that can write its answer into a given buffer (jit_into).
+            call = ", ".join(expr(m) for m in margs)
+            extra = f", **{const(kwargs)}" if kwargs else ""
+            lines.append(f"    v{slot} = {const(into[fun])}({call}, out=v{reuse[i]}{extra})")
         elif i in reuse:
             # An input of this ufunc dies here and owns a buffer of the output's shape
             # and dtype: write the result into it instead of allocating.
@@ -173,6 +184,7 @@ def _runner(
     kept: list[Any],
     dead: list[tuple[int, ...]],
     reuse: dict[int, int],
+    into: dict[Any, Any],
     inputs: Sequence[int],
     out_refs: list[Any],
     out_tree: PyTreeDef | None,
@@ -188,6 +200,8 @@ def _runner(
                 refs += (k, m.index)
             elif type(m) is tuple and any(type(x) is Slot for x in m):
                 nested.append((k, m))
+        if i in reuse and fun in into:
+            fun = into[fun]
         steps.append(
             (fun, margs, tuple(refs), tuple(nested), kwargs, reuse.get(i, -1), slot, dead[i])
         )
@@ -270,6 +284,42 @@ def _simplify(
     return out
 
 
+def _fuse(
+    instructions: list[Any], fusions: dict[Any, Any], out_refs: list[Any], fresh: set[Any]
+) -> list[Any]:
+    """Replace a call whose argument comes from a call that feeds nothing else by one
+    fused call, where the producer declared the pair (``Primitive.jit_fusions``).
+
+    The producer is left in place; the liveness pass then drops it, as nothing reads
+    it any more. A fused function counts as fresh when the call it replaces did.
+    """
+    if not fusions:
+        return instructions
+    uses: dict[int, int] = {}
+    made_by: dict[int, int] = {}
+    for k, (_, margs, _, slot) in enumerate(instructions):
+        made_by[slot] = k
+        for m in slots_in(margs):
+            uses[m] = uses.get(m, 0) + 1
+    for r in out_refs:
+        if type(r) is Slot:
+            uses[r.index] = uses.get(r.index, 0) + 1
+    out = list(instructions)
+    for k, (fun, margs, kwargs, slot) in enumerate(instructions):
+        first = margs[0] if margs else None
+        if type(first) is not Slot or uses.get(first.index) != 1 or first.index not in made_by:
+            continue
+        p_fun, p_margs, p_kwargs, _ = instructions[made_by[first.index]]
+        maker = fusions.get(p_fun, {}).get(fun)
+        fused = maker(p_margs, p_kwargs, margs, kwargs) if maker is not None else None
+        if fused is not None:
+            new_fun, new_margs, new_kwargs = fused
+            out[k] = (new_fun, new_margs, new_kwargs, slot)
+            if fun in fresh:
+                fresh.add(new_fun)
+    return out
+
+
 def _is_constant(m: Any, value: float) -> bool:
     if type(m) is Slot or type(m) is tuple:
         return False
@@ -313,14 +363,17 @@ def _plan_buffer_reuse(
     last_use: dict[int, int],
     out_slots: set[int],
     inputs: Sequence[int],
+    into: dict[Any, Any],
+    fresh_funs: set[Any],
 ) -> dict[int, int]:
     """For each instruction index, an input slot whose buffer can receive the result.
 
     A buffer may be reused when it was allocated by the program itself (the result
-    of a ufunc or matmul, never a user's input or a view), it dies at this
-    instruction, no live value is a view of it, and it has the result's shape and
-    dtype. Views are tracked conservatively: the result of any other function may
-    alias each of its array inputs.
+    of a ufunc, a matmul or a primitive declared ``jit_fresh``, never a user's input
+    or a view), it dies at this instruction, no live value is a view of it, and it has
+    the result's shape and dtype. The receiving call is a ufunc or a primitive with a
+    ``jit_into`` version. Views are tracked conservatively: the result of any other
+    function may alias each of its array inputs.
     """
     base: dict[int, set[int]] = {}  # slot -> buffers (fresh slots) it may alias
     fresh: set[int] = set()
@@ -330,15 +383,8 @@ def _plan_buffer_reuse(
         base[slot] = set()
     for i, (fun, _, kwargs, slot) in enumerate(kept):
         inputs = reads[i]
-        allocates = (isinstance(fun, np.ufunc) and fun.nout == 1) or fun is np.matmul
-        if allocates:
-            fresh.add(slot)
-            base[slot] = {slot}
-        else:
-            base[slot] = set().union(*(base.get(m, set()) for m in inputs)) if inputs else set()
-        for b in base[slot]:
-            alive_aliases[b] = alive_aliases.get(b, 0) + 1
-        if isinstance(fun, np.ufunc) and fun.nout == 1 and not kwargs and slot in meta:
+        ufunc = isinstance(fun, np.ufunc) and fun.nout == 1
+        if (ufunc and not kwargs or fun in into) and slot in meta:
             for m in inputs:
                 if (
                     m in fresh
@@ -349,6 +395,14 @@ def _plan_buffer_reuse(
                 ):
                     reuse[i] = m
                     break
+        # (a call writing into a dying buffer answers with that buffer alone)
+        if ufunc or fun is np.matmul or fun in fresh_funs or i in reuse:
+            fresh.add(slot)
+            base[slot] = {slot}
+        else:
+            base[slot] = set().union(*(base.get(m, set()) for m in inputs)) if inputs else set()
+        for b in base[slot]:
+            alive_aliases[b] = alive_aliases.get(b, 0) + 1
         # values whose last use is here stop aliasing their buffers
         for m in set(inputs):
             if last_use.get(m) == i and m not in out_slots:

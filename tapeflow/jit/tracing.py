@@ -47,7 +47,16 @@ class JitTrace(Trace):
     (also inside tuples, for indices) and constants elsewhere.
     """
 
-    __slots__ = ("instructions", "num_slots", "meta", "metas", "jit_calls")
+    __slots__ = (
+        "instructions",
+        "num_slots",
+        "meta",
+        "metas",
+        "jit_calls",
+        "jit_into",
+        "fresh",
+        "fusions",
+    )
     kind = "jit"
     compiles = True
 
@@ -60,6 +69,12 @@ class JitTrace(Trace):
         self.metas: dict[Any, Any] = {}
         # fun -> the cheaper spelling its primitive declared (Primitive.jit_call)
         self.jit_calls: dict[Any, Any] = {}
+        # fun -> the version writing into a given buffer (Primitive.jit_into)
+        self.jit_into: dict[Any, Any] = {}
+        # the funs whose answers are new arrays (Primitive.jit_fresh)
+        self.fresh: set[Any] = set()
+        # fun -> {consumer fun: maker} (Primitive.jit_fusions)
+        self.fusions: dict[Any, Any] = {}
 
     def concrete_error(self, what: str) -> ConcretizationError:
         return ConcretizationError(
@@ -115,6 +130,12 @@ class JitTrace(Trace):
         self.instructions.append((prim.fun, tuple(p[1] for p in pairs), kwargs, slot))
         if prim.jit_call is not None:
             self.jit_calls[prim.fun] = prim.jit_call
+        if prim.jit_into is not None:
+            self.jit_into[prim.fun] = prim.jit_into
+        if prim.jit_fresh:
+            self.fresh.add(prim.fun)
+        if prim.jit_fusions is not None:
+            self.fusions[prim.fun] = prim.jit_fusions
         if type(ans) is ndarray:
             key = (ans.shape, ans.dtype)
             # (one tuple per distinct shape and dtype: long traces repeat a few)

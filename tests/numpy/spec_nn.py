@@ -13,33 +13,74 @@ def _labels(shape):
     return (np.arange(n_rows) * 7 % shape[-1]).reshape(shape[:-1])
 
 
+def _alternating(shape):
+    """A fixed answer of a ReLU: positive and zero entries in turn."""
+    return (np.arange(int(np.prod(shape))) % 2).reshape(shape) * 1.5
+
+
 def _probability(z):
     return 1 / (1 + np.exp(-z))
 
 
-def _conv_case(name, x_shape, w_shape, stride, padding):
+_CONV_PRIMITIVES = [
+    "nn.im2col",
+    "nn.col2im",
+    "nn.conv2d_from_patches",
+    "nn.conv2d_patches_grad",
+    "nn.conv2d_weight_grad",
+]
+
+
+def _conv_case(name, x_shape, w_shape, stride, padding, dilation=1):
     stride = conv._pair(stride, "stride")
-    pads = conv._pads(padding, x_shape[2:], w_shape[2:], stride)
-    g_shape = conv.conv_output_shape(x_shape, w_shape[0], w_shape[2:], stride, pads)
-    kw = {"stride": stride, "padding": pads}
+    dilation = conv._pair(dilation, "dilation")
+    span = tuple(conv._span(k, d) for k, d in zip(w_shape[2:], dilation, strict=True))
+    pads = conv._pads(padding, x_shape[2:], span, stride)
+    g_shape = conv.conv_output_shape(x_shape, w_shape[0], w_shape[2:], stride, pads, dilation)
+    cols_shape = (g_shape[0], *g_shape[2:], *w_shape[2:], x_shape[1])
+    kw = {"window": w_shape[2:], "stride": stride, "padding": pads, "dilation": dilation}
     return [
         Case(
             f"conv2d-{name}",
-            lambda x, w: conv.conv2d(x, w, stride=stride, padding=padding),
+            lambda x, w: conv.conv2d(x, w, stride=stride, padding=padding, dilation=dilation),
             ((x_shape, w_shape),),
-            covers=["nn.conv2d", "nn.conv2d_input_grad", "nn.conv2d_weight_grad"],
+            covers=_CONV_PRIMITIVES,
         ),
         Case(
-            f"conv2d_input_grad-{name}",
-            lambda g, w: conv.conv2d_input_grad(g, w, x_shape=x_shape, **kw),
+            f"conv2d-bias-{name}",
+            lambda x, w, b: conv.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation),
+            ((x_shape, w_shape, w_shape[:1]),),
+            covers=_CONV_PRIMITIVES,
+        ),
+        Case(
+            f"im2col-{name}",
+            lambda x: conv.im2col(x, **kw),
+            ((x_shape,),),
+            covers=["nn.im2col", "nn.col2im"],
+        ),
+        Case(
+            f"col2im-{name}",
+            lambda c: conv.col2im(c, x_shape=x_shape, **kw),
+            ((cols_shape,),),
+            covers=["nn.im2col", "nn.col2im"],
+        ),
+        Case(
+            f"conv2d_from_patches-{name}",
+            lambda c, w, b: conv.conv2d_from_patches(c, w, b),
+            ((cols_shape, w_shape, w_shape[:1]),),
+            covers=_CONV_PRIMITIVES[2:],
+        ),
+        Case(
+            f"conv2d_patches_grad-{name}",
+            conv.conv2d_patches_grad,
             ((g_shape, w_shape),),
-            covers=["nn.conv2d_input_grad"],
+            covers=_CONV_PRIMITIVES[2:],
         ),
         Case(
             f"conv2d_weight_grad-{name}",
-            lambda x, g: conv.conv2d_weight_grad(x, g, w_shape=w_shape, **kw),
-            ((x_shape, g_shape),),
-            covers=["nn.conv2d_weight_grad"],
+            conv.conv2d_weight_grad,
+            ((cols_shape, g_shape),),
+            covers=_CONV_PRIMITIVES[2:],
         ),
     ]
 
@@ -92,7 +133,13 @@ def _pool_cases(name, x_shape, window, stride, padding):
 SOFTMAX_SHAPES = (((3,),), ((2, 3),), ((2, 3, 4),))
 
 CASES = [
-    Case("relu", F.relu, UNARY_SHAPES, covers=["nn.relu"]),
+    Case("relu", F.relu, UNARY_SHAPES, covers=["nn.relu", "nn.relu_grad"]),
+    Case(
+        "relu_grad",
+        lambda g: F.relu_grad(g, _alternating(np.shape(g))),
+        UNARY_SHAPES,
+        covers=["nn.relu_grad"],
+    ),
     Case("sigmoid", F.sigmoid, UNARY_SHAPES, covers=["nn.sigmoid"]),
     Case("softplus", F.softplus, UNARY_SHAPES, covers=["nn.softplus"]),
     Case("leaky_relu", lambda x: F.leaky_relu(x, 0.1), UNARY_SHAPES, covers=["nn.leaky_relu"]),
@@ -140,6 +187,8 @@ CASES = [
     *_conv_case("valid", (2, 3, 5, 5), (4, 3, 3, 3), 1, "VALID"),
     *_conv_case("same-stride2", (1, 2, 6, 5), (3, 2, 2, 3), 2, "SAME"),
     *_conv_case("pad1-stride21", (1, 2, 4, 5), (2, 2, 3, 2), (2, 1), 1),
+    *_conv_case("dilation2-same", (2, 2, 5, 6), (3, 2, 2, 3), 1, "SAME", 2),
+    *_conv_case("dilation12-stride2-pad", (1, 3, 7, 6), (2, 3, 3, 2), 2, ((2, 0), (1, 1)), (1, 2)),
     *_pool_cases("2x2", (2, 3, 4, 4), 2, None, "VALID"),
     *_pool_cases("3x3-stride2-same", (1, 2, 5, 5), 3, 2, "SAME"),
     *_pool_cases("2x3-stride1", (1, 1, 5, 6), (2, 3), 1, "VALID"),
