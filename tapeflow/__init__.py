@@ -12,7 +12,8 @@ from tapeflow import datasets, lax, nn, optim, random, scipy, tree_util  # noqa:
 # The legacy module tapeflow.primitive is imported first: that binds the package attribute
 # `primitive`, which the function tp.primitive, imported below, then takes back.
 from tapeflow import primitive as _primitive_module  # noqa: F401
-from tapeflow.checkpoint import checkpoint
+from tapeflow.arguments import float0
+from tapeflow.checkpoint import checkpoint, checkpoint_policies, remat
 from tapeflow.core import tracer  # noqa: F401  (tp.tracer.unwrap)
 from tapeflow.core.primitive import (
     defbatch,
@@ -27,13 +28,14 @@ from tapeflow.core.primitive import (
     primitive,
     vjp_needs,
 )
-from tapeflow.core.tracer import Tracer, is_traced
+from tapeflow.core.tracer import Array, Tracer, is_traced
 from tapeflow.custom import custom_jvp, custom_vjp, stop_gradient
 from tapeflow.forward import jvp
 from tapeflow.jacobians import elementwise_grad, hessian, hvp, jacfwd, jacobian, jacrev, linearize
 from tapeflow.jit import jit
 from tapeflow.reverse import grad, value_and_grad, vjp
 from tapeflow.serialization import load_params, save_params
+from tapeflow.staging import ShapeDtypeStruct, closure_convert, eval_shape, named_call
 from tapeflow.testing import check_grads
 from tapeflow.tree_util import ravel_pytree
 from tapeflow.vmap import vmap
@@ -55,7 +57,13 @@ __all__ = [
     "custom_vjp",
     "custom_jvp",
     "stop_gradient",
+    "eval_shape",
+    "ShapeDtypeStruct",
+    "closure_convert",
+    "named_call",
     "checkpoint",
+    "remat",
+    "checkpoint_policies",
     "vmap",
     "jit",
     "primitive",
@@ -78,6 +86,8 @@ __all__ = [
     "load_params",
     "ravel_pytree",
     "check_grads",
+    "Array",
     "Tracer",
     "is_traced",
+    "float0",
 ]

@@ -16,6 +16,8 @@ from tapeflow.core.leaves import a_or_an, leaf_dtype
 from tapeflow.core.pytree import keystr, tree_flatten_with_path
 
 __all__ = [
+    "float0",
+    "is_int_like",
     "check_differentiable",
     "check_args_differentiable",
     "none_message",
@@ -25,6 +27,19 @@ __all__ = [
     "partial_args",
     "split_aux",
 ]
+
+
+# The dtype of the gradient of an integer or boolean input under ``allow_int=True``: a
+# trivial vector space (each entry holds no bytes), as in JAX.
+float0 = np.dtype([("float0", np.void, 0)])
+
+
+def is_int_like(x: Any) -> bool:
+    """True for integer and boolean leaves (inputs without derivatives, see ``allow_int``)."""
+    try:
+        return leaf_dtype(x).kind in "biu"
+    except TypeError:
+        return False
 
 
 def check_differentiable(leaves_with_paths: Sequence[tuple[str, Any]], what: str) -> None:

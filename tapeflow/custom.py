@@ -71,6 +71,15 @@ def stop_gradient(x: Any) -> Any:
     return tree_map(_stop_gradient, x)
 
 
+def _no_symbolic_zeros(symbolic_zeros: bool, where: str) -> None:
+    if symbolic_zeros:
+        raise NotImplementedError(
+            f"{where}(..., symbolic_zeros=True) is not supported: tapeflow passes the rules "
+            "zero arrays for inputs without a derivative, never marker objects; drop the "
+            "option and treat zeros as arrays"
+        )
+
+
 class TracedRuleError(TypeError):
     """A user's rule failed on traced values (plain numpy where tapeflow ops are needed)."""
 
@@ -107,13 +116,40 @@ class _CustomBase:
 
     kind = "custom"
 
-    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
+    def __init__(
+        self,
+        fun: Callable[..., Any],
+        nondiff_argnums: Sequence[int] = (),
+        nondiff_argnames: Sequence[str] = (),
+    ) -> None:
         if not callable(fun):
             raise TypeError(f"tp.{self.kind} expects a callable, got {type(fun).__name__}")
         functools.update_wrapper(self, fun)
         self.fun = fun
-        self.nondiff_argnums = tuple(sorted(int(i) for i in nondiff_argnums))
         self.name = getattr(fun, "__name__", repr(fun))
+        if isinstance(nondiff_argnames, str):
+            nondiff_argnames = (nondiff_argnames,)
+        self.nondiff_argnames = tuple(nondiff_argnames)
+        nums = [int(i) for i in nondiff_argnums] + self._positions_of(self.nondiff_argnames)
+        self.nondiff_argnums = tuple(sorted(set(nums)))
+
+    def _positions_of(self, names: tuple[str, ...]) -> list[int]:
+        """The positions of the parameters named by ``nondiff_argnames`` (arguments are
+        bound to positions before the rules see them)."""
+        if not names:
+            return []
+        params = [
+            p.name
+            for p in inspect.signature(self.fun).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        for n in names:
+            if n not in params:
+                raise ValueError(
+                    f"tp.{self.kind} {self.name!r}: nondiff_argnames names {n!r}, which is not "
+                    f"a positional parameter of the function ({', '.join(params) or 'none'})"
+                )
+        return [params.index(n) for n in names]
 
     def _split(self, args: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...], list[int]]:
         nargs = len(args)
@@ -242,15 +278,32 @@ class custom_vjp(_CustomBase):
 
     kind = "custom_vjp"
 
-    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
-        super().__init__(fun, nondiff_argnums)
+    def __init__(
+        self,
+        fun: Callable[..., Any],
+        nondiff_argnums: Sequence[int] = (),
+        nondiff_argnames: Sequence[str] = (),
+    ) -> None:
+        super().__init__(fun, nondiff_argnums, nondiff_argnames)
         self.fwd: Callable[..., Any] | None = None
         self.bwd: Callable[..., Any] | None = None
 
-    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> None:
-        """Register the forward function and the backward rule (see the class docstring)."""
+    def defvjp(
+        self,
+        fwd: Callable[..., Any],
+        bwd: Callable[..., Any],
+        symbolic_zeros: bool = False,
+        optimize_remat: bool = False,
+    ) -> None:
+        """Register the forward function and the backward rule (see the class docstring).
+
+        ``symbolic_zeros=True`` (JAX's marker objects for inputs that carry no
+        derivative) is not supported: tapeflow passes zero arrays. ``optimize_remat``
+        is accepted and has no effect (it tunes JAX's compiler).
+        """
         if not callable(fwd) or not callable(bwd):
             raise TypeError(f"{self.name}.defvjp(fwd, bwd) needs two callables")
+        _no_symbolic_zeros(symbolic_zeros, f"{self.name}.defvjp")
         self.fwd, self.bwd = fwd, bwd
 
     def _require_rule(self) -> None:
@@ -373,16 +426,69 @@ class custom_jvp(_CustomBase):
 
     kind = "custom_jvp"
 
-    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
-        super().__init__(fun, nondiff_argnums)
+    def __init__(
+        self,
+        fun: Callable[..., Any],
+        nondiff_argnums: Sequence[int] = (),
+        nondiff_argnames: Sequence[str] = (),
+    ) -> None:
+        super().__init__(fun, nondiff_argnums, nondiff_argnames)
         self.rule: Callable[..., Any] | None = None
 
-    def defjvp(self, rule: Callable[..., Any]) -> Callable[..., Any]:
-        """Register ``rule(primals, tangents) -> (out, tangent_out)``; returns ``rule``."""
-        if not callable(rule):
+    def defjvp(self, jvp: Callable[..., Any], symbolic_zeros: bool = False) -> Callable[..., Any]:
+        """Register ``jvp(primals, tangents) -> (out, tangent_out)``; returns ``jvp``.
+
+        ``symbolic_zeros=True`` is not supported (tapeflow passes zero tangents).
+        """
+        if not callable(jvp):
             raise TypeError(f"{self.name}.defjvp(rule) needs a callable")
+        _no_symbolic_zeros(symbolic_zeros, f"{self.name}.defjvp")
+        self.rule = jvp
+        return jvp
+
+    def defjvps(self, *jvps: Callable[..., Any] | None) -> None:
+        """Register one tangent rule per positional argument: ``jvps[i](t_i, out, *primals)``
+        is the output tangent that argument ``i``'s tangent ``t_i`` contributes (``None``
+        for an argument without a derivative); the contributions are added.
+
+        Example:
+            >>> import tapeflow as tp, tapeflow.numpy as tnp
+            >>> @tp.custom_jvp
+            ... def f(x, y):
+            ...     return tnp.sin(x) * y
+            >>> f.defjvps(lambda t, out, x, y: tnp.cos(x) * t * y,
+            ...           lambda t, out, x, y: tnp.sin(x) * t)
+            >>> float(tp.grad(f, argnums=1)(0.0, 2.0))
+            0.0
+        """
+        if self.nondiff_argnums:
+            raise TypeError(
+                f"{self.name}.defjvps cannot be used with nondiff_argnums (its rules take every "
+                "argument's tangent); register a rule with defjvp instead"
+            )
+        for j in jvps:
+            if j is not None and not callable(j):
+                raise TypeError(f"{self.name}.defjvps takes callables or None, got {j!r}")
+
+        def rule(primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
+            if len(jvps) != len(primals):
+                raise TypeError(
+                    f"custom_jvp function {self.name!r}: defjvps got {len(jvps)} rule(s), but "
+                    f"the function was called with {len(primals)} positional argument(s); give "
+                    "one rule (or None) per argument"
+                )
+            out = self(*primals)
+            total = None
+            for j, t in zip(jvps, tangents, strict=True):
+                if j is None:
+                    continue
+                part = j(t, out, *primals)
+                total = part if total is None else tree_map(lambda a, b: a + b, total, part)
+            if total is None:
+                total = tree_map(ops.zeros, out)
+            return out, total
+
         self.rule = rule
-        return rule
 
     def _run_rule(
         self, nondiff: tuple[Any, ...], primals: tuple[Any, ...], tangents: tuple[Any, ...]

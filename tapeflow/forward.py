@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see core/tape.py)
 
-from tapeflow.arguments import check_differentiable, none_message
+from tapeflow.arguments import check_differentiable, none_message, split_aux
 from tapeflow.core.arrays import ops
 from tapeflow.core.leaves import is_inexact, leaf_dtype, value_shape
 from tapeflow.core.primitive import FunctionType, resolve_rule
@@ -278,11 +278,17 @@ def check_tangents(primals: Any, tangents: Any, name: str) -> tuple[list[Any], l
     return p_leaves, t_leaves, p_tree
 
 
-def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> Any:
+def jvp(
+    fun: Callable[..., Any],
+    primals: tuple[Any, ...],
+    tangents: tuple[Any, ...],
+    has_aux: bool = False,
+) -> Any:
     """Evaluate ``fun(*primals)`` and its directional derivative along ``tangents``.
 
-    Returns ``(out, tangent_out)``; ``tangents`` must match ``primals`` leaf by
-    leaf in structure, shape and dtype.
+    Returns ``(out, tangent_out)``, or ``(out, tangent_out, aux)`` when
+    ``has_aux=True`` and ``fun`` returns a pair ``(out, aux)``; ``tangents`` must
+    match ``primals`` leaf by leaf in structure, shape and dtype.
 
     Example:
         >>> import numpy as np, tapeflow as tp
@@ -303,7 +309,19 @@ def jvp(fun: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, 
     with gc_paused:
         trace = push_trace(ForwardTrace)
         try:
-            return _run_forward(fun, trace, p_leaves, t_leaves, p_tree)
+            if not has_aux:
+                return _run_forward(fun, trace, p_leaves, t_leaves, p_tree)
+            box: list[Any] = []
+
+            def without_aux(*args: Any) -> Any:
+                out, aux = split_aux(fun(*args), True, "jvp")
+                box.append(aux)
+                return out
+
+            out, t_out = _run_forward(without_aux, trace, p_leaves, t_leaves, p_tree)
+            # aux carries no tangent: this trace's tracers in it become their values
+            aux_leaves, aux_tree = tree_flatten(box[0])
+            return out, t_out, tree_unflatten(aux_tree, trace.own_values(aux_leaves))
         finally:
             pop_trace(trace)
 

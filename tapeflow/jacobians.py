@@ -26,12 +26,19 @@ import numpy as np
 import tapeflow.numpy as tnp
 from tapeflow.arguments import (
     check_args_differentiable,
+    is_int_like,
     normalize_argnums,
     partial_args,
     split_aux,
 )
 from tapeflow.core.leaves import a_or_an, is_inexact, leaf_dtype, value_shape
-from tapeflow.core.pytree import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
+from tapeflow.core.pytree import (
+    keystr,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_map,
+    tree_unflatten,
+)
 from tapeflow.core.trace import active_traces
 from tapeflow.core.tracer import Tracer
 from tapeflow.forward import check_tangents, jvp
@@ -50,16 +57,30 @@ __all__ = [
 
 # ----- small helpers ------------------------------------------------------------
 def _differentiated(
-    fun: Callable[..., Any], argnums: Any, args: tuple[Any, ...], kwargs: dict[str, Any], name: str
-) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-    """Validate ``argnums`` and the arguments it names; return ``fun`` of just those, and them."""
+    fun: Callable[..., Any],
+    argnums: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    name: str,
+    allow_int: bool = False,
+) -> tuple[Callable[..., Any], tuple[Any, ...], tuple[int, ...]]:
+    """Validate ``argnums`` and the arguments it names; return ``fun`` of just those, them,
+    and their positions. With ``allow_int``, integer and boolean leaves pass the check."""
     nums = normalize_argnums(argnums, len(args), name)
     f_dyn, dyn = partial_args(fun, args, kwargs, nums)
-    check_args_differentiable(dyn, nums, name)
-    return f_dyn, dyn
+    if allow_int:
+        check_args_differentiable(
+            [tree_map(lambda x: 0.0 if is_int_like(x) else x, a) for a in dyn], nums, name
+        )
+    else:
+        check_args_differentiable(dyn, nums, name)
+    return f_dyn, dyn, nums
 
 
-def _check_outputs(out: Any, name: str) -> list[Any]:
+def _check_outputs(
+    out: Any, name: str, holomorphic: bool = False, reverse: bool = False
+) -> list[Any]:
+    """The output leaves, once each is known to have a Jacobian of the kind asked for."""
     leaves_paths, _ = tree_flatten_with_path(out)
     for path, leaf in leaves_paths:
         if not is_inexact(leaf):
@@ -69,7 +90,49 @@ def _check_outputs(out: Any, name: str) -> list[Any]:
                 "Jacobian needs float outputs. Return integer or boolean results as aux "
                 "(has_aux=True) instead."
             )
+        is_complex = np.issubdtype(leaf_dtype(leaf), np.complexfloating)
+        if holomorphic and not is_complex:
+            raise TypeError(
+                f"{name}(..., holomorphic=True) requires complex outputs, but the output at "
+                f"{keystr(path)} has dtype {leaf_dtype(leaf)}; drop holomorphic=True for a "
+                "real-valued function"
+            )
+        if reverse and is_complex and not holomorphic:
+            # One complex number per entry cannot hold the derivative of a complex output
+            # that is not holomorphic; JAX refuses too rather than return a part of it.
+            raise TypeError(
+                f"{name} requires real outputs, but the output at {keystr(path)} has dtype "
+                f"{leaf_dtype(leaf)}: its Jacobian is ambiguous (the cotangent would drop "
+                "the imaginary part). Pass holomorphic=True for a holomorphic function of "
+                "complex inputs, use tp.jacfwd for a real input, return the real and "
+                "imaginary parts as separate real outputs, or use tp.vjp directly."
+            )
     return [leaf for _, leaf in leaves_paths]
+
+
+def _check_inputs(
+    dyn: tuple[Any, ...], nums: tuple[int, ...], name: str, holomorphic: bool, forward: bool
+) -> None:
+    """Complex inputs: required by ``holomorphic=True``; refused by forward mode otherwise."""
+    for n, a in zip(nums, dyn, strict=True):
+        for path, leaf in tree_flatten_with_path(a)[0]:
+            is_complex = np.issubdtype(leaf_dtype(leaf), np.complexfloating)
+            if holomorphic and not is_complex:
+                raise TypeError(
+                    f"{name}(..., holomorphic=True) requires complex inputs, but argument "
+                    f"{n}{path} has dtype {leaf_dtype(leaf)}; convert it with "
+                    ".astype(complex) or drop holomorphic=True"
+                )
+            if forward and is_complex and not holomorphic:
+                # A basis tangent along the real axis alone would give half the answer.
+                raise TypeError(
+                    f"{name} requires real inputs, but argument {n}{path} has dtype "
+                    f"{leaf_dtype(leaf)}: the forward-mode Jacobian of a function that is "
+                    "not holomorphic needs two real directions per complex entry. Pass "
+                    "holomorphic=True for a holomorphic function, use tp.jacrev for a real "
+                    "output, pass the real and imaginary parts as separate real inputs, or "
+                    "use tp.jvp directly."
+                )
 
 
 def _basis(shape: tuple[int, ...], dtype: Any, k: int) -> np.ndarray:
@@ -115,7 +178,11 @@ def _strip_trace(tree: Any, trace: Any) -> Any:
 
 # ----- Jacobians ------------------------------------------------------------------
 def jacrev(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
+    allow_int: bool = False,
 ) -> Callable[..., Any]:
     """Jacobian of ``fun`` by reverse mode: one pull-back per output entry.
 
@@ -125,6 +192,12 @@ def jacrev(
     differentiated argument (a tuple of them when ``argnums`` is a tuple). With
     ``has_aux=True``, ``fun`` returns ``(out, aux)`` and the new function returns
     ``(jacobian, aux)``.
+
+    Complex numbers follow JAX's convention (docs/complex.md): outputs must be real
+    (each row is then the gradient of one output entry, ``d/dx - i d/dy`` for a
+    complex input), unless ``holomorphic=True``, which requires complex inputs and
+    outputs and gives ``f'(z)``. With ``allow_int=True`` integer and boolean inputs
+    get zero blocks of their own dtype.
 
     Example:
         >>> import numpy as np, tapeflow as tp
@@ -138,12 +211,25 @@ def jacrev(
 
     @functools.wraps(fun)
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
-        f_dyn, dyn = _differentiated(fun, argnums, args, kwargs, "jacrev")
-        res = vjp(f_dyn, *dyn, has_aux=has_aux)
+        f_dyn, dyn, nums = _differentiated(fun, argnums, args, kwargs, "jacrev", allow_int)
+        _check_inputs(dyn, nums, "jacrev", holomorphic, forward=False)
+        in_leaves, in_tree = tree_flatten(dyn)
+        # allow_int: integer leaves stay constants; only the others are differentiated.
+        diff = [i for i, x in enumerate(in_leaves) if not (allow_int and is_int_like(x))]
+        if len(diff) == len(in_leaves):
+            res = vjp(f_dyn, *dyn, has_aux=has_aux)
+        else:
+
+            def f_floats(*xs: Any) -> Any:
+                full = list(in_leaves)
+                for i, x in zip(diff, xs, strict=True):
+                    full[i] = x
+                return f_dyn(*tree_unflatten(in_tree, full))
+
+            res = vjp(f_floats, *[in_leaves[i] for i in diff], has_aux=has_aux)
         out, vjp_fn = res[0], res[1]
         out_leaves, out_tree = tree_flatten(out)
-        _check_outputs(out, "jacrev")
-        in_leaves, in_tree = tree_flatten(dyn)
+        _check_outputs(out, "jacrev", holomorphic, reverse=True)
         zeros = [np.zeros(value_shape(o), leaf_dtype(o)) for o in out_leaves]
         blocks = []
         for j, o in enumerate(out_leaves):
@@ -153,15 +239,18 @@ def jacrev(
                 ct = list(zeros)
                 ct[j] = _basis(shape, dtype, k)
                 rows.append(tree_flatten(vjp_fn(tree_unflatten(out_tree, ct)))[0])
+            row_of = {i: n for n, i in enumerate(diff)}
             blocks.append(
                 [
                     _assemble(
-                        [r[i] for r in rows],
+                        [r[row_of[i]] for r in rows],
                         shape,
                         value_shape(x),
                         np.result_type(dtype, leaf_dtype(x)),
                         rows=True,
                     )
+                    if i in row_of
+                    else np.zeros(shape + value_shape(x), leaf_dtype(x))
                     for i, x in enumerate(in_leaves)
                 ]
             )
@@ -171,16 +260,21 @@ def jacrev(
     return jac_fun
 
 
-jacobian = jacrev
+jacobian = jacrev  # JAX's name for the same transform
 
 
 def jacfwd(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Jacobian of ``fun`` by forward mode: one forward pass per input entry.
 
     Same shapes and pytree structure as :func:`jacrev`; cheaper when the
-    inputs are smaller than the outputs.
+    inputs are smaller than the outputs. Inputs must be real (the outputs may be
+    complex), unless ``holomorphic=True``, which requires complex inputs and
+    outputs and gives ``f'(z)`` (docs/complex.md).
 
     Example:
         >>> import numpy as np, tapeflow as tp
@@ -195,7 +289,8 @@ def jacfwd(
 
     @functools.wraps(fun)
     def jac_fun(*args: Any, **kwargs: Any) -> Any:
-        f_dyn, dyn = _differentiated(fun, argnums, args, kwargs, "jacfwd")
+        f_dyn, dyn, nums = _differentiated(fun, argnums, args, kwargs, "jacfwd")
+        _check_inputs(dyn, nums, "jacfwd", holomorphic, forward=True)
         box: dict[str, Any] = {}
 
         def f_out(*a: Any) -> Any:
@@ -221,7 +316,7 @@ def jacfwd(
         if out is None:  # every input is empty: one pass for the value
             out = jvp(f_out, dyn, tuple(tree_unflatten(in_tree, zeros)))[0]
         out_leaves, out_tree = tree_flatten(out)
-        _check_outputs(out, "jacfwd")
+        _check_outputs(out, "jacfwd", holomorphic)
         blocks = []
         for j, o in enumerate(out_leaves):
             blocks.append(
@@ -244,7 +339,9 @@ def jacfwd(
     return jac_fun
 
 
-def _scalar_only(fun: Callable[..., Any], has_aux: bool, name: str) -> Callable[..., Any]:
+def _scalar_only(
+    fun: Callable[..., Any], has_aux: bool, name: str, holomorphic: bool = False
+) -> Callable[..., Any]:
     """Wrap ``fun`` so that a non-scalar output raises grad's error, under ``name``."""
 
     @functools.wraps(fun)
@@ -258,20 +355,25 @@ def _scalar_only(fun: Callable[..., Any], has_aux: bool, name: str) -> Callable[
                 f"{type(out).__name__} with structure {tree}. Use has_aux=True to return "
                 "extra values, or tp.jacfwd(tp.jacrev(f)) for a Hessian of several outputs."
             )
-        scalar_seed(out, name)
+        scalar_seed(out, name, holomorphic)
         return res
 
     return checked
 
 
 def hessian(
-    fun: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    has_aux: bool = False,
+    holomorphic: bool = False,
 ) -> Callable[..., Any]:
     """Hessian of scalar-valued ``fun``, computed forward-over-reverse.
 
     For an argument of shape ``s`` the Hessian has shape ``s + s``; with a tuple
     ``argnums`` it is a nested tuple of blocks ``H[i][j]`` of shape
     ``s_i + s_j``. Non-scalar outputs raise the same error as :func:`grad`.
+    ``holomorphic=True`` gives ``f''(z)`` of a holomorphic function of complex
+    inputs; complex inputs need it, as in :func:`jacfwd`.
 
     Example:
         >>> import numpy as np, tapeflow as tp
@@ -282,8 +384,10 @@ def hessian(
     """
     if not callable(fun):
         raise TypeError(f"hessian expects a callable, got {type(fun).__name__}")
-    inner = jacrev(_scalar_only(fun, has_aux, "hessian"), argnums, has_aux)
-    return jacfwd(inner, argnums, has_aux)
+    inner = jacrev(
+        _scalar_only(fun, has_aux, "hessian", holomorphic), argnums, has_aux, holomorphic
+    )
+    return jacfwd(inner, argnums, has_aux, holomorphic)
 
 
 def hvp(fun: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
@@ -337,7 +441,7 @@ def elementwise_grad(
 
     @functools.wraps(fun)
     def egrad(*args: Any, **kwargs: Any) -> Any:
-        f_dyn, dyn = _differentiated(fun, argnums, args, kwargs, "elementwise_grad")
+        f_dyn, dyn, _ = _differentiated(fun, argnums, args, kwargs, "elementwise_grad")
         out, vjp_fn = vjp(f_dyn, *dyn)
         leaves = _check_outputs(out, "elementwise_grad")
         ones = [np.ones(value_shape(o), leaf_dtype(o)) for o in leaves]
@@ -348,8 +452,11 @@ def elementwise_grad(
 
 
 # ----- linearize ------------------------------------------------------------------
-def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[..., Any]]:
+def linearize(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     """Evaluate ``fun`` once and return ``(out, jvp_fn)`` with ``jvp_fn(*tangents) = J @ tangents``.
+
+    With ``has_aux=True``, ``fun`` returns ``(out, aux)`` and ``linearize`` returns
+    ``(out, jvp_fn, aux)``.
 
     ``fun`` is not evaluated again: the reverse pass is recorded once as a linear
     program in the cotangent (the VJP is linear in it), and ``jvp_fn`` replays
@@ -368,7 +475,9 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
     if not primals:
         raise TypeError("linearize(fun, *primals) needs at least one primal")
     check_args_differentiable(primals, tuple(range(len(primals))), "linearize")
-    out, vjp_fn = vjp(fun, *primals)
+    res = vjp(fun, *primals, has_aux=has_aux)
+    out, vjp_fn, aux = res[0], res[1], (res[2] if has_aux else None)
+    del res
     out_leaves, out_tree = tree_flatten(out)
     float_idx = [j for j, o in enumerate(out_leaves) if is_inexact(o)]
     zeros = [np.zeros(value_shape(o), leaf_dtype(o)) for o in out_leaves]
@@ -401,4 +510,4 @@ def linearize(fun: Callable[..., Any], *primals: Any) -> tuple[Any, Callable[...
             t_out[j] = t
         return tree_unflatten(out_tree, t_out)
 
-    return out, jvp_fn
+    return (out, jvp_fn, aux) if has_aux else (out, jvp_fn)

@@ -16,6 +16,8 @@ from tapeflow.arguments import (
     check_args_differentiable,
     check_differentiable,
     checked_argnums,
+    float0,
+    is_int_like,
     named_like,
     none_message,
     split_aux,
@@ -164,7 +166,9 @@ def _check_cotangent_dtype(c: Any, out: Any, where: str, name: str) -> None:
 
 
 # ----- public transforms --------------------------------------------------------
-def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+def vjp(
+    fun: Callable[..., Any], *primals: Any, has_aux: bool = False, reduce_axes: Sequence[Any] = ()
+) -> Any:
     """Evaluate ``fun(*primals)`` and return its vector-Jacobian product function.
 
     Returns ``(out, vjp_fn)``, or ``(out, vjp_fn, aux)`` with ``has_aux=True``.
@@ -180,6 +184,8 @@ def vjp(fun: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
     """
     if not callable(fun):
         raise TypeError(f"vjp expects a callable, got {type(fun).__name__}")
+    if reduce_axes:
+        _no_reduce_axes(reduce_axes, "vjp")
     for n, p in enumerate(primals):
         if p is None:
             raise TypeError(none_message(f"vjp: primal {n}", "close over it instead"))
@@ -263,20 +269,91 @@ def value_and_grad(
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
     holomorphic: bool = False,
+    allow_int: bool = False,
+    reduce_axes: Sequence[Any] = (),
 ) -> Callable[..., Any]:
     """Return a function computing ``fun``'s value and its gradient in one pass.
 
     The new function returns ``(value, grad)``, or ``((value, aux), grad)`` with
     ``has_aux=True``. ``grad`` has the structure of the argument(s) named by
     ``argnums`` (a tuple of gradients when ``argnums`` is a tuple). Complex
-    inputs and ``holomorphic=True``: see :func:`grad`.
+    inputs, ``holomorphic``, ``allow_int`` and ``reduce_axes``: see :func:`grad`.
 
     Example:
         >>> import tapeflow as tp
         >>> tp.value_and_grad(lambda x, y: x * y + x)(3.0, 4.0)
         (np.float64(15.0), np.float64(5.0))
     """
+    _no_reduce_axes(reduce_axes, "value_and_grad")
+    if allow_int:
+        return _with_int_inputs(fun, argnums, has_aux, holomorphic, "value_and_grad", False)
     return _value_and_grad(fun, argnums, has_aux, holomorphic, "value_and_grad")
+
+
+def _no_reduce_axes(reduce_axes: Any, name: str) -> None:
+    """``reduce_axes`` names axes of collectives (JAX's pmap/xmap), which tapeflow has not."""
+    if reduce_axes:
+        raise NotImplementedError(
+            f"{name}(..., reduce_axes={reduce_axes!r}): tapeflow has no named axes (no pmap or "
+            "collectives), so there is nothing to reduce over; leave reduce_axes empty"
+        )
+
+
+def _with_int_inputs(
+    fun: Callable[..., Any],
+    argnums: int | Sequence[int],
+    has_aux: bool,
+    holomorphic: bool,
+    name: str,
+    grad_only: bool,
+) -> Callable[..., Any]:
+    """``allow_int=True``: integer and boolean leaves of the differentiated arguments stay
+    constants and get gradients of dtype ``float0`` (zeros holding nothing), as in JAX.
+
+    A separate wrapper, so that the usual ``grad`` pays nothing for the option.
+    """
+    if not callable(fun):
+        raise TypeError(f"{name} expects a callable, got {type(fun).__name__}")
+    single = isinstance(argnums, (int, np.integer))
+    plain = _value_and_grad(fun, argnums, has_aux, holomorphic, name, grad_only)
+
+    def with_ints(*args: Any, **kwargs: Any) -> Any:
+        nums = checked_argnums(argnums, len(args), name)
+        dyn = args[nums[0]] if single else tuple([args[i] for i in nums])
+        leaves, tree = tree_flatten(dyn)
+        floats = [i for i, x in enumerate(leaves) if not is_int_like(x)]
+        if len(floats) == len(leaves):
+            return plain(*args, **kwargs)
+
+        def of_floats(xs: list[Any]) -> Any:
+            full_leaves = list(leaves)
+            for i, x in zip(floats, xs, strict=True):
+                full_leaves[i] = x
+            new = tree_unflatten(tree, full_leaves)
+            full = list(args)
+            if single:
+                full[nums[0]] = new
+            else:
+                for i, a in zip(nums, new, strict=True):
+                    full[i] = a
+            return fun(*full, **kwargs)
+
+        res = _value_and_grad(of_floats, 0, has_aux, holomorphic, name, grad_only)(
+            [leaves[i] for i in floats]
+        )
+        if grad_only:
+            g_floats = res[0] if has_aux else res
+        else:
+            g_floats = res[1]
+        g_leaves = [np.zeros(value_shape(x), float0) for x in leaves]
+        for i, g in zip(floats, g_floats, strict=True):
+            g_leaves[i] = g
+        g = tree_unflatten(tree, g_leaves)
+        if grad_only:
+            return (g, res[1]) if has_aux else g
+        return res[0], g
+
+    return named_like(with_ints, fun)
 
 
 def _value_and_grad(
@@ -334,6 +411,8 @@ def grad(
     argnums: int | Sequence[int] = 0,
     has_aux: bool = False,
     holomorphic: bool = False,
+    allow_int: bool = False,
+    reduce_axes: Sequence[Any] = (),
 ) -> Callable[..., Any]:
     """Return a function computing the gradient of scalar-valued ``fun``.
 
@@ -347,6 +426,10 @@ def grad(
     conjugate). With ``holomorphic=True`` the function may return a complex
     scalar, every input must be complex, and the gradient is ``f'(z)``.
 
+    ``allow_int=True`` lets integer and boolean leaves be differentiated: they are
+    constants, and their gradients are zeros of dtype ``tp.float0`` (JAX's). Only
+    ``reduce_axes=()`` is accepted: tapeflow has no named axes to reduce over.
+
     Example:
         >>> import tapeflow as tp
         >>> import tapeflow.numpy as tnp
@@ -355,4 +438,8 @@ def grad(
         >>> float(tp.grad(tp.grad(lambda x: x ** 3))(2.0))
         12.0
     """
+    if reduce_axes:
+        _no_reduce_axes(reduce_axes, "grad")
+    if allow_int:
+        return _with_int_inputs(fun, argnums, has_aux, holomorphic, "grad", True)
     return _value_and_grad(fun, argnums, has_aux, holomorphic, "grad", grad_only=True)

@@ -197,7 +197,7 @@ def _broadcast_prefix(spec: Any, tree: Any, path: str, what: str, out: list[Any]
         )
     keys = t_node[1].keys(tree, t_aux)
     for k, s, t in zip(keys, s_children, t_children, strict=False):
-        _broadcast_prefix(s, t, path + k, what, out)
+        _broadcast_prefix(s, t, path + str(k), what, out)
 
 
 def _describe(x: Any) -> str:
@@ -228,7 +228,14 @@ def _validate_axes_spec(spec: Any, what: str) -> None:
         stack.extend(node[1].to_iterable(s)[0])
 
 
-def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable[..., Any]:
+def vmap(
+    fun: Callable[..., Any],
+    in_axes: Any = 0,
+    out_axes: Any = 0,
+    axis_name: Any = None,
+    axis_size: int | None = None,
+    spmd_axis_name: Any = None,
+) -> Callable[..., Any]:
     """Vectorize ``fun`` over a batch axis of its arguments.
 
     ``vmap(fun)(xs)`` returns the same as stacking ``fun(x)`` for each slice ``x``
@@ -244,6 +251,13 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
         out_axes: where the batch axis goes in each output leaf: an int, ``None``
             (the output must not depend on the batch) or a pytree prefix of the
             output.
+        axis_name: a name for the batch axis. JAX's collectives (``psum``...) refer
+            to it; tapeflow has no collectives, so the name is only checked to be
+            hashable.
+        axis_size: the batch size: required when no argument is mapped (every output
+            is then repeated ``axis_size`` times), checked against the mapped ones.
+        spmd_axis_name: accepted and ignored: it places the batch on devices, which
+            numpy does not have.
 
     Returns:
         The batched function.
@@ -263,6 +277,12 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
         in_axes = tuple(in_axes)
     _validate_axes_spec(in_axes, "in_axes")
     _validate_axes_spec(out_axes, "out_axes")
+    if axis_name is not None:
+        hash(axis_name)  # a name must be hashable, as in JAX
+    if axis_size is not None and (
+        not isinstance(axis_size, (int, np.integer)) or isinstance(axis_size, bool) or axis_size < 0
+    ):
+        raise TypeError(f"vmap: axis_size must be a non-negative int, got {axis_size!r}")
 
     @functools.wraps(fun)
     def batched_fun(*args: Any, **kwargs: Any) -> Any:
@@ -310,10 +330,17 @@ def vmap(fun: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callab
                     f"along its batch axis but argument {path} has {n} (in_axes={ax})"
                 )
             norm_axes.append(ax)
+        if axis_size is not None:
+            if size is not None and size != axis_size:
+                raise ValueError(
+                    f"vmap: axis_size={axis_size}, but argument {first_path} has {size} "
+                    "examples along its batch axis"
+                )
+            size = int(axis_size)
         if size is None:
             raise ValueError(
-                "vmap: no argument has a batch axis (in_axes is None everywhere); "
-                "at least one argument must be mapped"
+                "vmap: no argument has a batch axis (in_axes is None everywhere); map at "
+                "least one argument, or give axis_size to repeat the function's result"
             )
         with new_trace(BatchTrace, size) as trace:
             ins = [

@@ -374,8 +374,12 @@ def test_jacobians_of_a_holomorphic_function() -> None:
     z = np.array([1 + 2j, 3 - 1j])
     f = lambda z: z**2 * tnp.sum(z)  # noqa: E731
     want = np.diag(2 * z * np.sum(z)) + (z**2)[:, None]  # d/dz_k of z_i^2 * sum(z)
-    np.testing.assert_allclose(tp.jacrev(f)(z), want, rtol=1e-12)
-    np.testing.assert_allclose(tp.jacfwd(f)(z), want, rtol=1e-12)
+    np.testing.assert_allclose(tp.jacrev(f, holomorphic=True)(z), want, rtol=1e-12)
+    np.testing.assert_allclose(tp.jacfwd(f, holomorphic=True)(z), want, rtol=1e-12)
+    # Without the promise, JAX's convention refuses: the answer would be ambiguous.
+    for jac in (tp.jacrev, tp.jacfwd):
+        with pytest.raises(TypeError, match="holomorphic=True"):
+            jac(f)(z)
 
 
 # ----- the deprecated direct form (cotangent first) still works, and says so -----------

@@ -23,6 +23,7 @@ SECTIONS = [
     ("tapeflow.lax", "Control flow (`tapeflow.lax`)"),
     ("tapeflow.random", "Random numbers (`tp.random`)"),
     ("tapeflow.scipy.special", "Special functions (`tapeflow.scipy.special`)"),
+    ("tapeflow.scipy.signal", "Convolution (`tapeflow.scipy.signal`)"),
     ("tapeflow.nn", "Layers and losses (`tp.nn`)"),
     ("tapeflow.optim", "Optimizers (`tp.optim`)"),
     ("tapeflow.datasets", "Datasets (`tp.datasets`)"),

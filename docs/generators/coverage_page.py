@@ -48,6 +48,13 @@ NOTES: dict[str, str] = {
     "nanmean": "NaNs ignored; where=",
     "ptp": "ties split equally at both ends",
     "sort": "among ties the gradient goes to the entry the sort put in that place",
+    "select": "gradient to the choice (or default) each entry came from; none to conditions",
+    "nan_to_num": "replaced entries (NaN, infinities) get no gradient",
+    "real_if_close": "decides on values: tp.jit refuses it; vmap decides once per batch",
+    "polyval": "differentiable in the coefficients and the points",
+    "r_": "numpy's np.r_ converts traced pieces with np.array: use tnp.r_[...]",
+    "c_": "numpy's np.c_ converts traced pieces with np.array: use tnp.c_[...]",
+    "unique": "each value's gradient goes to its first occurrence; index outputs plain",
     "median": "gradient to the middle element(s) of the sort",
     "percentile": "gradient to the order statistics interpolated between",
     "quantile": "gradient to the order statistics interpolated between",
@@ -98,8 +105,8 @@ NOTES: dict[str, str] = {
     "mean": "where=",
     "prod": "zero-safe (no division by x); initial=, where=",
     "cumprod": "zero-safe",
-    "var": "ddof, where= supported",
-    "std": "ddof, where= supported; infinite slope where the variance is 0",
+    "var": "ddof, where= supported; complex input: mean(|d|^2), real",
+    "std": "ddof, where= supported; gradient 0 where the variance is 0 (one value, equal values)",
     "pad": "every numpy mode ('empty' pads zeros); statistic modes via max, min, mean, median",
     # linear algebra
     "inv": "nonsingular input",
@@ -128,6 +135,16 @@ NOTES: dict[str, str] = {
     "imag": "complex input: cotangent -i g",
     "conj": "cotangent conj(g)",
     "angle": "constant (zero gradient) for real input",
+    # numpy.fft and scipy.signal
+    "fft.rfft": "transpose: fft of the zero-padded cotangent, real part",
+    "fft.irfft": "odd and even n; the imaginary parts numpy ignores (zero and Nyquist "
+    "frequencies) get no gradient",
+    "numpy.fft.fftfreq": "no array argument, so numpy never dispatches it: tnp.fft.fftfreq; "
+    "differentiable in d",
+    "numpy.fft.rfftfreq": "no array argument, so numpy never dispatches it: tnp.fft.rfftfreq; "
+    "differentiable in d",
+    "scipy.signal.convolve": "N-d, modes full/same/valid; method direct or fft (numpy only)",
+    "scipy.signal.correlate": "convolve with the reversed conjugate of in2",
 }
 _ZERO_NOTE = "no gradient (integer, boolean or piecewise-constant output)"
 _PLAIN = "<plain>"  # marks implementations that only read shapes/dtypes
@@ -162,6 +179,13 @@ _OPERATORS = {
     "//": "floor_divide",
     "%": "mod",
 }
+
+
+# Methods of Python's containers, which a wrapper calls on lists and tuples (``.append``,
+# ``.index``): never read as the tapeflow.numpy functions of the same name.
+_CONTAINER_METHODS = frozenset(
+    name for kind in (list, tuple, dict, set, str) for name in dir(kind) if not name.startswith("_")
+)
 
 
 class _Operator:
@@ -220,6 +244,8 @@ def _referenced(fn: types.FunctionType) -> Iterable[Any]:
                     continue
                 yield value
             elif op in ("LOAD_ATTR", "LOAD_METHOD") and not after_foreign:
+                if arg in _CONTAINER_METHODS:
+                    continue  # parts.append(...) is list's method, not tnp.append
                 value = getattr(tnp, arg, None)
                 if value is not None:
                     yield value
@@ -367,7 +393,7 @@ def _numpy_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
         # ufunc.outer reshapes one argument and calls the ufunc's own implementation.
         reached = _reached(impl, prims) | _reached(_make_outer(ufunc), prims)
         rows.append((f"numpy.{ufunc.__name__}.outer", f"{ufunc.__name__}_outer", reached))
-    return sorted(rows)
+    return sorted(rows + _fft_rows(prims))
 
 
 def _special_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
@@ -383,6 +409,56 @@ def _special_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
         if reached:
             rows.append((f"scipy.special.{name}", name, reached))
     return rows
+
+
+def _replacement_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
+    """numpy objects that traced arrays must not reach, and tapeflow.numpy's stand-ins."""
+    from tapeflow.numpy.declare import REPLACEMENTS
+
+    rows = []
+    for numpy_name, obj in sorted(REPLACEMENTS.items()):
+        short = numpy_name.rsplit(".", 1)[-1]
+        rows.append((f"tapeflow.numpy.{short}", short, _reached(type(obj).__getitem__, prims)))
+    return rows
+
+
+# The other SciPy-mirroring modules, one section each: (module, how users spell it).
+_SCIPY_SECTIONS = (
+    ("tapeflow.scipy.signal", "scipy.signal"),
+    ("tapeflow.scipy.stats", "scipy.stats"),
+)
+
+
+def _module_rows(prims: dict[str, Any], module_name: str, spelled: str) -> list[Any]:
+    """Public functions of a module, and of the submodules in its ``__all__`` (stats.norm)."""
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return []
+    rows = []
+    for name in sorted(getattr(module, "__all__", [])):
+        obj = getattr(module, name, None)
+        if isinstance(obj, types.ModuleType):
+            rows += _module_rows(prims, obj.__name__, f"{spelled}.{name}")
+            continue
+        reached = _reached(obj, prims) if callable(obj) else set()
+        if reached:
+            rows.append((f"{spelled}.{name}", name, reached))
+    return rows
+
+
+def _fft_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
+    """``tnp.fft`` functions that numpy never dispatches (no array argument: fftfreq)."""
+    import numpy as np
+
+    from tapeflow.numpy import fft
+    from tapeflow.numpy.declare import NUMPY_DISPATCH
+
+    return [
+        (f"numpy.fft.{name}", name, _reached(getattr(fft, name), prims))
+        for name in fft.__all__
+        if getattr(np.fft, name, None) not in NUMPY_DISPATCH
+    ]
 
 
 def _method_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
@@ -435,6 +511,9 @@ def build_table() -> str:
     prims = registered_primitives(builtin_only=True)
     numpy_rows = _numpy_rows(prims)
     special_rows = _special_rows(prims)
+    replacement_rows = _replacement_rows(prims)
+    scipy_sections = [(t, _module_rows(prims, m, t)) for m, t in _SCIPY_SECTIONS]
+    scipy_rows = [row for _, rows in scipy_sections for row in rows]
     method_rows = _method_rows(prims)
 
     def both(rows: list[tuple[str, str, set[str]]]) -> int:
@@ -461,10 +540,12 @@ def build_table() -> str:
         f"traced arrays ({both(numpy_rows)} with VJP and JVP).",
         f"- {len(special_rows)} `tapeflow.scipy.special` functions ({both(special_rows)} with VJP "
         "and JVP).",
+        f"- {len(scipy_rows)} `tapeflow.scipy.signal` and `tapeflow.scipy.stats` functions "
+        f"({both(scipy_rows)} with VJP and JVP).",
         f"- {len(method_rows)} ndarray methods and attributes of traced arrays "
         f"({both(method_rows)} with VJP and JVP).",
-        f"- In all, {both(numpy_rows) + both(special_rows) + both(method_rows)} numpy / "
-        "scipy.special functions, ufunc methods and ndarray methods with both VJP and JVP.",
+        f"- In all, {both(numpy_rows) + both(special_rows) + both(scipy_rows) + both(method_rows)} "
+        "numpy / scipy functions, ufunc methods and ndarray methods with both VJP and JVP.",
         "",
         "Columns: **VJP** / **JVP**: reverse / forward-mode rules (`zero`: no gradient by "
         "design); **batching**: a `vmap` rule (`no` means vmap falls back to a loop or is "
@@ -486,7 +567,7 @@ def build_table() -> str:
         lines.append(
             f"| `{name}` | {_status(reached, prims, 'vjp')} | {_status(reached, prims, 'jvp')} "
             f"| {_batching(reached, prims)} | {_cell(', '.join(sorted(reached)))} "
-            f"| {_cell(_note(short, impl_name, zero=zero))} |"
+            f"| {_cell(_note(name, short, impl_name, zero=zero))} |"
         )
     if special_rows:
         lines += [
@@ -502,6 +583,39 @@ def build_table() -> str:
             f"| {_batching(reached, prims)} | {_cell(', '.join(sorted(reached)))} "
             f"| {_cell(_note(impl_name))} |"
         )
+    if replacement_rows:
+        lines += [
+            "",
+            "## numpy objects with a tapeflow.numpy stand-in (`tnp.r_[...]`)",
+            "",
+            "numpy's own objects convert traced arrays with `np.array`, which fails (naming",
+            "the stand-in); use these instead.",
+            "",
+            "| object | VJP | JVP | batching | via | notes |",
+            "|---|---|---|---|---|---|",
+        ]
+    for name, short, reached in replacement_rows:
+        lines.append(
+            f"| `{name}` | {_status(reached, prims, 'vjp')} | {_status(reached, prims, 'jvp')} "
+            f"| {_batching(reached, prims)} | {_cell(', '.join(sorted(reached)))} "
+            f"| {_cell(_note(short))} |"
+        )
+    for title, rows in scipy_sections:
+        if not rows:
+            continue
+        lines += [
+            "",
+            f"## `tapeflow.{title}`",
+            "",
+            "| function | VJP | JVP | batching | via | notes |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, _, reached in rows:
+            lines.append(
+                f"| `{name}` | {_status(reached, prims, 'vjp')} "
+                f"| {_status(reached, prims, 'jvp')} | {_batching(reached, prims)} "
+                f"| {_cell(', '.join(sorted(reached)))} | {_cell(_note(name))} |"
+            )
     lines += [
         "",
         "## ndarray methods of traced arrays",

@@ -17,19 +17,61 @@ __all__ = [
     "is_plain_namedtuple",
     "tree_flatten",
     "tree_flatten_with_path",
+    "flatten_with_keys",
     "tree_unflatten",
     "tree_leaves",
     "tree_structure",
     "tree_map",
     "register_pytree_node",
     "keystr",
+    "SequenceKey",
+    "DictKey",
+    "GetAttrKey",
+    "FlattenedIndexKey",
 ]
+
+
+# ----- key entries: one step of a key path, as JAX names them ---------------------------
+class SequenceKey(NamedTuple):
+    """The position of a child of a list or tuple (``str`` gives ``[0]``)."""
+
+    idx: int
+
+    def __str__(self) -> str:
+        return f"[{self.idx!r}]"
+
+
+class DictKey(NamedTuple):
+    """The key of a child of a dict (``str`` gives ``['w']``)."""
+
+    key: Hashable
+
+    def __str__(self) -> str:
+        return f"[{self.key!r}]"
+
+
+class GetAttrKey(NamedTuple):
+    """The attribute of a named tuple or dataclass child (``str`` gives ``.x``)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f".{self.name}"
+
+
+class FlattenedIndexKey(NamedTuple):
+    """The position of a child of a node registered without keys."""
+
+    key: int
+
+    def __str__(self) -> str:
+        return f"[<flat index {self.key}>]"
 
 
 class _NodeType(NamedTuple):
     to_iterable: Callable[[Any], tuple[Iterable[Any], Hashable]]
     from_iterable: Callable[[Hashable, Iterable[Any]], Any]
-    keys: Callable[[Any, Hashable], list[str]]
+    keys: Callable[[Any, Hashable], list[Any]]  # one key entry per child
 
 
 _NODE_TYPES: dict[type, _NodeType] = {}
@@ -43,9 +85,13 @@ def register_pytree_node(
     nodetype: type,
     flatten_func: Callable[[Any], tuple[Iterable[Any], Hashable]],
     unflatten_func: Callable[[Hashable, Iterable[Any]], Any],
+    flatten_with_keys_func: Callable[[Any], tuple[Iterable[tuple[Any, Any]], Hashable]]
+    | None = None,
 ) -> None:
     """Register a container type: ``flatten_func(x) -> (children, aux)``,
-    ``unflatten_func(aux, children) -> x``.
+    ``unflatten_func(aux, children) -> x``. ``flatten_with_keys_func(x)`` returns
+    ``((key, child) pairs, aux)`` and names the children in key paths (by default
+    they are numbered).
 
     Example:
         >>> import tapeflow as tp
@@ -60,15 +106,17 @@ def register_pytree_node(
         raise ValueError(f"{nodetype.__name__} is already registered as a pytree node")
     _LEAF_TYPES.clear()  # a type seen as a leaf may be this one (or a namedtuple of it)
 
-    def keys(x: Any, aux: Hashable) -> list[str]:
+    def keys(x: Any, aux: Hashable) -> list[Any]:
+        if flatten_with_keys_func is not None:
+            return [k for k, _ in flatten_with_keys_func(x)[0]]
         # the node itself need not be iterable: number its children
-        return [f".{i}" for i, _ in enumerate(flatten_func(x)[0])]
+        return [FlattenedIndexKey(i) for i, _ in enumerate(flatten_func(x)[0])]
 
     _NODE_TYPES[nodetype] = _NodeType(flatten_func, unflatten_func, keys)
 
 
-def _seq_keys(x: Any, aux: Hashable) -> list[str]:
-    return [f"[{i}]" for i in range(len(x))]
+def _seq_keys(x: Any, aux: Hashable) -> list[Any]:
+    return [SequenceKey(i) for i in range(len(x))]
 
 
 _NODE_TYPES[tuple] = _NodeType(lambda t: (t, None), lambda aux, ch: tuple(ch), _seq_keys)
@@ -85,8 +133,8 @@ def _dict_unflatten(keys: Any, children: Iterable[Any]) -> dict[Any, Any]:
     return dict(zip(keys, children, strict=True))
 
 
-def _dict_keys(d: Any, keys: Any) -> list[str]:
-    return [f"[{k!r}]" for k in keys]
+def _dict_keys(d: Any, keys: Any) -> list[Any]:
+    return [DictKey(k) for k in keys]
 
 
 _NODE_TYPES[dict] = _NodeType(_dict_flatten, _dict_unflatten, _dict_keys)
@@ -112,7 +160,7 @@ def node_of(x: Any) -> tuple[type, _NodeType] | None:
         return t, _NodeType(
             lambda nt: (tuple(nt), None),
             lambda aux, ch: t(*ch),
-            lambda nt, aux: [f".{f}" for f in nt._fields],
+            lambda nt, aux: [GetAttrKey(f) for f in nt._fields],
         )
     return None
 
@@ -159,6 +207,48 @@ class PyTreeDef:
             h = self._hash = hash((self.node_type, self.aux, self.children))
         return h
 
+    @property
+    def num_nodes(self) -> int:
+        """The number of nodes and leaves in the structure."""
+        return 1 + sum(c.num_nodes for c in self.children)
+
+    def unflatten(self, leaves: Iterable[Any]) -> Any:
+        """The pytree of this structure holding ``leaves`` (:func:`tree_unflatten`)."""
+        return tree_unflatten(self, leaves)
+
+    def flatten_up_to(self, tree: Any) -> list[Any]:
+        """The subtrees of ``tree`` at this structure's leaves (``tree`` must have this
+        structure down to them; below, anything goes).
+
+        Example:
+            >>> tree_structure([1, 2]).flatten_up_to([(3, 4), {"a": 5}])
+            [(3, 4), {'a': 5}]
+        """
+        out: list[Any] = []
+        stack: list[tuple[PyTreeDef, Any, str]] = [(self, tree, "")]
+        while stack:
+            d, x, path = stack.pop()
+            if d.node_type is None:
+                out.append(x)
+                continue
+            found = node_of(x)
+            if found is None or found[0] is not d.node_type:
+                raise ValueError(
+                    f"the structure {self} expects {d.node_type.__name__} at {keystr(path)}, "
+                    f"but the tree has {type(x).__name__} there"
+                )
+            children, aux = found[1].to_iterable(x)
+            children = list(children)
+            if aux != d.aux or len(children) != len(d.children):
+                raise ValueError(
+                    f"the structure {self} does not match the tree at {keystr(path)}: "
+                    f"{PyTreeDef(found[0], aux, tuple(LEAF_DEF for _ in children))} there"
+                )
+            keys = found[1].keys(x, aux)
+            for c_def, c, k in reversed(list(zip(d.children, children, keys, strict=True))):
+                stack.append((c_def, c, path + str(k)))
+        return out
+
     def __repr__(self) -> str:
         if self.node_type is None:
             return "*"
@@ -180,9 +270,20 @@ _LEAF_CONTAINERS: dict[tuple[type, int], PyTreeDef] = {}
 _LEAF_CONTAINERS_MAX = 1024
 
 
-def _flatten(x: Any, leaves: list[Any], paths: list[str] | None, prefix: str) -> PyTreeDef:
+def _flatten(
+    x: Any,
+    leaves: list[Any],
+    paths: list[Any] | None,
+    prefix: Any,
+    is_leaf: Callable[..., bool] | None = None,
+    keyed: bool | str = False,
+) -> PyTreeDef:
+    """The general flattening: key paths (strings, or tuples of key entries when
+    ``keyed``) when ``paths`` is a list, and ``is_leaf`` to stop at chosen subtrees."""
     found = node_of(x)
-    if found is None:
+    if found is None or (
+        is_leaf is not None and (is_leaf(prefix, x) if keyed == "path" else is_leaf(x))
+    ):
         leaves.append(x)
         if paths is not None:
             paths.append(prefix)
@@ -190,11 +291,19 @@ def _flatten(x: Any, leaves: list[Any], paths: list[str] | None, prefix: str) ->
     t, node = found
     children, aux = node.to_iterable(x)
     children = list(children)
-    keys = node.keys(x, aux) if paths is not None else None
-    defs = tuple(
-        _flatten(c, leaves, paths, prefix + keys[i] if keys is not None else prefix)
-        for i, c in enumerate(children)
-    )
+    keys = node.keys(x, aux) if paths is not None or keyed == "path" else None
+    if keys is None:
+        defs = tuple(_flatten(c, leaves, paths, prefix, is_leaf, keyed) for c in children)
+    elif keyed:
+        defs = tuple(
+            _flatten(c, leaves, paths, prefix + (keys[i],), is_leaf, keyed)
+            for i, c in enumerate(children)
+        )
+    else:
+        defs = tuple(
+            _flatten(c, leaves, paths, prefix + str(keys[i]), is_leaf)
+            for i, c in enumerate(children)
+        )
     return PyTreeDef(t, aux, defs)
 
 
@@ -240,8 +349,13 @@ def flatten_into(x: Any, leaves: list[Any]) -> PyTreeDef:
     return PyTreeDef(t, aux, tuple([flatten_into(c, leaves) for c in children]))
 
 
-def tree_flatten(tree: Any) -> tuple[list[Any], PyTreeDef]:
+def tree_flatten(
+    tree: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> tuple[list[Any], PyTreeDef]:
     """Split a pytree into its list of leaves and its structure.
+
+    ``is_leaf(x)``, called on every subtree, stops the flattening where it is true
+    (that whole subtree becomes one leaf).
 
     Example:
         >>> leaves, tree = tree_flatten({"b": 2.0, "a": (1.0, None)})
@@ -249,7 +363,25 @@ def tree_flatten(tree: Any) -> tuple[list[Any], PyTreeDef]:
         [1.0, 2.0]
     """
     leaves: list[Any] = []
-    return leaves, flatten_into(tree, leaves)
+    if is_leaf is None:
+        return leaves, flatten_into(tree, leaves)
+    return leaves, _flatten(tree, leaves, None, "", is_leaf)
+
+
+def flatten_with_keys(
+    tree: Any, is_leaf: Callable[..., bool] | None = None, is_leaf_takes_path: bool = False
+) -> tuple[list[tuple[tuple[Any, ...], Any]], PyTreeDef]:
+    """Like :func:`tree_flatten`, with each leaf's key path as a tuple of key entries
+    (:class:`SequenceKey`, :class:`DictKey`, :class:`GetAttrKey`...), as JAX gives.
+
+    Example:
+        >>> flatten_with_keys({"w": [1.0]})[0]
+        [((DictKey(key='w'), SequenceKey(idx=0)), 1.0)]
+    """
+    leaves: list[Any] = []
+    paths: list[Any] = []
+    treedef = _flatten(tree, leaves, paths, (), is_leaf, "path" if is_leaf_takes_path else True)
+    return list(zip(paths, leaves, strict=True)), treedef
 
 
 def tree_flatten_with_path(tree: Any) -> tuple[list[tuple[str, Any]], PyTreeDef]:
@@ -307,41 +439,46 @@ def tree_unflatten(treedef: PyTreeDef, leaves: Iterable[Any]) -> Any:
     return _unflatten(treedef, iter(leaves))
 
 
-def tree_leaves(tree: Any) -> list[Any]:
-    """The leaves of a pytree, in flattening order.
+def tree_leaves(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> list[Any]:
+    """The leaves of a pytree, in flattening order (``is_leaf``: see :func:`tree_flatten`).
 
     Example:
         >>> tree_leaves({"a": 1.0, "b": [2.0, 3.0]})
         [1.0, 2.0, 3.0]
     """
-    return tree_flatten(tree)[0]
+    return tree_flatten(tree, is_leaf)[0]
 
 
-def tree_structure(tree: Any) -> PyTreeDef:
-    """The structure of a pytree (see :class:`PyTreeDef`).
+def tree_structure(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> PyTreeDef:
+    """The structure of a pytree (see :class:`PyTreeDef`; ``is_leaf``: :func:`tree_flatten`).
 
     Example:
         >>> tree_structure((1.0, 2.0)) == tree_structure((3.0, 4.0))
         True
     """
-    return tree_flatten(tree)[1]
+    return tree_flatten(tree, is_leaf)[1]
 
 
-def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
-    """Apply ``f`` leaf by leaf to one or more pytrees of the same structure.
+def tree_map(
+    f: Callable[..., Any], tree: Any, *rest: Any, is_leaf: Callable[[Any], bool] | None = None
+) -> Any:
+    """Apply ``f`` leaf by leaf to ``tree`` and to the matching parts of ``rest``.
+
+    Each tree of ``rest`` has ``tree``'s structure, or a structure of which ``tree``'s
+    is a prefix (its subtree at a leaf of ``tree`` is passed whole), as in JAX.
 
     Example:
         >>> tree_map(lambda a, b: a + b, {"x": 1.0}, {"x": 2.0})
         {'x': 3.0}
     """
-    leaves, treedef = tree_flatten(tree)
+    leaves, treedef = tree_flatten(tree, is_leaf)
     others = []
     for i, r in enumerate(rest):
-        r_leaves, r_def = tree_flatten(r)
-        if r_def != treedef:
+        try:
+            others.append(treedef.flatten_up_to(r))
+        except ValueError as e:
             raise ValueError(
-                f"tree_map: argument {i + 1} has structure {r_def}, which does not match the "
-                f"structure {treedef} of the first tree"
-            )
-        others.append(r_leaves)
+                f"tree_map: argument {i + 1} has structure {tree_structure(r)}, which does not "
+                f"match the structure {treedef} of the first tree ({e})"
+            ) from None
     return tree_unflatten(treedef, [f(*xs) for xs in zip(leaves, *others, strict=True)])

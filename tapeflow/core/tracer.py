@@ -13,12 +13,13 @@ to; anything not installed fails loudly instead of silently dropping a gradient.
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = ["Tracer", "is_traced", "unwrap", "define"]
+__all__ = ["Array", "Tracer", "is_traced", "unwrap", "define"]
 
 
 class Tracer:
@@ -187,6 +188,29 @@ class Tracer:
         def __gt__(self, other: Any) -> Any: ...
         def __ge__(self, other: Any) -> Any: ...
         def __getitem__(self, index: Any) -> Any: ...
+
+
+class Array(abc.ABC):  # noqa: B024  (no methods: a type to test against, by registration)
+    """The type of arrays, traced or not: ``isinstance(x, tp.Array)`` holds for numpy
+    arrays, for numpy's scalars (what numpy's reductions return), and for the traced
+    arrays a function sees inside any transform. Python numbers are not arrays.
+
+    Example:
+        >>> import numpy as np, tapeflow as tp
+        >>> isinstance(np.ones(2), tp.Array), isinstance(1.0, tp.Array)
+        (True, False)
+        >>> float(tp.grad(lambda x: x * isinstance(x, tp.Array))(3.0))
+        1.0
+    """
+
+    __slots__ = ()
+
+
+# (abstract base classes cache their answers: the check costs one lookup after the first)
+Array.register(np.ndarray)
+Array.register(np.number)  # type: ignore[type-abstract]
+Array.register(np.bool_)
+Array.register(Tracer)
 
 
 def define(name: str, attribute: Any) -> None:

@@ -262,10 +262,25 @@ def _unhashable_error(statics: tuple[Any, ...], names: list[str]) -> TypeError:
     return TypeError("jit: static arguments must be hashable")  # pragma: no cover
 
 
+def _donated(value: Any, kind: type, what: str) -> tuple[Any, ...]:
+    """``donate_argnums`` / ``donate_argnames`` checked for type; donation is a no-op."""
+    if value is None:
+        return ()
+    values = (value,) if isinstance(value, kind) else tuple(value)
+    for v in values:
+        if not isinstance(v, kind) or isinstance(v, bool):
+            raise TypeError(f"jit: {what} must be {kind.__name__}s, got {value!r}")
+    return values
+
+
 def jit(
     fun: Callable[..., Any] | None = None,
-    static_argnums: int | Sequence[int] = (),
-    static_argnames: str | Sequence[str] = (),
+    static_argnums: int | Sequence[int] | None = None,
+    static_argnames: str | Sequence[str] | None = None,
+    donate_argnums: int | Sequence[int] | None = None,
+    donate_argnames: str | Sequence[str] | None = None,
+    keep_unused: bool = False,
+    inline: bool = False,
     cache_size: int = 64,
 ) -> Any:
     """Compile ``fun`` by tracing it once per input signature and replaying the trace.
@@ -281,8 +296,14 @@ def jit(
             JAX, when only one of the two is given the other follows from the
             signature, and every other argument, keyword arguments included, is
             traced.
+        donate_argnums, donate_argnames: accepted for JAX's programs and checked, but
+            a no-op: JAX may reuse a donated buffer for an output on an accelerator;
+            numpy arrays are never invalidated, so a donated argument stays usable.
+        keep_unused, inline: accepted, no effect (the generated program never drops
+            an argument of the signature, and a jitted function called inside another
+            one is traced into it, as JAX's ``inline=True`` does).
         cache_size: how many signatures to keep compiled (least recently used
-            programs are dropped).
+            programs are dropped); tapeflow's own option.
 
     Returns:
         A function with the same results as ``fun``. It has ``.trace_count``
@@ -302,9 +323,24 @@ def jit(
         array([0., 1., 4.])
     """
     if fun is None:  # @jit(static_argnames=...), as functools.partial(jit, ...) gives
-        return lambda f: jit(f, static_argnums, static_argnames, cache_size)
+        return lambda f: jit(
+            f,
+            static_argnums,
+            static_argnames,
+            donate_argnums,
+            donate_argnames,
+            keep_unused,
+            inline,
+            cache_size,
+        )
     if not callable(fun):
         raise TypeError(f"jit expects a callable, got {type(fun).__name__}")
+    _donated(donate_argnums, int, "donate_argnums")
+    _donated(donate_argnames, str, "donate_argnames")
+    if static_argnums is None:
+        static_argnums = ()
+    if static_argnames is None:
+        static_argnames = ()
     given_nums = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     given_names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
     for n in given_names:

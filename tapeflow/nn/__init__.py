@@ -1,6 +1,7 @@
 """tapeflow.nn: neural-network building blocks as pure functions.
 
 - ``functional``: activations, losses, ``linear``, ``one_hot``, ``accuracy``
+- ``activations``: the rest of ``jax.nn`` (``relu6``, ``selu``, ``glu``, ``standardize``...)
 - ``conv``: ``conv2d``, ``max_pool2d``, ``avg_pool2d`` on NCHW arrays
 - ``normalization``: ``layer_norm``, ``batch_norm``, ``dropout``, ``embedding``
 - ``initializers``: ``glorot_uniform``, ``he_normal``, ``zeros``, ``normal``...
@@ -22,6 +23,28 @@ Example:
 """
 
 from tapeflow.nn import initializers
+from tapeflow.nn.activations import (
+    celu,
+    glu,
+    hard_sigmoid,
+    hard_silu,
+    hard_swish,
+    hard_tanh,
+    identity,
+    log1mexp,
+    log_sigmoid,
+    logmeanexp,
+    logsumexp,
+    mish,
+    relu6,
+    selu,
+    soft_sign,
+    sparse_plus,
+    sparse_sigmoid,
+    squareplus,
+    standardize,
+    swish,
+)
 from tapeflow.nn.conv import avg_pool2d, conv2d, max_pool2d
 from tapeflow.nn.functional import (
     accuracy,
@@ -81,6 +104,26 @@ __all__ = [
     "tanh",
     "softmax",
     "log_softmax",
+    "relu6",
+    "soft_sign",
+    "swish",
+    "log_sigmoid",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "hard_tanh",
+    "celu",
+    "selu",
+    "glu",
+    "squareplus",
+    "mish",
+    "sparse_plus",
+    "sparse_sigmoid",
+    "identity",
+    "logsumexp",
+    "logmeanexp",
+    "log1mexp",
+    "standardize",
     "softmax_cross_entropy",
     "binary_cross_entropy_with_logits",
     "mse",

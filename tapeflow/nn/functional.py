@@ -31,7 +31,9 @@ from tapeflow.core.primitive import (
     vjp_needs,
 )
 from tapeflow.core.tracer import is_traced, unwrap
+from tapeflow.custom import stop_gradient
 from tapeflow.numpy.meta import dtype_of, shape_of
+from tapeflow.scipy.special import erfc
 
 __all__ = [
     "relu",
@@ -224,17 +226,20 @@ def silu(x: Any) -> Any:
 _GELU_C = float(np.sqrt(2.0 / np.pi))
 
 
-def gelu(x: Any) -> Any:
-    """Gaussian error linear unit, in its usual tanh approximation.
+def gelu(x: Any, approximate: bool = True) -> Any:
+    """Gaussian error linear unit, by default in its usual tanh approximation.
 
     ``0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))``; it differs from
-    the erf form by less than 1e-3 everywhere.
+    the erf form by less than 1e-3 everywhere. ``approximate=False`` gives the
+    exact form ``x * Phi(x) = 0.5 * x * erfc(-x / sqrt(2))``.
 
     Example:
         >>> import tapeflow as tp
         >>> float(tp.nn.gelu(0.0))
         0.0
     """
+    if not approximate:
+        return 0.5 * x * erfc(-x / np.sqrt(2.0))
     inner = (x + 0.044715 * (x * x * x)) * _GELU_C
     return 0.5 * x * (1 + tnp.tanh(inner))
 
@@ -272,26 +277,54 @@ defjvp(
 defbatch(_softmax, axis_rule(_softmax, "all"))
 
 
-def log_softmax(x: Any, axis: int = -1) -> Any:
+def _masked_softmax(x: Any, axis: Any, where: Any, log: bool) -> Any:
+    """Softmax (or its log) over several axes or some entries: a composition, so only
+    the entries included get gradients. ``where=None`` includes every entry."""
+    nd = len(shape_of(x))
+    axes = tuple(range(nd)) if axis is None else tuple(np.atleast_1d(axis).tolist())
+    keep = True if where is None else tnp.broadcast_to(where, shape_of(x))
+    # the shift cancels in the result: no gradient goes through it
+    m = stop_gradient(tnp.max(tnp.where(keep, x, -np.inf), axis=axes, keepdims=True))
+    m = tnp.where(tnp.isfinite(m), m, 0.0)
+    shifted = tnp.where(keep, x - m, 0.0)
+    e = tnp.where(keep, tnp.exp(shifted), 0.0)
+    total = tnp.sum(e, axis=axes, keepdims=True)
+    if log:
+        return tnp.where(keep, shifted - tnp.log(total), -np.inf)
+    return e / total
+
+
+def log_softmax(x: Any, axis: Any = -1, where: Any = None) -> Any:
     """Logarithm of the softmax along ``axis``, computed with a max shift (stable).
+
+    ``axis`` may be an int, a tuple of ints or None (all axes); ``where`` (a boolean
+    mask broadcastable to ``x``) picks the entries taken into account; the others get
+    ``-inf`` and no gradient, as in JAX.
 
     Example:
         >>> import numpy as np, tapeflow as tp
         >>> np.exp(tp.nn.log_softmax(np.array([1000.0, 1000.0])))
         array([0.5, 0.5])
     """
-    return _log_softmax(x, axis=int(axis))
+    if where is None and isinstance(axis, (int, np.integer)):
+        return _log_softmax(x, axis=int(axis))
+    return _masked_softmax(x, axis, where, log=True)
 
 
-def softmax(x: Any, axis: int = -1) -> Any:
+def softmax(x: Any, axis: Any = -1, where: Any = None) -> Any:
     """Softmax along ``axis`` (entries positive, summing to 1), stable for any input.
+
+    ``axis`` may be an int, a tuple of ints or None (all axes); with ``where`` (a
+    boolean mask broadcastable to ``x``) the entries left out are 0, as in JAX.
 
     Example:
         >>> import numpy as np, tapeflow as tp
         >>> tp.nn.softmax(np.array([0.0, 0.0]))
         array([0.5, 0.5])
     """
-    return _softmax(x, axis=int(axis))
+    if where is None and isinstance(axis, (int, np.integer)):
+        return _softmax(x, axis=int(axis))
+    return _masked_softmax(x, axis, where, log=False)
 
 
 # ----- losses ------------------------------------------------------------------
@@ -611,10 +644,11 @@ def mse(predictions: Any, targets: Any) -> Any:
 
 
 # ----- labels and metrics ------------------------------------------------------
-def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32) -> np.ndarray:
+def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32, axis: int = -1) -> np.ndarray:
     """Rows of the identity matrix picked by integer ``labels``.
 
-    The result has shape ``labels.shape + (num_classes,)``.
+    The result has shape ``labels.shape + (num_classes,)``, with the class axis moved
+    to ``axis``. Labels outside ``[0, num_classes)`` raise (JAX encodes them as zeros).
 
     Example:
         >>> import tapeflow as tp
@@ -629,11 +663,11 @@ def one_hot(labels: Any, num_classes: int, dtype: Any = np.float32) -> np.ndarra
         raise TypeError(f"one_hot expects integer labels, got dtype {label_dtype}")
     if is_traced(labels):  # under jit/vmap: a traced comparison, read on every call
         hits = tnp.equal(tnp.expand_dims(labels, -1), np.arange(num_classes))
-        return tnp.astype(hits, dtype)  # type: ignore[no-any-return]
+        return tnp.moveaxis(tnp.astype(hits, dtype), -1, axis)  # type: ignore[no-any-return]
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"one_hot: labels must lie in [0, {num_classes})")
     out: np.ndarray = np.eye(num_classes, dtype=dtype)[labels]
-    return out
+    return out if axis == -1 else np.moveaxis(out, -1, axis)
 
 
 def accuracy(logits: Any, labels: Any) -> float:

@@ -9,7 +9,8 @@ traced arrays that forward to them:
 - ``elementwise``: arithmetic, exponentials, trigonometry, comparisons, operators
 - ``shape``: reshape, transpose, broadcasting, flips, ...
 - ``indexing``: ``x[index]`` and scatter-add
-- ``joining``: concatenate, stack, split, ...
+- ``joining``: concatenate, stack, append, split, ...
+- ``index_tricks``: ``r_`` and ``c_`` for traced pieces
 - ``creation``: constants and array construction (no gradients)
 - ``reductions``: sum, mean, max, cumulative sums, logsumexp, ...
 - ``diagonals``: diagonal, trace, tril, triu
@@ -17,8 +18,11 @@ traced arrays that forward to them:
 - ``sorting``: sort, partition, interp, searchsorted, ...
 - ``statistics``: var, std, average, nan-aware reductions, median, quantile, ...
 - ``padding``: pad, in every numpy mode
+- ``selection``: select, nan_to_num, real_if_close, iscomplex, isreal
+- ``polynomials``: polyval
 - ``differences`` and ``convolution``: diff, gradient; convolve, correlate
 - ``linalg``: the ``tnp.linalg`` namespace (inv, solve, eigh, svd, norm, ...)
+- ``fft``: the ``tnp.fft`` namespace (fft, ifft, rfftn, irfftn, hfft, fftshift, ...)
 - ``at``: functional updates, ``x.at[idx].set(v)``
 
 ``meta`` and ``declare`` hold what the families share; ``fitting`` and ``protocol``
@@ -42,7 +46,11 @@ from tapeflow.numpy.statistics import *  # noqa: F403
 from tapeflow.numpy.padding import *  # noqa: F403
 from tapeflow.numpy.differences import *  # noqa: F403
 from tapeflow.numpy.convolution import *  # noqa: F403
+from tapeflow.numpy.selection import *  # noqa: F403
+from tapeflow.numpy.polynomials import *  # noqa: F403
+from tapeflow.numpy.index_tricks import *  # noqa: F403
 from tapeflow.numpy import linalg  # noqa: F401  (tnp.linalg, and np.linalg dispatch)
+from tapeflow.numpy import fft  # noqa: F401  (tnp.fft, and np.fft dispatch)
 from tapeflow.numpy.at import at  # noqa: F401  (functional updates: x.at[idx].set(v))
 from tapeflow.numpy.pytrees import ravel_pytree  # noqa: F401
 from tapeflow.numpy.creation import shape  # noqa: F401,F811

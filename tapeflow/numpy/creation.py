@@ -15,7 +15,7 @@ from tapeflow.core.primitive import nondifferentiable, primitive
 from tapeflow.core.tracer import Tracer
 from tapeflow.numpy.declare import register_numpy
 from tapeflow.numpy.elementwise import astype
-from tapeflow.numpy.joining import concatenate
+from tapeflow.numpy.joining import build_array
 from tapeflow.numpy.meta import contains_tracer, dtype_of, shape_of
 from tapeflow.numpy.shape import broadcast_to, moveaxis, reshape
 
@@ -51,8 +51,10 @@ __all__ = [
     "float16",
     "float32",
     "float64",
+    "longdouble",
     "complex64",
     "complex128",
+    "clongdouble",
     "int8",
     "int16",
     "int32",
@@ -70,21 +72,12 @@ inf = np.inf
 nan = np.nan
 float16, float32, float64 = np.float16, np.float32, np.float64
 complex64, complex128 = np.complex64, np.complex128
+longdouble, clongdouble = np.longdouble, np.clongdouble
 int8, int16, int32, int64, uint8, bool_ = np.int8, np.int16, np.int32, np.int64, np.uint8, np.bool_
 dtype = np.dtype
 ndarray = np.ndarray
 zeros, ones, empty, full, eye, identity = np.zeros, np.ones, np.empty, np.full, np.eye, np.identity
 arange = np.arange
-
-
-def _build(obj: Any, dtype: Any) -> Any:
-    if isinstance(obj, (list, tuple)):
-        parts = [_build(o, dtype) for o in obj]
-        parts = [reshape(p, (1,) + tuple(shape_of(p))) for p in parts]
-        return concatenate(parts, axis=0)
-    if type(obj) is Tracer:
-        return astype(obj, dtype) if dtype is not None and dtype_of(obj) != dtype else obj
-    return np.asarray(obj, dtype=dtype)
 
 
 def array(obj: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> Any:
@@ -96,7 +89,7 @@ def array(obj: Any, dtype: Any = None, copy: bool = True, ndmin: int = 0) -> Any
         array([3.])
     """
     if type(obj) is Tracer or contains_tracer(obj):
-        out = obj if type(obj) is Tracer else _build(obj, dtype)
+        out = obj if type(obj) is Tracer else build_array(obj, dtype)
         if dtype is not None and dtype_of(out) != np.dtype(dtype):
             out = astype(out, dtype)
         shape = tuple(shape_of(out))

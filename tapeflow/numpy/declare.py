@@ -20,7 +20,10 @@ from tapeflow.core.tracer import Tracer, define
 
 __all__ = [
     "NUMPY_DISPATCH",
+    "TAKES_SEQUENCES",
+    "REPLACEMENTS",
     "register_numpy",
+    "register_replacement",
     "ufunc",
     "method",
     "METHODS",
@@ -43,9 +46,24 @@ NUMPY_DISPATCH: dict[Any, Callable[..., Any]] = {}
 _PUBLIC_SUBMODULES = ("fft", "linalg", "random", "ma", "polynomial", "strings", "char")
 
 
-def register_numpy(numpy_fun: Any, impl: Callable[..., Any]) -> None:
-    """Let ``numpy_fun`` (a function, ufunc or ``(ufunc, method)``) reach ``impl`` on tracers."""
+# numpy functions whose arguments are sequences of separate arrays (concatenate's pieces,
+# select's choices): the dispatch passes their lists on as they are (see below).
+TAKES_SEQUENCES: set[Any] = set()
+
+
+def register_numpy(numpy_fun: Any, impl: Callable[..., Any], sequences: bool = False) -> None:
+    """Let ``numpy_fun`` (a function, ufunc or ``(ufunc, method)``) reach ``impl`` on tracers.
+
+    The dispatch turns each list or tuple that holds traced arrays into one traced array
+    before calling ``impl``, as numpy turns an array-like into an array;
+    ``sequences=True`` declares a function whose lists are sequences of separate arrays
+    (``concatenate``, ``stack``), passed on as they are.
+    """
     NUMPY_DISPATCH[numpy_fun] = impl
+    if sequences:
+        TAKES_SEQUENCES.add(numpy_fun)
+    else:
+        TAKES_SEQUENCES.discard(numpy_fun)
 
 
 def ufunc(np_fun: np.ufunc, broadcasts: bool = False) -> Any:
@@ -53,6 +71,16 @@ def ufunc(np_fun: np.ufunc, broadcasts: bool = False) -> Any:
     prim = primitive(np_fun, name=np_fun.__name__, broadcasts=broadcasts, elementwise=True)
     register_numpy(np_fun, prim)
     return prim
+
+
+# numpy objects that no dispatch reaches on traced arrays (np.r_ converts its pieces with
+# np.array), by numpy name -> the tapeflow.numpy object to use instead (for the docs).
+REPLACEMENTS: dict[str, Any] = {}
+
+
+def register_replacement(numpy_name: str, replacement: Any) -> None:
+    """Record that ``tapeflow.numpy``'s ``replacement`` stands in for ``numpy_name``."""
+    REPLACEMENTS[numpy_name] = replacement
 
 
 # ndarray method or property name -> the tapeflow function it forwards to (for the docs).

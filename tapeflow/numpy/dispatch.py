@@ -10,6 +10,15 @@ are keyed ``(ufunc, method)``, for example ``(np.add, "reduce")`` maps to ``sum`
 unregistered fails with a message naming the function, instead of numpy's generic
 error or a silently dropped gradient.
 
+Lists and tuples that hold traced arrays, where numpy takes an array-like
+(``np.dot([a, b], x)``), become one traced array here, as numpy's own ``asarray``
+would make them one array, except for the functions that take sequences of
+separate arrays (``concatenate``, ``stack``: declared with ``sequences=True``).
+numpy only asks tapeflow when a traced array is among the arguments it inspects:
+``np.mean([a, b])``, with traced arrays only inside the list, is converted by numpy
+itself and fails with the ``__array__`` error below, which says to stack the
+pieces first (``np.mean(np.stack([a, b]))``).
+
 Keyword arguments are checked here, once, so that the implementations only
 ever see the keywords they declare:
 
@@ -25,20 +34,23 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from tapeflow.core.tracer import Tracer, define
+from tapeflow.numpy.creation import asarray
 from tapeflow.numpy.declare import (
     NUMPY_DISPATCH,
+    TAKES_SEQUENCES,
     qualified_name,
     register_numpy,
     unsupported_error,
 )
 from tapeflow.numpy.elementwise import astype
-from tapeflow.numpy.meta import shape_of
+from tapeflow.numpy.meta import contains_tracer, shape_of
 from tapeflow.numpy.shape import reshape
 
 __all__ = [
@@ -128,9 +140,28 @@ def _cast(x: Any, dtype: Any) -> Any:
     return np.asarray(x).astype(dtype, copy=False)
 
 
+# ----- array-likes holding traced arrays ------------------------------------------
+def _stacked(value: Any) -> Any:
+    if type(value) in (list, tuple) and contains_tracer(value):
+        return asarray(value)
+    return value
+
+
+def _arrays_from_sequences(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``args`` with each list or tuple that holds traced arrays stacked into one array.
+
+    numpy would call ``asarray`` on such an argument, which cannot keep the gradient.
+    """
+    for a in args:
+        if type(a) in (list, tuple):
+            return tuple(_stacked(a) for a in args)
+    return args
+
+
 # ----- NEP 13: ufuncs and their methods -------------------------------------------
 def array_ufunc(ufunc: Any, method: str, inputs: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """Route ``ufunc(...)`` / ``ufunc.method(...)`` on traced arrays to tapeflow."""
+    inputs = _arrays_from_sequences(inputs)
     out = kwargs.pop("out", None)
     if out is not None and not (isinstance(out, tuple) and all(o is None for o in out)):
         raise _in_place_error(
@@ -256,6 +287,10 @@ def array_function(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     impl = NUMPY_DISPATCH.get(func)
     if impl is None:
         raise unsupported_error(func)
+    if func not in TAKES_SEQUENCES:
+        args = _arrays_from_sequences(args)
+        if kwargs and any(type(v) in (list, tuple) for v in kwargs.values()):
+            kwargs = {k: _stacked(v) for k, v in kwargs.items()}
     if kwargs:
         kwargs = _clean_kwargs(func, impl, kwargs)
     return impl(*args, **kwargs)
@@ -266,7 +301,7 @@ def _tracer_array_ufunc(self: Any, ufunc: Any, method: str, *inputs: Any, **kwar
     if method == "__call__" and not kwargs:  # ``ndarray @ tracer`` and friends
         impl = NUMPY_DISPATCH.get(ufunc)
         if impl is not None:
-            return impl(*inputs)
+            return impl(*_arrays_from_sequences(inputs))
     return array_ufunc(ufunc, method, inputs, kwargs)
 
 
@@ -274,12 +309,45 @@ def _tracer_array_function(self: Any, func: Any, types: Any, args: Any, kwargs: 
     return array_function(func, args, kwargs)
 
 
+# numpy's index objects that convert their pieces with np.array, by class name.
+_INDEX_OBJECTS = {"RClass": "r_", "CClass": "c_"}
+
+
+def _numpy_caller() -> str | None:
+    """The numpy function (``mean``, or the index object ``r_``) whose own Python code is
+    converting an argument, if any: numpy converts a list of traced arrays itself when
+    none is outside it, and ``np.r_[...]`` converts every piece."""
+    frame = sys._getframe(2)
+    name = None
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module == "numpy" or module.startswith("numpy."):
+            name = frame.f_code.co_name
+            if name == "__getitem__":
+                name = _INDEX_OBJECTS.get(type(frame.f_locals.get("self")).__name__)
+        elif name is not None:
+            break
+        frame = frame.f_back  # type: ignore[assignment]
+    return name if name is not None and not name.startswith("_") else None
+
+
 def _tracer_array(self: Any, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    caller = _numpy_caller()
+    if caller in ("r_", "c_"):
+        where = (
+            f" (numpy.{caller}[...] converts every piece with np.array: use "
+            f"tapeflow.numpy.{caller}[...] for traced pieces)"
+        )
+    else:
+        where = f" (numpy.{caller} was converting its argument)" if caller else ""
     raise TypeError(
         "numpy tried to convert a traced array to a plain ndarray (np.asarray, np.array or "
         "a numpy function without tapeflow support), which would silently drop its "
-        "gradient. Use tapeflow.numpy functions or operators on traced values; to get "
-        "the numbers without a gradient, call tp.stop_gradient(x) outside numpy, "
+        f"gradient{where}. Use tapeflow.numpy functions or operators on traced values; a "
+        "list or tuple of traced arrays given to a numpy function that sees no traced "
+        "array outside it (np.mean([a, b])) is converted by numpy itself: stack the "
+        "pieces first (np.mean(np.stack([a, b])), or tnp.array([a, b])). "
+        "To get the numbers without a gradient, call tp.stop_gradient(x) outside numpy, "
         "float(x) for a scalar, or differentiate with respect to another argument."
     )
 

@@ -1,8 +1,10 @@
-"""Joining and splitting arrays: concatenate, stack and friends, split, unravel.
+"""Joining and splitting arrays: concatenate, stack and friends, append, split, unravel.
 
 ``concatenate`` is the one variadic primitive: its VJP slices the cotangent back
 into the pieces, and its forward rule concatenates the tangents in one call.
-Everything else joins or splits with ``concatenate``, ``reshape`` and indexing.
+Everything else joins or splits with ``concatenate``, ``reshape`` and indexing,
+including :func:`build_array`, which stacks the traced values found in (nested)
+lists and tuples into one array (``tnp.array``, and array-likes in general).
 """
 
 from __future__ import annotations
@@ -19,10 +21,19 @@ from tapeflow.core.primitive import (
     defvjp_argnum,
     primitive,
 )
+from tapeflow.core.tracer import Tracer
 from tapeflow.numpy.declare import register_numpy
+from tapeflow.numpy.elementwise import astype
 from tapeflow.numpy.indexing import getitem
 from tapeflow.numpy.items import items
-from tapeflow.numpy.meta import as_operand, axes_tuple, dtype_of, shape_of, zeros_shaped_like
+from tapeflow.numpy.meta import (
+    as_operand,
+    axes_tuple,
+    contains_tracer,
+    dtype_of,
+    shape_of,
+    zeros_shaped_like,
+)
 from tapeflow.numpy.shape import atleast_1d, atleast_2d, atleast_3d, moveaxis, ravel, reshape
 
 __all__ = [
@@ -32,6 +43,9 @@ __all__ = [
     "vstack",
     "dstack",
     "column_stack",
+    "row_stack",
+    "append",
+    "build_array",
     "split",
     "array_split",
     "hsplit",
@@ -137,6 +151,40 @@ def column_stack(tup: Any) -> Any:
     return concatenate(cols, axis=1)
 
 
+row_stack = vstack  # numpy's older name (deprecated in numpy 2)
+
+
+def build_array(obj: Any, dtype: Any = None) -> Any:
+    """``obj`` as one array: traced values stay traced, and (nested) lists and tuples that
+    hold traced values are stacked differentiably; anything else is ``np.asarray``.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> tp.grad(lambda x: build_array([[x, 1.0], [2.0, x]]).sum())(3.0)
+        np.float64(2.0)
+    """
+    if type(obj) is Tracer:
+        return obj if dtype is None or dtype_of(obj) == np.dtype(dtype) else astype(obj, dtype)
+    if isinstance(obj, (list, tuple)) and contains_tracer(obj):
+        parts = [build_array(o, dtype) for o in obj]
+        return _concatenate(*(reshape(p, (1,) + tuple(shape_of(p))) for p in parts), axis=0)
+    return np.asarray(obj, dtype=dtype)
+
+
+def append(arr: Any, values: Any, axis: int | None = None) -> Any:
+    """``values`` joined after ``arr`` along ``axis``, both flattened when it is None
+    (numpy.append); differentiable in both.
+
+    Example:
+        >>> append(np.array([1.0, 2.0]), [[3.0], [4.0]])
+        array([1., 2., 3., 4.])
+    """
+    arr, values = build_array(arr), build_array(values)
+    if axis is None:
+        return concatenate([ravel(arr), ravel(values)], axis=0)
+    return concatenate([arr, values], axis=axis)
+
+
 # ----- splitting: lists of differentiable pieces --------------------------------
 def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
     """Split into pieces along ``axis``; sections need not divide evenly (numpy.array_split)."""
@@ -238,13 +286,18 @@ def dsplit(ary: Any, indices_or_sections: Any) -> list[Any]:
     return split(ary, indices_or_sections, axis=2)
 
 
-for _np_fun, _impl in (
+for _np_joiner, _joiner in (
     (np.concatenate, concatenate),
     (np.stack, stack),
     (np.hstack, hstack),
     (np.vstack, vstack),
     (np.dstack, dstack),
     (np.column_stack, column_stack),
+    (getattr(np, "row_stack", vstack), row_stack),  # (removed from numpy after 2.x)
+):
+    register_numpy(_np_joiner, _joiner, sequences=True)  # lists of separate arrays
+for _np_fun, _impl in (
+    (np.append, append),
     (np.split, split),
     (np.array_split, array_split),
     (np.hsplit, hsplit),

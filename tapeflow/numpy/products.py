@@ -42,6 +42,7 @@ from tapeflow.core.primitive import (
     primitive,
 )
 from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.creation import asarray
 from tapeflow.numpy.declare import method, operator, reflected_operator, register_numpy
 from tapeflow.numpy.elementwise import astype, conj, multiply
 from tapeflow.numpy.fitting import fit_cotangent, unbroadcast
@@ -55,8 +56,9 @@ _LABELS = string.ascii_letters
 
 
 def _as_array(x: Any) -> Any:
-    """Traced arrays as they are; lists and scalars as numpy arrays."""
-    return x if type(x) is Tracer or isinstance(x, ndarray) else np.asarray(x)
+    """Traced arrays as they are; lists and scalars as arrays (traced when they hold traced
+    values)."""
+    return x if type(x) is Tracer or isinstance(x, ndarray) else asarray(x)
 
 
 def _swap_last(x: Any) -> Any:
@@ -399,6 +401,7 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
     N-d arrays a sum over the last axis of ``a`` and the second-to-last of ``b``."""
     if out is not None:
         raise TypeError("tnp.dot(..., out=...) would write in place; assign the result instead")
+    a, b = _as_array(a), _as_array(b)
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
         return multiply(a, b)
@@ -417,6 +420,7 @@ def vdot(a: Any, b: Any) -> Any:
 
 def inner(a: Any, b: Any) -> Any:
     """Sum of products over the last axes of ``a`` and ``b`` (numpy.inner)."""
+    a, b = _as_array(a), _as_array(b)
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
         return multiply(a, b)
@@ -427,6 +431,7 @@ def outer(a: Any, b: Any, out: Any = None) -> Any:
     """``a.ravel()[:, None] * b.ravel()[None, :]`` (numpy.outer)."""
     if out is not None:
         raise TypeError("tnp.outer(..., out=...) would write in place; assign the result instead")
+    a, b = _as_array(a), _as_array(b)
     return reshape(a, (-1, 1)) * reshape(b, (1, -1))
 
 

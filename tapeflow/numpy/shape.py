@@ -36,6 +36,7 @@ __all__ = [
     "expand_dims",
     "squeeze",
     "moveaxis",
+    "rollaxis",
     "broadcast_arrays",
     "tile",
     "repeat",
@@ -199,6 +200,29 @@ def moveaxis(a: Any, source: Any, destination: Any) -> Any:
     order = [i for i in range(ndim) if i not in src]
     for d, s_ in sorted(zip(dst, src, strict=False)):
         order.insert(d, s_)
+    return _transpose(a, tuple(order))
+
+
+def rollaxis(a: Any, axis: int, start: int = 0) -> Any:
+    """Move ``axis`` to come just before position ``start`` (numpy.rollaxis; prefer
+    :func:`moveaxis`).
+
+    Example:
+        >>> rollaxis(np.ones((2, 3, 4)), 2).shape
+        (4, 2, 3)
+    """
+    ndim = len(shape_of(a))
+    axis = axes_tuple(axis, ndim)[0]
+    if start < 0:
+        start += ndim
+    if not 0 <= start < ndim + 1:
+        raise np.exceptions.AxisError(
+            f"'start' arg requires {-ndim} <= start < {ndim + 1}, but {start} was passed in"
+        )
+    if axis < start:
+        start -= 1  # the axis leaves its place before start
+    order = [i for i in range(ndim) if i != axis]
+    order.insert(start, axis)
     return _transpose(a, tuple(order))
 
 
@@ -383,6 +407,7 @@ for _np_fun, _impl in (
     (np.expand_dims, expand_dims),
     (np.squeeze, squeeze),
     (np.moveaxis, moveaxis),
+    (np.rollaxis, rollaxis),
     (np.broadcast_arrays, broadcast_arrays),
     (np.tile, tile),
     (np.repeat, repeat),

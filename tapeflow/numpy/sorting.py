@@ -4,9 +4,11 @@
 input through a permutation found by ``argsort`` / ``argpartition``, and the
 gather's VJP sends each cotangent entry back through the inverse permutation.
 Among tied values the gradient goes to the entry the sort put in that place.
-``argsort``, ``argpartition``, ``searchsorted`` and ``unique`` return plain
-values (indices, or the sorted distinct values) with no gradient. ``interp``
-is differentiable in ``x`` and ``fp`` (and, where it is defined, ``xp``).
+``unique``'s values are a selection of the input: each passes its cotangent to
+the entry it was taken from (the first occurrence), and its index, inverse and
+count outputs are plain. ``argsort``, ``argpartition`` and ``searchsorted``
+return plain indices with no gradient. ``interp`` is differentiable in ``x``
+and ``fp`` (and, where it is defined, ``xp``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import numpy as np
 
 from tapeflow.batching import axis_rule, batch_size, bcast_front, to_front
 from tapeflow.core.primitive import defbatch, deflinear, nondifferentiable, primitive
+from tapeflow.core.tracer import Tracer
 from tapeflow.numpy.declare import method, register_numpy
 from tapeflow.numpy.elementwise import where
-from tapeflow.numpy.indexing import getitem
+from tapeflow.numpy.indexing import getitem, take
+from tapeflow.numpy.items import items
 from tapeflow.numpy.joining import concatenate
 from tapeflow.numpy.meta import as_operand, shape_of
 from tapeflow.numpy.shape import broadcast_to, ravel
@@ -46,7 +50,15 @@ argsort = _nondiff(np.argsort, "argsort")
 defbatch(argsort, axis_rule(argsort, "flat"))
 argpartition = _nondiff(np.argpartition, "argpartition")
 searchsorted = _nondiff(np.searchsorted, "searchsorted")
-unique = _nondiff(np.unique, "unique")
+
+
+def _np_unique_found(ar: Any, **kwargs: Any) -> tuple[Any, ...]:
+    found = np.unique(ar, return_index=True, **kwargs)
+    return tuple(found)
+
+
+# Where the distinct values are (plain indices); `unique` then gathers them differentiably.
+_unique_found = _nondiff(_np_unique_found, "unique")
 
 
 # ----- a gather through a permutation along one axis ------------------------
@@ -125,6 +137,46 @@ def partition(
     a, ax = _flat(a, axis)
     perm = argpartition(a, kth, axis=ax, kind=kind)
     return permute_along_axis(a, perm, axis=ax)
+
+
+def unique(
+    ar: Any,
+    return_index: bool = False,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    axis: Any = None,
+    *,
+    equal_nan: bool = True,
+    sorted: bool = True,
+) -> Any:
+    """The sorted distinct values (or slices along ``axis``) of ``ar`` (numpy.unique).
+
+    The values are gathered from ``ar`` at the first occurrence of each, so each
+    passes its cotangent to that entry (the other copies get none); the index,
+    inverse and count outputs are plain integer arrays.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> tp.grad(lambda x: unique(x).sum())(np.array([2.0, 1.0, 2.0]))
+        array([1., 1., 0.])
+    """
+    ar = as_operand(ar)
+    kwargs: dict[str, Any] = {"equal_nan": equal_nan}
+    if not sorted:  # numpy >= 2.3 only; passed on only when asked for
+        kwargs["sorted"] = False
+    found = _unique_found(
+        ar,
+        return_inverse=return_inverse,
+        return_counts=return_counts,
+        axis=axis,
+        **kwargs,
+    )
+    if type(found) is Tracer:  # under tp.jit: one traced tuple, split into its entries
+        found = items(found, 2 + return_inverse + return_counts)
+    first = found[1]
+    values = getitem(ravel(ar), first) if axis is None else take(ar, first, axis=axis)
+    extras = tuple(found[1:]) if return_index else tuple(found[2:])
+    return (values, *extras) if extras else values
 
 
 # ----- piecewise-linear interpolation ----------------------------------------

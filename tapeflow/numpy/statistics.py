@@ -19,11 +19,19 @@ from typing import Any
 import numpy as np
 
 from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.creation import asarray
 from tapeflow.numpy.declare import method, no_out, register_numpy
 from tapeflow.numpy.dispatch import ufunc_reduce
-from tapeflow.numpy.elementwise import astype, sqrt
+from tapeflow.numpy.elementwise import astype, conj, real, sqrt
 from tapeflow.numpy.elementwise import where as _where
-from tapeflow.numpy.meta import as_operand, dtype_of, normalize_axis, reduced_count, shape_of
+from tapeflow.numpy.meta import (
+    as_operand,
+    dtype_of,
+    is_complex,
+    normalize_axis,
+    reduced_count,
+    shape_of,
+)
 from tapeflow.numpy.reductions import all as all_
 from tapeflow.numpy.reductions import masked, masked_count, sum
 from tapeflow.numpy.reductions import max as _max
@@ -61,16 +69,20 @@ def var(
     """Variance over the given axes with ``ddof`` delta degrees of freedom (numpy.var),
     of the entries ``where`` selects.
 
+    Complex input gives the real ``mean(|d|^2)``, as numpy does.
+
     Example:
         >>> float(var(np.array([1.0, 2.0, 3.0, 4.0]), ddof=1))
         1.6666666666666667
     """
     no_out(out, "var")
+    a = asarray(a)  # a list may hold traced values
     if dtype is not None:
         a = astype(a, dtype)
     d = masked(a - _mean(a, axis=axis, keepdims=True, where=where), where, 0)
+    squares = real(d * conj(d)) if is_complex(d) else d * d
     count = masked_count(a, axis, keepdims, where)
-    return sum(d * d, axis=axis, keepdims=keepdims) / (count - ddof)
+    return sum(squares, axis=axis, keepdims=keepdims) / (count - ddof)
 
 
 def std(
@@ -83,8 +95,20 @@ def std(
     *,
     where: Any = True,
 ) -> Any:
-    """Standard deviation (square root of :func:`var`); infinite gradient where it is 0."""
-    return sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where))
+    """Standard deviation, the square root of :func:`var` (numpy.std), of the entries
+    ``where`` selects.
+
+    Where the variance is 0 (one value, or equal values) the gradient is 0, the
+    smallest subgradient (as for ``linalg.norm`` at 0), instead of ``inf * 0 = NaN``.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> tp.grad(lambda x: std(x))(np.array([3.0]))
+        array([0.])
+    """
+    v = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where)
+    zero = v == 0  # a comparison: no gradient flows through it
+    return sqrt(v + zero) * ~zero
 
 
 def ptp(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False) -> Any:

@@ -121,6 +121,23 @@ CASES += [
     ),
 ]
 
+# complex input: var and std are mean(|d|^2) and its root (real), through real parts.
+CASES += [
+    Case(
+        f"{name}-complex-axis{axis}",
+        (lambda f, a: lambda x, y: f(x + 1j * y, axis=a, ddof=1))(f, axis),
+        (((2, 3), (2, 3)), ((2, 3, 4), (2, 3, 4))),
+        covers=["real", "conj"],
+    )
+    for name, f in (("var", tnp.var), ("std", tnp.std))
+    for axis in (None, 1)
+]
+# one value per slice: std is identically 0 there, with derivatives 0 (not NaN).
+CASES += [
+    Case("std-one-value", tnp.std, (((1,),), ((),)), covers=["sqrt"]),
+    Case("std-axis-of-length-1", lambda x: tnp.std(x, axis=1), (((2, 1, 3),),), covers=["sqrt"]),
+]
+
 # weighted averages: 1-d weights along one axis, full-shape weights, returned sums.
 CASES += [
     Case(

@@ -325,3 +325,89 @@ CASES += [
     for name, f in (("convolve", tnp.convolve), ("correlate", tnp.correlate))
     for mode in ("full", "same", "valid")
 ]
+
+
+def _cplx(a, b):
+    return a + 1j * b
+
+
+def _parts(z):
+    """A complex result as two real arrays (the matrix differentiates real outputs)."""
+    return tnp.real(z), tnp.imag(z)
+
+
+# append, rollaxis, row_stack, r_ and c_: compositions of concatenate, reshape, transpose.
+CASES += [
+    Case(
+        "append", tnp.append, (((3,), (2,)), ((2, 3), (4,)), ((), (2, 2))), covers=["concatenate"]
+    ),
+    Case(
+        "append-axis",
+        lambda x, y: tnp.append(x, y, axis=1),
+        (((2, 3), (2, 1)), ((2, 3, 4), (2, 2, 4))),
+        covers=["concatenate"],
+    ),
+    Case(
+        "append-complex",
+        lambda a, b, c: _parts(tnp.append(_cplx(a, b), c * (1 - 2j))),
+        (((3,), (3,), (2,)),),
+        covers=["concatenate"],
+    ),
+    Case("np.append", lambda x, y: np.append(x, y, axis=0), (((2, 3), (1, 3)),), covers=[]),
+    Case(
+        "rollaxis",
+        lambda x: (tnp.rollaxis(x, 2), tnp.rollaxis(x, 0, 3), tnp.rollaxis(x, -1, 1)),
+        X3,
+        covers=["transpose"],
+    ),
+    Case("np.rollaxis", lambda x: np.rollaxis(x, 1, 0), M, covers=["transpose"]),
+    Case("row_stack", lambda x, y: tnp.row_stack([x, y]), (((3,), (3,)),), covers=[]),
+    Case(
+        "r_",
+        lambda x, y: tnp.r_[x, y, 1.5, x[0], y],
+        (((3,), (2,)), ((1,), ())),
+        covers=["concatenate", "reshape"],
+    ),
+    # numpy's ranges are float64 or int64: a float32 piece is promoted, as in numpy.
+    Case(
+        "r_-ranges",
+        lambda x, y: tnp.r_[x, 0:2, y, 0.0:1.0:3j],
+        (((3,), (2,)),),
+        dtypes=(np.float64,),
+        covers=["concatenate"],
+    ),
+    Case(
+        "r_-directive",
+        lambda x, y: (tnp.r_["0,2,0", x, y], tnp.r_["1,2", x, y], tnp.r_["-1", x, y]),
+        (((3,), (3,)),),
+        covers=["concatenate", "transpose"],
+    ),
+    Case("r_-matrices", lambda x, y: tnp.r_[x, y], (((2, 3), (1, 3)),), covers=["concatenate"]),
+    Case(
+        "r_-traced-linspace",
+        lambda s: tnp.r_[0:s:4j, s],
+        (((),),),
+        dtypes=(np.float64,),
+        covers=["concatenate"],
+    ),
+    Case(
+        "c_",
+        lambda x, y: tnp.c_[x, y, x * y],
+        (((3,), (3,)),),
+        covers=["concatenate", "transpose"],
+    ),
+    Case("c_-matrices", lambda x, y: tnp.c_[x, y], (((2, 3), (2, 1)),), covers=["concatenate"]),
+    Case(
+        "c_-range",
+        lambda x: tnp.c_[x, 0:3],
+        (((3,),),),
+        dtypes=(np.float64,),
+        covers=["concatenate", "transpose"],
+    ),
+    Case(
+        "r_-complex",
+        lambda a, b: _parts(tnp.r_[_cplx(a, b), 2.0, b]),
+        (((3,), (3,)),),
+        covers=["concatenate"],
+    ),
+]

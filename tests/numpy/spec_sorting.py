@@ -61,6 +61,29 @@ CASES = [
         SHAPES,
         covers=["permute_along_axis"],
     ),
+    # unique: exact copies of some entries (they stay equal under any perturbation) must
+    # leave their cotangent to the first occurrence.
+    Case(
+        "unique",
+        lambda x: tnp.unique(tnp.concatenate([tnp.ravel(x), tnp.ravel(x)[::2]])),
+        SHAPES,
+        domains=distinct,
+        covers=["getitem"],
+    ),
+    Case(
+        "unique-returns",
+        lambda x: tnp.unique(x, return_index=True, return_counts=True)[0] * 2.0,
+        SHAPES[:2],
+        domains=distinct,
+        covers=["getitem"],
+    ),
+    Case(
+        "unique-axis0",
+        lambda x: tnp.unique(tnp.concatenate([x[1:], x], axis=0), axis=0),
+        SHAPES[1:],
+        domains=distinct,
+        covers=["getitem"],
+    ),
     Case(
         "interp",
         lambda x, fp: tnp.interp(x, XP.astype(x.dtype), fp),

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+import tapeflow.numpy as tnp
 import tapeflow.scipy.special as sp
 from tests.numpy.spec import BINARY_SHAPES, Case, positive, real
 
@@ -55,6 +56,26 @@ def _probability(z):  # noqa: ANN001, ANN202
 
 def _above_minus_one(z):  # noqa: ANN001, ANN202
     return np.abs(z) - 0.5
+
+
+def _complex_row(name, fun, cover, scale=1.0, shift=0.0):  # noqa: ANN001, ANN202
+    """``fun`` at complex points built inside the function from two real arrays, and a real
+    mix of the real and imaginary parts of its value: the finite differences stay real
+    while the complex derivative rules are exercised."""
+    return Case(
+        f"{name}-complex",
+        lambda a, b: tnp.real(fun((a * scale + shift) + 1j * (b * scale)) * (0.6 - 0.8j)),
+        (((), ()), ((3,), (3,)), ((2, 3), (3,))),
+        domains=[real, real],
+        covers=[cover],
+    )
+
+
+def _unit_interval(z):  # noqa: ANN001, ANN202
+    return 0.5 + 0.45 * np.tanh(z)
+
+
+_TERNARY_SHAPES = (((), (), ()), ((3,), (3,), (3,)), ((2, 3), (3,), (2, 1)))
 
 
 CASES = [
@@ -161,6 +182,117 @@ CASES = [
         BINARY_SHAPES,
         domains=[positive, positive],
         covers=["scipy.special.rel_entr"],
+    ),
+    Case(
+        "erfcinv",
+        sp.erfcinv,
+        domains=lambda z: 1 + 0.9 * np.tanh(z),
+        covers=["scipy.special.erfcinv"],
+    ),
+    Case(
+        "erfcinv-tail",
+        sp.erfcinv,
+        domains=lambda z: 1e-3 * (1.5 + np.tanh(z)),
+        covers=["scipy.special.erfcinv"],
+    ),
+    Case("rgamma", sp.rgamma, domains=lambda z: 3 * z, covers=["scipy.special.rgamma"]),
+    Case(
+        "rgamma-poles",  # through the zeros at 0, -1, -2: no pole in the derivative
+        sp.rgamma,
+        domains=lambda z: np.round(np.clip(z, -2, 1)) + 1e-3 * np.tanh(z),
+        covers=["scipy.special.rgamma"],
+    ),
+    Case(
+        "beta", sp.beta, BINARY_SHAPES, domains=[positive, positive], covers=["scipy.special.beta"]
+    ),
+    Case(
+        "beta-negative",
+        sp.beta,
+        BINARY_SHAPES,
+        domains=[_negative_non_integer, positive],
+        covers=["scipy.special.beta"],
+    ),
+    Case(
+        "betaln-large",
+        sp.betaln,
+        BINARY_SHAPES,
+        domains=[lambda z: 20 + 5 * positive(z), lambda z: 15 + 3 * positive(z)],
+        covers=["scipy.special.betaln"],
+    ),
+    Case(
+        "multigammaln",
+        lambda a: sp.multigammaln(a, 3),
+        domains=lambda z: 1.5 + positive(z),
+        covers=["scipy.special.gammaln"],
+    ),
+    Case(
+        "gammainc",
+        sp.gammainc,
+        BINARY_SHAPES,
+        domains=[positive, positive],
+        covers=["scipy.special.gammainc"],
+    ),
+    Case(
+        "gammainc-large",  # both algorithms, near the median where they meet
+        sp.gammainc,
+        BINARY_SHAPES,
+        domains=[lambda z: 30 + 0 * z, lambda z: 30 + 4 * z],
+        covers=["scipy.special.gammainc"],
+    ),
+    Case(
+        "gammainc-small",  # a < 1, x <= 1.1: Q's own series
+        sp.gammaincc,
+        BINARY_SHAPES,
+        domains=[lambda z: 0.5 + 0.3 * np.tanh(z), lambda z: 0.6 + 0.4 * np.tanh(z)],
+        covers=["scipy.special.gammaincc"],
+    ),
+    Case(
+        "gammaincc",
+        sp.gammaincc,
+        BINARY_SHAPES,
+        domains=[positive, lambda z: 2 * positive(z)],
+        covers=["scipy.special.gammaincc"],
+    ),
+    Case(
+        "betainc",
+        sp.betainc,
+        _TERNARY_SHAPES,
+        domains=[positive, positive, _unit_interval],
+        covers=["scipy.special.betainc"],
+    ),
+    Case(
+        "betainc-large",
+        sp.betainc,
+        _TERNARY_SHAPES,
+        domains=[lambda z: 20 + 3 * positive(z), lambda z: 30 + positive(z), _unit_interval],
+        covers=["scipy.special.betainc"],
+    ),
+    Case(
+        "betainc-small-b",  # b x <= 1: the power series
+        sp.betainc,
+        _TERNARY_SHAPES,
+        domains=[positive, lambda z: 0.05 + 0.04 * np.tanh(z), _unit_interval],
+        covers=["scipy.special.betainc"],
+    ),
+    _complex_row("erf", sp.erf, "scipy.special.erf"),
+    _complex_row("erfc", sp.erfc, "scipy.special.erfc"),
+    _complex_row("erfcx", sp.erfcx, "scipy.special.erfcx", shift=1.0),
+    _complex_row("ndtr", sp.ndtr, "scipy.special.erfc"),
+    _complex_row("log_ndtr", sp.log_ndtr, "scipy.special.log_ndtr"),
+    _complex_row("digamma", sp.digamma, "scipy.special.polygamma", shift=1.5),
+    _complex_row("digamma-left", sp.digamma, "scipy.special.polygamma", 0.3, shift=-2.5),
+    _complex_row("polygamma", lambda z: sp.polygamma(2, z), "scipy.special.polygamma", shift=2.0),
+    _complex_row("gamma", sp.gamma, "scipy.special.gamma", 0.5, shift=1.5),
+    _complex_row("rgamma", sp.rgamma, "scipy.special.rgamma", 0.5, shift=-1.0),
+    _complex_row("xlogy", lambda z: sp.xlogy(z, z + 3.0), "scipy.special.xlogy"),
+    _complex_row("xlog1py", lambda z: sp.xlog1py(z * 0.5, z + 2.0), "scipy.special.xlog1py"),
+    _complex_row("softmax", lambda z: sp.softmax(z, axis=-1), "scipy.special.softmax"),
+    _complex_row("log_softmax", lambda z: sp.log_softmax(z, axis=-1), "scipy.special.log_softmax"),
+    Case(
+        "log_ndtr-upper-tail",  # the slope is 0, not nan, where the pdf underflows
+        sp.log_ndtr,
+        domains=lambda z: 38 + np.abs(z),
+        covers=["scipy.special.log_ndtr", "scipy.special.log_ndtr_slope"],
     ),
     Case(
         "kl_div",

@@ -17,6 +17,9 @@ RNG = np.random.default_rng(1)
 X = RNG.standard_normal((2, 3, 4))
 M = RNG.standard_normal((3, 4))
 V = RNG.standard_normal(4)
+Z = RNG.standard_normal((2, 3)) + 1j * RNG.standard_normal((2, 3))
+REPEATS = np.array([3.0, -1.0, 3.0, 2.0, -1.0, np.nan, np.nan])
+ROWS = np.array([[1.0, 2.0], [0.0, 1.0], [1.0, 2.0], [0.0, 1.0], [5.0, 0.0]])
 
 
 def _same(a, b):
@@ -100,6 +103,18 @@ CALLS = [
     ("nanmean", (np.where(X > 1, np.nan, X),), {"axis": (0, 1)}),
     ("nanmax", (np.where(X > 1, np.nan, X),), {"axis": -1, "keepdims": True}),
     ("nanmin", (np.where(X > 1, np.nan, X),), {}),
+    ("var", (Z,), {"axis": 1}),
+    ("var", (Z,), {"ddof": 1, "keepdims": True}),
+    ("std", (Z,), {"axis": 0}),
+    ("unique", (REPEATS,), {}),
+    (
+        "unique",
+        (REPEATS,),
+        {"return_index": True, "return_inverse": True, "return_counts": True},
+    ),
+    ("unique", (REPEATS,), {"return_counts": True, "equal_nan": False}),
+    ("unique", (ROWS,), {"axis": 0, "return_inverse": True}),
+    ("unique", (ROWS.T,), {"axis": 1, "return_index": True}),
 ]
 
 
@@ -108,7 +123,62 @@ def test_values_match_numpy(name, args, kwargs):
     expected = getattr(np, name)(*args, **kwargs)
     _same(getattr(tnp, name)(*args, **kwargs), expected)
     # np.<name> on a traced first argument dispatches to tapeflow and gives the same value.
-    _same(_traced_value(lambda a: getattr(np, name)(a, *args[1:], **kwargs), args[0]), expected)
+    traced = _traced_value(lambda a: getattr(np, name)(a, *args[1:], **kwargs), args[0])
+    _same(traced, expected)
+    wanted = list(expected) if isinstance(expected, (list, tuple)) else [expected]
+    for got, want in zip(tp.tree_util.tree_leaves(traced), wanted, strict=True):
+        assert np.result_type(got) == np.result_type(want)  # var of complex input is real
+
+
+def _weighted_unique(x):
+    return np.sum(np.unique(x) * np.arange(1.0, 4.0))
+
+
+# Answers that were silently wrong (issue 21), each against a value worked out by hand:
+# (name, what is computed, expected).
+SILENT_ERRORS = [
+    # each distinct value passes its cotangent to its first occurrence
+    (
+        "grad-unique",
+        lambda: tp.grad(_weighted_unique)(np.array([3.0, 1.0, 3.0, 2.0])),
+        [3, 1, 0, 2],
+    ),
+    (
+        "grad-unique-rows",
+        lambda: tp.grad(lambda m: np.sum(np.unique(m, axis=0) ** 2))(ROWS[:3]),
+        [[2.0, 4.0], [0.0, 2.0], [0.0, 0.0]],
+    ),
+    ("jvp-unique", lambda: tp.jvp(tnp.unique, (REPEATS[:5],), (np.arange(5.0),))[1], [1, 3, 0]),
+    # mean(|d|^2), a real number, for complex input (numpy's definition)
+    ("tnp.var-complex", lambda: tnp.var(np.array([1j, -1j])), 1.0),
+    ("np.var-traced-complex", lambda: tp.vjp(np.var, np.array([1j, -1j]))[0], 1.0),
+    ("np.std-traced-complex", lambda: tp.vjp(np.std, np.array([2 + 1j, -2 - 1j]))[0], 5**0.5),
+    # the standard deviation of one value is always 0: so is its derivative
+    ("grad-std-one-value", lambda: tp.grad(np.std)(np.array([3.0])), [0.0]),
+    (
+        "grad-std-axis-of-length-1",
+        lambda: tp.grad(lambda x: np.sum(np.std(x, axis=1)))(np.ones((2, 1))),
+        [[0.0], [0.0]],
+    ),
+    ("hessian-std-one-value", lambda: tp.hessian(tnp.std)(np.array([3.0])), [[0.0]]),
+    ("jvp-std-one-value", lambda: tp.jvp(tnp.std, (np.ones(1),), (np.ones(1),))[1], 0.0),
+]
+
+
+@pytest.mark.parametrize("name,compute,expected", SILENT_ERRORS, ids=[c[0] for c in SILENT_ERRORS])
+def test_formerly_silent_errors(name, compute, expected):
+    got = compute()
+    expected = np.asarray(expected)
+    assert np.result_type(got).kind == expected.dtype.kind or expected.dtype.kind in "iu"
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_gradient_of_std_at_equal_values_is_zero_and_var_of_complex_is_real():
+    # Equal values: std is 0 there and not differentiable; 0 is its smallest subgradient.
+    np.testing.assert_array_equal(tp.grad(tnp.std)(np.full(3, 2.0)), np.zeros(3))
+    z = np.array([1 + 2j, 3 - 1j, 0.5j])
+    g = tp.grad(np.var)(z)  # d/dx - i d/dy of mean|z - mean(z)|^2 is 2 conj(d) / n
+    np.testing.assert_allclose(g, 2 * np.conj(z - z.mean()) / 3)
 
 
 def test_prod_gradient_with_zeros_first_and_second_order():
@@ -142,7 +212,9 @@ def test_index_valued_functions_return_plain_values_under_grad():
         seen["argmin"] = x.argmin()
         seen["argsort"] = np.argsort(x)
         seen["searchsorted"] = np.searchsorted(np.sort(x), 0.0)
-        seen["unique"] = np.unique(x)
+        _, seen["unique_index"], seen["unique_inverse"], seen["unique_counts"] = np.unique(
+            x, return_index=True, return_inverse=True, return_counts=True
+        )
         seen["all"] = np.all(x > -10)
         seen["any"] = x.any()
         seen["count_nonzero"] = np.count_nonzero(x)
@@ -153,7 +225,9 @@ def test_index_valued_functions_return_plain_values_under_grad():
     for name, value in seen.items():
         assert isinstance(value, (np.ndarray, np.generic)), name
     assert seen["argmax"] == 2 and seen["argmin"] == 1 and seen["count_nonzero"] == 4
-    np.testing.assert_array_equal(seen["unique"], [-1.2, 0.3, 2.5])
+    np.testing.assert_array_equal(seen["unique_index"], [1, 0, 2])
+    np.testing.assert_array_equal(seen["unique_inverse"], [1, 0, 2, 1])
+    np.testing.assert_array_equal(seen["unique_counts"], [1, 2, 1])
     assert seen["all"] and seen["any"]
 
 

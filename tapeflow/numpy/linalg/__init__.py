@@ -133,7 +133,6 @@ for _np_fun, _impl in (
     (np.linalg.matrix_norm, matrix_norm),
     (np.linalg.matrix_power, matrix_power),
     (np.linalg.matrix_rank, matrix_rank),
-    (np.linalg.multi_dot, multi_dot),
     (np.linalg.lstsq, lstsq),
     (np.linalg.cond, cond),
     (np.linalg.tensorinv, tensorinv),
@@ -148,3 +147,4 @@ for _np_fun, _impl in (
     (np.linalg.matmul, matmul),
 ):
     register_numpy(_np_fun, _impl)
+register_numpy(np.linalg.multi_dot, multi_dot, sequences=True)  # a list of separate matrices

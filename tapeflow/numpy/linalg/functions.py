@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.creation import asarray
 from tapeflow.numpy.diagonals import diagonal as _diagonal
 from tapeflow.numpy.diagonals import trace as _trace
 from tapeflow.numpy.elementwise import absolute, astype, conj, real, sqrt, where
@@ -120,7 +121,7 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
         >>> norm(np.array([3.0, 4.0]))
         np.float64(5.0)
     """
-    x = as_operand(x)
+    x = asarray(x)  # a list may hold traced values
     if not np.issubdtype(dtype_of(x), np.inexact):  # as numpy: integers are measured in float64
         x = astype(x, np.float64)
     shape = tuple(shape_of(x))

@@ -27,6 +27,7 @@ from tapeflow.core.primitive import (
     primitive,
 )
 from tapeflow.core.tracer import Tracer
+from tapeflow.numpy.elementwise import conj, real
 from tapeflow.numpy.fitting import unbroadcast
 from tapeflow.numpy.items import items
 from tapeflow.numpy.linalg.kernels import (
@@ -58,7 +59,7 @@ from tapeflow.numpy.linalg.matrices import (
     trace_of,
     triangle_adjoint,
 )
-from tapeflow.numpy.meta import shape_of
+from tapeflow.numpy.meta import dtype_of, shape_of
 from tapeflow.numpy.products import einsum
 from tapeflow.numpy.shape import broadcast_to, reshape, transpose
 
@@ -209,8 +210,35 @@ def _half_lower(x: Any) -> Any:
     return x * (strict_lower(n, x) + 0.5 * eye_like(n, x))
 
 
+def _adjoint(x: Any) -> Any:
+    """The conjugate transpose of the last two axes."""
+    return conj(swap_last(x))
+
+
+def _read_hermitian(t: Any) -> Any:
+    """The Hermitian matrix LAPACK sees in ``t``: its lower triangle, and the real part
+    of its diagonal (numpy ignores the upper triangle and the diagonal's imaginary part)."""
+    n = shape_of(t)[-1]
+    part = t * strict_lower(n, t)
+    return part + _adjoint(part) + real(t) * eye_like(n, t)
+
+
+def _hermitian_adjoint(g: Any) -> Any:
+    """Transpose of :func:`_read_hermitian` in the pairing ``Re(sum(g * t))`` (JAX's)."""
+    n = shape_of(g)[-1]
+    return (g + _adjoint(g)) * strict_lower(n, g) + real(g) * eye_like(n, g)
+
+
 def _cholesky_vjp(ans: Any, a: Any) -> Any:
-    real_only(a, "cholesky")
+    if np.issubdtype(dtype_of(a), np.complexfloating):
+        # A = L L^H: the real rule below with conjugate transposes where L^T appears.
+        def complex_vjp(g: Any) -> Any:
+            left = _solve(swap_last(ans), _half_lower(mm(swap_last(ans), g)))  # L^-T P
+            return _hermitian_adjoint(
+                swap_last(_solve(_adjoint(ans), swap_last(left)))
+            )  # L^-T P conj(L)^-1
+
+        return complex_vjp
 
     def vjp(g: Any) -> Any:
         p = _half_lower(mm(swap_last(ans), g))
@@ -222,7 +250,9 @@ def _cholesky_vjp(ans: Any, a: Any) -> Any:
 
 
 def _cholesky_jvp(t: Any, ans: Any, a: Any) -> Any:
-    real_only(a, "cholesky")
+    if np.issubdtype(dtype_of(a), np.complexfloating):
+        x = _adjoint(_solve(ans, _adjoint(_solve(ans, _read_hermitian(t)))))  # L^-1 dA L^-H
+        return mm(ans, _half_lower(x))
     da = read_triangle(t, lower=True)
     x = swap_last(_solve(ans, swap_last(_solve(ans, da))))  # L^-1 dA L^-T
     return mm(ans, _half_lower(x))
@@ -236,7 +266,8 @@ def cholesky(a: Any, upper: bool = False) -> Any:
     """Cholesky factor of a symmetric positive-definite (stack of) matrix (numpy.linalg.cholesky).
 
     Like numpy, only the lower triangle of ``a`` is read (the upper one when
-    ``upper=True``, which returns the upper factor).
+    ``upper=True``, which returns the upper factor). A complex ``a`` is Hermitian:
+    the imaginary part of its diagonal is ignored, as numpy does.
 
     Example:
         >>> cholesky(np.array([[4.0, 2.0], [2.0, 5.0]]))

@@ -1,0 +1,1 @@
+"""The documentation's generators (``docs.generators``) live in this package."""
