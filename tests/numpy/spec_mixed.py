@@ -1,4 +1,4 @@
-"""Matrix rows where a real value meets a complex one (issue 26).
+"""Matrix rows where a real value meets a complex one.
 
 Every primitive with two or more differentiable arguments gets a row
 ``f(real(z), w)`` with complex ``w``, the real argument in each position: the real
@@ -13,6 +13,8 @@ Inputs are real (the finite differences stay real); outputs may be complex.
 import numpy as np
 
 import tapeflow.numpy as tnp
+import tapeflow.scipy.signal as tss
+import tapeflow.scipy.special as tsp
 from tapeflow import lax
 from tapeflow import nn as tnn
 from tapeflow.numpy import linalg as L
@@ -78,6 +80,21 @@ CASES = [
         ["where"],
     ),
     *_both("convolve", tnp.convolve, (((4,), (3,)),), ["convolve"]),
+    *_both(
+        "signal.convolve-direct",
+        lambda x, y: tss.convolve(x, y, mode="same", method="direct"),
+        (((4, 3), (2, 2)),),
+        ["scipy.signal.convolve"],
+    ),
+    *_both(
+        "signal.convolve-fft",
+        lambda x, y: tss.convolve(x, y, method="fft"),
+        (((4,), (3,)),),
+        ["scipy.signal.convolve"],
+    ),
+    # (x log y: y complex off the negative real axis, positive b keeps _w's real part > 0)
+    *_both("xlogy", tsp.xlogy, _EW, ["scipy.special.xlogy"], domains=positive),
+    *_both("xlog1py", tsp.xlog1py, _EW, ["scipy.special.xlog1py"], domains=positive),
     *_both(
         "linear_scan",
         lambda x, y: tnp.linear_scan(x * 0.5, y, axis=0),
@@ -157,8 +174,11 @@ REAL_ONLY = {
     "lax.closed_call": "a checkpointed body: its mixed row is the body's own primitives'",
     "lax.while_recording": "while_loop's forward pass: real rows in spec_lax.py",
     "lax.while_replay": "while_loop's replay: real rows in spec_lax.py",
-    "scipy.special.xlogy": "real arguments (tapeflow.scipy is another owner's; issue 26 item 2)",
-    "scipy.special.xlog1py": "real arguments (tapeflow.scipy)",
-    "scipy.special.kl_div": "real arguments (tapeflow.scipy)",
-    "scipy.special.rel_entr": "real arguments (tapeflow.scipy)",
+    "scipy.special.kl_div": "scipy.special.kl_div takes real arguments only",
+    "scipy.special.rel_entr": "scipy.special.rel_entr takes real arguments only",
+    "scipy.special.beta": "scipy.special.beta takes real arguments only",
+    "scipy.special.betaln": "scipy.special.betaln takes real arguments only",
+    "scipy.special.betainc": "scipy.special.betainc takes real arguments only",
+    "scipy.special.gammainc": "scipy.special.gammainc takes real arguments only",
+    "scipy.special.gammaincc": "scipy.special.gammaincc takes real arguments only",
 }

@@ -1,4 +1,4 @@
-"""Matrix rows with a Python float next to an array (issue 26).
+"""Matrix rows with a Python float next to an array.
 
 A Python float is weak: with a float32 array the result stays float32, and the float
 itself is rounded to float32 where numpy stores it. The matrix runs every row at
@@ -7,7 +7,10 @@ below are chosen inexact in float32 (0.1, -1.97, 1/3...), so that a rule compari
 them with float32 values (ties of max/min, .at[] updates) meets the rounding.
 """
 
+import numpy as np
+
 import tapeflow.numpy as tnp
+import tapeflow.scipy.special as tsp
 from tests.numpy.spec import Case, positive, real
 
 _S = (((3,),), ((2, 3),))  # one array argument
@@ -49,6 +52,30 @@ CASES = [
         covers=["multiply", "add"],
     ),
 ]
+
+
+def _in_unit_interval(z: np.ndarray) -> np.ndarray:
+    return 0.5 + 0.4 * np.tanh(z)
+
+
+# scipy.special's functions of two or three arguments
+_SP = "scipy.special."
+CASES += [
+    *_binary("xlogy", tsp.xlogy, [_SP + "xlogy"], right=positive, scalar=0.37),
+    *_binary("xlog1py", tsp.xlog1py, [_SP + "xlog1py"], right=positive, scalar=0.37),
+    *_binary("kl_div", tsp.kl_div, [_SP + "kl_div"], positive, positive, scalar=0.37),
+    *_binary("rel_entr", tsp.rel_entr, [_SP + "rel_entr"], positive, positive, scalar=0.37),
+    *_binary("beta", tsp.beta, [_SP + "beta"], positive, positive, scalar=1.3),
+    *_binary("betaln", tsp.betaln, [_SP + "betaln"], positive, positive, scalar=1.3),
+    *_binary("gammainc", tsp.gammainc, [_SP + "gammainc"], positive, positive, scalar=1.3),
+    *_binary("gammaincc", tsp.gammaincc, [_SP + "gammaincc"], positive, positive, scalar=1.3),
+    Case("scalar-betainc-a", lambda x: tsp.betainc(x, 1.3, 0.37), _S, domains=positive,
+         covers=[_SP + "betainc"]),
+    Case("scalar-betainc-b", lambda x: tsp.betainc(1.3, x, 0.37), _S, domains=positive,
+         covers=[_SP + "betainc"]),
+    Case("scalar-betainc-x", lambda x: tsp.betainc(1.3, 0.7, x), _S, domains=_in_unit_interval,
+         covers=[_SP + "betainc"]),
+]  # fmt: skip
 for _label, _index in _AT_INDICES.items():
     CASES += [
         Case(

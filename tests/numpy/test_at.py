@@ -129,7 +129,7 @@ def test_float32_stays_float32(method):
     assert gx.dtype == np.float32 and gv.dtype == np.float32
 
 
-# Issue 26: a float32 x and a value that float32 cannot hold exactly (a Python float, or a
+# A float32 x and a value that float32 cannot hold exactly (a Python float, or a
 # float64 array); the update stores v rounded to float32, and the tie rule must compare
 # that rounding, or no entry wins and the gradient is 0/0.
 _INEXACT_IN_FLOAT32 = [
@@ -251,7 +251,7 @@ def test_mask_computed_from_the_traced_array():
 @pytest.mark.parametrize("method", ["set", "add", "multiply"])
 def test_forward_mode_of_a_real_update_into_a_complex_array(method):
     # The tangent of v was scattered into zeros of v's (real) dtype: x.at[i].multiply(v)
-    # then lost the imaginary part of x * dv (issue 26, found by the mixed matrix rows).
+    # then lost the imaginary part of x * dv (found by the mixed matrix rows).
     x = np.array([0.5 + 1j, -1 + 0.3j, 2 - 1j])
     v = np.array([0.7, -0.4])
     fun = lambda v: getattr(tnp.at(x)[1:], method)(v)  # noqa: E731

@@ -1,4 +1,4 @@
-"""Second derivatives of the binary elementwise primitives are symmetric (issue 26).
+"""Second derivatives of the binary elementwise primitives are symmetric.
 
 For each primitive ``f`` the Hessian of ``sum(f(x, y))`` over a batch of points is
 computed forward-over-reverse (``tp.hessian``) and reverse-over-reverse
@@ -56,12 +56,22 @@ ROWS = {
         (real, _between(-3.0, -2.0), _between(2.0, 3.0)),
         [(-0.5, -0.5, 0.5), (0.5, -0.5, 0.5), (1.0, 0.0, 0.0)],
     ),
-    # tapeflow.scipy belongs to another engineer (issue 26 item 2 is the Hessian of xlogy
-    # and xlog1py at x == 0): interior points here, the zeros in their own tests.
-    "scipy.special.xlogy": (tsp.xlogy, (positive, positive), []),
-    "scipy.special.xlog1py": (tsp.xlog1py, (positive, positive), []),
+    # x == 0: x log y is 0 whatever y, so d2/dx2 is 0 and the mixed partial is 1/y; at
+    # y == 0 too (y == -1 for xlog1py) every second derivative is 0 by convention.
+    "scipy.special.xlogy": (tsp.xlogy, (positive, positive), [(0.0, 0.5), (0.0, 0.0)]),
+    "scipy.special.xlog1py": (tsp.xlog1py, (positive, positive), [(0.0, 0.5), (0.0, -1.0)]),
+    # (at x == 0, d2/dx2 of x log(x / y) is 1/x: no finite Hessian, interior points only)
     "scipy.special.kl_div": (tsp.kl_div, (positive, positive), []),
     "scipy.special.rel_entr": (tsp.rel_entr, (positive, positive), []),
+    "scipy.special.beta": (tsp.beta, (_between(0.5, 3.0), _between(0.5, 3.0)), []),
+    "scipy.special.betaln": (tsp.betaln, (_between(0.5, 3.0), _between(0.5, 3.0)), []),
+    "scipy.special.gammainc": (tsp.gammainc, (_between(0.5, 3.0), _between(0.2, 4.0)), []),
+    "scipy.special.gammaincc": (tsp.gammaincc, (_between(0.5, 3.0), _between(0.2, 4.0)), []),
+    "scipy.special.betainc": (
+        tsp.betainc,
+        (_between(0.5, 3.0), _between(0.5, 3.0), _between(0.1, 0.9)),
+        [],
+    ),
 }
 
 

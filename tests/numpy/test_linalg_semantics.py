@@ -361,7 +361,7 @@ def test_plain_lists_are_accepted_like_numpy() -> None:
         np.testing.assert_allclose(got, want)
 
 
-# Issue 26: lstsq read the rank with int(), which tp.vmap and tp.jit refuse.
+# lstsq read the rank with int(), which tp.vmap and tp.jit refuse.
 _LSTSQ = [
     ("tall", (5, 3), (5,)),
     ("tall-2rhs", (5, 3), (5, 2)),

@@ -82,7 +82,7 @@ def _differentiable_arguments(prim) -> int:  # noqa: ANN001
 
 
 def test_every_primitive_with_several_arguments_has_a_mixed_row() -> None:
-    """A real argument next to a complex one must get a real cotangent (issue 26): every
+    """A real argument next to a complex one must get a real cotangent: every
     primitive with two or more differentiable arguments has a ``spec_mixed`` row, or is
     listed there as real-only with the reason."""
     from tests.numpy import spec_mixed
