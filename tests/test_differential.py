@@ -31,6 +31,7 @@ from __future__ import annotations
 import collections
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -1010,6 +1011,12 @@ def test_the_checks_see_a_real_value_keep_an_imaginary_cotangent(
     monkeypatch.setattr(tape_module, "backward", replay_variant("broadcasting"))
     with pytest.raises(AssertionError):  # (GradientCheckError is one)
         check_program(program, seed)
+
+
+def test_the_docs_show_every_limit() -> None:
+    page = (Path(__file__).parent.parent / "docs" / "testing.md").read_text()
+    rows = [line for line in page.splitlines() if line.startswith("| ")]
+    assert [row.split(" | ")[0][2:] for row in rows[1:]] == [name for name, _, _ in LIMITS]
 
 
 @pytest.fixture
