@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -333,6 +334,16 @@ class Partial(functools.partial):
         >>> tp.tree_util.tree_leaves(scale), scale(3.0)
         ([2.0], np.float64(6.0))
     """
+
+
+# (functools.partial has no signature that inspect can read; this is the one it takes)
+Partial.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter("func", inspect.Parameter.POSITIONAL_ONLY),
+        inspect.Parameter("args", inspect.Parameter.VAR_POSITIONAL),
+        inspect.Parameter("kw", inspect.Parameter.VAR_KEYWORD),
+    ]
+)
 
 
 def _rebuild_partial(func: Any, children: list[Any]) -> Partial:

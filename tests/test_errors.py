@@ -564,9 +564,9 @@ CASES: dict[str, Case] = {
         r"cannot differentiate numpy\.add\.reduceat",
     ),
     "numpy-unsupported-keyword": (
-        in_grad(lambda v: np.concatenate([v, v], casting="unsafe")),
+        in_grad(lambda v: np.quantile(v, 0.5, weights=np.ones(X.shape), method="inverted_cdf")),
         TypeError,
-        r"supports numpy\.concatenate but not its keyword argument casting=",
+        r"supports numpy\.quantile but not its keyword argument weights=",
     ),
     "numpy-ufunc-where": (
         in_grad(lambda v: np.exp(v, where=v > 0)),
@@ -1014,6 +1014,56 @@ CASES: dict[str, Case] = {
         lambda: _load_broken_params("lacks"),
         ValueError,
         "lacks the array for key path",
+    ),
+    "jacrev-complex-output": (
+        lambda: tp.jacrev(lambda x: x * (1 + 1j))(X),
+        TypeError,
+        "jacrev requires real outputs.*ambiguous",
+    ),
+    "jacfwd-complex-input": (
+        lambda: tp.jacfwd(tnp.abs)(X.astype(complex)),
+        TypeError,
+        "jacfwd requires real inputs, but argument 0 has dtype complex128",
+    ),
+    "jacobian-holomorphic-real": (
+        lambda: tp.jacrev(lambda z: z * z, holomorphic=True)(X),
+        TypeError,
+        r"jacrev\(\.\.\., holomorphic=True\) requires complex inputs",
+    ),
+    "reduce-axes": (
+        lambda: tp.grad(tnp.sum, reduce_axes=("batch",)),
+        NotImplementedError,
+        "tapeflow has no named axes",
+    ),
+    "symbolic-zeros": (
+        lambda: tp.custom_jvp(lambda x: x).defjvp(lambda p, t: (p, t), symbolic_zeros=True),
+        NotImplementedError,
+        r"symbolic_zeros=True\) is not supported",
+    ),
+    "defjvps-nondiff": (
+        lambda: tp.custom_jvp(lambda x, n: x, nondiff_argnums=(1,)).defjvps(None),
+        TypeError,
+        "defjvps cannot be used with nondiff_argnums",
+    ),
+    "checkpoint-static-unhashable": (
+        lambda: tp.grad(tp.checkpoint(lambda x, k: x * k[0], static_argnums=1))(1.0, [2.0]),
+        TypeError,
+        "static argument 1 is list, which is not hashable",
+    ),
+    "vmap-axis-size": (
+        lambda: tp.vmap(tnp.sin, axis_size=3)(np.ones(2)),
+        ValueError,
+        "axis_size=3, but argument",
+    ),
+    "jit-donate-type": (
+        lambda: tp.jit(lambda x: x, donate_argnums="x"),
+        TypeError,
+        "donate_argnums must be ints",
+    ),
+    "eval-shape-sharding": (
+        lambda: tp.ShapeDtypeStruct((2,), np.float32, sharding="cpu"),
+        NotImplementedError,
+        "tapeflow has no devices or shardings",
     ),
 }
 

@@ -105,17 +105,26 @@ NOTES: dict[str, str] = {
     "mean": "where=",
     "prod": "zero-safe (no division by x); initial=, where=",
     "cumprod": "zero-safe",
-    "var": "ddof, where= supported; complex input: mean(|d|^2), real",
-    "std": "ddof, where= supported; gradient 0 where the variance is 0 (one value, equal values)",
+    "var": "ddof, where=, mean=, correction= supported; complex input: mean(|d|^2), real",
+    "std": (
+        "ddof, where=, mean=, correction= supported; gradient 0 where the variance is 0 "
+        "(one value, equal values)"
+    ),
     "pad": "every numpy mode ('empty' pads zeros); statistic modes via max, min, mean, median",
     # linear algebra
     "inv": "nonsingular input",
     "solve": "nonsingular a; vector or matrix right-hand sides, batched",
     "det": "nonsingular input (gradient det(a) * inv(a).T)",
-    "slogdet": "nonsingular input",
+    "slogdet": "nonsingular input; sign: no gradient (real), det/|det| differentiable (complex)",
+    "sign": "no gradient for real input; complex: z/|z|, differentiable (0 at 0)",
     "cholesky": "symmetric positive definite input; reads one triangle, as numpy",
-    "eigh": "eigenvectors need distinct eigenvalues (else inf/nan); reads one triangle",
-    "svd": "full_matrices=False; U and Vh need distinct nonzero singular values",
+    "eigh": "eigenvectors need distinct eigenvalues (else inf/nan); reads one triangle; "
+    "complex: phase-free derivative",
+    "svd": "full_matrices=False; U and Vh need distinct nonzero singular values; complex: "
+    "phase-free derivative",
+    "eig": "distinct eigenvalues; real output when numpy gives one; eigenvectors: "
+    "phase-free derivative (v_k^H dv_k = 0)",
+    "eigvals": "distinct eigenvalues (gradient V^-T diag(g) V^T)",
     "qr": "reduced mode, M >= N, full column rank",
     "pinv": "constant rank near the input",
     "lstsq": "constant (full) rank near the input; under jit/vmap NaN residuals if rank-deficient",
@@ -307,7 +316,7 @@ def _reached(impl: Any, builtin: dict[str, Any], depth: int = 4) -> set[str]:
             return
         if level <= 0 or not isinstance(obj, types.FunctionType):
             return
-        if not (obj.__module__ or "").startswith("tapeflow"):
+        if not (obj.__module__ or "").startswith("tapeflow") or obj in _INPUT_HELPERS:
             return
         for value in _referenced(obj):
             if type(value) is _Operator or (value is not None and callable(value)):
@@ -315,6 +324,17 @@ def _reached(impl: Any, builtin: dict[str, Any], depth: int = 4) -> set[str]:
 
     visit(impl, depth)
     return found or by_operator
+
+
+def _input_helpers() -> frozenset[Any]:
+    """Helpers that only turn an argument into an array (a list of traced values is
+    stacked): not part of what a function computes, so not followed."""
+    from tapeflow.numpy import meta
+
+    return frozenset({meta.as_operand, meta.shape_of, meta.dtype_of})
+
+
+_INPUT_HELPERS = _input_helpers()
 
 
 def _scipy_special(name: str) -> Any:
@@ -494,6 +514,13 @@ _CONVENTIONS = """\
   `-conj(grad)`. For holomorphic f, `tp.grad(f, holomorphic=True)(z)` is f'(z).
   `vjp` applies the transpose (not the conjugate transpose) of the derivative; `jvp` is
   the ordinary directional derivative.
+- **Eigenvectors and singular vectors** (`linalg.eig`, complex `eigh`, complex `svd`):
+  each is fixed only up to a factor of modulus one (a sign for a real one), which LAPACK
+  picks by a rule of its own. tapeflow differentiates phase-free vectors: along every
+  direction, `v_k^H dv_k = 0` (for `svd`, `V`'s columns keep their phases and `U`'s
+  follow). Derivatives of quantities that do not read a phase (`abs(v)`, `v v^H`,
+  `V diag(f(w)) V^-1`, `U diag(s) V^H`) are exact; one that reads a phase
+  (`v[0, k].real`) follows this gauge, not LAPACK's, and finite differences disagree.
 - **dtypes**: float16, float32, float64, complex64 and complex128 are supported; the
   gradient always has its input's dtype (float16 computes as numpy does).
 - **Not supported**: any numpy function missing from this page raises

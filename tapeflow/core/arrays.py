@@ -39,6 +39,10 @@ def _same(value: Any, like: Any, *flags: Any) -> Any:
     return value
 
 
+def _unchanged(prim: Any, args: tuple) -> tuple:
+    return args
+
+
 class ArrayOps:
     """The operations on values that the core and the transforms call.
 
@@ -54,6 +58,11 @@ class ArrayOps:
     ``moveaxis(x, src, dst)``, ``take(x, i, axis)``, ``stack(xs)`` (along a new first
     axis) and ``broadcast_to(x, shape)``: the shape operations of ``vmap``, each
     recorded by outer transforms.
+    ``array_likes(prim, args)``: ``args`` with the lists and tuples holding traced values
+    that ``prim`` reads as arrays made into traced arrays (``args`` itself when none
+    is); a primitive's bind calls it when a positional argument is a list or tuple that
+    holds a traced value or another list or tuple.
+    ``asarray(x)``: a list or tuple holding traced values as one traced array.
     """
 
     __slots__ = (
@@ -67,6 +76,8 @@ class ArrayOps:
         "stack",
         "broadcast_to",
         "reshape",
+        "array_likes",
+        "asarray",
     )
 
     def __init__(self) -> None:
@@ -80,6 +91,8 @@ class ArrayOps:
         self.stack: Callable[..., Any] = _no_array_layer("stack examples into a batch")
         self.broadcast_to: Callable[..., Any] = _no_array_layer("repeat a value over a batch")
         self.reshape: Callable[..., Any] = _no_array_layer("reshape a batch")
+        self.array_likes: Callable[[Any, tuple], tuple] = _unchanged
+        self.asarray: Callable[[Any], Any] = _no_array_layer("stack a list of traced values")
 
 
 ops = ArrayOps()

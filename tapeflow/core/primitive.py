@@ -37,6 +37,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from tapeflow.core import arrays
 from tapeflow.core.tracer import Tracer
 
 __all__ = [
@@ -165,11 +166,25 @@ class Primitive:
 def _make_bind(prim: Primitive) -> Callable[..., Any]:
     def bind(*args: Any, **kwargs: Any) -> Any:
         top = None
+        sequences = False
         for a in args:
-            if type(a) is Tracer:
+            kind = type(a)
+            if kind is Tracer:
                 t = a._trace
                 if top is None or t.level > top.level:
                     top = t
+            elif kind is tuple or kind is list:
+                for e in a:  # inline: shapes and index tuples pass here on every call
+                    inner = type(e)
+                    if inner is Tracer or inner is tuple or inner is list:
+                        sequences = True
+                        break
+        if sequences:
+            # Maybe a list of traced values where the primitive reads an array: the array
+            # layer stacks it, as numpy's own asarray would (no gradient is dropped).
+            lifted = arrays.ops.array_likes(prim, args)
+            if lifted is not args:
+                return bind(*lifted, **kwargs)
         if top is None:
             return prim.impl(*args, **kwargs) if kwargs else prim.impl(*args)
         return top.process(prim, args, kwargs)

@@ -146,11 +146,11 @@ def ones(rng: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> np.ndarra
     return np.ones(shape, dtype)
 
 
-def normal(stddev: float = 0.01) -> Any:
+def normal(stddev: float = 0.01, dtype: Any = None) -> Any:
     """An initialiser drawing from a normal distribution with standard deviation ``stddev``.
 
     Returns:
-        ``init(rng, shape, dtype=float32)``.
+        ``init(rng, shape, dtype=dtype)``; ``dtype`` None means float32, as in JAX.
 
     Example:
         >>> import numpy as np
@@ -160,7 +160,9 @@ def normal(stddev: float = 0.01) -> Any:
         dtype('float32')
     """
 
-    def init(rng: Any, shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
+    default = np.float32 if dtype is None else dtype
+
+    def init(rng: Any, shape: tuple[int, ...], dtype: Any = default) -> Any:
         return _normal(rng, shape, stddev, dtype)
 
     init.__name__ = f"normal({stddev})"

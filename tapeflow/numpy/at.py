@@ -31,7 +31,7 @@ import numpy as np
 from tapeflow.batching import batch_size, bcast_front, to_front
 from tapeflow.core.primitive import defbatch, defjvp, defvjp, primitive
 from tapeflow.core.tracer import Tracer, unwrap
-from tapeflow.numpy.declare import method
+from tapeflow.numpy.declare import array_arguments, method
 from tapeflow.numpy.elementwise import astype, equal, real
 from tapeflow.numpy.fitting import unbroadcast
 from tapeflow.numpy.indexing import batched_index, getitem
@@ -153,6 +153,8 @@ at_add = primitive(_np_add, name="at_add")
 at_multiply = primitive(_np_multiply, name="at_multiply")
 at_min = primitive(_np_min, name="at_min")
 at_max = primitive(_np_max, name="at_max")
+for _prim in (at_set, at_add, at_multiply, at_min, at_max):
+    array_arguments(_prim, 0, 1)  # the index is not an array-like
 
 
 # ----- set: the overwritten part of x and the overwritten v entries get no gradient

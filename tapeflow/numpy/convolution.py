@@ -13,6 +13,7 @@ import numpy as np
 from tapeflow.core.primitive import deflinear, primitive
 from tapeflow.numpy.declare import register_numpy
 from tapeflow.numpy.meta import as_operand, shape_of
+from tapeflow.numpy.products import cast_operands
 from tapeflow.numpy.shape import atleast_1d, flip
 
 __all__ = ["convolve", "correlate"]
@@ -60,21 +61,42 @@ def _check_1d(a: Any, v: Any, name: str) -> tuple[int, int]:
     return sa[0], sv[0]
 
 
-def convolve(a: Any, v: Any, mode: str = "full") -> Any:
-    """Discrete 1-d convolution (numpy.convolve), differentiable in ``a`` and ``v``.
+def convolve(
+    a: Any,
+    v: Any,
+    mode: str = "full",
+    *,
+    precision: Any = None,
+    preferred_element_type: Any = None,
+) -> Any:
+    """Discrete 1-d convolution (numpy.convolve), differentiable in ``a`` and ``v``
+    (``precision`` and ``preferred_element_type`` are JAX's, see
+    :func:`tapeflow.numpy.products.cast_operands`).
 
     Example:
         >>> convolve(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
         array([1., 3., 2.])
     """
-    a, v = atleast_1d(as_operand(a)), atleast_1d(as_operand(v))
+    a, v = cast_operands(
+        (atleast_1d(as_operand(a)), atleast_1d(as_operand(v))), preferred_element_type
+    )
     n, m = _check_1d(a, v, "convolve")
     return _mode_window(_convolve_full(a, v), n, m, mode)
 
 
-def correlate(a: Any, v: Any, mode: str = "valid") -> Any:
-    """Cross-correlation of 1-d real sequences (numpy.correlate), differentiable in both."""
-    a, v = atleast_1d(as_operand(a)), atleast_1d(as_operand(v))
+def correlate(
+    a: Any,
+    v: Any,
+    mode: str = "valid",
+    *,
+    precision: Any = None,
+    preferred_element_type: Any = None,
+) -> Any:
+    """Cross-correlation of 1-d real sequences (numpy.correlate), differentiable in both
+    (``precision`` and ``preferred_element_type`` as for :func:`convolve`)."""
+    a, v = cast_operands(
+        (atleast_1d(as_operand(a)), atleast_1d(as_operand(v))), preferred_element_type
+    )
     n, m = _check_1d(a, v, "correlate")
     if np.issubdtype(np.result_type(a.dtype, v.dtype), np.complexfloating):
         v = np.conjugate(v)

@@ -13,7 +13,7 @@ import numpy as np
 
 from tapeflow.core.primitive import nondifferentiable, primitive
 from tapeflow.core.tracer import Tracer
-from tapeflow.numpy.declare import register_numpy
+from tapeflow.numpy.declare import array_arguments, register_numpy
 from tapeflow.numpy.elementwise import astype
 from tapeflow.numpy.joining import build_array
 from tapeflow.numpy.meta import contains_tracer, dtype_of, shape_of
@@ -242,6 +242,7 @@ _allclose = primitive(_np_allclose, name="allclose")
 _array_equal = primitive(_np_array_equal, name="array_equal")
 for _prim in (_isclose, _allclose, _array_equal):
     nondifferentiable(_prim)
+    array_arguments(_prim, every=True)
 
 
 def isclose(

@@ -21,6 +21,8 @@ from tapeflow.core.tracer import Tracer, define
 __all__ = [
     "NUMPY_DISPATCH",
     "TAKES_SEQUENCES",
+    "ARRAY_ARGUMENTS",
+    "array_arguments",
     "REPLACEMENTS",
     "register_numpy",
     "register_replacement",
@@ -64,6 +66,19 @@ def register_numpy(numpy_fun: Any, impl: Callable[..., Any], sequences: bool = F
         TAKES_SEQUENCES.add(numpy_fun)
     else:
         TAKES_SEQUENCES.discard(numpy_fun)
+
+
+# primitive -> the positional arguments it reads as arrays, where that is not the default:
+# every argument of an elementwise primitive, the first of any other (the data; the rest
+# are indices, shapes or options, whose lists mean something else).
+ARRAY_ARGUMENTS: dict[Any, tuple[int, ...] | None] = {}
+
+
+def array_arguments(fn: Any, *argnums: int, every: bool = False) -> None:
+    """Declare the positional arguments of the primitive ``fn`` that are array-likes
+    (``every=True``: all of them; none named: none): a list or tuple holding traced
+    values there is stacked into one traced array, as numpy's ``asarray`` would."""
+    ARRAY_ARGUMENTS[fn.primitive] = None if every else argnums
 
 
 def ufunc(np_fun: np.ufunc, broadcasts: bool = False) -> Any:

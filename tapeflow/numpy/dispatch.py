@@ -17,7 +17,9 @@ separate arrays (``concatenate``, ``stack``: declared with ``sequences=True``).
 numpy only asks tapeflow when a traced array is among the arguments it inspects:
 ``np.mean([a, b])``, with traced arrays only inside the list, is converted by numpy
 itself and fails with the ``__array__`` error below, which says to stack the
-pieces first (``np.mean(np.stack([a, b]))``).
+pieces first (``np.mean(np.stack([a, b]))``) or to call ``tnp.mean([a, b])``:
+tapeflow.numpy's functions take such lists wherever they read an array (see
+:func:`~tapeflow.numpy.declare.array_arguments`).
 
 Keyword arguments are checked here, once, so that the implementations only
 ever see the keywords they declare:
@@ -108,6 +110,13 @@ def _is_default(value: Any, default: Any) -> bool:
 def _clean_kwargs(func: Any, impl: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
     if kwargs.get("out") is not None:
         raise _in_place_error(f"{qualified_name(func)}(..., out=...)")
+    if "where" in kwargs and kwargs["where"] is None:
+        # numpy reads None as a mask that selects nothing; tapeflow.numpy reads it as JAX
+        # does, every entry. Neither answer would be numpy's on traced arrays: refuse.
+        raise TypeError(
+            f"{qualified_name(func)}(..., where=None): numpy reads None as a mask that selects "
+            "no entry; pass where=True for every entry, or a boolean mask"
+        )
     names, var_kw = _accepted(impl)
     if var_kw:
         return {k: v for k, v in kwargs.items() if k != "out"}
@@ -227,6 +236,11 @@ def ufunc_reduce(ufunc: Any, fn: Callable[..., Any], combine: Any = None) -> Non
         where: Any = True,
     ) -> Any:
         given = initial is not np._NoValue and initial is not None
+        if where is None:  # numpy's mask that selects nothing (see _clean_kwargs)
+            raise TypeError(
+                f"numpy.{ufunc.__name__}.reduce(..., where=None): numpy reads None as a mask "
+                "that selects no entry; pass where=True for every entry, or a boolean mask"
+            )
         if where is not True and not masks:
             raise TypeError(
                 f"numpy.{ufunc.__name__}.reduce(..., where=...) is not supported on traced "
@@ -317,7 +331,10 @@ def _numpy_caller() -> str | None:
     """The numpy function (``mean``, or the index object ``r_``) whose own Python code is
     converting an argument, if any: numpy converts a list of traced arrays itself when
     none is outside it, and ``np.r_[...]`` converts every piece."""
-    frame = sys._getframe(2)
+    try:
+        frame = sys._getframe(2)
+    except ValueError:  # called from the outermost frame
+        return None
     name = None
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
@@ -346,7 +363,8 @@ def _tracer_array(self: Any, dtype: Any = None, copy: Any = None) -> np.ndarray:
         f"gradient{where}. Use tapeflow.numpy functions or operators on traced values; a "
         "list or tuple of traced arrays given to a numpy function that sees no traced "
         "array outside it (np.mean([a, b])) is converted by numpy itself: stack the "
-        "pieces first (np.mean(np.stack([a, b])), or tnp.array([a, b])). "
+        "pieces first (np.mean(np.stack([a, b])), or tnp.array([a, b])), or call the "
+        "tapeflow.numpy function, which takes such lists (tnp.mean([a, b])). "
         "To get the numbers without a gradient, call tp.stop_gradient(x) outside numpy, "
         "float(x) for a scalar, or differentiate with respect to another argument."
     )

@@ -21,7 +21,8 @@ Conventions at kinks and domain edges (also listed in docs/coverage.md):
   ``round``, ``fix``, ``sign``, ``floor_divide``, ``heaviside``) and boolean
   ones (comparisons, ``logical_*``, ``isnan``, ``isinf``, ``isfinite``,
   ``signbit``) are non-differentiable: they return plain arrays, so gradients
-  through them are zero.
+  through them are zero. ``sign`` of a complex ``z`` is ``z / |z|``, which is not
+  piecewise constant: it is differentiable (0 at 0).
 
 Complex numbers follow JAX's convention. A cotangent ``c`` of a complex value
 pairs with a tangent ``v`` as ``Re(c * v)`` (no conjugation), so the VJP of a
@@ -245,16 +246,21 @@ def _power_slope(x, y, pow_fun):  # type: ignore[no-untyped-def]
     return y * pow_fun(x, where(y == 0, 1, y - 1))
 
 
-def _log_or_zero(x):  # type: ignore[no-untyped-def]
+def _log_or_zero(x, ans):  # type: ignore[no-untyped-def]
     # d/dy x**y = log(x) * x**y; where x == 0 the product is 0 (for y > 0), not nan.
-    return log(_nonzero(x))
+    # A real base under a complex exponent: the power is complex and so is the log
+    # (log|x| + i pi for a negative base, where the real log would be nan).
+    x = _nonzero(x)
+    if is_complex(ans) and not is_complex(x):
+        x = astype(x, dtype_of(ans))
+    return log(x)
 
 
 power = ufunc(np.power, broadcasts=True)
 defelementwise(
     power,
     lambda u, ans, x, y: u * _power_slope(x, y, power),
-    lambda u, ans, x, y: u * ans * _log_or_zero(x),
+    lambda u, ans, x, y: u * ans * _log_or_zero(x, ans),
 )
 vjp_needs(power, ans=False, args={0: (0, 1), 1: ("ans", 0)})
 
@@ -264,7 +270,7 @@ float_power = ufunc(np.float_power, broadcasts=True)
 defelementwise(
     float_power,
     lambda u, ans, x, y: u * _power_slope(x, y, float_power),
-    lambda u, ans, x, y: u * ans * _log_or_zero(x),
+    lambda u, ans, x, y: u * ans * _log_or_zero(x, ans),
 )
 vjp_needs(float_power, ans=False, args={0: (0, 1), 1: ("ans", 0)})
 
@@ -447,7 +453,25 @@ register_numpy(np.degrees, rad2deg)
 defelementwise(rad2deg, lambda u, ans, x: u * _DEG)
 
 # ----- piecewise constant and boolean: no gradient -----------------------------
-sign: Any = ufunc(np.sign)  # annotated: used in rules above its definition
+_sign = ufunc(np.sign)
+
+
+def sign(x: Any) -> Any:
+    """numpy.sign: -1, 0 or 1 for real input, piecewise constant (no gradient); for
+    complex input ``z / |z|`` (0 at 0), which moves with ``z`` and is differentiable.
+
+    Example:
+        >>> import tapeflow as tp
+        >>> complex(tp.grad(lambda z: sign(z).imag)(1.0 + 0.0j))
+        -1j
+    """
+    if not is_complex(x):
+        return _sign(x)
+    nonzero = x != 0
+    return where(nonzero, x / absolute(where(nonzero, x, 1)), 0)
+
+
+register_numpy(np.sign, sign)
 heaviside = ufunc(np.heaviside, broadcasts=True)
 floor = ufunc(np.floor)
 ceil = ufunc(np.ceil)
@@ -497,7 +521,7 @@ fix = primitive(lambda x: np.fix(x), name="fix", elementwise=True)
 register_numpy(np.fix, lambda x, out=None: fix(x))
 
 for _prim in (
-    sign, heaviside, floor, ceil, trunc, rint, _round, fix, floor_divide,
+    _sign, heaviside, floor, ceil, trunc, rint, _round, fix, floor_divide,
     less, less_equal, greater, greater_equal, equal, not_equal,
     logical_and, logical_or, logical_xor, logical_not, isnan, isinf, isfinite, signbit,
 ):  # fmt: skip

@@ -339,11 +339,20 @@ defbatch(_scatter_add_traced, _scatter_add_traced_rule)
 
 
 def take(
-    a: Any, indices: Any, axis: int | None = None, out: Any = None, mode: str = "raise"
+    a: Any,
+    indices: Any,
+    axis: int | None = None,
+    out: Any = None,
+    mode: str = "raise",
+    *,
+    unique_indices: bool = False,
+    indices_are_sorted: bool = False,
 ) -> Any:
     """Entries of ``a`` at ``indices`` along ``axis`` (None: the flattened array), as numpy.take.
 
     Only ``mode="raise"`` is supported (out-of-range indices raise ``IndexError``).
+    ``unique_indices`` and ``indices_are_sorted`` are JAX's promises about ``indices`` for
+    its compiler; they change nothing here.
 
     Example:
         >>> take(np.array([[1., 2.], [3., 4.]]), [1, 1], axis=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tapeflow.core.primitive import defbatch, deflinear, primitive
+from tapeflow.numpy.declare import array_arguments
 
 __all__ = ["items", "result_item"]
 
@@ -20,6 +21,7 @@ def _np_result_item(result: Any, index: int, length: int) -> Any:
 
 
 result_item = primitive(_np_result_item, name="result_item")
+array_arguments(result_item)  # the result is a tuple of separate arrays
 deflinear(
     result_item,
     lambda g, ans, result, index, length: tuple(g if i == index else None for i in range(length)),

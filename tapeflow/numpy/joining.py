@@ -22,7 +22,7 @@ from tapeflow.core.primitive import (
     primitive,
 )
 from tapeflow.core.tracer import Tracer
-from tapeflow.numpy.declare import register_numpy
+from tapeflow.numpy.declare import array_arguments, no_out, register_numpy
 from tapeflow.numpy.elementwise import astype
 from tapeflow.numpy.indexing import getitem
 from tapeflow.numpy.items import items
@@ -61,6 +61,7 @@ def _np_concatenate(*arrays: Any, axis: int = 0) -> Any:
 
 
 _concatenate = primitive(_np_concatenate, name="concatenate")
+array_arguments(_concatenate, every=True)
 
 
 def _concatenate_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:
@@ -101,9 +102,39 @@ def _concatenate_jvp(tangents: Any, ans: Any, *args: Any, **kwargs: Any) -> Any:
 defjvp_joint(_concatenate, _concatenate_jvp)
 
 
-def concatenate(arrays: Any, axis: int | None = 0) -> Any:
-    """Join a sequence of arrays along an existing axis (numpy.concatenate)."""
-    arrays = tuple(arrays)
+def _as_dtype(arrays: Any, dtype: Any, casting: str) -> tuple[Any, ...]:
+    """The pieces cast to the result's ``dtype`` (numpy's and JAX's ``dtype=``), each cast
+    checked against numpy's ``casting`` rule."""
+    pieces: tuple[Any, ...] = tuple(arrays)
+    if dtype is None:
+        return pieces
+    dtype = np.dtype(dtype)
+    for a in pieces:
+        if not np.can_cast(dtype_of(a), dtype, casting=casting):  # type: ignore[arg-type]
+            raise TypeError(
+                f"cannot cast an array of dtype {dtype_of(a)} to {dtype} with "
+                f"casting={casting!r}; pass casting='unsafe' to allow it"
+            )
+    return tuple(astype(a, dtype) for a in pieces)
+
+
+def concatenate(
+    arrays: Any,
+    axis: int | None = 0,
+    out: Any = None,
+    *,
+    dtype: Any = None,
+    casting: str = "same_kind",
+) -> Any:
+    """Join a sequence of arrays along an existing axis (numpy.concatenate); ``dtype`` is
+    the result's.
+
+    Example:
+        >>> concatenate([np.ones(2, np.float32), np.zeros(1)], dtype=np.float32).dtype
+        dtype('float32')
+    """
+    no_out(out, "concatenate")
+    arrays = _as_dtype(arrays, dtype, casting)
     if axis is None:
         arrays = tuple(ravel(a) for a in arrays)
         axis = 0
@@ -111,9 +142,12 @@ def concatenate(arrays: Any, axis: int | None = 0) -> Any:
 
 
 # ----- joining -----------------------------------------------------------------
-def stack(arrays: Any, axis: int = 0) -> Any:
-    """Join arrays of one shape along a new axis (numpy.stack)."""
-    arrays = tuple(arrays)
+def stack(
+    arrays: Any, axis: int = 0, out: Any = None, *, dtype: Any = None, casting: str = "same_kind"
+) -> Any:
+    """Join arrays of one shape along a new axis (numpy.stack); ``dtype`` is the result's."""
+    no_out(out, "stack")
+    arrays = _as_dtype(arrays, dtype, casting)
     if not arrays:
         raise ValueError("need at least one array to stack")
     shapes = {shape_of(a) for a in arrays}
@@ -125,20 +159,23 @@ def stack(arrays: Any, axis: int = 0) -> Any:
     return _concatenate(*(reshape(a, new) for a in arrays), axis=ax)
 
 
-def hstack(tup: Any) -> Any:
+def hstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
     """Stack arrays column-wise (numpy.hstack): axis 1, or axis 0 for 1-d inputs."""
     arrs = [atleast_1d(as_operand(a)) for a in tup]
-    return concatenate(arrs, axis=0 if len(shape_of(arrs[0])) == 1 else 1)
+    axis = 0 if len(shape_of(arrs[0])) == 1 else 1
+    return concatenate(arrs, axis=axis, dtype=dtype, casting=casting)
 
 
-def vstack(tup: Any) -> Any:
+def vstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
     """Stack arrays row-wise (numpy.vstack)."""
-    return concatenate([atleast_2d(as_operand(a)) for a in tup], axis=0)
+    arrs = [atleast_2d(as_operand(a)) for a in tup]
+    return concatenate(arrs, axis=0, dtype=dtype, casting=casting)
 
 
-def dstack(tup: Any) -> Any:
-    """Stack arrays along the third axis (numpy.dstack)."""
-    return concatenate([atleast_3d(as_operand(a)) for a in tup], axis=2)
+def dstack(tup: Any, *, dtype: Any = None, casting: str = "same_kind") -> Any:
+    """Stack arrays along the third axis (numpy.dstack; ``dtype`` as in jax.numpy)."""
+    arrs = [atleast_3d(as_operand(a)) for a in tup]
+    return concatenate(arrs, axis=2, dtype=dtype, casting=casting)
 
 
 def column_stack(tup: Any) -> Any:
@@ -293,9 +330,10 @@ for _np_joiner, _joiner in (
     (np.vstack, vstack),
     (np.dstack, dstack),
     (np.column_stack, column_stack),
-    (getattr(np, "row_stack", vstack), row_stack),  # (removed from numpy after 2.x)
 ):
     register_numpy(_np_joiner, _joiner, sequences=True)  # lists of separate arrays
+if hasattr(np, "row_stack"):  # deprecated in numpy 2, and going
+    register_numpy(np.row_stack, row_stack, sequences=True)
 for _np_fun, _impl in (
     (np.append, append),
     (np.split, split),

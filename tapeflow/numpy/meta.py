@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from tapeflow.core import arrays
 from tapeflow.core.tracer import Tracer
 
 __all__ = [
@@ -26,19 +27,31 @@ __all__ = [
 ]
 
 
+def _stand_in(x: Any) -> Any:
+    """``x`` with each traced value replaced by plain zeros of its shape and dtype: what
+    numpy needs to tell the shape and dtype of a list holding traced values."""
+    if type(x) is Tracer:
+        return np.zeros(x.shape, x.dtype)
+    if type(x) in (list, tuple):
+        return [_stand_in(e) for e in x]
+    return x
+
+
 def shape_of(x: Any) -> tuple[int, ...]:
-    """The shape of an array, tracer, numpy scalar or Python number."""
+    """The shape of an array, tracer, numpy scalar, Python number or array-like."""
     try:
         return x.shape  # type: ignore[no-any-return]
     except AttributeError:
-        return np.shape(x)
+        return np.shape(_stand_in(x))
 
 
 def dtype_of(x: Any) -> Any:
-    """The dtype of an array, tracer, numpy scalar or Python number."""
+    """The dtype of an array, tracer, numpy scalar, Python number or array-like."""
     try:
         return x.dtype
     except AttributeError:
+        if type(x) in (list, tuple):
+            return np.asarray(_stand_in(x)).dtype
         return np.result_type(x)
 
 
@@ -57,8 +70,13 @@ def contains_tracer(obj: Any) -> bool:
 
 
 def as_operand(a: Any) -> Any:
-    """Lists and scalars become arrays; traced values stay traced."""
-    return a if type(a) is Tracer or isinstance(a, np.ndarray) else np.asarray(a)
+    """Lists and scalars become arrays; traced values stay traced, and so does a list
+    holding them (stacked by the array layer's ``asarray``)."""
+    if type(a) is Tracer or isinstance(a, np.ndarray):
+        return a
+    if type(a) in (list, tuple) and contains_tracer(a):
+        return arrays.ops.asarray(a)  # tapeflow.numpy.creation's, which builds on this module
+    return np.asarray(a)
 
 
 def zeros_shaped_like(a: Any, like_dtype_of: Any) -> np.ndarray:

@@ -17,9 +17,12 @@ from tapeflow.numpy.meta import dtype_of, shape_of
 __all__ = ["polyval"]
 
 
-def polyval(p: Any, x: Any) -> Any:
+def polyval(p: Any, x: Any, *, unroll: int = 16) -> Any:
     """The polynomial with coefficients ``p`` (highest power first) at the points ``x``
     (numpy.polyval), differentiable in both.
+
+    ``unroll`` is accepted for code written for ``jax.numpy.polyval``, where it tunes the
+    compiled loop; here the loop is Python's, and the value is the same either way.
 
     Example:
         >>> import tapeflow as tp

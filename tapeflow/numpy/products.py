@@ -43,11 +43,17 @@ from tapeflow.core.primitive import (
 )
 from tapeflow.core.tracer import Tracer
 from tapeflow.numpy.creation import asarray
-from tapeflow.numpy.declare import method, operator, reflected_operator, register_numpy
+from tapeflow.numpy.declare import (
+    array_arguments,
+    method,
+    operator,
+    reflected_operator,
+    register_numpy,
+)
 from tapeflow.numpy.elementwise import astype, conj, multiply
 from tapeflow.numpy.fitting import fit_cotangent, unbroadcast
 from tapeflow.numpy.joining import concatenate
-from tapeflow.numpy.meta import dtype_of, shape_of
+from tapeflow.numpy.meta import as_operand, dtype_of, shape_of
 from tapeflow.numpy.shape import ravel, reshape, swapaxes, transpose
 
 __all__ = ["matmul", "dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron", "cross"]
@@ -97,6 +103,7 @@ def _matmul_vjp_y(g: Any, ans: Any, x: Any, y: Any) -> Any:
 
 
 matmul = primitive(np.matmul, name="matmul")
+array_arguments(matmul, every=True)
 register_numpy(np.matmul, matmul)
 # Bilinear: each argument's rule reads the other one (and only the shape of its own).
 deflinear(matmul, _matmul_vjp_x, _matmul_vjp_y)
@@ -234,6 +241,7 @@ def _np_einsum(*operands: Any, subscripts: str, optimize: Any = None) -> Any:
 
 
 _einsum = primitive(_np_einsum, name="einsum")
+array_arguments(_einsum, every=True)
 
 
 def _einsum_vjp(argnum: int, ans: Any, args: Any, kwargs: Any) -> Any:
@@ -307,14 +315,22 @@ def _einsum_batch(args: Any, dims: Any, subscripts: str, optimize: Any = None) -
 defbatch(_einsum, _einsum_batch)
 
 
-def einsum(*operands: Any, out: Any = None, optimize: Any = None, **kwargs: Any) -> Any:
+def einsum(
+    *operands: Any,
+    out: Any = None,
+    optimize: Any = None,
+    precision: Any = None,
+    preferred_element_type: Any = None,
+    **kwargs: Any,
+) -> Any:
     """Einstein summation, as numpy.einsum, differentiable in every operand.
 
     Accepts any subscript string (implicit or explicit output, ``...``,
     repeated labels for diagonals and traces, the same array passed twice)
     and numpy's interleaved form ``einsum(a, [0, 1], b, [1, 2], [0, 2])``.
     ``optimize`` is passed to numpy; by default tapeflow lets numpy plan the
-    contraction only for large or many operands.
+    contraction only for large or many operands. ``precision`` and
+    ``preferred_element_type`` are JAX's (see :func:`cast_operands`).
 
     Example:
         >>> a = np.arange(6.0).reshape(2, 3)
@@ -337,8 +353,24 @@ def einsum(*operands: Any, out: Any = None, optimize: Any = None, **kwargs: Any)
         subscripts = ",".join(_sublist_labels(s) for s in sublists)
         if len(operands) % 2:
             subscripts += "->" + _sublist_labels(operands[-1])
+    arrays = cast_operands(arrays, preferred_element_type)
     normalized = _normalize_einsum(subscripts, tuple(tuple(shape_of(a)) for a in arrays))
     return _einsum(*arrays, subscripts=normalized, optimize=optimize)
+
+
+# ----- JAX's precision= and preferred_element_type= of products ---------------------
+def cast_operands(operands: Any, preferred_element_type: Any) -> tuple[Any, ...]:
+    """The operands of a product, cast to JAX's ``preferred_element_type`` (the dtype the
+    product accumulates and returns) when it is given.
+
+    JAX's ``precision`` needs nothing: numpy computes in the operands' dtype at full
+    precision, which is what JAX's ``precision`` settings choose between on a CPU.
+    """
+    pieces: tuple[Any, ...] = tuple(operands)
+    if preferred_element_type is None:
+        return pieces
+    dtype = np.dtype(preferred_element_type)
+    return tuple(astype(as_operand(x), dtype) for x in pieces)
 
 
 # ----- functions built on matmul / einsum -----------------------------------------
@@ -348,16 +380,20 @@ def _axes_list(axes: Any, ndim: int) -> list[int]:
     return [int(a) % ndim if ndim else int(a) for a in axes]
 
 
-def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
+def tensordot(
+    a: Any, b: Any, axes: Any = 2, *, precision: Any = None, preferred_element_type: Any = None
+) -> Any:
     """Sum products over the given axes of ``a`` and ``b`` (numpy.tensordot).
 
     ``axes`` is an int N (the last N axes of ``a`` with the first N of ``b``) or
-    a pair of axis sequences.
+    a pair of axis sequences; ``precision`` and ``preferred_element_type`` are JAX's
+    (see :func:`cast_operands`).
 
     Example:
         >>> tensordot(np.ones((2, 3)), np.ones((3, 4)), axes=1).shape
         (2, 4)
     """
+    a, b = cast_operands((a, b), preferred_element_type)
     if not isinstance(axes, (int, np.integer)):
         axes = tuple(tuple(int(i) for i in np.atleast_1d(ax)) for ax in axes)
     return _einsum(
@@ -396,12 +432,20 @@ def _tensordot_subscripts(sa: tuple[int, ...], sb: tuple[int, ...], axes: Any) -
     return "".join(la) + "," + "".join(lb) + "->" + "".join(out)
 
 
-def dot(a: Any, b: Any, out: Any = None) -> Any:
+def dot(
+    a: Any,
+    b: Any,
+    out: Any = None,
+    *,
+    precision: Any = None,
+    preferred_element_type: Any = None,
+) -> Any:
     """numpy.dot: matmul for 1-d and 2-d arrays, a product for 0-d ones, and for
-    N-d arrays a sum over the last axis of ``a`` and the second-to-last of ``b``."""
+    N-d arrays a sum over the last axis of ``a`` and the second-to-last of ``b``
+    (``precision`` and ``preferred_element_type`` as in :func:`cast_operands`)."""
     if out is not None:
         raise TypeError("tnp.dot(..., out=...) would write in place; assign the result instead")
-    a, b = _as_array(a), _as_array(b)
+    a, b = cast_operands((_as_array(a), _as_array(b)), preferred_element_type)
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
         return multiply(a, b)
@@ -410,17 +454,17 @@ def dot(a: Any, b: Any, out: Any = None) -> Any:
     return tensordot(a, b, axes=([na - 1], [nb - 2 if nb >= 2 else 0]))
 
 
-def vdot(a: Any, b: Any) -> Any:
+def vdot(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
     """The dot product of the flattened arrays, conjugating ``a`` (numpy.vdot)."""
-    a, b = _as_array(a), _as_array(b)
+    a, b = cast_operands((_as_array(a), _as_array(b)), preferred_element_type)
     if np.issubdtype(dtype_of(a), np.complexfloating):
         a = conj(a)
     return _einsum(ravel(a), ravel(b), subscripts="i,i->")
 
 
-def inner(a: Any, b: Any) -> Any:
+def inner(a: Any, b: Any, *, precision: Any = None, preferred_element_type: Any = None) -> Any:
     """Sum of products over the last axes of ``a`` and ``b`` (numpy.inner)."""
-    a, b = _as_array(a), _as_array(b)
+    a, b = cast_operands((_as_array(a), _as_array(b)), preferred_element_type)
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
         return multiply(a, b)

@@ -34,7 +34,7 @@ from tapeflow.core.primitive import (
     primitive,
 )
 from tapeflow.core.tracer import Tracer
-from tapeflow.numpy.declare import method, no_out, register_numpy
+from tapeflow.numpy.declare import array_arguments, method, no_out, register_numpy
 from tapeflow.numpy.dispatch import ufunc_accumulate, ufunc_reduce
 from tapeflow.numpy.elementwise import astype, equal, exp, maximum, minimum
 from tapeflow.numpy.elementwise import where as _where
@@ -80,6 +80,15 @@ def _spread(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     return broadcast_to(restore_reduced(g, shape, axis, keepdims), shape)
 
 
+def _kept_integer_dtype(a: Any, dtype: Any, promote_integers: bool) -> Any:
+    """The integer dtype a sum or product keeps under JAX's ``promote_integers=False``
+    (numpy always promotes), or None."""
+    if promote_integers or dtype is not None:
+        return None
+    kind = np.dtype(dtype_of(a)).kind
+    return dtype_of(a) if kind in "iu" else None
+
+
 def _with_dtype(a: Any, dtype: Any) -> Any:
     """numpy's ``dtype=`` argument of reductions: cast the input first (a traced cast)."""
     if dtype is None:
@@ -90,6 +99,12 @@ def _with_dtype(a: Any, dtype: Any) -> Any:
 # ----- numpy's where= and initial= of reductions, as compositions ----------------------
 # The mask is an ordinary (positional) argument of the where primitive, never a keyword
 # of the reduction: keywords are static (tp.jit keys its cache on them), a mask is data.
+def _unmasked(where: Any) -> bool:
+    """Whether a reduction's ``where=`` selects every entry: numpy's True, or JAX's None
+    (numpy itself would read None as a mask that selects nothing)."""
+    return where is True or where is None
+
+
 def _as_mask(where: Any) -> Any:
     if type(where) is Tracer:
         return where
@@ -101,7 +116,7 @@ def _as_mask(where: Any) -> Any:
 
 def masked(a: Any, where: Any, fill: Any) -> Any:
     """``a`` with ``fill`` where the reduction's ``where=`` mask is False."""
-    if where is True:
+    if _unmasked(where):
         return a
     where = _as_mask(where)
     shape, mask_shape = tuple(shape_of(a)), tuple(shape_of(where))
@@ -117,7 +132,7 @@ def masked(a: Any, where: Any, fill: Any) -> Any:
 def masked_count(a: Any, axis: Any, keepdims: bool, where: Any) -> Any:
     """How many entries of ``a`` the mask selects in each reduced slice: an int without a
     mask, else real values of ``a``'s precision (float32 for float32 and complex64)."""
-    if where is True:
+    if _unmasked(where):
         return reduced_count(a, axis)
     dtype = np.dtype(dtype_of(a))
     dtype = np.finfo(dtype).dtype if np.issubdtype(dtype, np.inexact) else np.float64
@@ -182,22 +197,27 @@ def sum(  # noqa: A001
     a: Any,
     axis: Any = None,
     dtype: Any = None,
+    out: Any = None,
     keepdims: bool = False,
-    *,
     initial: Any = None,
     where: Any = True,
+    *,
+    promote_integers: bool = True,
 ) -> Any:
     """Sum of array elements over the given axes (numpy.sum).
 
     ``where`` (a boolean mask that broadcasts to ``a``) selects the entries summed;
     ``initial`` is added to every result. Both are differentiable compositions.
+    ``promote_integers=False`` keeps an integer input's dtype, as in JAX.
 
     Example:
         >>> float(sum(np.array([1.0, 2.0, 4.0]), where=np.array([True, False, True]), initial=10))
         15.0
     """
+    no_out(out, "sum")
+    kept = _kept_integer_dtype(a, dtype, promote_integers)
     a = masked(_with_dtype(a, dtype), where, 0)
-    return _with_initial(_sum(a, axis=axis, keepdims=keepdims), initial, _add)
+    return _with_dtype(_with_initial(_sum(a, axis=axis, keepdims=keepdims), initial, _add), kept)
 
 
 def _np_mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -215,7 +235,13 @@ defbatch(_mean, axis_rule(_mean, "all"))
 
 
 def mean(
-    a: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False, *, where: Any = True
+    a: Any,
+    axis: Any = None,
+    dtype: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    *,
+    where: Any = True,
 ) -> Any:
     """Arithmetic mean over the given axes (numpy.mean), of the entries ``where`` selects.
 
@@ -223,8 +249,9 @@ def mean(
         >>> float(mean(np.array([1.0, 2.0, 4.0]), where=np.array([True, False, True])))
         2.5
     """
+    no_out(out, "mean")
     a = _with_dtype(a, dtype)
-    if where is True:
+    if _unmasked(where):
         return _mean(a, axis=axis, keepdims=keepdims)
     total = _sum(masked(a, where, 0), axis=axis, keepdims=keepdims)
     return total / masked_count(a, axis, keepdims, where)
@@ -273,7 +300,7 @@ def _extremum(
     initial: Any,
     where: Any,
 ) -> Any:
-    if where is not True and initial is None:
+    if not _unmasked(where) and initial is None:
         name = combine.__name__
         raise ValueError(
             f"reduction operation '{name}' does not have an identity, so to use a where mask "
@@ -289,7 +316,12 @@ def _extremum(
 
 
 def max(  # noqa: A001
-    a: Any, axis: Any = None, keepdims: bool = False, *, initial: Any = None, where: Any = True
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    initial: Any = None,
+    where: Any = True,
 ) -> Any:
     """Maximum over the given axes; tied maxima share the gradient equally.
 
@@ -299,11 +331,17 @@ def max(  # noqa: A001
         >>> float(max(np.array([1.0, 5.0, 2.0]), where=np.array([True, False, True]), initial=0))
         2.0
     """
+    no_out(out, "max")
     return _extremum(_max, maximum, True, a, axis, keepdims, initial, where)
 
 
 def min(  # noqa: A001
-    a: Any, axis: Any = None, keepdims: bool = False, *, initial: Any = None, where: Any = True
+    a: Any,
+    axis: Any = None,
+    out: Any = None,
+    keepdims: bool = False,
+    initial: Any = None,
+    where: Any = True,
 ) -> Any:
     """Minimum over the given axes; tied minima share the gradient equally.
 
@@ -313,6 +351,7 @@ def min(  # noqa: A001
         >>> float(min(np.array([1.0, -5.0, 2.0]), where=np.array([True, False, True]), initial=9))
         1.0
     """
+    no_out(out, "min")
     return _extremum(_min, minimum, False, a, axis, keepdims, initial, where)
 
 
@@ -351,6 +390,7 @@ def _np_linear_scan(a: Any, b: Any, axis: int = 0) -> Any:
 
 
 linear_scan = primitive(_np_linear_scan, name="linear_scan")
+array_arguments(linear_scan, 0, 1)
 linear_scan.__doc__ = """The recurrence ``h[k] = a[k] * h[k-1] + b[k]`` along ``axis`` (h[-1] = 0).
 
     ``a`` and ``b`` have the same shape. This is the transpose of itself run
@@ -507,13 +547,15 @@ def prod(
     dtype: Any = None,
     out: Any = None,
     keepdims: bool = False,
-    *,
     initial: Any = None,
     where: Any = True,
+    *,
+    promote_integers: bool = True,
 ) -> Any:
     """Product over the given axes (numpy.prod); correct gradients with zeros.
 
-    ``where`` selects the entries multiplied; ``initial`` multiplies every result.
+    ``where`` selects the entries multiplied; ``initial`` multiplies every result;
+    ``promote_integers=False`` keeps an integer input's dtype, as in JAX.
 
     Example:
         >>> import tapeflow as tp
@@ -521,8 +563,10 @@ def prod(
         array([6., 0., 0.])
     """
     no_out(out, "prod")
+    kept = _kept_integer_dtype(a, dtype, promote_integers)
     a = masked(_with_dtype(a, dtype), where, 1)
-    return _with_initial(_prod(a, axis=axis, keepdims=keepdims), initial, _multiply)
+    result = _with_initial(_prod(a, axis=axis, keepdims=keepdims), initial, _multiply)
+    return _with_dtype(result, kept)
 
 
 # ----- boolean- and index-valued reductions: plain values, no gradient -----
@@ -533,8 +577,36 @@ def _nondiff(np_fun: Any, name: str, none_means: str) -> Any:
     return prim
 
 
-all = _nondiff(np.all, "all", "all")  # noqa: A001
-any = _nondiff(np.any, "any", "all")  # noqa: A001
+def _np_all(
+    a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, *, where: Any = True
+) -> Any:
+    """Whether every entry (of those ``where`` selects) is true (numpy.all); ``where=None``
+    selects every entry, as in JAX.
+
+    Example:
+        >>> bool(all(np.array([True, False]), where=np.array([True, False])))
+        True
+    """
+    mask = True if where is None else where
+    return np.all(a, axis=axis, out=out, keepdims=keepdims, where=mask)
+
+
+def _np_any(
+    a: Any, axis: Any = None, out: Any = None, keepdims: bool = False, *, where: Any = True
+) -> Any:
+    """Whether any entry (of those ``where`` selects) is true (numpy.any); ``where=None``
+    selects every entry, as in JAX.
+
+    Example:
+        >>> bool(any(np.array([True, False]), where=np.array([False, True])))
+        False
+    """
+    mask = True if where is None else where
+    return np.any(a, axis=axis, out=out, keepdims=keepdims, where=mask)
+
+
+all = _nondiff(_np_all, "all", "all")  # noqa: A001
+any = _nondiff(_np_any, "any", "all")  # noqa: A001
 argmax = _nondiff(np.argmax, "argmax", "flat")
 argmin = _nondiff(np.argmin, "argmin", "flat")
 count_nonzero = _nondiff(np.count_nonzero, "count_nonzero", "all")
@@ -563,6 +635,7 @@ def _np_logsumexp(a: Any, b: Any = None, axis: Any = None, keepdims: bool = Fals
 
 
 _logsumexp = primitive(_np_logsumexp, name="logsumexp")
+array_arguments(_logsumexp, 0, 1)
 
 
 def _lse_weights(ans, a, axis, keepdims):  # type: ignore[no-untyped-def]

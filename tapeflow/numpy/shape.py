@@ -380,7 +380,9 @@ def roll(a: Any, shift: Any, axis: Any = None) -> Any:
 # ----- copies and grids --------------------------------------------------------------
 def copy(a: Any, order: str = "K", subok: bool = False) -> Any:
     """A copy (numpy.copy). Traced arrays are immutable, so they are returned as they are."""
-    return a if type(a) is Tracer else np.copy(a, order=order, subok=subok)  # type: ignore[call-overload]
+    if type(a) is Tracer or contains_tracer(a):
+        return as_operand(a)
+    return np.copy(a, order=order, subok=subok)  # type: ignore[call-overload]
 
 
 def meshgrid(*xi: Any, copy: bool = True, sparse: bool = False, indexing: str = "xy") -> tuple:

@@ -20,7 +20,7 @@ import numpy as np
 from tapeflow.batching import axis_rule, batch_size, bcast_front, to_front
 from tapeflow.core.primitive import defbatch, deflinear, nondifferentiable, primitive
 from tapeflow.core.tracer import Tracer
-from tapeflow.numpy.declare import method, register_numpy
+from tapeflow.numpy.declare import array_arguments, method, register_numpy
 from tapeflow.numpy.elementwise import where
 from tapeflow.numpy.indexing import getitem, take
 from tapeflow.numpy.items import items
@@ -46,10 +46,38 @@ def _nondiff(np_fun: Any, name: str) -> Any:
     return prim
 
 
-argsort = _nondiff(np.argsort, "argsort")
+def _np_argsort(
+    a: Any,
+    axis: Any = -1,
+    kind: Any = None,
+    order: Any = None,
+    *,
+    stable: Any = None,
+    descending: bool = False,
+) -> Any:
+    """Indices that sort ``a`` along ``axis`` (numpy.argsort); ``descending`` is JAX's.
+
+    Descending order keeps ties in their original order when the sort is stable: the
+    stable ascending sort of the reversed array, read backwards.
+
+    Example:
+        >>> argsort(np.array([1.0, 2.0, 1.0]), descending=True, stable=True).tolist()
+        [1, 0, 2]
+    """
+    if not descending:
+        return np.argsort(a, axis=axis, kind=kind, order=order, stable=stable)
+    a = np.asarray(a)
+    if axis is None:
+        a, axis = a.ravel(), -1
+    backwards = np.argsort(np.flip(a, axis), axis=axis, kind=kind, order=order, stable=stable)
+    return a.shape[axis] - 1 - np.flip(backwards, axis)
+
+
+argsort = _nondiff(_np_argsort, "argsort")
 defbatch(argsort, axis_rule(argsort, "flat"))
 argpartition = _nondiff(np.argpartition, "argpartition")
 searchsorted = _nondiff(np.searchsorted, "searchsorted")
+array_arguments(searchsorted, 0, 1)
 
 
 def _np_unique_found(ar: Any, **kwargs: Any) -> tuple[Any, ...]:
@@ -111,8 +139,17 @@ def _flat(a: Any, axis: Any) -> tuple[Any, int]:
     return a, int(axis)
 
 
-def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable: Any = None) -> Any:
-    """Sorted copy along ``axis`` (flattened when None), differentiable in the values.
+def sort(
+    a: Any,
+    axis: Any = -1,
+    kind: Any = None,
+    order: Any = None,
+    *,
+    stable: Any = None,
+    descending: bool = False,
+) -> Any:
+    """Sorted copy along ``axis`` (flattened when None), differentiable in the values;
+    ``descending`` is JAX's.
 
     Example:
         >>> import tapeflow as tp
@@ -124,7 +161,7 @@ def sort(a: Any, axis: Any = -1, kind: Any = None, order: Any = None, *, stable:
     a, ax = _flat(a, axis)
     if not shape_of(a):
         return a
-    perm = argsort(a, axis=ax, kind=kind, stable=stable)
+    perm = argsort(a, axis=ax, kind=kind, stable=stable, descending=descending)
     return permute_along_axis(a, perm, axis=ax)
 
 

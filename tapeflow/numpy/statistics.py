@@ -65,21 +65,30 @@ def var(
     keepdims: bool = False,
     *,
     where: Any = True,
+    mean: Any = None,
+    correction: Any = None,
 ) -> Any:
     """Variance over the given axes with ``ddof`` delta degrees of freedom (numpy.var),
     of the entries ``where`` selects.
 
-    Complex input gives the real ``mean(|d|^2)``, as numpy does.
+    Complex input gives the real ``mean(|d|^2)``, as numpy does. ``mean`` is a mean
+    computed beforehand (with ``keepdims=True``), used instead of computing it again;
+    ``correction`` is the array API's name for ``ddof``.
 
     Example:
         >>> float(var(np.array([1.0, 2.0, 3.0, 4.0]), ddof=1))
         1.6666666666666667
     """
     no_out(out, "var")
+    if correction is not None:
+        if ddof != 0:
+            raise ValueError("var: give ddof or correction (the same number), not both")
+        ddof = correction
     a = asarray(a)  # a list may hold traced values
     if dtype is not None:
         a = astype(a, dtype)
-    d = masked(a - _mean(a, axis=axis, keepdims=True, where=where), where, 0)
+    centre = _mean(a, axis=axis, keepdims=True, where=where) if mean is None else mean
+    d = masked(a - centre, where, 0)
     squares = real(d * conj(d)) if is_complex(d) else d * d
     count = masked_count(a, axis, keepdims, where)
     return sum(squares, axis=axis, keepdims=keepdims) / (count - ddof)
@@ -94,9 +103,11 @@ def std(
     keepdims: bool = False,
     *,
     where: Any = True,
+    mean: Any = None,
+    correction: Any = None,
 ) -> Any:
     """Standard deviation, the square root of :func:`var` (numpy.std), of the entries
-    ``where`` selects.
+    ``where`` selects (``mean`` and ``correction`` as for :func:`var`).
 
     Where the variance is 0 (one value, or equal values) the gradient is 0, the
     smallest subgradient (as for ``linalg.norm`` at 0), instead of ``inf * 0 = NaN``.
@@ -106,7 +117,17 @@ def std(
         >>> tp.grad(lambda x: std(x))(np.array([3.0]))
         array([0.])
     """
-    v = var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims, where=where)
+    v = var(
+        a,
+        axis=axis,
+        dtype=dtype,
+        out=out,
+        ddof=ddof,
+        keepdims=keepdims,
+        where=where,
+        mean=mean,
+        correction=correction,
+    )
     zero = v == 0  # a comparison: no gradient flows through it
     return sqrt(v + zero) * ~zero
 
@@ -129,11 +150,13 @@ def average(
         >>> float(average(np.array([1.0, 3.0]), weights=np.array([3.0, 1.0])))
         1.5
     """
+    a = as_operand(a)  # a list may hold traced values
     shape = shape_of(a)
     if weights is None:
         avg = _mean(a, axis=axis, keepdims=keepdims)
         total = np.asarray(reduced_count(a, axis), dtype_of(avg))
     else:
+        weights = as_operand(weights)
         w_shape = shape_of(weights)
         if w_shape != shape:
             if axis is None or not isinstance(axis, (int, np.integer)) or len(w_shape) != 1:

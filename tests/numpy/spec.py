@@ -14,6 +14,19 @@ from typing import Any
 
 import numpy as np
 
+import tapeflow.numpy as tnp
+
+
+# ----- complex rows: complex values built inside real-in, real-out functions ----------
+def complex_of(a, b):  # noqa: ANN001, ANN201
+    """``a + ib`` from two real arguments (the matrix's inputs stay real)."""
+    return a + 1j * b
+
+
+def parts(z):  # noqa: ANN001, ANN201
+    """A complex result as two real arrays (the matrix differentiates real outputs)."""
+    return tnp.real(z), tnp.imag(z)
+
 
 # ----- input domains: map a standard-normal draw into a safe region ----------
 def real(z: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ them (squares, ``V f(w) V^T``, ``U @ Vh``).
 import numpy as np
 
 import tapeflow.numpy as tnp
-from tests.numpy.spec import Case, distinct
+from tests.numpy.spec import Case, distinct, parts
 
 L = tnp.linalg
 
@@ -72,6 +72,7 @@ def _svd_parts(a):
 SQUARE = (((3, 3),), ((2, 3, 3),), ((1, 1),))
 RECT = (((4, 3),), ((3, 4),), ((2, 4, 3),), ((3, 3),))
 TALL = (((4, 3),), ((2, 3, 3),), ((3, 1),))
+RECT_PAIRS = (((4, 3), (4, 3)), ((3, 4), (3, 4)), ((2, 4, 3), (2, 4, 3)), ((3, 3), (3, 3)))
 VEC = (((4,),), ((2, 3),))
 MAT = (((3, 4),), ((4, 4),))
 
@@ -111,6 +112,13 @@ CASES = [
         (((3, 3),),),
         domains=lambda z: -well_conditioned(z),
         covers=["linalg.logabsdet"],
+    ),
+    Case(
+        "linalg.slogdet-complex",
+        lambda a, b: (*parts(L.slogdet(a + 1j * b).sign), L.slogdet(a + 1j * b).logabsdet),
+        (((3, 3), (3, 3)), ((2, 3, 3), (2, 3, 3)), ((1, 1), (1, 1))),
+        domains=[well_conditioned, lambda z: 0.3 * z],
+        covers=["linalg.slogdet_phase", "linalg.logabsdet"],
     ),
     Case("linalg.cholesky", L.cholesky, SQUARE, domains=spd, covers=["linalg.cholesky"]),
     Case(
@@ -163,6 +171,13 @@ CASES = [
         covers=["linalg.qr", "result_item"],
     ),
     Case(
+        "linalg.qr-complex",
+        lambda a, b: (*parts(L.qr(a + 1j * b).Q), *parts(L.qr(a + 1j * b).R)),
+        (((4, 3), (4, 3)), ((2, 3, 3), (2, 3, 3)), ((3, 1), (3, 1))),
+        domains=[well_conditioned, lambda z: 0.3 * z],
+        covers=["linalg.qr"],
+    ),
+    Case(
         "linalg.qr-Q",
         lambda a: L.qr(a).Q,
         (((4, 3),),),
@@ -205,6 +220,13 @@ CASES = [
         covers=["linalg.svdvals"],
     ),
     Case("linalg.pinv", L.pinv, RECT, domains=well_conditioned, covers=["linalg.pinv"]),
+    Case(
+        "linalg.pinv-complex",
+        lambda a, b: parts(L.pinv(a + 1j * b)),
+        RECT_PAIRS,
+        domains=[well_conditioned, lambda z: 0.3 * z],
+        covers=["linalg.pinv"],
+    ),
     Case(
         "linalg.matrix_power",
         lambda a: L.matrix_power(a, 3),
@@ -357,5 +379,152 @@ CASES = [
         np.linalg.matrix_transpose,
         (((2, 3, 4),),),
         covers=["transpose"],
+    ),
+]
+
+
+# ----- complex matrices and the general eigen-decomposition ------------------------------
+# Complex inputs are built inside the function from two real arguments (real and imaginary
+# parts); the outputs are real (parts, moduli) and do not depend on the phases LAPACK picks
+# for singular and eigenvectors: |v|^2, projectors v v^H, U @ Vh.
+def _small_skew(z: np.ndarray) -> np.ndarray:
+    """A small antisymmetric matrix: the imaginary part of a Hermitian one."""
+    return 0.2 * (z - _swap(z))
+
+
+def _projectors(v):
+    """Each column's projector v_k v_k^H, as real and imaginary parts (phase-free)."""
+    p = v[..., :, None, :] * tnp.conj(v)[..., None, :, :]
+    return tnp.real(p), tnp.imag(p)
+
+
+def _eigh_complex(a, b, UPLO="L"):
+    w, v = L.eigh(a + 1j * b, UPLO=UPLO)
+    return (w, tnp.abs(v) ** 2) + _projectors(v)
+
+
+def _svd_complex(a, b):
+    u, s, vh = L.svd(a + 1j * b, full_matrices=False)
+    uv = u @ vh
+    return s, tnp.abs(u) ** 2, tnp.abs(vh) ** 2, tnp.real(uv), tnp.imag(uv)
+
+
+def _eig_parts(a):
+    w, v = L.eig(a)
+    return (tnp.real(w), tnp.imag(w), tnp.abs(v) ** 2) + _projectors(v)
+
+
+def _eig_complex(a, b):
+    return _eig_parts(a + 1j * b)
+
+
+def separated_general(z: np.ndarray) -> np.ndarray:
+    """Non-symmetric, eigenvalues near 0, 2, 4, ... (real, far apart)."""
+    n = z.shape[-1]
+    return 0.3 * z + np.diag(2.0 * np.arange(n))
+
+
+def rotating(z: np.ndarray) -> np.ndarray:
+    """Non-symmetric with a complex pair near 1 +- 2i (and real ones near 4, 6, ...)."""
+    n = z.shape[-1]
+    if n < 2:
+        return separated_general(z)
+    base = np.diag(2.0 * np.arange(n) + 2.0)
+    base[:2, :2] = [[1.0, -2.0], [2.0, 1.0]]
+    return 0.3 * z + base
+
+
+def _small(z: np.ndarray) -> np.ndarray:
+    return 0.1 * z
+
+
+HERMITIAN = (((3, 3), (3, 3)), ((2, 3, 3), (2, 3, 3)), ((1, 1), (1, 1)))
+GENERAL = (((3, 3),), ((2, 3, 3),), ((1, 1),))
+
+CASES += [
+    Case(
+        "linalg.eigh-complex",
+        _eigh_complex,
+        HERMITIAN,
+        domains=[separated_eigenvalues, _small_skew],
+        covers=["linalg.eigh"],
+    ),
+    Case(
+        "linalg.eigh-complex-upper",
+        lambda a, b: _eigh_complex(a, b, UPLO="U"),
+        HERMITIAN[:1],
+        domains=[separated_eigenvalues, _small_skew],
+        covers=["linalg.eigh"],
+    ),
+    Case(
+        "linalg.eigvalsh-complex",
+        lambda a, b: (L.eigvalsh(a + 1j * b), L.eigvalsh(a + 1j * b, UPLO="U")),
+        HERMITIAN,
+        domains=[separated_eigenvalues, _small_skew],
+        covers=["linalg.eigvalsh"],
+    ),
+    Case(
+        "linalg.svd-complex",
+        _svd_complex,
+        RECT_PAIRS,
+        domains=[separated_singular_values, _small],
+        covers=["linalg.svd"],
+    ),
+    Case(
+        "linalg.svdvals-complex",
+        lambda a, b: L.svdvals(a + 1j * b),
+        RECT_PAIRS,
+        domains=[separated_singular_values, _small],
+        covers=["linalg.svdvals"],
+    ),
+    Case(
+        "linalg.norm-nuc-complex",
+        lambda a, b: (L.norm(a + 1j * b, "nuc"), L.norm(a + 1j * b, 2)),
+        RECT_PAIRS[:2],
+        domains=[separated_singular_values, _small],
+        covers=["linalg.svdvals"],
+    ),
+    Case("linalg.eig", _eig_parts, GENERAL, domains=separated_general, covers=["linalg.eig"]),
+    Case(
+        "linalg.eig-complex-pair",
+        _eig_parts,
+        (((3, 3),), ((2, 4, 4),)),
+        domains=rotating,
+        covers=["linalg.eig"],
+    ),
+    Case(
+        "linalg.eig-complex",
+        _eig_complex,
+        (((3, 3), (3, 3)), ((2, 3, 3), (2, 3, 3))),
+        domains=[rotating, _small],
+        covers=["linalg.eig"],
+    ),
+    Case(
+        "linalg.eig-eigenvalues-only",
+        lambda a: tnp.real(L.eig(a).eigenvalues * (1 - 2j)),
+        GENERAL,
+        domains=rotating,
+        covers=["linalg.eig"],
+    ),
+    Case(
+        "linalg.eigvals",
+        lambda a: (tnp.real(L.eigvals(a)), tnp.imag(L.eigvals(a))),
+        GENERAL + (((2, 4, 4),),),
+        domains=rotating,
+        covers=["linalg.eigvals"],
+    ),
+    Case(
+        "linalg.eigvals-complex",
+        lambda a, b: tnp.abs(L.eigvals(a + 1j * b)),
+        (((3, 3), (3, 3)),),
+        domains=[separated_general, _small],
+        covers=["linalg.eigvals"],
+    ),
+    Case(
+        "np.linalg.eig",
+        lambda a: tnp.real(np.linalg.eig(a)[0]) + tnp.imag(np.linalg.eigvals(a)),
+        (((3, 3),),),
+        domains=rotating,
+        covers=["linalg.eig", "linalg.eigvals"],
     ),
 ]

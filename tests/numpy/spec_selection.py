@@ -8,16 +8,7 @@ keep their imaginary parts either far from or exactly at zero for the same reaso
 import numpy as np
 
 import tapeflow.numpy as tnp
-from tests.numpy.spec import Case, real
-
-
-def _cplx(a, b):
-    return a + 1j * b
-
-
-def _parts(z):
-    """A complex result as two real arrays (the matrix differentiates real outputs)."""
-    return tnp.real(z), tnp.imag(z)
+from tests.numpy.spec import Case, complex_of, parts, real
 
 
 def with_nonfinite(z: np.ndarray) -> np.ndarray:
@@ -50,7 +41,7 @@ CASES = [
     ),
     Case(
         "select-complex",
-        lambda a, b: _parts(tnp.select([a > 0], [_cplx(a, b)], default=b * 1j)),
+        lambda a, b: parts(tnp.select([a > 0], [complex_of(a, b)], default=b * 1j)),
         (((3,), (3,)),),
         covers=["where"],
     ),
@@ -72,14 +63,14 @@ CASES = [
     ),
     Case(
         "nan_to_num-complex",
-        lambda a, b: _parts(tnp.nan_to_num(_cplx(a, b), posinf=5.0, neginf=-5.0)),
+        lambda a, b: parts(tnp.nan_to_num(complex_of(a, b), posinf=5.0, neginf=-5.0)),
         (((4,), (4,)),),
         domains=[with_nonfinite, lambda z: with_nonfinite(z)[::-1].copy()],
         covers=["where", "real", "imag"],
     ),
     Case(
         "real_if_close-complex-kept",
-        lambda a, b: _parts(tnp.real_if_close(_cplx(a, b))),
+        lambda a, b: parts(tnp.real_if_close(complex_of(a, b))),
         (((3,), (3,)),),
         covers=["real", "imag"],
     ),
@@ -98,7 +89,7 @@ CASES = [
     Case("np.polyval", np.polyval, (((3,), (2, 3)),), covers=["getitem"]),
     Case(
         "polyval-complex",
-        lambda a, b, x: _parts(tnp.polyval(_cplx(a, b), x * (1 - 1j))),
+        lambda a, b, x: parts(tnp.polyval(complex_of(a, b), x * (1 - 1j))),
         (((3,), (3,), (4,)),),
         covers=["getitem"],
     ),

@@ -5,7 +5,7 @@ import numpy as np
 import tapeflow.numpy as tnp
 from tapeflow.numpy.diagonals import diagonal_scatter
 from tapeflow.numpy.joining import unravel_pieces
-from tests.numpy.spec import Case
+from tests.numpy.spec import Case, complex_of, parts
 
 CASES = [
     Case("reshape", lambda x: tnp.reshape(x, (-1,)), (((2, 3),), ((2, 3, 4),)), covers=["reshape"]),
@@ -327,15 +327,6 @@ CASES += [
 ]
 
 
-def _cplx(a, b):
-    return a + 1j * b
-
-
-def _parts(z):
-    """A complex result as two real arrays (the matrix differentiates real outputs)."""
-    return tnp.real(z), tnp.imag(z)
-
-
 # append, rollaxis, row_stack, r_ and c_: compositions of concatenate, reshape, transpose.
 CASES += [
     Case(
@@ -349,7 +340,7 @@ CASES += [
     ),
     Case(
         "append-complex",
-        lambda a, b, c: _parts(tnp.append(_cplx(a, b), c * (1 - 2j))),
+        lambda a, b, c: parts(tnp.append(complex_of(a, b), c * (1 - 2j))),
         (((3,), (3,), (2,)),),
         covers=["concatenate"],
     ),
@@ -406,7 +397,7 @@ CASES += [
     ),
     Case(
         "r_-complex",
-        lambda a, b: _parts(tnp.r_[_cplx(a, b), 2.0, b]),
+        lambda a, b: parts(tnp.r_[complex_of(a, b), 2.0, b]),
         (((3,), (3,)),),
         covers=["concatenate"],
     ),

@@ -230,8 +230,6 @@ def test_unsupported_derivatives_raise_clearly() -> None:
     assert L.svd(wide).U.shape == (2, 2)  # plain values: numpy's full decomposition
     with pytest.raises(NotImplementedError, match="M >= N"):
         tp.grad(lambda a: tnp.sum(L.qr(a).R))(wide)
-    with pytest.raises(NotImplementedError, match="real matrices"):
-        tp.jvp(L.eigvalsh, (SPD.astype(complex),), (np.eye(3, dtype=complex),))
     with pytest.raises(np.linalg.LinAlgError):
         L.cholesky(wide)
     with pytest.raises(ValueError):
@@ -359,6 +357,87 @@ def test_plain_lists_are_accepted_like_numpy() -> None:
     ]
     for got, want in pairs:
         np.testing.assert_allclose(got, want)
+
+
+# ----- complex matrices and the general eigen-decomposition -------------------------------
+Z = RNG.standard_normal((3, 3)) + 1j * RNG.standard_normal((3, 3))
+HERM = Z @ Z.conj().T + np.eye(3)
+WIDE_Z = RNG.standard_normal((2, 3, 4)) + 1j * RNG.standard_normal((2, 3, 4))
+ROTATION = np.array([[1.0, -2.0, 0.3], [2.0, 1.0, 0.0], [0.1, 0.2, 4.0]])
+
+# (id, function of numpy's linalg namespace, argument): tnp.linalg on the plain argument
+# and np.linalg on the traced one must give numpy's values, dtypes and result types.
+SPECTRAL_VALUES = [
+    ("eig-real", lambda la, a: la.eig(a), A),
+    ("eig-real-complex-pair", lambda la, a: la.eig(a), ROTATION),
+    ("eig-complex", lambda la, a: la.eig(a), Z),
+    ("eig-stack", lambda la, a: la.eig(a), B[:, :3, :3]),
+    ("eigvals-real", lambda la, a: la.eigvals(a), ROTATION),
+    ("eigvals-complex", lambda la, a: la.eigvals(a), Z),
+    ("eigh-complex", lambda la, a: la.eigh(a), HERM),
+    ("eigh-complex-upper", lambda la, a: la.eigh(a, UPLO="U"), HERM),
+    ("eigvalsh-complex", lambda la, a: la.eigvalsh(a), HERM),
+    ("svd-complex", lambda la, a: la.svd(a, full_matrices=False), WIDE_Z),
+    ("svd-complex-values", lambda la, a: la.svd(a, compute_uv=False), WIDE_Z),
+    ("svdvals-complex", lambda la, a: la.svdvals(a), WIDE_Z),
+    ("norm-nuc-complex", lambda la, a: la.norm(a, "nuc", axis=(1, 2)), WIDE_Z),
+    ("norm-2-complex", lambda la, a: la.norm(a, 2, axis=(1, 2)), WIDE_Z),
+    ("norm--2-complex", lambda la, a: la.norm(a, -2, axis=(1, 2)), WIDE_Z),
+]
+
+
+@pytest.mark.parametrize("name,fun,a", SPECTRAL_VALUES, ids=[v[0] for v in SPECTRAL_VALUES])
+def test_spectral_values_match_numpy(name, fun, a) -> None:
+    want = fun(np.linalg, a)
+    for got in (fun(L, a), tp.vjp(lambda x: fun(np.linalg, x), a)[0]):
+        assert type(got) is type(want)
+        for g, w in zip(tp.tree_util.tree_leaves(got), tp.tree_util.tree_leaves(want), strict=True):
+            assert np.asarray(g).dtype == w.dtype
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+def test_complex_hermitian_gradients_ignore_the_unread_parts() -> None:
+    """eigh reads one triangle and the real part of the diagonal, as LAPACK does."""
+    t = HERM + np.triu(np.ones((3, 3)), 1) * (5 - 2j) + np.diag([0.5j, -1j, 2j])
+    g = tp.grad(lambda a: tnp.sum(L.eigvalsh(a) ** 2))(t)
+    assert np.all(np.triu(g, 1) == 0) and np.all(np.diag(g).imag == 0)
+    # For a Hermitian input the gradient of sum(w^2) = ||A||_F^2 is 2 A, read on the triangle:
+    # the diagonal once, each entry below it for itself and its mirror (2 conj(2 A) -> 4 A_ij
+    # as a cotangent of the entry's real and imaginary parts).
+    np.testing.assert_allclose(np.diag(g).real, 2 * np.diag(HERM).real)
+    np.testing.assert_allclose(np.tril(g, -1), np.tril(4 * HERM.conj(), -1))
+
+
+def test_eig_gradients_of_phase_free_quantities() -> None:
+    """d w_k / dA = u_k v_k^T / (u_k^T v_k) with u_k a left eigenvector (a closed form)."""
+    for a in (ROTATION, Z):
+        w, v = np.linalg.eig(a)
+        left = np.linalg.inv(v).T  # columns: left eigenvectors, u_k^T v_j = delta_kj
+        for k in range(3):
+            g = tp.grad(lambda x, k=k: tnp.real(L.eigvals(x)[k]))(a)
+            expected = np.outer(left[:, k], v[:, k])  # Re w_k's cotangent: conj-free pairing
+            np.testing.assert_allclose(g, expected.real if np.isrealobj(a) else expected)
+    # A matrix function through eig equals the one through numpy, and so do its derivatives
+    # (phase-free): V diag(exp(w)) V^-1 against the same built from eigh for a symmetric input.
+    sym = SPD / 10
+
+    def through_eig(x):
+        w, v = L.eig(x)
+        return tnp.real((v * tnp.exp(w)) @ L.inv(v))
+
+    def through_eigh(x):
+        w, v = L.eigh(x)
+        return (v * tnp.exp(w)) @ v.T
+
+    np.testing.assert_allclose(through_eig(sym), through_eigh(sym), rtol=1e-10)
+    direction = np.triu(RNG.standard_normal((3, 3)))
+    direction = direction + np.triu(direction, 1).T  # symmetric: both read the same matrix
+    np.testing.assert_allclose(
+        tp.jvp(through_eig, (sym,), (direction,))[1],
+        tp.jvp(through_eigh, (sym,), (direction,))[1],
+        rtol=1e-8,
+        atol=1e-10,
+    )
 
 
 # lstsq read the rank with int(), which tp.vmap and tp.jit refuse.

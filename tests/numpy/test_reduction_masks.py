@@ -103,6 +103,9 @@ def test_vmap_matches_a_loop_with_a_shared_and_a_batched_mask(np_fun, kwargs, x)
         (lambda x: np.min(x, where=MASK), ValueError, "'minimum' does not have an identity"),
         (lambda x: tnp.sum(x, where=MASK[:, :2]), ValueError, "does not broadcast"),
         (lambda x: tnp.mean(x, where=MASK.astype(int)), TypeError, "boolean mask"),
+        # numpy's own functions read None as a mask that selects nothing: refused
+        (lambda x: np.sum(x, where=None), TypeError, r"where=None\): numpy reads None"),
+        (lambda x: np.add.reduce(x, where=None), TypeError, r"where=None\): numpy reads None"),
     ],
 )
 def test_bad_masks_raise_like_numpy(call, error, match):
@@ -121,3 +124,24 @@ def test_ufunc_reduce_takes_where_and_initial():
     f = lambda x: np.maximum.reduce(x, axis=1, where=MASK, initial=-5.0)  # noqa: E731
     np.testing.assert_allclose(tp.jit(f)(X), f(X))
     tp.check_grads(lambda x: np.add.reduce(x, axis=0, where=MASK), (X,), modes=("rev", "fwd"))
+
+
+JAX_NO_MASK = ["sum", "mean", "prod", "max", "min", "var", "std", "nansum", "nanmean", "nanmax"]
+
+
+@pytest.mark.parametrize("name", JAX_NO_MASK)
+def test_jax_where_none_selects_every_entry(name):
+    # jax.numpy's reductions default to where=None; tapeflow.numpy reads it the same way.
+    f = getattr(tnp, name)
+    np.testing.assert_allclose(f(X, axis=1, where=None), getattr(np, name)(X, axis=1))
+    tp.check_grads(lambda x: f(x, axis=0, where=None), (X,), modes=("rev", "fwd"))
+
+
+@pytest.mark.parametrize("name", ["all", "any"])
+def test_jax_where_none_selects_every_entry_of_boolean_reductions(name):
+    # numpy reads where=None as a mask that selects nothing (all() would be True).
+    b = X > 0
+    f = getattr(tnp, name)
+    np.testing.assert_array_equal(f(b, axis=1, where=None), getattr(np, name)(b, axis=1))
+    jitted = tp.jit(lambda x: f(x > 0, axis=0, where=None))
+    np.testing.assert_array_equal(jitted(X), getattr(np, name)(b, axis=0))

@@ -3,16 +3,18 @@
 Every function takes stacks of matrices (``(..., M, N)``) as numpy does.
 Primitives (each with a VJP and a JVP written with tapeflow operations, so
 derivatives of any order work): ``inv``, ``solve``, ``det``, the log-|det|
-of ``slogdet``, ``cholesky``, ``eigh``, ``qr``, ``svd``, the singular values
-alone, and ``pinv``. ``norm``, ``matrix_power``, ``multi_dot`` and
-``lstsq`` are compositions of those and of the products.
+of ``slogdet``, ``cholesky``, ``eigh``, ``eig``, ``qr``, ``svd``, the
+eigenvalues alone (``eigvalsh``, ``eigvals``), the singular values alone,
+and ``pinv``. ``norm``, ``matrix_power``, ``multi_dot`` and ``lstsq`` are
+compositions of those and of the products.
 
-The primitives and their rules are in :mod:`~tapeflow.numpy.linalg.primitives`, what
-they compute in :mod:`~tapeflow.numpy.linalg.kernels`, and the compositions in
+The primitives and their rules are in :mod:`~tapeflow.numpy.linalg.primitives` (the
+general eigen-decomposition in :mod:`~tapeflow.numpy.linalg.eigen`), what they compute
+in :mod:`~tapeflow.numpy.linalg.kernels`, and the compositions in
 :mod:`~tapeflow.numpy.linalg.functions`.
-Multi-output functions (``eigh``, ``qr``, ``svd``, ``slogdet``) return
-numpy's own named tuples (``EighResult``, ``QRResult``, ``SVDResult``,
-``SlogdetResult``), which are pytrees.
+Multi-output functions (``eig``, ``eigh``, ``qr``, ``svd``, ``slogdet``) return
+numpy's own named tuples (``EigResult``, ``EighResult``, ``QRResult``,
+``SVDResult``, ``SlogdetResult``), which are pytrees.
 
 Conventions and limits (the derivative is only defined where the function is smooth):
 
@@ -22,12 +24,23 @@ Conventions and limits (the derivative is only defined where the function is smo
 * ``eigh``: eigenvector derivatives need distinct eigenvalues. With repeated
   eigenvalues the eigenvectors are not unique and their derivative is
   infinite/NaN; the eigenvalues alone (``eigvalsh``, or only ``w`` used)
-  remain differentiable.
+  remain differentiable. Complex Hermitian matrices too (LAPACK takes the
+  imaginary parts of their diagonal to be zero, and so do the derivatives).
 * ``svd``: needs ``full_matrices=False`` (or a square input) for traced
   values, and distinct nonzero singular values for the derivative of ``U``
   and ``Vh``; singular values alone (``svd(a, compute_uv=False)``,
   ``svdvals``, the ``'nuc'`` and 2-norms) only need them distinct from
-  each other where a tie would make the result non-smooth.
+  each other where a tie would make the result non-smooth. Real and complex
+  matrices.
+* ``eig``/``eigvals``: distinct eigenvalues; like numpy, real arrays for a real
+  matrix whose eigenvalues are all real, complex ones otherwise.
+* Phases of singular and eigenvectors (complex matrices; signs for real ones): a
+  vector is fixed only up to a factor of modulus one, which LAPACK picks by its
+  own rule. Derivatives are those of vectors whose phases do not turn (``eigh``
+  and ``eig``: ``v_k^H dv_k = 0``; ``svd``: ``V``'s phases kept, ``U``'s moved
+  with the pair), so they are exact for every quantity that does not depend on
+  the phases (``|v|``, ``v v^H``, ``U @ Vh``, ``V f(w) V^-1``) and follow
+  tapeflow's gauge, not LAPACK's rule, for one that does.
 * ``qr``: reduced mode, ``M >= N`` and full column rank.
 * ``det``/``slogdet``/``inv``/``solve``: nonsingular matrices.
 * ``pinv`` and ``lstsq``: constant (full) rank near the point.
@@ -38,6 +51,7 @@ Conventions and limits (the derivative is only defined where the function is smo
 import numpy as np
 
 from tapeflow.numpy.declare import register_numpy
+from tapeflow.numpy.linalg.eigen import eig, eigvals
 from tapeflow.numpy.linalg.functions import (
     cond,
     cross,
@@ -59,6 +73,7 @@ from tapeflow.numpy.linalg.functions import (
 )
 from tapeflow.numpy.linalg.kernels import (
     EighResult,
+    EigResult,
     LinAlgError,
     QRResult,
     SlogdetResult,
@@ -87,6 +102,8 @@ __all__ = [
     "cholesky",
     "eigh",
     "eigvalsh",
+    "eig",
+    "eigvals",
     "qr",
     "svd",
     "svdvals",
@@ -109,6 +126,7 @@ __all__ = [
     "cross",
     "tensordot",
     "matmul",
+    "EigResult",
     "EighResult",
     "QRResult",
     "SlogdetResult",
@@ -124,6 +142,8 @@ for _np_fun, _impl in (
     (np.linalg.cholesky, cholesky),
     (np.linalg.eigh, eigh),
     (np.linalg.eigvalsh, eigvalsh),
+    (np.linalg.eig, eig),
+    (np.linalg.eigvals, eigvals),
     (np.linalg.qr, qr),
     (np.linalg.svd, svd),
     (np.linalg.svdvals, svdvals),

@@ -17,8 +17,8 @@ from tapeflow.numpy.linalg.kernels import LinAlgError, square_check
 from tapeflow.numpy.linalg.matrices import col, mm, row, swap_last
 from tapeflow.numpy.linalg.primitives import inv, matrix_rank, pinv, solve, svdvals
 from tapeflow.numpy.meta import as_operand, dtype_of, shape_of
+from tapeflow.numpy.products import cast_operands, dot
 from tapeflow.numpy.products import cross as _cross
-from tapeflow.numpy.products import dot
 from tapeflow.numpy.products import outer as _outer
 from tapeflow.numpy.products import tensordot as _tensordot
 from tapeflow.numpy.reductions import max as _max
@@ -215,10 +215,11 @@ def _chain_order(dims: list[int]) -> list[list[int]]:
     return split
 
 
-def multi_dot(arrays: Any, *, out: Any = None) -> Any:
+def multi_dot(arrays: Any, *, out: Any = None, precision: Any = None) -> Any:
     """Product of two or more matrices in the cheapest order (numpy.linalg.multi_dot).
 
     The first array may be 1-d (a row vector) and the last 1-d (a column vector).
+    ``precision`` is JAX's (see :func:`tapeflow.numpy.products.cast_operands`).
     """
     if out is not None:
         raise TypeError("multi_dot(..., out=...) would write in place; assign the result instead")
@@ -333,9 +334,17 @@ def tensorsolve(a: Any, b: Any, axes: Any = None) -> Any:
     return reshape(x, x_shape)
 
 
-def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
+def vecdot(
+    x1: Any,
+    x2: Any,
+    /,
+    *,
+    axis: int = -1,
+    precision: Any = None,
+    preferred_element_type: Any = None,
+) -> Any:
     """Dot products of vectors along ``axis``, conjugating ``x1`` (numpy.linalg.vecdot)."""
-    x1, x2 = as_operand(x1), as_operand(x2)
+    x1, x2 = cast_operands((as_operand(x1), as_operand(x2)), preferred_element_type)
     if np.issubdtype(dtype_of(x1), np.complexfloating):
         x1 = conj(x1)
     return _sum(x1 * x2, axis=axis)
@@ -370,11 +379,22 @@ def cross(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
     return _cross(x1, x2, axis=axis)
 
 
-def tensordot(x1: Any, x2: Any, /, *, axes: Any = 2) -> Any:
+def tensordot(
+    x1: Any,
+    x2: Any,
+    /,
+    *,
+    axes: Any = 2,
+    precision: Any = None,
+    preferred_element_type: Any = None,
+) -> Any:
     """numpy.linalg.tensordot (keyword ``axes``), see :func:`tapeflow.numpy.tensordot`."""
-    return _tensordot(x1, x2, axes=axes)
+    return _tensordot(x1, x2, axes=axes, preferred_element_type=preferred_element_type)
 
 
-def matmul(x1: Any, x2: Any, /) -> Any:
-    """numpy.linalg.matmul, the same as ``x1 @ x2``."""
-    return mm(x1, x2)
+def matmul(
+    x1: Any, x2: Any, /, *, precision: Any = None, preferred_element_type: Any = None
+) -> Any:
+    """numpy.linalg.matmul, the same as ``x1 @ x2`` (``precision`` and
+    ``preferred_element_type`` are JAX's, see :func:`tapeflow.numpy.products.cast_operands`)."""
+    return mm(*cast_operands((x1, x2), preferred_element_type))

@@ -11,18 +11,19 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tapeflow.numpy.meta import dtype_of, shape_of
+from tapeflow.numpy.meta import shape_of
 
 __all__ = [
+    "EigResult",
     "EighResult",
     "QRResult",
     "SlogdetResult",
     "SVDResult",
     "LinAlgError",
-    "real_only",
     "square_check",
     "np_slogdet_sign",
     "np_logabsdet",
+    "np_eig",
     "np_eigh",
     "np_qr",
     "np_svd",
@@ -30,8 +31,12 @@ __all__ = [
 ]
 
 try:  # numpy >= 2.0 exposes its result types here; share them so isinstance works.
-    from numpy.linalg._linalg import EighResult, QRResult, SlogdetResult, SVDResult
+    from numpy.linalg._linalg import EighResult, EigResult, QRResult, SlogdetResult, SVDResult
 except ImportError:  # pragma: no cover - older numpy
+
+    class EigResult(NamedTuple):  # type: ignore[no-redef]
+        eigenvalues: Any
+        eigenvectors: Any
 
     class EighResult(NamedTuple):  # type: ignore[no-redef]
         eigenvalues: Any
@@ -63,6 +68,11 @@ def np_logabsdet(a: Any) -> Any:
     return np.linalg.slogdet(a)[1]
 
 
+def np_eig(a: Any) -> tuple[Any, Any]:
+    w, v = np.linalg.eig(a)
+    return (w, v)
+
+
 def np_eigh(a: Any, UPLO: str = "L") -> tuple[Any, Any]:
     w, v = np.linalg.eigh(a, UPLO=UPLO)  # type: ignore[call-overload]
     return (w, v)
@@ -83,15 +93,6 @@ def np_svdvals(a: Any) -> Any:
 
 
 # ----- inputs the rules cover ----------------------------------------------------------
-def real_only(a: Any, name: str) -> None:
-    """Derivative rules below use transposes: right for real matrices (and for the
-    holomorphic inv/solve/det), wrong for complex Hermitian problems, so refuse those."""
-    if np.issubdtype(dtype_of(a), np.complexfloating):
-        raise NotImplementedError(
-            f"tapeflow differentiates {name} for real matrices only, got dtype {dtype_of(a)}"
-        )
-
-
 def square_check(a: Any, name: str) -> None:
     s = shape_of(a)
     if len(s) < 2 or s[-1] != s[-2]:

@@ -1,7 +1,9 @@
 """Matrix helpers the linear-algebra rules are written with (tapeflow operations).
 
 Every function takes stacks of matrices (``(..., M, N)``) or vectors, traced or not,
-so the rules built on them can be differentiated again.
+so the rules built on them can be differentiated again. Complex matrices are welcome:
+``adjoint`` and ``conj_of`` conjugate them and leave real ones as they are (no extra
+operation on the real path).
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from tapeflow.numpy.meta import dtype_of, shape_of
+from tapeflow.numpy.elementwise import conj, real
+from tapeflow.numpy.meta import dtype_of, is_complex, shape_of
 from tapeflow.numpy.products import einsum, matmul
 from tapeflow.numpy.shape import reshape, swapaxes
 
 __all__ = [
     "swap_last",
+    "conj_of",
+    "adjoint",
     "mm",
     "col",
     "row",
@@ -34,6 +39,16 @@ __all__ = [
 def swap_last(x: Any) -> Any:
     """Transpose the last two axes."""
     return swapaxes(x, -1, -2)
+
+
+def conj_of(x: Any) -> Any:
+    """The complex conjugate; a real ``x`` itself."""
+    return conj(x) if is_complex(x) else x
+
+
+def adjoint(x: Any) -> Any:
+    """The conjugate transpose of the last two axes (the transpose for real ``x``)."""
+    return swap_last(conj_of(x))
 
 
 def mm(a: Any, b: Any) -> Any:
@@ -78,23 +93,25 @@ def scalar_to_matrix(x: Any) -> Any:
     return reshape(x, tuple(shape_of(x)) + (1, 1))
 
 
+def _real_diagonal(x: Any) -> Any:
+    """The diagonal of ``x`` as a matrix, its real part for complex ``x``."""
+    d = real(x) if is_complex(x) else x
+    return d * eye_like(shape_of(x)[-1], d)
+
+
 def read_triangle(t: Any, lower: bool) -> Any:
-    """The symmetric matrix numpy actually sees when it reads one triangle of ``t``."""
-    n = shape_of(t)[-1]
-    strict = strict_lower(n, t)
-    if not lower:
-        strict = strict.T
-    part = t * strict
-    return part + swap_last(part) + t * eye_like(n, t)
+    """The symmetric (Hermitian) matrix numpy actually sees when it reads one triangle of
+    ``t``: LAPACK takes the imaginary parts of a complex diagonal to be zero."""
+    strict = strict_lower(shape_of(t)[-1], t)
+    part = t * (strict if lower else strict.T)
+    return part + adjoint(part) + _real_diagonal(t)
 
 
 def triangle_adjoint(g: Any, lower: bool) -> Any:
-    """Transpose of :func:`read_triangle`: the gradient lands on the triangle read."""
-    n = shape_of(g)[-1]
-    strict = strict_lower(n, g)
-    if not lower:
-        strict = strict.T
-    return (g + swap_last(g)) * strict + g * eye_like(n, g)
+    """Transpose of :func:`read_triangle`: the gradient lands on the triangle read (for
+    complex matrices, the transpose under tapeflow's pairing ``Re sum(g * t)``)."""
+    strict = strict_lower(shape_of(g)[-1], g)
+    return (g + adjoint(g)) * (strict if lower else strict.T) + _real_diagonal(g)
 
 
 def gap_inverse(w: Any) -> Any:

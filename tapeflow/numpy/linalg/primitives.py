@@ -27,7 +27,8 @@ from tapeflow.core.primitive import (
     primitive,
 )
 from tapeflow.core.tracer import Tracer
-from tapeflow.numpy.elementwise import conj, real
+from tapeflow.numpy.declare import array_arguments
+from tapeflow.numpy.elementwise import conj, imag, real
 from tapeflow.numpy.fitting import unbroadcast
 from tapeflow.numpy.items import items
 from tapeflow.numpy.linalg.kernels import (
@@ -41,11 +42,12 @@ from tapeflow.numpy.linalg.kernels import (
     np_slogdet_sign,
     np_svd,
     np_svdvals,
-    real_only,
     square_check,
 )
 from tapeflow.numpy.linalg.matrices import (
+    adjoint,
     col,
+    conj_of,
     diag_embed,
     diag_part,
     eye_like,
@@ -59,7 +61,7 @@ from tapeflow.numpy.linalg.matrices import (
     trace_of,
     triangle_adjoint,
 )
-from tapeflow.numpy.meta import dtype_of, shape_of
+from tapeflow.numpy.meta import dtype_of, is_complex, shape_of
 from tapeflow.numpy.products import einsum
 from tapeflow.numpy.shape import broadcast_to, reshape, transpose
 
@@ -96,6 +98,7 @@ def inv(a: Any) -> Any:
 
 
 _solve = primitive(np.linalg.solve, name="linalg.solve")
+array_arguments(_solve, every=True)
 
 
 def _solve_vec(a: Any, v: Any) -> Any:
@@ -169,35 +172,43 @@ def det(a: Any) -> Any:
 
 
 _slogdet_sign = primitive(np_slogdet_sign, name="linalg.slogdet_sign")
-nondifferentiable(_slogdet_sign)
+nondifferentiable(_slogdet_sign)  # real matrices: -1, 0 or 1, piecewise constant
+
+# Complex matrices: the sign is det / |det|, a point on the unit circle that turns with
+# the matrix, d sign = sign * i Im(tr(A^-1 dA)).
+_slogdet_phase = primitive(np_slogdet_sign, name="linalg.slogdet_phase")
+defjvp(_slogdet_phase, lambda t, ans, a: ans * (1j * imag(trace_of(_solve(a, t)))))
+defvjp(
+    _slogdet_phase,
+    lambda ans, a: lambda g: scalar_to_matrix(1j * imag(g * ans)) * swap_last(_inv(a)),
+)
 _logabsdet = primitive(np_logabsdet, name="linalg.logabsdet")
 
 
-def _logabsdet_vjp(ans: Any, a: Any) -> Any:
-    real_only(a, "slogdet")
-    return lambda g: scalar_to_matrix(g) * swap_last(_inv(a))
-
-
 def _logabsdet_jvp(t: Any, ans: Any, a: Any) -> Any:
-    real_only(a, "slogdet")
-    return trace_of(_solve(a, t))
+    # d log|det A| = Re tr(A^-1 dA); the trace is real for a real matrix
+    d = trace_of(_solve(a, t))
+    return real(d) if is_complex(d) else d
 
 
-defvjp(_logabsdet, _logabsdet_vjp)
+# The transpose of Re tr(A^-1 dA) is inv(A)^T for real and complex matrices alike.
+defvjp(_logabsdet, lambda ans, a: lambda g: scalar_to_matrix(g) * swap_last(_inv(a)))
 defjvp(_logabsdet, _logabsdet_jvp)
 
 
 def slogdet(a: Any) -> Any:
     """Sign and log of the absolute determinant (numpy.linalg.slogdet), as ``SlogdetResult``.
 
-    ``logabsdet`` is differentiable (gradient ``inv(a).T``); ``sign`` is
-    piecewise constant and carries no gradient.
+    ``logabsdet`` is differentiable (gradient ``inv(a).T``). The ``sign`` of a real
+    matrix is piecewise constant and carries no gradient; that of a complex matrix,
+    ``det / |det|``, is differentiable.
 
     Example:
         >>> slogdet(np.diag([-2.0, 3.0])).sign
         np.float64(-1.0)
     """
-    return SlogdetResult(_slogdet_sign(a), _logabsdet(a))
+    sign = _slogdet_phase(a) if is_complex(a) else _slogdet_sign(a)
+    return SlogdetResult(sign, _logabsdet(a))
 
 
 # ----- cholesky -------------------------------------------------------------------
@@ -285,7 +296,6 @@ _eigh = primitive(np_eigh, name="linalg.eigh")
 
 
 def _eigh_vjp(ans: Any, a: Any, UPLO: str = "L") -> Any:
-    real_only(a, "eigh")
     w, v = items(ans, 2)
 
     def vjp(g: Any) -> Any:
@@ -296,16 +306,19 @@ def _eigh_vjp(ans: Any, a: Any, UPLO: str = "L") -> Any:
         if gv is not None:
             part = gap_inverse(w) * mm(swap_last(v), gv)
             inner = part if inner is None else inner + part
-        return triangle_adjoint(mm(mm(v, inner), swap_last(v)), lower=UPLO.upper() == "L")
+        # cotangent of the Hermitian matrix read: conj(V) inner V^T (V inner V^T if real)
+        full = mm(mm(conj_of(v), inner), swap_last(v))
+        return triangle_adjoint(full, lower=UPLO.upper() == "L")
 
     return vjp
 
 
 def _eigh_jvp(t: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
-    real_only(a, "eigh")
     w, v = items(ans, 2)
-    m = mm(mm(swap_last(v), read_triangle(t, lower=UPLO.upper() == "L")), v)
-    return (diag_part(m), mm(v, gap_inverse(w) * m))
+    m = mm(mm(adjoint(v), read_triangle(t, lower=UPLO.upper() == "L")), v)
+    dw = diag_part(m)
+    # (eigenvector phases: the derivative keeps each v_k^H dv_k at 0, see the module notes)
+    return (real(dw) if is_complex(dw) else dw, mm(v, gap_inverse(w) * m))
 
 
 defvjp(_eigh, _eigh_vjp)
@@ -335,19 +348,17 @@ _eigvalsh = primitive(np.linalg.eigvalsh, name="linalg.eigvalsh")
 
 
 def _eigvalsh_vjp(ans: Any, a: Any, UPLO: str = "L") -> Any:
-    real_only(a, "eigvalsh")
-
     def vjp(g: Any) -> Any:
         _, v = items(_eigh(a, UPLO=UPLO), 2)
-        return triangle_adjoint(mm(v * row(g), swap_last(v)), lower=UPLO == "L")
+        return triangle_adjoint(mm(conj_of(v) * row(g), swap_last(v)), lower=UPLO == "L")
 
     return vjp
 
 
 def _eigvalsh_jvp(t: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
-    real_only(a, "eigvalsh")
     _, v = items(_eigh(a, UPLO=UPLO), 2)
-    return einsum("...ik,...ij,...jk->...k", v, read_triangle(t, lower=UPLO == "L"), v)
+    dw = einsum("...ik,...ij,...jk->...k", conj_of(v), read_triangle(t, lower=UPLO == "L"), v)
+    return real(dw) if is_complex(dw) else dw
 
 
 defvjp(_eigvalsh, _eigvalsh_vjp)
@@ -371,7 +382,6 @@ _qr = primitive(np_qr, name="linalg.qr")
 
 
 def _qr_shape_check(a: Any) -> None:
-    real_only(a, "qr")
     m, n = shape_of(a)[-2:]
     if m < n:
         raise NotImplementedError(
@@ -379,10 +389,18 @@ def _qr_shape_check(a: Any) -> None:
         )
 
 
+# LAPACK's R has a real diagonal (also for complex matrices), which fixes each column of Q
+# up to a sign; the rules keep it real. With C = Q^H dA R^-1, dR = (C - W) R and
+# dQ = dA R^-1 - Q (C - W), where W = L - L^H + i Im diag(C) is skew-Hermitian (L: the
+# strictly lower part of C), so that C - W is upper triangular with a real diagonal.
+
+
 def _copy_lower_to_upper(m: Any) -> Any:
+    """The Hermitian matrix with ``m``'s strictly lower part and real diagonal."""
     n = shape_of(m)[-1]
     lower = m * strict_lower(n, m)
-    return lower + swap_last(lower) + m * eye_like(n, m)
+    diagonal = m * eye_like(n, m)
+    return lower + adjoint(lower) + (real(diagonal) if is_complex(m) else diagonal)
 
 
 def _qr_vjp(ans: Any, a: Any) -> Any:
@@ -397,7 +415,8 @@ def _qr_vjp(ans: Any, a: Any) -> Any:
         if gq is not None:
             part = mm(swap_last(gq), q)
             m = -part if m is None else m - part
-        b = mm(q, _copy_lower_to_upper(m))
+        # conj(Q) conj(sym(M)): the cotangent pairs with dA without conjugation
+        b = mm(conj_of(q), conj_of(_copy_lower_to_upper(m)))
         if gq is not None:
             b = b + gq
         return swap_last(_solve(r, swap_last(b)))  # B R^-T
@@ -409,10 +428,12 @@ def _qr_jvp(t: Any, ans: Any, a: Any) -> Any:
     _qr_shape_check(a)
     q, r = items(ans, 2)
     t_rinv = swap_last(_solve(swap_last(r), swap_last(t)))  # dA R^-1
-    c = mm(swap_last(q), t_rinv)
+    c = mm(adjoint(q), t_rinv)
     n = shape_of(c)[-1]
     low = c * strict_lower(n, c)
-    upper = c - low + swap_last(low)  # C - Omega, upper triangular
+    upper = c - low + adjoint(low)  # C - W, upper triangular
+    if is_complex(c):
+        upper = upper - 1j * imag(c * eye_like(n, c))  # ... with a real diagonal
     return (t_rinv - mm(q, upper), mm(upper, r))
 
 
@@ -441,55 +462,64 @@ _svd = primitive(np_svd, name="linalg.svd")
 
 
 def _svd_vjp(ans: Any, a: Any) -> Any:
-    real_only(a, "svd")
     u, s, vh = items(ans, 3)
     m, n = shape_of(a)[-2:]
     k = min(m, n)
+    complex_input = is_complex(a)
 
     def vjp(g: Any) -> Any:
+        # The transpose of _svd_jvp below (under the pairing Re sum(g * t)); for real
+        # matrices the conjugations vanish and the phase term is absent.
         gu, gs, gvh = g
         core = None if gs is None else diag_embed(gs)
         extra = None
         if gu is not None or gvh is not None:
             f = gap_inverse(s * s)
         if gu is not None:
-            j = mm(swap_last(u), gu)
-            part = f * (j - swap_last(j)) * row(s)
+            j = mm(swap_last(u), gu)  # U^T gU
+            part = f * (j - adjoint(j)) * row(s)
+            if complex_input:  # the phase of U's columns, which the JVP moves with dA
+                part = part + diag_embed(1j * imag(diag_part(j)) / s)
             core = part if core is None else core + part
             if m > k:  # the part of gU orthogonal to U
-                extra = mm((gu - mm(u, j)) / row(s), vh)
+                extra = mm((gu - mm(conj_of(u), j)) / row(s), conj_of(vh))
         if gvh is not None:
-            gv = swap_last(gvh)
-            j = mm(vh, gv)  # V^T gV
-            part = col(s) * (f * (j - swap_last(j)))
+            j = mm(conj_of(vh), adjoint(gvh))  # V^T gV, where gV = gVh^H
+            part = col(s) * (f * (j - adjoint(j)))
             core = part if core is None else core + part
             if n > k:  # the part of gV orthogonal to V
-                ortho = mm(u, (gvh - mm(swap_last(j), vh)) / col(s))
+                ortho = gvh - mm(mm(gvh, swap_last(vh)), conj_of(vh))
+                ortho = mm(conj_of(u), ortho / col(s))
                 extra = ortho if extra is None else extra + ortho
-        out = mm(mm(u, core), vh)
+        out = mm(mm(conj_of(u), core), conj_of(vh))
         return out if extra is None else out + extra
 
     return vjp
 
 
 def _svd_jvp(t: Any, ans: Any, a: Any) -> Any:
-    real_only(a, "svd")
     u, s, vh = items(ans, 3)
     m, n = shape_of(a)[-2:]
     k = min(m, n)
-    v = swap_last(vh)
-    dp = mm(mm(swap_last(u), t), v)
+    v = adjoint(vh)
+    dp = mm(mm(adjoint(u), t), v)
     ds = diag_part(dp)
     f = gap_inverse(s * s)
-    du = mm(u, f * (dp * row(s) + col(s) * swap_last(dp)))
-    dv = mm(v, f * (col(s) * dp + swap_last(dp) * row(s)))
+    inner_u = f * (dp * row(s) + col(s) * adjoint(dp))
+    if is_complex(dp):
+        # Each singular pair is fixed only up to a common phase: the derivative keeps V's
+        # phases (diag(V^H dV) = 0) and moves U's by i Im(dP_kk) / s_k.
+        inner_u = inner_u + diag_embed(1j * imag(ds) / s)
+        ds = real(ds)
+    du = mm(u, inner_u)
+    dv = mm(v, f * (col(s) * dp + adjoint(dp) * row(s)))
     if m > k:
         tv = mm(t, v)
-        du = du + (tv - mm(u, mm(swap_last(u), tv))) / row(s)
+        du = du + (tv - mm(u, mm(adjoint(u), tv))) / row(s)
     if n > k:
-        tu = mm(swap_last(t), u)
+        tu = mm(adjoint(t), u)
         dv = dv + (tu - mm(v, mm(vh, tu))) / row(s)
-    return (du, ds, swap_last(dv))
+    return (du, ds, adjoint(dv))
 
 
 defvjp(_svd, _svd_vjp)
@@ -500,19 +530,17 @@ _svdvals = primitive(np_svdvals, name="linalg.svdvals")
 
 
 def _svdvals_vjp(ans: Any, a: Any) -> Any:
-    real_only(a, "svd")
-
     def vjp(g: Any) -> Any:
         u, _, vh = items(_svd(a), 3)
-        return mm(u * row(g), vh)
+        return mm(conj_of(u) * row(g), conj_of(vh))
 
     return vjp
 
 
 def _svdvals_jvp(t: Any, ans: Any, a: Any) -> Any:
-    real_only(a, "svd")
     u, _, vh = items(_svd(a), 3)
-    return einsum("...ik,...ij,...kj->...k", u, t, vh)
+    ds = einsum("...ik,...ij,...kj->...k", conj_of(u), t, conj_of(vh))
+    return real(ds) if is_complex(ds) else ds
 
 
 defvjp(_svdvals, _svdvals_vjp)
@@ -558,25 +586,26 @@ def svdvals(x: Any) -> Any:
 _pinv = primitive(np.linalg.pinv, name="linalg.pinv")
 
 
+# The constant-rank derivative, dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P
+# (conjugate transposes: for real matrices, transposes).
 def _pinv_vjp(ans: Any, a: Any, **kwargs: Any) -> Any:
-    real_only(a, "pinv")
     p = ans
 
     def vjp(g: Any) -> Any:
-        pt, gt = swap_last(p), swap_last(g)
-        y = mm(mm(gt, p), pt)  # (I - A P) G^T P P^T
-        z = mm(mm(pt, p), gt)  # P^T P G^T (I - P A)
-        return -mm(mm(pt, g), pt) + (y - mm(a, mm(p, y))) + (z - mm(mm(z, p), a))
+        pt, ph, gt = swap_last(p), adjoint(p), swap_last(g)
+        y = mm(mm(gt, p), ph)  # (I - A P) G^T P P^H
+        z = mm(mm(ph, p), gt)  # P^H P G^T (I - P A)
+        # the dA^H terms pair with the tangent through a conjugation
+        return -mm(mm(pt, g), pt) + conj_of(y - mm(a, mm(p, y))) + conj_of(z - mm(mm(z, p), a))
 
     return vjp
 
 
 def _pinv_jvp(t: Any, ans: Any, a: Any, **kwargs: Any) -> Any:
-    real_only(a, "pinv")
     p = ans
-    pt, tt = swap_last(p), swap_last(t)
-    w = mm(mm(p, pt), tt)  # P P^T dA^T (I - A P)
-    z = mm(mm(tt, pt), p)  # (I - P A) dA^T P^T P
+    ph, th = adjoint(p), adjoint(t)
+    w = mm(mm(p, ph), th)  # P P^H dA^H (I - A P)
+    z = mm(mm(th, ph), p)  # (I - P A) dA^H P^H P
     return -mm(mm(p, t), p) + (w - mm(mm(w, a), p)) + (z - mm(p, mm(a, z)))
 
 
@@ -643,7 +672,8 @@ def _solve_batch(args: Any, dims: Any) -> Any:
 
 
 for _fun, _outputs in (
-    (_inv, 1), (_det, 1), (_slogdet_sign, 1), (_logabsdet, 1), (_cholesky, 1), (_eigh, 2),
+    (_inv, 1), (_det, 1), (_slogdet_sign, 1), (_slogdet_phase, 1), (_logabsdet, 1),
+    (_cholesky, 1), (_eigh, 2),
     (_eigvalsh, 1), (_qr, 2), (_svd, 3), (_svdvals, 1), (_pinv, 1), (matrix_rank, 1),
 ):  # fmt: skip
     defbatch(_fun, _stacked_rule(_fun, _outputs))
