@@ -623,12 +623,10 @@ def _draw_fft(draw: Any, cur: tuple[int, ...], kind: str) -> Any:
 
 def _draw_linalg(draw: Any, cur: tuple[int, ...], kind: str, operand: Any, okind: Any) -> Any:
     names = ["solve", "norm-last"]
-    if len(cur) in (1, 2) and cur[0] >= 2 and kind == "r":
-        names.append("lstsq")  # (tapeflow differentiates pinv of real matrices only)
+    if len(cur) in (1, 2) and cur[0] >= 2:
+        names.append("lstsq")
     if len(cur) >= 2 and cur[-1] == cur[-2]:
-        names += ["inv", "det", "cholesky"]
-        if kind == "r":  # (tapeflow differentiates these for real matrices only)
-            names += ["slogdet", "eigvalsh", "svdvals"]
+        names += ["inv", "det", "cholesky", "slogdet", "eigvalsh", "svdvals"]
     name = draw(pick(names))
     if name == "solve":
         n = cur[-2] if len(cur) >= 2 else cur[-1]
@@ -637,7 +635,9 @@ def _draw_linalg(draw: Any, cur: tuple[int, ...], kind: str, operand: Any, okind
     if name == "norm-last":
         return ("linalg", name, None), cur[:-1], "r"
     if name == "lstsq":  # a (m, 2) operand, x the right-hand side: a (2,) or (2, k) answer
-        return ("linalg", name, operand((cur[0], 2), "r")), (2,) + cur[1:], "r"
+        k = okind()
+        new_kind = "c" if "c" in (kind, k) else "r"
+        return ("linalg", name, operand((cur[0], 2), k)), (2,) + cur[1:], new_kind
     if name in ("det", "slogdet"):
         return ("linalg", name, None), cur[:-2], kind if name == "det" else "r"
     if name in ("eigvalsh", "svdvals"):
@@ -776,7 +776,7 @@ def _apply(x: Any, step: tuple[Any, ...], operands: list[Any]) -> Any:
             return L.svdvals(well + _const(np.diag(np.arange(n) * RAMP), x))  # distinct
         if name == "cholesky":  # (Hermitian positive definite)
             return L.cholesky(well @ tnp.conj(tnp.swapaxes(well, -1, -2)))
-        sym = well + tnp.swapaxes(well, -1, -2)  # distinct eigenvalues, by a ramp
+        sym = well + tnp.conj(tnp.swapaxes(well, -1, -2))  # distinct eigenvalues, by a ramp
         return L.eigvalsh(sym + _const(np.diag(np.arange(n) * RAMP), x))
     if what == "pad":
         _, mode, widths, odd = step
