@@ -7,6 +7,14 @@
     python benchmarks/mnist.py --epochs 3 --lr 0.5 --json results.json --save params.npz
     python benchmarks/mnist.py --jit                # the whole training step compiled with tp.jit
     python benchmarks/mnist.py --jit grad           # value_and_grad compiled, the update eager
+    mpiexec -n 2 python benchmarks/mnist.py --distributed   # data parallel: 2 processes
+
+With ``--distributed`` (under ``mpiexec``, mpi extra installed) every process
+takes its contiguous share of each global batch, the gradients are averaged
+across processes with one fused all-reduce per step, and every process applies
+the same update: the parameters stay identical on all ranks (checked with a hash
+at the end), and match single-process training with the same seed and batch size
+up to float rounding. Rank 0 evaluates and prints.
 
 The last 5,000 training images are held out for validation (reported after
 each epoch); the network trains on the other 55,000 and the test accuracy on
@@ -21,6 +29,7 @@ per-user cache, downloading when missing).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -300,20 +309,31 @@ def evaluate(
 
 
 def make_train_step(
-    loss_fn: Callable[..., Any], opt: optim.Optimizer, jit: str | None = None
+    loss_fn: Callable[..., Any],
+    opt: optim.Optimizer,
+    jit: str | None = None,
+    distributed: bool = False,
 ) -> tuple[Callable[..., Any], Any]:
-    """``step(params, state, x, y) -> (params, state, loss)``, compiled as ``jit`` says.
+    """``step(params, state, x, y, share) -> (params, state, loss)``, compiled as ``jit`` says.
 
     ``jit`` is a key of ``JIT_MODES`` or None (eager). Also returns the function that
     ``tp.jit`` compiled (None when eager), for its trace count: compiled steps are traced
     once per batch shape (the last, shorter batch of an epoch adds one trace).
+    ``distributed``: ``x, y`` are this rank's share of the global batch, ``share`` its
+    fraction of the global batch's examples; the ranks' loss and gradients, weighted by
+    their shares, are summed in one fused all-reduce: the global batch's mean.
     """
     value_and_grad = tp.value_and_grad(loss_fn)
     if jit == "grad":
         value_and_grad = tp.jit(value_and_grad)
 
-    def train_step(p: Any, s: Any, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any, Any]:
+    def train_step(
+        p: Any, s: Any, x: np.ndarray, y: np.ndarray, share: float = 1.0
+    ) -> tuple[Any, Any, Any]:
         loss, grads = value_and_grad(p, x, y)
+        if distributed:
+            weighted = tp.tree_util.tree_map(lambda g: g * share, (loss, grads))
+            loss, grads = tp.distributed.fused_allreduce(weighted, op="sum")
         p, s = opt.update(grads, s, p)
         return p, s, loss
 
@@ -338,6 +358,7 @@ def train(
     progress: Progress | None = None,
     quiet: bool = False,
     jit: bool | str = False,
+    distributed: bool = False,
 ) -> dict[str, Any]:
     """Train one model and return its results (accuracies, timings, history, params).
 
@@ -345,6 +366,8 @@ def train(
     pass arrays already loaded with :func:`load_data` for the model's layout.
     ``jit`` is False (eager), ``"step"`` or True (the whole step compiled) or
     ``"grad"`` (value_and_grad compiled, the update eager); see ``JIT_MODES``.
+    ``distributed``: data parallel over the processes of an MPI job (see the module's
+    docstring); only rank 0 evaluates (the accuracies are None on the other ranks).
     """
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -363,6 +386,17 @@ def train(
     if data is None:
         data = load_data(data_dir, spec["layout"], np_dtype)
     x_train, y_train = data["x_train"], data["y_train"]
+    rank, world = 0, 1
+    if distributed:
+        rank, world = tp.distributed.rank(), tp.distributed.size()
+        smallest = len(x_train) % batch_size or batch_size
+        if min(batch_size, smallest) < world:
+            raise ValueError(
+                f"a global batch of {min(batch_size, smallest)} examples cannot give each of "
+                f"the {world} ranks at least one; use a --batch-size of at least {world} "
+                "whose last batch of an epoch is also that large"
+            )
+    evaluates = rank == 0
     n_batches = -(-len(x_train) // batch_size)
     if max_batches is not None:
         n_batches = min(n_batches, max_batches)
@@ -390,8 +424,8 @@ def train(
     def loss_fn(p: Any, x: np.ndarray, y: np.ndarray) -> Any:
         return nn.softmax_cross_entropy(apply(p, x, rng=dropout_rng, train=True), y)
 
-    step, compiled = make_train_step(loss_fn, opt, jit_mode)
-    progress = progress or Progress(epochs, n_batches, quiet=quiet)
+    step, compiled = make_train_step(loss_fn, opt, jit_mode, distributed)
+    progress = progress or Progress(epochs, n_batches, quiet=quiet or not evaluates)
     history = []
     train_seconds = 0.0
     cpu_start = time.process_time()
@@ -407,7 +441,12 @@ def train(
                 break
             if max_shift:
                 xb = random_shift(xb, augment_rng, max_shift)
-            params, state, loss = step(params, state, xb, yb)
+            if distributed:
+                # This rank's contiguous share; shares differ by at most one example.
+                lo, hi = len(yb) * rank // world, len(yb) * (rank + 1) // world
+                params, state, loss = step(params, state, xb[lo:hi], yb[lo:hi], (hi - lo) / len(yb))
+            else:
+                params, state, loss = step(params, state, xb, yb)
             loss = float(loss)
             if not np.isfinite(loss):
                 raise FloatingPointError(
@@ -419,7 +458,7 @@ def train(
         seconds = time.perf_counter() - t0
         train_seconds += seconds
         examples += seen
-        val_acc = evaluate(apply, params, data["x_val"], data["y_val"])
+        val_acc = evaluate(apply, params, data["x_val"], data["y_val"]) if evaluates else None
         history.append(
             {
                 "epoch": epoch,
@@ -431,8 +470,11 @@ def train(
         )
         progress.epoch(epoch, loss_sum / seen, val_acc, seconds, seen / seconds)
     train_cpu = time.process_time() - cpu_start
-    test_acc = evaluate(apply, params, data["x_test"], data["y_test"])
+    test_acc = evaluate(apply, params, data["x_test"], data["y_test"]) if evaluates else None
     wall = time.perf_counter() - t_start
+    param_hash = params_digest(params)
+    if distributed:
+        agree_on_params(param_hash)
     return {
         "model": model,
         "epochs": epochs,
@@ -454,7 +496,28 @@ def train(
         "params": params,
         "jit": jit_mode,
         "jit_traces": getattr(compiled, "trace_count", None),
+        "ranks": world,
+        "params_sha256": param_hash,
     }
+
+
+def params_digest(params: Any) -> str:
+    """SHA-256 of the parameters' bytes, leaf by leaf in pytree order."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for leaf in tp.tree_util.tree_leaves(params):
+        digest.update(np.ascontiguousarray(leaf).tobytes())
+    return digest.hexdigest()
+
+
+def agree_on_params(digest: str) -> None:
+    """Raise on every rank unless all ranks hold the same parameters (the same hash)."""
+    mine = np.frombuffer(bytes.fromhex(digest), dtype=np.uint8)
+    every = tp.distributed.allgather(mine[None, :])
+    if not (every == every[0]).all():
+        listing = ", ".join(f"rank {r}: {bytes(h).hex()[:16]}" for r, h in enumerate(every))
+        raise RuntimeError(f"the ranks' parameters differ after training ({listing})")
 
 
 # ----- outputs --------------------------------------------------------------------------
@@ -558,6 +621,12 @@ def main(argv: list[str] | None = None) -> int:
         "update (--jit, --jit step), or value_and_grad alone with the update run eagerly "
         "(--jit grad)",
     )
+    parser.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data parallel over the processes of an MPI job: launch with "
+        "`mpiexec -n N python benchmarks/mnist.py --distributed` (needs the mpi extra)",
+    )
     args = parser.parse_args(argv)
 
     for name in ("epochs", "batch_size", "max_batches"):
@@ -575,20 +644,37 @@ def main(argv: list[str] | None = None) -> int:
                 "`pip install matplotlib` (or `pip install -e .[plot]`), or drop --plot"
             )
 
+    rank, world = 0, 1
+    if args.distributed:
+        if not tp.distributed.launched_by_mpi():
+            parser.error(
+                "--distributed runs one process per rank, started by an MPI launcher: "
+                "mpiexec -n 2 python benchmarks/mnist.py --distributed (mpiexec comes with "
+                f"`{tp.distributed.INSTALL_HINT}`)"
+            )
+        try:
+            rank, world = tp.distributed.rank(), tp.distributed.size()
+        except ImportError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
     if args.threads > 0:
         set_blas_threads(args.threads)
     spec = MODELS[args.model]
+    # Every rank trains; rank 0 alone prints, evaluates and writes files.
+    out: Any = sys.stdout if rank == 0 else io.StringIO()
     print(
         f"tapeflow {tp.__version__} | numpy {np.__version__} | "
         f"python {platform.python_version()} | "
         f"model {args.model} | optimizer {args.optimizer or spec['optimizer']} | "
         f"lr {args.lr if args.lr is not None else spec['lr']} | "
         f"batch {args.batch_size or spec['batch_size']} | {args.dtype} | seed {args.seed}"
-        + (f" | jit: {args.jit}" if args.jit else ""),
+        + (f" | jit: {args.jit}" if args.jit else "")
+        + (f" | {world} ranks" if args.distributed else ""),
         flush=True,
+        file=out,
     )
     if args.jit:
-        print(f"jit: {JIT_MODES[args.jit]}", flush=True)
+        print(f"jit: {JIT_MODES[args.jit]}", flush=True, file=out)
     try:
         results = train(
             model=args.model,
@@ -603,11 +689,16 @@ def main(argv: list[str] | None = None) -> int:
             max_batches=args.max_batches,
             quiet=args.quiet,
             jit=args.jit,
+            distributed=args.distributed,
         )
     except (OSError, ValueError, FloatingPointError) as e:
+        if world > 1:
+            raise  # the abort hook stops every rank, with this error
         print(f"error: {e}", file=sys.stderr)
         return 1
     params = results.pop("params")
+    if rank != 0:
+        return 0
     print(
         f"test accuracy {100 * results['test_accuracy']:.2f}% | "
         f"validation accuracy {100 * results['val_accuracy']:.2f}% | "
@@ -615,6 +706,10 @@ def main(argv: list[str] | None = None) -> int:
         f"CPU {results['train_cpu_seconds']:.1f}s | wall time {results['wall_seconds']:.1f}s"
         + (f" | traced {results['jit_traces']} time(s)" if args.jit else "")
     )
+    if args.distributed:
+        print(
+            f"parameters identical on all {world} ranks (sha256 {results['params_sha256'][:16]}...)"
+        )
     if args.save:
         tp.save_params(args.save, params)
         print(f"parameters saved to {args.save}")

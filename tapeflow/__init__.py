@@ -7,7 +7,7 @@ Example:
     >>> g = tp.grad(f)
 """
 
-from tapeflow import datasets, lax, nn, optim, random, scipy, tree_util  # noqa: F401
+from tapeflow import datasets, distributed, lax, nn, optim, random, scipy, tree_util  # noqa: F401
 
 # The legacy module tapeflow.primitive is imported first: that binds the package attribute
 # `primitive`, which the function tp.primitive, imported below, then takes back.
@@ -82,6 +82,7 @@ __all__ = [
     "datasets",
     "nn",
     "optim",
+    "distributed",
     "save_params",
     "load_params",
     "ravel_pytree",

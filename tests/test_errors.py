@@ -1065,7 +1065,39 @@ CASES: dict[str, Case] = {
         NotImplementedError,
         "tapeflow has no devices or shardings",
     ),
+    # tapeflow.distributed, in this one process (a job of one rank)
+    "distributed-unknown-op": (
+        lambda: _distributed().allreduce(X, op="prod"),
+        ValueError,
+        "allreduce: unknown op 'prod'; use one of 'sum', 'mean', 'max', 'min'",
+    ),
+    "distributed-axis": (
+        lambda: _distributed().allgather(X, axis=1),
+        ValueError,
+        "allgather: axis 1 is out of range for an array with 1 dimension",
+    ),
+    "distributed-root": (
+        lambda: _distributed().broadcast(X, root=1),
+        ValueError,
+        r"broadcast: root=1 is not a rank of this job of 1 process\(es\); use 0 to 0",
+    ),
+    "distributed-reduce-scatter-0d": (
+        lambda: _distributed().reduce_scatter(1.0),
+        ValueError,
+        "reduce_scatter needs an array with at least one axis",
+    ),
+    "distributed-complex-max": (
+        lambda: _distributed().allreduce(X * 1j, op="max"),
+        TypeError,
+        "op='max' needs real values, got complex128",
+    ),
 }
+
+
+def _distributed() -> Any:
+    """tapeflow.distributed, or a skip where the mpi extra is not installed."""
+    pytest.importorskip("mpi4py", reason='needs the mpi extra: pip install "tapeflow[mpi]"')
+    return tp.distributed
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

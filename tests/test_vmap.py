@@ -129,7 +129,10 @@ def test_rule_matches_loop(case, shapes, in_axes, fallbacks) -> None:
     ):
         assert np.shape(g) == np.shape(e)
         assert np.result_type(g) == np.result_type(e)
-        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12)
+        # A row may declare a looser tolerance: odeint integrates a batch as one system,
+        # whose shared step control agrees with the loop's to the integrator's tolerance.
+        tol = case.extra.get("vmap_tol", 1e-12)
+        np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("case,shapes,in_axes", _params(grads=True, every=3))
@@ -147,7 +150,8 @@ def test_rule_gradients_match_loop(case, shapes, in_axes, fallbacks) -> None:
     g = tp.grad(scalar, argnums=diff)
     expected = _loop(g, examples, in_axes, examples[0])
     got = tp.vmap(g, in_axes=in_axes)(*_batch(examples, in_axes))
-    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+    tol = max(1e-10, case.extra.get("vmap_tol", 0.0))
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
 
 
 def test_rule_table_uses_rules_not_the_loop(fallbacks) -> None:

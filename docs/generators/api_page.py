@@ -24,9 +24,12 @@ SECTIONS = [
     ("tapeflow.random", "Random numbers (`tp.random`)"),
     ("tapeflow.scipy.special", "Special functions (`tapeflow.scipy.special`)"),
     ("tapeflow.scipy.signal", "Convolution (`tapeflow.scipy.signal`)"),
+    ("tapeflow.scipy.linalg", "Linear algebra (`tapeflow.scipy.linalg`)"),
+    ("tapeflow.scipy.integrate", "Differential equations (`tapeflow.scipy.integrate`)"),
     ("tapeflow.nn", "Layers and losses (`tp.nn`)"),
     ("tapeflow.optim", "Optimizers (`tp.optim`)"),
     ("tapeflow.datasets", "Datasets (`tp.datasets`)"),
+    ("tapeflow.distributed", "Data-parallel computing over MPI (`tapeflow.distributed`)"),
     ("tapeflow.miniflow", "The lab's node API (`tapeflow.miniflow`)"),
 ]
 

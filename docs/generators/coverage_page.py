@@ -94,10 +94,17 @@ NOTES: dict[str, str] = {
     "xlogy": "0 where x == 0",
     "xlog1py": "0 where x == 0",
     "entr": "x > 0 (infinite derivative at 0)",
+    "erfcx": "each derivative from its own kernel (asymptotic series for x >= 10)",
+    "i0e": "derivatives from the asymptotic series for |x| >= 30",
+    "i1e": "derivatives from the asymptotic series for |x| >= 32",
+    "ive": "derivatives from the asymptotic series for real |x| >= 30 + 2 v^2",
+    "betaln": "slopes psi(b) - psi(a + b) without cancellation when a << b",
+    "beta": "mixed second derivative: relative accuracy about eps / min(a, b) near 0",
+    "log_ndtr": "second derivative accurate in both tails (0, not nan, for x >= 38)",
     # numerically stable forms
     "logsumexp": "numerically stable (shifted by the max)",
-    "log_softmax": "numerically stable",
-    "softmax": "numerically stable",
+    "log_softmax": "numerically stable; second derivatives to absolute accuracy eps",
+    "softmax": "numerically stable; derivatives to absolute accuracy eps",
     "logaddexp": "numerically stable",
     "logaddexp2": "numerically stable",
     # products and reductions
@@ -154,6 +161,19 @@ NOTES: dict[str, str] = {
     "differentiable in d",
     "scipy.signal.convolve": "N-d, modes full/same/valid; method direct or fft (numpy only)",
     "scipy.signal.correlate": "convolve with the reversed conjugate of in2",
+    # scipy.linalg and scipy.integrate (SciPy's kernels, the tapeflow[scipy] extra)
+    "scipy.linalg.solve_triangular": "reads one triangle (no diagonal if unit_diagonal); "
+    "trans 0/1/2; stacks broadcast",
+    "scipy.linalg.cho_factor": "numpy's Cholesky (no SciPy needed); the other triangle is a's",
+    "scipy.linalg.cho_solve": "two triangular solves",
+    "scipy.linalg.lu_factor": "square matrices; pivots fixed (integers, no gradient)",
+    "scipy.linalg.lu_solve": "a row permutation and two triangular solves",
+    "scipy.linalg.expm": "derivative: the Frechet derivative, an expm of a 2n x 2n block",
+    "scipy.linalg.sqrtm": "no eigenvalue 0; complex result for negative real eigenvalues",
+    "scipy.linalg.solve_sylvester": "a and -b without a common eigenvalue",
+    "scipy.linalg.solve_banded": "cotangent lands on the band only",
+    "scipy.integrate.odeint": "adjoint method (reverse) and sensitivities (forward), in y0, t "
+    "and float args; real systems; vmap integrates the batch as one system",
 }
 _ZERO_NOTE = "no gradient (integer, boolean or piecewise-constant output)"
 _PLAIN = "<plain>"  # marks implementations that only read shapes/dtypes
@@ -444,6 +464,8 @@ def _replacement_rows(prims: dict[str, Any]) -> list[tuple[str, str, set[str]]]:
 
 # The other SciPy-mirroring modules, one section each: (module, how users spell it).
 _SCIPY_SECTIONS = (
+    ("tapeflow.scipy.linalg", "scipy.linalg"),
+    ("tapeflow.scipy.integrate", "scipy.integrate"),
     ("tapeflow.scipy.signal", "scipy.signal"),
     ("tapeflow.scipy.stats", "scipy.stats"),
 )
@@ -567,7 +589,7 @@ def build_table() -> str:
         f"traced arrays ({both(numpy_rows)} with VJP and JVP).",
         f"- {len(special_rows)} `tapeflow.scipy.special` functions ({both(special_rows)} with VJP "
         "and JVP).",
-        f"- {len(scipy_rows)} `tapeflow.scipy.signal` and `tapeflow.scipy.stats` functions "
+        f"- {len(scipy_rows)} `tapeflow.scipy.linalg`, `integrate`, `signal` and `stats` functions "
         f"({both(scipy_rows)} with VJP and JVP).",
         f"- {len(method_rows)} ndarray methods and attributes of traced arrays "
         f"({both(method_rows)} with VJP and JVP).",

@@ -1,11 +1,16 @@
-"""tapeflow.scipy: differentiable counterparts of SciPy functions (numpy only, no SciPy needed).
+"""tapeflow.scipy: differentiable counterparts of SciPy functions, with SciPy's signatures.
 
-- ``special``: logsumexp, softmax, log_softmax, expit, logit, log_expit, erf,
-  erfc, erfcx, erfinv, ndtr, log_ndtr, ndtri, gamma, gammaln, betaln, digamma
-  (psi), polygamma, xlogy, xlog1py, entr, rel_entr, kl_div
-- ``signal``: convolve, correlate (N-d, SciPy's modes and methods)
+- ``special``: the special functions of ``scipy.special`` (numpy alone for real input,
+  except the Bessel functions);
+- ``linalg``: solve_triangular, cho_factor, cho_solve, lu_factor, lu_solve, expm, sqrtm,
+  solve_sylvester, solve_banded (SciPy's LAPACK kernels);
+- ``integrate``: odeint, differentiable by the adjoint method (SciPy's LSODA);
+- ``signal``: convolve, correlate (N-d, SciPy's modes and methods).
+
+Importing them never needs SciPy: the functions that call its kernels look it up when
+called, and without it raise an ImportError naming the ``tapeflow[scipy]`` extra.
 """
 
-from tapeflow.scipy import signal, special
+from tapeflow.scipy import integrate, linalg, signal, special
 
-__all__ = ["signal", "special"]
+__all__ = ["special", "linalg", "integrate", "signal"]

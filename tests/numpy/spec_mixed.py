@@ -13,6 +13,7 @@ Inputs are real (the finite differences stay real); outputs may be complex.
 import numpy as np
 
 import tapeflow.numpy as tnp
+import tapeflow.scipy.linalg as tsl
 import tapeflow.scipy.signal as tss
 import tapeflow.scipy.special as tsp
 from tapeflow import lax
@@ -49,6 +50,11 @@ def _both(name, f, shapes, covers, **kw):  # noqa: ANN001, ANN003, ANN202
 
 _EW = (((2, 3), (2, 3)), ((2, 3), (3,)), ((), (2,)))
 _MM = (((2, 3), (3, 2)), ((3,), (3, 2)), ((2, 3), (3,)))
+
+
+def _real(a):  # noqa: ANN001, ANN202
+    """The real dtype of ``a`` (float32 rows stay float32)."""
+    return np.finfo(a.dtype).dtype
 
 
 def _well_posed(a):  # noqa: ANN001, ANN202
@@ -93,6 +99,24 @@ CASES = [
         ["scipy.signal.convolve"],
     ),
     # (x log y: y complex off the negative real axis, positive b keeps _w's real part > 0)
+    *_both(
+        "linalg.solve_triangular",
+        lambda a, b: tsl.solve_triangular(_well_posed(a), b, lower=True),
+        (((3, 3), (3,)), ((3, 3), (3, 2))),
+        ["scipy.linalg.solve_triangular"],
+    ),
+    *_both(
+        "linalg.solve_banded",
+        lambda ab, b: tsl.solve_banded((1, 0), ab + np.array([[3.0], [0.0]], _real(ab)), b),
+        (((2, 3), (3,)),),
+        ["scipy.linalg.solve_banded"],
+    ),
+    *_both(
+        "linalg.solve_sylvester",
+        lambda a, q: tsl.solve_sylvester(_well_posed(a), _well_posed(a.T) * 0.5, q),
+        (((2, 2), (2, 2)),),
+        ["scipy.linalg.solve_sylvester"],
+    ),
     *_both("xlogy", tsp.xlogy, _EW, ["scipy.special.xlogy"], domains=positive),
     *_both("xlog1py", tsp.xlog1py, _EW, ["scipy.special.xlog1py"], domains=positive),
     *_both(
@@ -174,6 +198,17 @@ REAL_ONLY = {
     "lax.closed_call": "a checkpointed body: its mixed row is the body's own primitives'",
     "lax.while_recording": "while_loop's forward pass: real rows in spec_lax.py",
     "lax.while_replay": "while_loop's replay: real rows in spec_lax.py",
+    "scipy.integrate.odeint": "scipy.integrate.odeint integrates real systems only",
+    "scipy.special.zeta": "scipy.special.zeta takes real arguments only",
+    "scipy.special.psi_gap": "a piece of betaln, which takes real arguments only",
+    "scipy.special.yn": "scipy.special.yn takes real arguments only",
+    # The order of a Bessel function has no derivative: one differentiable argument,
+    # whose complex rows are in spec_special.py.
+    "scipy.special.iv": "the order is not differentiable (complex rows: spec_special.py)",
+    "scipy.special.ive": "the order is not differentiable (complex rows: spec_special.py)",
+    "scipy.special.ive_asymptotic": "ive's large-|x| series: the order is not differentiable",
+    "scipy.special.jv": "the order is not differentiable (complex rows: spec_special.py)",
+    "scipy.special.yv": "the order is not differentiable",
     "scipy.special.kl_div": "scipy.special.kl_div takes real arguments only",
     "scipy.special.rel_entr": "scipy.special.rel_entr takes real arguments only",
     "scipy.special.beta": "scipy.special.beta takes real arguments only",

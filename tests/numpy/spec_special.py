@@ -98,7 +98,7 @@ CASES = [
     Case("expit", sp.expit, covers=["scipy.special.expit"]),
     Case("expit-wide", sp.expit, domains=_scaled(8.0), covers=["scipy.special.expit"]),
     Case("logit", sp.logit, domains=_probability, covers=["scipy.special.logit"]),
-    Case("log_expit", sp.log_expit, domains=_scaled(5.0), covers=["logaddexp"]),
+    Case("log_expit", sp.log_expit, domains=_scaled(5.0), covers=["scipy.special.log_expit"]),
     Case("erf", sp.erf, domains=_scaled(1.5), covers=["scipy.special.erf"]),
     Case("erfc", sp.erfc, domains=_scaled(1.5), covers=["scipy.special.erfc"]),
     Case(
@@ -174,7 +174,14 @@ CASES = [
         sp.betaln,
         BINARY_SHAPES,
         domains=[positive, positive],
-        covers=["scipy.special.gammaln"],
+        covers=["scipy.special.gammaln", "scipy.special.psi_gap"],
+    ),
+    Case(
+        "betaln-a-much-below-b",  # psi(b) - psi(a + b) from its Taylor series in a
+        sp.betaln,
+        BINARY_SHAPES,
+        domains=[positive, lambda z: 4000.0 + 1000.0 * positive(z)],
+        covers=["scipy.special.psi_gap"],
     ),
     Case(
         "rel_entr",
@@ -288,6 +295,65 @@ CASES = [
     _complex_row("xlog1py", lambda z: sp.xlog1py(z * 0.5, z + 2.0), "scipy.special.xlog1py"),
     _complex_row("softmax", lambda z: sp.softmax(z, axis=-1), "scipy.special.softmax"),
     _complex_row("log_softmax", lambda z: sp.log_softmax(z, axis=-1), "scipy.special.log_softmax"),
+    *[
+        Case(name, getattr(sp, name), domains=_scaled(4.0), covers=[f"scipy.special.{name}"])
+        for name in ("j0", "j1", "i0", "i1", "i0e", "i1e")
+    ],
+    *[
+        Case(
+            name,
+            getattr(sp, name),
+            domains=lambda z: 0.5 + 2 * positive(z),
+            covers=[f"scipy.special.{name}"],
+        )
+        for name in ("y0", "y1")
+    ],  # fmt: skip
+    Case("jn", lambda x: sp.jn(2, x), domains=_scaled(4.0), covers=["scipy.special.jv"]),
+    Case("jn-fractional", lambda x: sp.jn(-1.5, x), domains=positive, covers=["scipy.special.jv"]),
+    Case(
+        "yn",
+        lambda x: sp.yn(3, x),
+        domains=lambda z: 1 + positive(z),
+        covers=["scipy.special.yn", "scipy.special.yv"],
+    ),
+    Case("iv", lambda x: sp.iv(1.5, x), domains=positive, covers=["scipy.special.iv"]),
+    Case("ive", lambda x: sp.ive(2, x), domains=_scaled(4.0), covers=["scipy.special.ive"]),
+    # Far from 0 (either sign) the scaled functions' derivatives come from the asymptotic
+    # series (its own primitive).
+    *[
+        Case(
+            f"{name}-far",
+            fun,
+            domains=lambda z: np.sign(z) * (45 + 20 * np.abs(z)),
+            covers=["scipy.special.ive_asymptotic"],
+        )
+        for name, fun in (
+            ("i0e", sp.i0e),
+            ("i1e", sp.i1e),
+            ("ive", lambda x: sp.ive(2, x)),
+        )
+    ],
+    _complex_row("jn", lambda z: sp.jn(1.5, z), "scipy.special.jv", shift=1.0),
+    _complex_row("iv", lambda z: sp.iv(0.5, z), "scipy.special.iv", shift=1.0),
+    _complex_row("ive", lambda z: sp.ive(1, z), "scipy.special.ive"),
+    Case("zeta-riemann", sp.zeta, domains=lambda z: 3 * z, covers=["scipy.special.riemann_zeta"]),
+    Case(
+        "zeta-hurwitz",
+        sp.zeta,
+        BINARY_SHAPES,
+        domains=[lambda z: 1.2 + positive(z), positive],
+        covers=["scipy.special.zeta"],
+    ),
+    _complex_row("zeta", sp.zeta, "scipy.special.riemann_zeta", shift=2.0),
+    _complex_row("zeta-left", sp.zeta, "scipy.special.riemann_zeta", shift=-3.0),
+    Case(
+        "spence",
+        sp.spence,
+        domains=lambda z: 2 * positive(z) - 0.9,
+        covers=["scipy.special.spence"],
+    ),
+    Case("spence-at-1", sp.spence, domains=lambda z: 1 + 1e-3 * z, covers=["scipy.special.spence"]),
+    _complex_row("spence", sp.spence, "scipy.special.spence", shift=1.0),
     Case(
         "log_ndtr-upper-tail",  # the slope is 0, not nan, where the pdf underflows
         sp.log_ndtr,

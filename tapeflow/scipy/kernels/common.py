@@ -47,12 +47,12 @@ def float_dtype(*args: Any) -> np.dtype[Any]:
     Python numbers are weak (NEP 50), as in numpy's ufuncs: a float32 array and ``0.5``
     give float32.
     """
-    dtype = np.result_type(*args)
+    dtype = np.result_type(*(np.asarray(a) if isinstance(a, (list, tuple)) else a for a in args))
     return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
 
 
 def is_complex_input(*args: Any) -> bool:
-    return bool(np.issubdtype(np.result_type(*args), np.complexfloating))
+    return bool(np.issubdtype(float_dtype(*args), np.complexfloating))
 
 
 def as_float64(x: Any, name: str) -> np.ndarray:

@@ -20,6 +20,7 @@ from tapeflow.scipy.kernels.common import as_float64, float_dtype
 __all__ = [
     "np_expit",
     "np_logit",
+    "np_log_expit",
     "np_xlogy",
     "np_xlog1py",
     "np_entr",
@@ -50,6 +51,12 @@ def np_expit(x: Any) -> Any:
     with np.errstate(under="ignore"):
         e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))[()]
+
+
+def np_log_expit(x: Any) -> Any:
+    (x,) = _real_operands("log_expit", x)
+    # -log(1 + exp(-x)) = -logaddexp(0, -x): no overflow for any x.
+    return np.negative(np.logaddexp(np.zeros((), np.result_type(x)), np.negative(x)))[()]
 
 
 def np_logit(p: Any) -> Any:

@@ -10,16 +10,21 @@ with tapeflow operations so that higher derivatives work. The families, one modu
   digamma (psi), polygamma, beta, betaln, multigammaln;
 * :mod:`~tapeflow.scipy.special.incomplete`: gammainc, gammaincc, betainc (differentiable
   in their shape parameters too);
-* :mod:`~tapeflow.scipy.special.information`: xlogy, xlog1py, entr, rel_entr, kl_div.
+* :mod:`~tapeflow.scipy.special.information`: xlogy, xlog1py, entr, rel_entr, kl_div;
+* :mod:`~tapeflow.scipy.special.bessel`: j0, j1, jn, y0, y1, yn, i0, i0e, i1, i1e, iv, ive
+  (SciPy's kernels);
+* :mod:`~tapeflow.scipy.special.zeta_functions`: zeta (Riemann and Hurwitz), spence.
 
 ``logsumexp`` is ``tapeflow.numpy.logsumexp``. What the primitives compute, and how
-accurately, is in :mod:`tapeflow.scipy.kernels`. Real inputs need numpy alone; complex
-inputs are accepted wherever SciPy accepts them, and their values come from SciPy's
-kernels (the ``tapeflow[scipy]`` extra). Functions SciPy defines for real input only
-refuse complex input with a TypeError rather than drop its imaginary part.
+accurately, is in :mod:`tapeflow.scipy.kernels`. Real inputs need numpy alone, except
+for the Bessel functions; complex inputs are accepted wherever SciPy accepts them, and
+their values come from SciPy's kernels (the ``tapeflow[scipy]`` extra). Functions SciPy
+defines for real input only refuse complex input with a TypeError rather than drop its
+imaginary part.
 """
 
 from tapeflow.numpy.reductions import logsumexp
+from tapeflow.scipy.special.bessel import i0, i0e, i1, i1e, iv, ive, j0, j1, jn, y0, y1, yn
 from tapeflow.scipy.special.error_functions import (
     erf,
     erfc,
@@ -45,6 +50,7 @@ from tapeflow.scipy.special.gamma_functions import (
 from tapeflow.scipy.special.incomplete import betainc, gammainc, gammaincc
 from tapeflow.scipy.special.information import entr, kl_div, rel_entr, xlog1py, xlogy
 from tapeflow.scipy.special.logistic import expit, log_expit, log_softmax, logit, softmax
+from tapeflow.scipy.special.zeta_functions import spence, zeta
 
 __all__ = [
     "logsumexp",
@@ -79,4 +85,18 @@ __all__ = [
     "entr",
     "rel_entr",
     "kl_div",
+    "j0",
+    "j1",
+    "jn",
+    "y0",
+    "y1",
+    "yn",
+    "i0",
+    "i0e",
+    "i1",
+    "i1e",
+    "iv",
+    "ive",
+    "zeta",
+    "spence",
 ]

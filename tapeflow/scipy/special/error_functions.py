@@ -13,17 +13,19 @@ from typing import Any
 import numpy as np  # noqa: F401  (the docstring examples use np)
 
 from tapeflow.core.primitive import defelementwise, primitive, vjp_needs
-from tapeflow.numpy.elementwise import exp, multiply
+from tapeflow.numpy.elementwise import exp, multiply, where
+from tapeflow.numpy.meta import is_complex
 from tapeflow.scipy.kernels.errors import (
     np_erf,
     np_erfc,
     np_erfcinv,
-    np_erfcx,
+    np_erfcx_derivative,
     np_erfinv,
     np_log_ndtr,
     np_ndtr_ratio,
     np_ndtri,
 )
+from tapeflow.scipy.special.families import derivative_family
 
 __all__ = ["erf", "erfc", "erfcx", "erfinv", "erfcinv", "ndtr", "log_ndtr", "ndtri"]
 
@@ -52,9 +54,9 @@ erfc.__doc__ = """``1 - erf(x)``, accurate in the tail where ``erf(x)`` rounds t
         2.0884875837625452e-45
     """
 
-erfcx = primitive(np_erfcx, name="scipy.special.erfcx")
-# erfcx'(x) = 2 x erfcx(x) - 2 / sqrt(pi)
-defelementwise(erfcx, lambda u, ans, x: u * (2 * x * ans - _TWO_OVER_SQRT_PI))
+# A derivative family: erfcx'(x) = 2 x erfcx(x) - 2 / sqrt(pi) cancels to nothing for
+# large x, so each derivative is computed by the kernel (asymptotic series there).
+erfcx = derivative_family(np_erfcx_derivative, "scipy.special.erfcx", 1)
 erfcx.__doc__ = """The scaled complementary error function ``exp(x^2) erfc(x)``, finite for large x.
 
     Example:
@@ -100,7 +102,21 @@ def ndtr(x: Any) -> Any:
 # its own, r is 0 (not nan) where the pdf underflows (x >= 38), and so are all its
 # derivatives: dividing by erfcx, which overflows there, would give inf / inf.
 _ndtr_ratio = primitive(np_ndtr_ratio, name="scipy.special.log_ndtr_slope")
-defelementwise(_ndtr_ratio, lambda u, ans, x: -u * ans * (x + ans))
+
+
+def _ndtr_ratio_slope(u: Any, ans: Any, x: Any) -> Any:
+    # r' = -r (x + r), where x + r cancels for x << 0 (r ~ -x). There, with t = -x / sqrt 2,
+    # r = sqrt(2/pi) / erfcx(t) gives r' = erfcx'(t) / (sqrt(pi) erfcx(t)^2), and erfcx'
+    # is accurate (a kernel of its own).
+    if is_complex(x):
+        return -u * ans * (x + ans)
+    lower = x < 0
+    t = where(lower, x, -1.0) * (-1.0 / _SQRT2)
+    accurate = erfcx(t, orders=(1,)) / (erfcx(t) ** 2) * (1.0 / math.sqrt(math.pi))
+    return u * where(lower, accurate, -ans * (x + ans))
+
+
+defelementwise(_ndtr_ratio, _ndtr_ratio_slope)
 
 log_ndtr = primitive(np_log_ndtr, name="scipy.special.log_ndtr")
 defelementwise(log_ndtr, lambda u, ans, x: u * _ndtr_ratio(x))

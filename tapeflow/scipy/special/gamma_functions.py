@@ -25,6 +25,7 @@ from tapeflow.scipy.kernels.gammas import (
     np_gammaln,
     np_gammasgn,
     np_polygamma,
+    np_psi_gap,
     np_rgamma,
 )
 
@@ -125,11 +126,21 @@ gammasgn.__doc__ = """The sign of the gamma function (+-1; nan at the poles), a 
         array([-1.,  1.,  1.])
     """
 
+# psi^(n)(b) - psi^(n)(a + b), accurate where |a| << b (the slopes of betaln and beta);
+# its derivative in b raises n, so every order of betaln's derivatives keeps that accuracy.
+_psi_gap = primitive(np_psi_gap, name="scipy.special.psi_gap", broadcasts=True)
+defelementwise(
+    _psi_gap,
+    lambda u, ans, a, b, n=0: -u * _polygamma(a + b, n=n + 1),
+    lambda u, ans, a, b, n=0: u * _psi_gap(a, b, n=n + 1),
+)
+vjp_needs(_psi_gap, ans=False, args=True)
+
 betaln = primitive(np_betaln, name="scipy.special.betaln", broadcasts=True)
 defelementwise(
     betaln,
-    lambda u, ans, a, b: u * (digamma(a) - digamma(a + b)),
-    lambda u, ans, a, b: u * (digamma(b) - digamma(a + b)),
+    lambda u, ans, a, b: u * _psi_gap(b, a),  # psi(a) - psi(a + b)
+    lambda u, ans, a, b: u * _psi_gap(a, b),  # psi(b) - psi(a + b)
 )
 vjp_needs(betaln, ans=False, args=True)
 betaln.__doc__ = """``log(abs(beta(a, b)))``, without the cancellation of three ``gammaln`` for
@@ -143,8 +154,8 @@ betaln.__doc__ = """``log(abs(beta(a, b)))``, without the cancellation of three 
 beta = primitive(np_beta, name="scipy.special.beta", broadcasts=True)
 defelementwise(
     beta,
-    lambda u, ans, a, b: u * ans * (digamma(a) - digamma(a + b)),
-    lambda u, ans, a, b: u * ans * (digamma(b) - digamma(a + b)),
+    lambda u, ans, a, b: u * ans * _psi_gap(b, a),
+    lambda u, ans, a, b: u * ans * _psi_gap(a, b),
 )
 beta.__doc__ = """The beta function ``gamma(a) gamma(b) / gamma(a + b)`` of real arguments.
 
