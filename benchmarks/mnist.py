@@ -21,6 +21,11 @@ each epoch); the network trains on the other 55,000 and the test accuracy on
 the 10,000 test images is reported at the end. The same ``--seed`` gives the
 same result bit for bit on the same machine.
 
+Progress: on a terminal, one line rewritten in place with the time left; with the
+output piped, a line every 10 s (``--progress-every``); ``--quiet`` prints only the
+final summary. Ctrl-C stops after the current batch and prints the results so far
+(a second Ctrl-C aborts). See ``benchmarks/progress.py``.
+
 Data: ``--data-dir`` if given, else the copy shipped in ``benchmarks/data/mnist``,
 else ``tapeflow.datasets.mnist``'s own lookup (``$TAPEFLOW_DATA_DIR``, then a
 per-user cache, downloading when missing).
@@ -29,6 +34,7 @@ per-user cache, downloading when missing).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -46,10 +52,11 @@ if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))
 
 import tapeflow as tp  # noqa: E402
+from benchmarks.progress import STOP, Progress, stop_on_ctrl_c  # noqa: E402,F401
 from tapeflow import nn, optim  # noqa: E402
 
 SHIPPED_DATA = HERE / "data" / "mnist"
-VALIDATION_SIZE = 5000
+VALIDATION_SIZE = tp.datasets.VALIDATION_SIZE
 
 
 # ----- BLAS threads --------------------------------------------------------------------
@@ -223,13 +230,15 @@ def load_data(data_dir: str | None, layout: str, dtype: Any) -> dict[str, np.nda
             return x.reshape(len(x), -1)
         return x.reshape(len(x), 1, 28, 28)
 
-    x_all, y_all = prepare(x_train), y_train.astype(np.int64)
-    n_train = len(x_all) - VALIDATION_SIZE
+    # The last VALIDATION_SIZE images, as tp.datasets.read_data_sets holds out.
+    x_fit, y_fit, x_val, y_val = tp.datasets.split_validation(
+        prepare(x_train), y_train.astype(np.int64), VALIDATION_SIZE
+    )
     return {
-        "x_train": x_all[:n_train],
-        "y_train": y_all[:n_train],
-        "x_val": x_all[n_train:],
-        "y_val": y_all[n_train:],
+        "x_train": x_fit,
+        "y_train": y_fit,
+        "x_val": x_val,
+        "y_val": y_val,
         "x_test": prepare(x_test),
         "y_test": y_test.astype(np.int64),
     }
@@ -250,52 +259,6 @@ def random_shift(x: np.ndarray, rng: np.random.Generator, max_shift: int) -> np.
 
 
 # ----- progress display ----------------------------------------------------------------
-class Progress:
-    """Per-batch progress on a terminal (rewritten in place), one line per epoch otherwise."""
-
-    def __init__(
-        self, epochs: int, batches_per_epoch: int, stream: Any = None, quiet: bool = False
-    ):
-        self.stream = stream or sys.stdout
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.quiet = quiet
-        self.epochs, self.total = epochs, batches_per_epoch
-        self.last_draw = 0.0
-
-    def batch(self, epoch: int, i: int, loss: float, seen: int, elapsed: float) -> None:
-        if self.quiet or not self.tty:
-            return
-        now = time.perf_counter()
-        if i + 1 < self.total and now - self.last_draw < 0.1:
-            return
-        self.last_draw = now
-        width = 24
-        done = int(width * (i + 1) / self.total)
-        bar = "#" * done + "." * (width - done)
-        rate = seen / max(elapsed, 1e-9)
-        self.stream.write(
-            f"\repoch {epoch}/{self.epochs} [{bar}] {i + 1}/{self.total}  loss {loss:.4f}  "
-            f"{rate:,.0f} examples/s "
-        )
-        self.stream.flush()
-
-    def epoch(self, epoch: int, loss: float, val_acc: float, seconds: float, rate: float) -> None:
-        if self.quiet:
-            return
-        if self.tty:
-            self.stream.write("\r\033[K")
-        self.stream.write(
-            f"epoch {epoch}/{self.epochs}  train loss {loss:.4f}  val acc {100 * val_acc:.2f}%  "
-            f"{seconds:.1f}s  {rate:,.0f} examples/s\n"
-        )
-        self.stream.flush()
-
-    def line(self, text: str) -> None:
-        if not self.quiet:
-            self.stream.write(text + "\n")
-            self.stream.flush()
-
-
 # ----- training ------------------------------------------------------------------------
 def evaluate(
     apply: Callable[..., Any], params: Any, x: np.ndarray, y: np.ndarray, chunk: int = 1000
@@ -359,6 +322,7 @@ def train(
     quiet: bool = False,
     jit: bool | str = False,
     distributed: bool = False,
+    progress_every: float = 10.0,
 ) -> dict[str, Any]:
     """Train one model and return its results (accuracies, timings, history, params).
 
@@ -425,7 +389,9 @@ def train(
         return nn.softmax_cross_entropy(apply(p, x, rng=dropout_rng, train=True), y)
 
     step, compiled = make_train_step(loss_fn, opt, jit_mode, distributed)
-    progress = progress or Progress(epochs, n_batches, quiet=quiet or not evaluates)
+    progress = progress or Progress(
+        epochs, n_batches, quiet=quiet or not evaluates, every=progress_every
+    )
     history = []
     train_seconds = 0.0
     cpu_start = time.process_time()
@@ -455,6 +421,8 @@ def train(
             loss_sum += loss * len(yb)
             seen += len(yb)
             progress.batch(epoch, i, loss, seen, time.perf_counter() - t0)
+            if STOP.requested:  # Ctrl-C (see stop_on_ctrl_c): finish with the results so far
+                break
         seconds = time.perf_counter() - t0
         train_seconds += seconds
         examples += seen
@@ -469,6 +437,8 @@ def train(
             }
         )
         progress.epoch(epoch, loss_sum / seen, val_acc, seconds, seen / seconds)
+        if STOP.requested:
+            break
     train_cpu = time.process_time() - cpu_start
     test_acc = evaluate(apply, params, data["x_test"], data["y_test"]) if evaluates else None
     wall = time.perf_counter() - t_start
@@ -498,6 +468,7 @@ def train(
         "jit_traces": getattr(compiled, "trace_count", None),
         "ranks": world,
         "params_sha256": param_hash,
+        "interrupted": STOP.requested,
     }
 
 
@@ -612,6 +583,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
     parser.add_argument(
+        "--progress-every",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="with output piped, a progress line at most this often (default: 10)",
+    )
+    parser.add_argument(
         "--jit",
         nargs="?",
         const="step",
@@ -662,7 +640,8 @@ def main(argv: list[str] | None = None) -> int:
     spec = MODELS[args.model]
     # Every rank trains; rank 0 alone prints, evaluates and writes files.
     out: Any = sys.stdout if rank == 0 else io.StringIO()
-    print(
+    say = (lambda *a, **k: None) if args.quiet else print
+    say(
         f"tapeflow {tp.__version__} | numpy {np.__version__} | "
         f"python {platform.python_version()} | "
         f"model {args.model} | optimizer {args.optimizer or spec['optimizer']} | "
@@ -674,28 +653,38 @@ def main(argv: list[str] | None = None) -> int:
         file=out,
     )
     if args.jit:
-        print(f"jit: {JIT_MODES[args.jit]}", flush=True, file=out)
+        say(f"jit: {JIT_MODES[args.jit]}", flush=True, file=out)
+    # Ctrl-C stops after the current batch; not across ranks, which must stop together.
+    stop = stop_on_ctrl_c() if world == 1 else contextlib.nullcontext()
     try:
-        results = train(
-            model=args.model,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            optimizer=args.optimizer,
-            schedule=args.schedule,
-            dtype=args.dtype,
-            seed=args.seed,
-            data_dir=args.data_dir,
-            max_batches=args.max_batches,
-            quiet=args.quiet,
-            jit=args.jit,
-            distributed=args.distributed,
-        )
+        with stop:
+            results = train(
+                model=args.model,
+                epochs=args.epochs,
+                batch_size=args.batch_size,
+                lr=args.lr,
+                optimizer=args.optimizer,
+                schedule=args.schedule,
+                dtype=args.dtype,
+                seed=args.seed,
+                data_dir=args.data_dir,
+                max_batches=args.max_batches,
+                quiet=args.quiet,
+                jit=args.jit,
+                distributed=args.distributed,
+                progress_every=args.progress_every,
+            )
     except (OSError, ValueError, FloatingPointError) as e:
         if world > 1:
             raise  # the abort hook stops every rank, with this error
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # a second Ctrl-C
+        print("interrupted", file=sys.stderr)
+        return 130
+    if results["interrupted"]:
+        epoch = results["history"][-1]["epoch"]
+        print(f"stopped by Ctrl-C in epoch {epoch}; the results so far:", file=sys.stderr)
     params = results.pop("params")
     if rank != 0:
         return 0
@@ -712,7 +701,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.save:
         tp.save_params(args.save, params)
-        print(f"parameters saved to {args.save}")
+        say(f"parameters saved to {args.save}")
     if args.json:
         results["numpy"] = np.__version__
         results["tapeflow"] = tp.__version__
@@ -720,10 +709,10 @@ def main(argv: list[str] | None = None) -> int:
         results["machine"] = f"{platform.machine()}, {os.cpu_count()} CPUs"
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
-        print(f"results written to {args.json}")
+        say(f"results written to {args.json}")
     if args.plot:
         plot(results, args.plot, plt)
-        print(f"curves plotted to {args.plot}")
+        say(f"curves plotted to {args.plot}")
     return 0
 
 

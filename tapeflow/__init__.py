@@ -14,7 +14,9 @@ from tapeflow import datasets, distributed, lax, nn, optim, random, scipy, tree_
 from tapeflow import primitive as _primitive_module  # noqa: F401
 from tapeflow.arguments import float0
 from tapeflow.checkpoint import checkpoint, checkpoint_policies, remat
+from tapeflow.config import config
 from tapeflow.core import tracer  # noqa: F401  (tp.tracer.unwrap)
+from tapeflow.core.debug_nans import debug_nans
 from tapeflow.core.primitive import (
     defbatch,
     defelementwise,
@@ -29,6 +31,7 @@ from tapeflow.core.primitive import (
     vjp_needs,
 )
 from tapeflow.core.tracer import Array, Tracer, is_traced
+from tapeflow.core.user_frames import attribute_numpy_warnings as _attribute_numpy_warnings
 from tapeflow.custom import custom_jvp, custom_vjp, stop_gradient
 from tapeflow.forward import jvp
 from tapeflow.jacobians import elementwise_grad, hessian, hvp, jacfwd, jacobian, jacrev, linearize
@@ -41,6 +44,10 @@ from tapeflow.tree_util import ravel_pytree
 from tapeflow.vmap import vmap
 
 __version__ = "0.1.0"
+
+# numpy's RuntimeWarnings (divide by zero, invalid value) from inside tapeflow point at
+# the user's line, not at tapeflow's (see tapeflow.core.user_frames).
+_attribute_numpy_warnings()
 
 __all__ = [
     "grad",
@@ -66,6 +73,8 @@ __all__ = [
     "checkpoint_policies",
     "vmap",
     "jit",
+    "debug_nans",
+    "config",
     "primitive",
     "defvjp",
     "defjvp",

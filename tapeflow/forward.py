@@ -16,6 +16,7 @@ from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see 
 
 from tapeflow.arguments import check_differentiable, none_message, split_aux
 from tapeflow.core.arrays import ops
+from tapeflow.core.hints import note_plain_at
 from tapeflow.core.leaves import is_inexact, leaf_dtype, value_shape
 from tapeflow.core.primitive import FunctionType, resolve_rule
 from tapeflow.core.pytree import keystr, tree_flatten, tree_flatten_with_path, tree_unflatten
@@ -322,6 +323,9 @@ def jvp(
             # aux carries no tangent: this trace's tracers in it become their values
             aux_leaves, aux_tree = tree_flatten(box[0])
             return out, t_out, tree_unflatten(aux_tree, trace.own_values(aux_leaves))
+        except AttributeError as exc:  # (free unless raised)
+            note_plain_at(exc)
+            raise
         finally:
             pop_trace(trace)
 

@@ -38,7 +38,15 @@ import numpy as np
 
 import tapeflow.numpy as tnp
 from tapeflow.core.leaves import leaf_dtype
-from tapeflow.core.pytree import tree_flatten, tree_leaves, tree_map, tree_structure, tree_unflatten
+from tapeflow.core.pytree import (
+    keystr,
+    tree_flatten,
+    tree_flatten_with_path,
+    tree_leaves,
+    tree_map,
+    tree_structure,
+    tree_unflatten,
+)
 from tapeflow.core.tracer import is_traced
 
 __all__ = [
@@ -293,11 +301,34 @@ class _State(NamedTuple):
     slots: tuple[Any, ...]
 
 
-def _check_trees(grads: Any, params: Any, name: str) -> None:
-    g_tree, p_tree = tree_structure(grads), tree_structure(params)
-    if g_tree != p_tree:
+def _check_trees(grads: Any, state: Any, params: Any, name: str) -> None:
+    if isinstance(params, _State) and not isinstance(state, _State):
+        raise TypeError(
+            f"{name}.update: the optimizer state came third and the parameters second; "
+            "the order is opt.update(grads, state, params), and it returns "
+            "(new_params, new_state)"
+        )
+    # (a plain pair is accepted: a state saved and loaded back as a tuple)
+    if not (isinstance(state, tuple) and len(state) == 2):
+        raise TypeError(
+            f"{name}.update: the second argument must be the optimizer state that "
+            f"opt.init(params) (or the previous update) returned, got {type(state).__name__}; "
+            "the order is opt.update(grads, state, params)"
+        )
+    if tree_structure(grads) != tree_structure(params):
+        # Key paths, not two PyTreeDef dumps: the first leaves where the trees differ.
+        g_paths = [p for p, _ in tree_flatten_with_path(grads)[0]]
+        p_paths = [p for p, _ in tree_flatten_with_path(params)[0]]
+        only_g = [keystr(p) for p in g_paths if p not in p_paths][:3]
+        only_p = [keystr(p) for p in p_paths if p not in g_paths][:3]
+        detail = (
+            f"grads have {len(g_paths)} leaves and params {len(p_paths)}"
+            if not (only_g or only_p)
+            else f"leaves only in grads: {only_g or 'none'}; only in params: {only_p or 'none'}"
+        )
         raise ValueError(
-            f"{name}.update: grads have structure {g_tree} but params have structure {p_tree}"
+            f"{name}.update: grads and params differ in structure ({detail}). Pass the "
+            "gradients of the same params, as tp.grad(loss)(params, ...) returns them"
         )
 
 
@@ -335,7 +366,7 @@ def _make(
         return _State(np.int64(0), slots)
 
     def update(grads: Any, state: _State, params: Any) -> tuple[Any, _State]:
-        _check_trees(grads, params, name)
+        _check_trees(grads, state, params, name)
         if clip_norm is not None:
             grads = clip_by_global_norm(grads, clip_norm)
         step, slots = state

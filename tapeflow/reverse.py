@@ -22,6 +22,7 @@ from tapeflow.arguments import (
     none_message,
     split_aux,
 )
+from tapeflow.core.hints import note_plain_at
 from tapeflow.core.leaves import a_or_an, leaf_dtype, value_shape
 from tapeflow.core.pytree import (
     LEAF_DEF,
@@ -75,6 +76,9 @@ def _record(
             out_leaves, out_tree = tree_flatten(out)
         if aux is not None:
             aux = _strip(aux, tape)
+    except AttributeError as exc:  # (free unless raised)
+        note_plain_at(exc)
+        raise
     finally:
         pop_trace(tape)
     if out_tree is LEAF_DEF:

@@ -3,9 +3,9 @@
 Each leaf is stored as one array of the archive, named by its key path in the
 pytree (``[0][1]``, ``['dense']['w']``), so the file is readable with plain
 ``numpy.load``. The exact container structure (tuple or list, dict keys,
-``None`` nodes) is kept beside it as a JSON string, so loading needs no
-pickle: files are always opened with ``allow_pickle=False`` and cannot run
-code.
+``None`` nodes, namedtuples by name and fields, which leaves were Python or
+numpy scalars) is kept beside it as a JSON string, so loading needs no pickle:
+files are always opened with ``allow_pickle=False`` and cannot run code.
 
 Example:
     >>> import numpy as np, tempfile, os, tapeflow as tp
@@ -19,8 +19,10 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import json
 import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,8 @@ def _describe(x: Any, path: str) -> Any:
     if is_namedtuple(x):
         return {
             "namedtuple": type(x).__name__,
+            "module": type(x).__module__,
+            "qualname": type(x).__qualname__,
             "fields": list(x._fields),
             "children": [_describe(c, f"{path}.{f}") for f, c in zip(x._fields, x, strict=True)],
         }
@@ -62,18 +66,55 @@ def _describe(x: Any, path: str) -> Any:
             f"save_params: cannot describe the custom pytree node {type(x).__name__} at "
             f"{path or '<root>'}; convert it to tuples, lists and dicts first"
         )
+    # Scalars come back as the type they were saved as, not as 0-d arrays.
+    if type(x) in _PY_SCALARS:
+        return {"leaf": path, "scalar": type(x).__name__}
+    if isinstance(x, np.generic):
+        return {"leaf": path, "scalar": "numpy"}
     return {"leaf": path}
+
+
+_PY_SCALARS = {bool: bool, int: int, float: float, complex: complex}
+_SCALARS: dict[str, Any] = {t.__name__: t for t in _PY_SCALARS}
+
+
+def _namedtuple_type(desc: Any) -> Any:
+    """The namedtuple class a saved node had, or one made with the same name and fields.
+
+    The class is looked up only among modules already imported (loading never imports
+    anything); when it is not there, or its fields changed, a new namedtuple type with the
+    saved name and fields stands in, so attribute access still works.
+    """
+    fields = tuple(desc["fields"])
+    module = sys.modules.get(desc.get("module", ""))
+    found: Any = module
+    for part in str(desc.get("qualname", "")).split(".") if module is not None else ():
+        found = getattr(found, part, None)
+    if (
+        isinstance(found, type)
+        and issubclass(found, tuple)
+        and getattr(found, "_fields", None) == fields
+    ):
+        return found
+    name = desc["namedtuple"] if str(desc["namedtuple"]).isidentifier() else "Saved"
+    return collections.namedtuple(name, fields)
 
 
 def _rebuild(desc: Any, arrays: dict[str, np.ndarray]) -> Any:
     if "leaf" in desc:
-        return arrays[desc["leaf"]]
+        value = arrays[desc["leaf"]]
+        kind = desc.get("scalar")
+        if kind == "numpy":
+            return value[()]
+        if kind in _SCALARS:
+            return _SCALARS[kind](value)
+        return value
     if "none" in desc:
         return None
     if "tuple" in desc:
         return tuple(_rebuild(c, arrays) for c in desc["tuple"])
     if "namedtuple" in desc:
-        return tuple(_rebuild(c, arrays) for c in desc["children"])
+        return _namedtuple_type(desc)(*[_rebuild(c, arrays) for c in desc["children"]])
     if "list" in desc:
         return [_rebuild(c, arrays) for c in desc["list"]]
     if "dict" in desc:
@@ -130,8 +171,11 @@ def load_params(path: str | os.PathLike[str], like: Any = None) -> Any:
         like: optional pytree with the expected structure (e.g. freshly
             initialised parameters). When given, the file must match it
             exactly (same key paths, shapes and dtypes) and the result has its
-            container types (namedtuples included); otherwise the saved
-            structure is rebuilt (namedtuples come back as tuples).
+            container types; otherwise the saved structure is rebuilt:
+            namedtuples come back as their class when its module is already
+            imported (else as a namedtuple with the same name and fields), and
+            Python and numpy scalars as scalars of their type. As with saving,
+            ``.npz`` is appended to a path that names no file.
 
     Raises:
         ValueError: the file is not a tapeflow parameter file, or does not
@@ -148,6 +192,8 @@ def load_params(path: str | os.PathLike[str], like: Any = None) -> Any:
         True
     """
     fname = os.fspath(path)
+    if not os.path.exists(fname) and os.path.exists(fname + ".npz"):
+        fname += ".npz"  # save_params("ckpt") wrote ckpt.npz
     with np.load(fname, allow_pickle=False) as data:
         if _TREE_KEY not in data.files:
             raise ValueError(

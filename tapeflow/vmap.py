@@ -31,6 +31,7 @@ import numpy as np
 
 from tapeflow.batching import elementwise_rule, moveaxis
 from tapeflow.core.arrays import ops
+from tapeflow.core.hints import note_plain_at
 from tapeflow.core.pytree import (
     keystr,
     node_of,
@@ -347,7 +348,11 @@ def vmap(
                 x if ax is None else trace.new_tracer(x, ax)
                 for x, ax in zip(leaves, norm_axes, strict=False)
             ]
-            out = fun(*tree_unflatten(treedef, ins), **kwargs)
+            try:
+                out = fun(*tree_unflatten(treedef, ins), **kwargs)
+            except AttributeError as exc:  # (free unless raised)
+                note_plain_at(exc)
+                raise
             out_leaves, out_tree = tree_flatten(out)
             o_axes: list[Any] = []
             _broadcast_prefix(out_axes, out, "", "out_axes", o_axes)

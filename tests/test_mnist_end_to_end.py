@@ -166,3 +166,59 @@ def test_plot_option_draws_both_curves(tmp_path, monkeypatch):
     assert job.main(args) == 0
     assert out.exists()
     assert drawn[0][0] == [1, 2] and drawn[1][0] == [1, 2] and "test accuracy" in drawn[2]
+
+
+def test_quiet_prints_nothing_but_the_summary(capsys):
+    assert job.main(["--epochs", "1", "--max-batches", "2", "--quiet", "--threads", "0"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("test accuracy"), captured.out
+    assert captured.err == ""
+
+
+def test_piped_progress_prints_plain_lines_with_the_time_left(capsys):
+    args = ["--epochs", "2", "--max-batches", "3", "--progress-every", "0", "--threads", "0"]
+    assert job.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "\r" not in printed
+    for epoch in (1, 2):
+        for batch in (1, 2, 3):
+            assert f"  batch {batch}/3 of epoch {epoch}/2  loss " in printed
+    assert printed.count(" left\n") == 6 and "~0s left" in printed
+
+
+def test_the_time_left_counts_the_batches_to_go():
+    progress = job.Progress(2, 10, stream=io.StringIO())
+    assert progress.left(1, 4, elapsed=5.0) == 15 * 1.0  # 5 batches in 5 s, 15 to go
+    progress.epoch(1, 0.5, 0.9, 10.0, 1.0)  # the first epoch took 10 s in all
+    assert progress.left(2, 9, elapsed=10.0) == 0.0
+
+
+def test_ctrl_c_stops_after_the_batch_and_prints_the_results_so_far():
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(job.__file__)
+    args = ["--epochs", "50", "--progress-every", "0", "--threads", "1"]
+    proc = subprocess.Popen(
+        [sys.executable, str(script), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # wait until training runs (progress lines flush at once)
+            if line.startswith("  batch 3/"):
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "stopped by Ctrl-C in epoch 1" in err
+    assert "epoch 1/50  train loss" in out and "test accuracy" in out
+    assert "epoch 2/50" not in out

@@ -102,8 +102,21 @@ def test_no_mutation_and_dtypes_kept(make):
 
 def test_update_rejects_mismatched_trees():
     opt = optim.sgd(0.1)
-    with pytest.raises(ValueError, match="structure"):
+    with pytest.raises(ValueError, match=r"only in grads: \[\"\['a'\]\"\]") as info:
         opt.update({"a": np.ones(1)}, opt.init({"b": np.ones(1)}), {"b": np.ones(1)})
+    assert "PyTreeDef" not in str(info.value)
+
+
+@pytest.mark.parametrize("make", [optim.sgd, optim.adam], ids=["sgd", "adam"])
+def test_update_with_state_and_params_swapped_says_the_order(make):
+    opt = make(0.1)
+    params = {"w": np.ones(3)}
+    state = opt.init(params)
+    with pytest.raises(TypeError, match=r"opt.update\(grads, state, params\)") as info:
+        opt.update(params, params, state)
+    assert "PyTreeDef" not in str(info.value)
+    with pytest.raises(TypeError, match="optimizer state that opt.init"):
+        opt.update(params, None, params)
 
 
 def test_schedules():

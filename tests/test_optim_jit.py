@@ -289,11 +289,12 @@ def test_mnist_job_compiled_steps_train_like_eager(small_flat_data, model, optim
 
 
 def test_mnist_job_says_what_jit_compiles(capsys):
-    assert job.main(["--epochs", "1", "--max-batches", "2", "--jit", "--quiet"]) == 0
+    # (not --quiet, which prints only the final summary)
+    assert job.main(["--epochs", "1", "--max-batches", "2", "--jit"]) == 0
     printed = capsys.readouterr().out
     assert "jit: the whole training step (forward, backward, optimizer update)" in printed
     assert "traced 1 time(s)" in printed
-    assert job.main(["--epochs", "1", "--max-batches", "2", "--jit", "grad", "--quiet"]) == 0
+    assert job.main(["--epochs", "1", "--max-batches", "2", "--jit", "grad"]) == 0
     assert "value_and_grad compiled with tp.jit, the optimizer update run eagerly" in (
         capsys.readouterr().out
     )

@@ -40,8 +40,12 @@ def test_nested_dicts_none_and_scalars(tmp_path):
     tp.save_params(path, tree)
     loaded = tp.load_params(path)
     assert loaded["b"][1] is None and loaded["b"][2] == ()
-    assert isinstance(loaded["a"]["p"][3], tuple)
-    np.testing.assert_array_equal(loaded["a"]["p"][3][0], np.ones(2))
+    # Without like=: the namedtuple comes back with its fields, and the scalars as scalars.
+    point = loaded["a"]["p"][3]
+    assert type(point).__name__ == "Point" and point._fields == ("x", "y")
+    np.testing.assert_array_equal(point.x, np.ones(2))
+    assert type(point.y) is float and point.y == 1.5
+    assert type(loaded["a"]["k"]) is np.float32 and loaded["a"]["k"] == 2.5
     exact = tp.load_params(path, like=tree)
     assert isinstance(exact["a"]["p"][3], Point) and exact["a"]["p"][3].y == 1.5
     assert exact["a"]["k"].dtype == np.float32
@@ -83,3 +87,35 @@ def test_foreign_or_object_files_are_rejected(tmp_path):
         tp.load_params(pickled)
     with pytest.raises(TypeError, match="not a numeric array"):
         tp.save_params(tmp_path / "bad.npz", [np.array([object()])])
+
+
+Saved = collections.namedtuple("Saved", "count weights")
+
+
+def test_load_without_like_keeps_namedtuple_classes_and_python_scalars(tmp_path):
+    # An optimizer state (a namedtuple holding a numpy int) and a module-level namedtuple
+    # come back as their own classes; Python ints, floats and bools as Python scalars.
+    opt = tp.optim.adam(1e-3)
+    params = {"w": np.ones(2, np.float32)}
+    tree = {"state": opt.init(params), "saved": Saved(3, [np.zeros(2)]), "flags": (True, 2, 0.5)}
+    tp.save_params(tmp_path / "t.npz", tree)
+    loaded = tp.load_params(tmp_path / "t.npz")
+    assert type(loaded["state"]) is type(tree["state"])
+    assert type(loaded["saved"]) is Saved and type(loaded["saved"].count) is int
+    assert [type(v) for v in loaded["flags"]] == [bool, int, float]
+    assert loaded["state"].step.dtype == np.int64 and loaded["state"].step.shape == ()
+    # The loaded state works with the optimizer.
+    new_params, _ = opt.update(params, loaded["state"], params)
+    assert new_params["w"].dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["ckpt", "ckpt.npz"])
+def test_a_path_without_extension_round_trips(tmp_path, name):
+    # save_params("ckpt") writes ckpt.npz (numpy's rule); load_params("ckpt") finds it.
+    tp.save_params(tmp_path / name, [np.arange(3.0)])
+    assert (tmp_path / "ckpt.npz").exists()
+    for spelling in ("ckpt", "ckpt.npz"):
+        np.testing.assert_array_equal(tp.load_params(tmp_path / spelling)[0], np.arange(3.0))
+        np.testing.assert_array_equal(
+            tp.load_params(str(tmp_path / spelling), like=[np.zeros(3)])[0], np.arange(3.0)
+        )

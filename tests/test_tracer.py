@@ -131,7 +131,7 @@ def test_hasattr_is_false_for_unsupported_attributes():
 
 
 def test_item_assignment_points_to_the_functional_form():
-    with pytest.raises(TypeError, match=r"immutable.*x\.at\[idx\]\.set\(v\)"):
+    with pytest.raises(TypeError, match=r"immutable.*tnp\.at\(x\)\[idx\]\.set\(v\)"):
         _seen(lambda x: x.__setitem__(0, 1.0))
 
 

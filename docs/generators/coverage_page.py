@@ -161,6 +161,21 @@ NOTES: dict[str, str] = {
     "differentiable in d",
     "scipy.signal.convolve": "N-d, modes full/same/valid; method direct or fft (numpy only)",
     "scipy.signal.correlate": "convolve with the reversed conjugate of in2",
+    **{
+        f"scipy.stats.poisson.{name}": "k is discrete: no gradient (as floor); differentiable in mu"
+        for name in ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf")
+    },
+    "scipy.stats.multivariate_normal.logpdf": "cov reads its lower triangle (Cholesky); "
+    "allow_singular=False",
+    **{
+        f"scipy.stats.multivariate_normal.{name}": "Genz's method on a fixed lattice (maxpts "
+        "points, default 2**14): smooth and deterministic, absolute error of the order of "
+        "1e-5; exact in 1-d"
+        for name in ("cdf", "logcdf")
+    },
+    "scipy.stats.multivariate_normal.pdf": "cov reads its lower triangle (Cholesky)",
+    "scipy.stats.dirichlet.logpdf": "components on the first axis of x, as in SciPy",
+    "scipy.stats.dirichlet.pdf": "components on the first axis of x, as in SciPy",
     # scipy.linalg and scipy.integrate (SciPy's kernels, the tapeflow[scipy] extra)
     "scipy.linalg.solve_triangular": "reads one triangle (no diagonal if unit_diagonal); "
     "trans 0/1/2; stacks broadcast",

@@ -141,8 +141,9 @@ class Tracer:
     def _immutable(self, what: str) -> TypeError:
         return TypeError(
             f"traced arrays are immutable, so {what} is not allowed inside a transform. "
-            "Use the functional form instead: y = x.at[idx].set(v) (or .add, .multiply, .min, "
-            ".max), or y = x + v instead of x += v."
+            "Use the functional form instead: y = tnp.at(x)[idx].set(v) (or .add, .multiply, "
+            ".min, .max), which works on numpy arrays too (x.at[idx] only on traced ones), or "
+            "y = x + v instead of x += v."
         )
 
     def __setitem__(self, index: Any, value: Any) -> None:

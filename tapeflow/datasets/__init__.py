@@ -23,6 +23,7 @@ from tapeflow.datasets.mnist import (
     idx_dataset,
     mnist,
 )
+from tapeflow.datasets.splits import VALIDATION_SIZE, split_validation
 
 __all__ = [
     "read_idx",
@@ -31,6 +32,8 @@ __all__ = [
     "mnist",
     "idx_dataset",
     "batches",
+    "split_validation",
+    "VALIDATION_SIZE",
     "read_data_sets",
     "DataSet",
     "Datasets",

@@ -19,6 +19,7 @@ import numpy as np
 
 from tapeflow.datasets.batching import as_generator
 from tapeflow.datasets.mnist import mnist
+from tapeflow.datasets.splits import VALIDATION_SIZE, split_validation
 
 __all__ = ["DataSet", "Datasets", "read_data_sets"]
 
@@ -122,7 +123,7 @@ def _one_hot(labels: np.ndarray, classes: int = 10) -> np.ndarray:
 def read_data_sets(
     data_dir: str | os.PathLike[str] | None = None,
     one_hot: bool = False,
-    validation_size: int = 5000,
+    validation_size: int = VALIDATION_SIZE,
     seed: int | None = None,
     download: bool = True,
 ) -> Datasets:
@@ -132,8 +133,8 @@ def read_data_sets(
         data_dir: directory with the four MNIST files (see :func:`tapeflow.datasets.mnist`
             for the default and for downloading).
         one_hot: labels as float32 one-hot rows instead of uint8 class indices.
-        validation_size: how many of the 60,000 training examples (the first ones)
-            form the validation split.
+        validation_size: how many of the 60,000 training examples (the last ones, as
+            in ``benchmarks/mnist.py``) form the validation split.
         seed: seed for the per-epoch shuffles of ``next_batch`` (None: not reproducible).
         download: fetch missing files.
 
@@ -165,9 +166,9 @@ def read_data_sets(
         return _one_hot(y) if one_hot else y
 
     rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
-    v = validation_size
+    fit_x, fit_y, val_x, val_y = split_validation(train_x, train_y, validation_size)
     return Datasets(
-        train=DataSet(images(train_x[v:]), labels(train_y[v:]), rngs[0]),
-        validation=DataSet(images(train_x[:v]), labels(train_y[:v]), rngs[1]),
+        train=DataSet(images(fit_x), labels(fit_y), rngs[0]),
+        validation=DataSet(images(val_x), labels(val_y), rngs[1]),
         test=DataSet(images(test_x), labels(test_y), rngs[2]),
     )

@@ -4,7 +4,9 @@ Where the files live (first one that is given wins):
 
 1. the ``data_dir`` argument;
 2. ``$TAPEFLOW_DATA_DIR/mnist``;
-3. a per-user cache, ``$XDG_CACHE_HOME/tapeflow/mnist`` (``~/.cache/tapeflow/mnist``
+3. in a source checkout of tapeflow, the repository's ``benchmarks/data/mnist``
+   when it holds the four files (so examples run from any directory, offline);
+4. a per-user cache, ``$XDG_CACHE_HOME/tapeflow/mnist`` (``~/.cache/tapeflow/mnist``
    when ``XDG_CACHE_HOME`` is unset).
 
 Each of the four files may be stored compressed (``.gz``) or not. Missing files
@@ -12,7 +14,8 @@ are downloaded from a list of public mirrors tried in turn; every file is checke
 against the published MD5 of its uncompressed content before it is written, and
 it is written atomically (temporary file in the same directory, then
 ``os.replace``), so an interrupted download never leaves a half-written file
-that a later run would trust.
+that a later run would trust; directories are created only when a verified file
+is written, so a failed download leaves no empty directory behind.
 """
 
 from __future__ import annotations
@@ -117,6 +120,17 @@ def default_data_dir(dataset: str = "mnist") -> Path:
     return Path(cache).expanduser() / "tapeflow" / dataset
 
 
+#: The four files as the repository ships them (present in a source checkout only).
+SHIPPED_MNIST_DIR = Path(__file__).resolve().parents[2] / "benchmarks" / "data" / "mnist"
+
+
+def _shipped_dir() -> Path | None:
+    """The checkout's ``benchmarks/data/mnist`` when it holds all four files, else None."""
+    if all(_find(SHIPPED_MNIST_DIR, [name[: -len(".gz")]]) for name in MNIST_FILES):
+        return SHIPPED_MNIST_DIR
+    return None
+
+
 def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
@@ -131,7 +145,29 @@ def _manual_hint(filename: str, directory: Path) -> str:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is either absent or complete."""
+    """Write ``data`` to ``path`` so that ``path`` is either absent or complete.
+
+    Missing parent directories are made here, and removed again if the write fails.
+    """
+    made = []
+    parent = path.parent
+    while not parent.exists():
+        made.append(parent)
+        parent = parent.parent
+    for d in reversed(made):
+        d.mkdir(exist_ok=True)
+    try:
+        _write_file(path, data)
+    except BaseException:
+        for d in made:
+            try:
+                d.rmdir()
+            except OSError:  # not empty, or already gone: leave it
+                break
+        raise
+
+
+def _write_file(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -173,7 +209,7 @@ def download_file(
 
     Args:
         filename: the file's name on the mirrors (e.g. ``"t10k-labels-idx1-ubyte.gz"``).
-        directory: where to store it (created if needed).
+        directory: where to store it (created when a verified copy is written).
         md5: expected MD5 of the uncompressed content, or None to accept any valid gzip data.
         mirrors: base URLs, each ending in ``/``, tried in order.
         timeout: seconds before giving up on one mirror.
@@ -190,7 +226,6 @@ def download_file(
         >>> download_file(name, "data", MNIST_MD5[name])  # doctest: +SKIP
     """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     target = directory / filename
     failures = []
     for base in mirrors:
@@ -228,21 +263,24 @@ def _find(directory: Path, candidates: Sequence[str]) -> Path | None:
     return None
 
 
-def _load(path: Path, md5: str | None) -> np.ndarray:
+def _load(path: Path, md5: str | None, fix: str) -> np.ndarray:
+    """Read and check one file; ``fix`` ends every error (how to get a good copy)."""
     raw = path.read_bytes()
     content = raw
     if raw[:2] == b"\x1f\x8b":
         try:
             content = gzip.decompress(raw)
         except Exception as exc:  # noqa: BLE001
-            raise ValueError(f"{path}: corrupted or truncated gzip data ({exc})") from exc
+            raise ValueError(f"{path}: corrupted or truncated gzip data ({exc}).{fix}") from exc
     if md5 is not None and _md5(content) != md5:
         raise ValueError(
             f"{path}: checksum mismatch (MD5 of the uncompressed data is {_md5(content)}, "
-            f"expected {md5}); the file is damaged or not the published one. Delete it to "
-            "download it again, or replace it by hand."
+            f"expected {md5}); the file is damaged or not the published one.{fix}"
         )
-    return parse_idx(content, str(path))
+    try:
+        return parse_idx(content, str(path))
+    except ValueError as exc:
+        raise ValueError(f"{exc}.{fix}") from exc
 
 
 def _check_pair(images: np.ndarray, labels: np.ndarray, split: str, directory: Path) -> None:
@@ -270,7 +308,8 @@ def mnist(
 
     Args:
         data_dir: directory holding (or to receive) the four files. Default:
-            ``$TAPEFLOW_DATA_DIR/mnist``, else the per-user cache (see
+            ``$TAPEFLOW_DATA_DIR/mnist``; else, in a source checkout, the
+            repository's ``benchmarks/data/mnist``; else the per-user cache (see
             :func:`default_data_dir`).
         download: fetch missing files from ``mirrors``; when False a missing file
             raises ``FileNotFoundError``.
@@ -294,7 +333,12 @@ def mnist(
         >>> x_train.shape, y_test[:3]  # doctest: +SKIP
         ((60000, 28, 28), array([7, 2, 1], dtype=uint8))
     """
-    directory = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+    if data_dir is not None:
+        directory = Path(data_dir).expanduser()
+    elif os.environ.get("TAPEFLOW_DATA_DIR"):
+        directory = default_data_dir()
+    else:
+        directory = _shipped_dir() or default_data_dir()
     table = MNIST_MD5 if checksums is None else checksums
     arrays = []
     for filename in MNIST_FILES:
@@ -306,7 +350,12 @@ def mnist(
                     + _manual_hint(filename, directory)
                 )
             path = download_file(filename, directory, table.get(filename), mirrors, timeout)
-        arrays.append(_load(path, table.get(filename)))
+        fix = (
+            " Delete it to download it again, or replace it by hand."
+            if download
+            else " Replace it with a good copy (or delete it and load with download=True)."
+        )
+        arrays.append(_load(path, table.get(filename), fix))
     data = IdxData(*arrays)
     _check_pair(data.train_images, data.train_labels, "train", directory)
     _check_pair(data.test_images, data.test_labels, "test", directory)
@@ -344,7 +393,7 @@ def idx_dataset(directory: str | os.PathLike[str]) -> IdxData:
                 + ", ".join(f"{n}[.gz]" for n in names)
                 + ")"
             )
-        arrays.append(_load(path, None))
+        arrays.append(_load(path, None, " Replace it with a good copy."))
     data = IdxData(*arrays)
     _check_pair(data.train_images, data.train_labels, "train", root)
     _check_pair(data.test_images, data.test_labels, "test", root)

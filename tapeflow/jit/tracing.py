@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 from numpy import ndarray  # a global: np.ndarray is a slow attribute load (see core/tape.py)
 
+from tapeflow.core.debug_nans import state as _debug_nans
+from tapeflow.core.hints import note_plain_at
 from tapeflow.core.pytree import PyTreeDef, is_plain_namedtuple, tree_flatten, tree_unflatten
 from tapeflow.core.trace import Trace, new_trace
 from tapeflow.core.tracer import Tracer
@@ -412,7 +414,11 @@ def jit(
             full, call_kwargs = rebuild(
                 len(args), tree_unflatten(in_tree, tracers), static_vals, bool(kwargs)
             )
-            out = fun(*full, **call_kwargs)
+            try:
+                out = fun(*full, **call_kwargs)
+            except AttributeError as exc:  # (free unless raised)
+                note_plain_at(exc)
+                raise
             out_leaves, out_tree = tree_flatten(out)
             program, source, n, built = compile_program(
                 trace, range(n_inputs), out_leaves, out_tree, name
@@ -473,6 +479,10 @@ def jit(
 
     @functools.wraps(fun)
     def jitted(*args: Any, **kwargs: Any) -> Any:
+        if _debug_nans.on:
+            # A compiled program calls numpy directly: run the Python function instead,
+            # so that tp.debug_nans checks each of its primitives.
+            return fun(*args, **kwargs)
         key, leaves, all_arrays = signature(args, kwargs)
         if key is None:
             # Under another transform (grad of a jitted function, jit of jit): run the

@@ -291,9 +291,17 @@ def conv2d(x: Any, w: Any, b: Any = None, stride: Any = 1, padding: Any = "VALID
     xs = _check_nchw(x, "conv2d")
     ws = tuple(shape_of(w))
     if len(ws) != 4 or ws[1] != xs[1]:
+        hint = ""
+        if len(ws) == 4 and xs[3] == ws[1]:
+            # The channels are last: NHWC, the layout of TensorFlow and of JAX's default.
+            hint = (
+                f"; the inputs look like NHWC (channels last, {xs[3]}). Move the channels "
+                "to axis 1: tnp.transpose(x, (0, 3, 1, 2))"
+            )
         raise ValueError(
-            f"conv2d: weights of shape {ws} do not fit inputs of shape {xs}; weights must be "
-            f"(out_channels, {xs[1]}, kh, kw)"
+            f"conv2d: weights of shape {ws} do not fit inputs of shape {xs}. conv2d takes "
+            f"NCHW inputs (batch, channels, height, width), so the weights must be "
+            f"(out_channels, {xs[1]}, kh, kw){hint}"
         )
     stride = _pair(stride, "stride")
     pads = _pads(padding, (xs[2], xs[3]), (ws[2], ws[3]), stride)

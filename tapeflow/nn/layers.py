@@ -84,6 +84,22 @@ def _rng(rng: Any, what: str) -> Any:
     return rng
 
 
+def _shape(input_shape: Any, what: str) -> tuple[int, ...]:
+    """``input_shape`` as a tuple, checked: a shape with the batch axis first, not one int."""
+    if isinstance(input_shape, (int, np.integer)):
+        raise TypeError(
+            f"{what}: input_shape must be a tuple with the batch axis first, such as "
+            f"(-1, {int(input_shape)}) (-1: any batch size); got the int {int(input_shape)}"
+        )
+    try:
+        return tuple(input_shape)
+    except TypeError:
+        raise TypeError(
+            f"{what}: input_shape must be a tuple with the batch axis first, such as "
+            f"(-1, 784); got {input_shape!r}"
+        ) from None
+
+
 def _split(rng: Any, n: int) -> list[Any]:
     """``n`` independent generators (advancing ``rng``) or keys derived from ``rng``."""
     if uses_key(rng, "layers"):
@@ -123,7 +139,7 @@ def serial(*layers: Any) -> Layer:
     def init(rng: Any, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
         rngs = _split(_rng(rng, "serial init"), len(inits))
         params = []
-        shape = tuple(input_shape)
+        shape = _shape(input_shape, "serial init")
         for layer_init, r in zip(inits, rngs, strict=True):
             shape, p = layer_init(r, shape, dtype)
             params.append(p)
@@ -168,6 +184,7 @@ def Dense(
 
     def init(rng: Any, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
         rng = _rng(rng, "Dense init")
+        input_shape = _shape(input_shape, "Dense init")
         r_w, r_b = _split(rng, 2)
         in_dim = input_shape[-1]
         return tuple(input_shape[:-1]) + (out_dim,), (
@@ -203,6 +220,7 @@ def Conv(
 
     def init(rng: Any, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
         rng = _rng(rng, "Conv init")
+        input_shape = _shape(input_shape, "Conv init")
         if len(input_shape) != 4:
             raise ValueError(f"Conv expects NCHW input shapes, got {tuple(input_shape)}")
         r_w, r_b = _split(rng, 2)
@@ -234,6 +252,7 @@ def LayerNorm(axis: int = -1, eps: float = 1e-5) -> Layer:
         raise ValueError("LayerNorm normalises the last axis; use nn.layer_norm for other axes")
 
     def init(rng: Any, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
+        input_shape = _shape(input_shape, "LayerNorm init")
         n = input_shape[-1]
         return tuple(input_shape), (np.ones(n, dtype), np.zeros(n, dtype))
 
@@ -247,6 +266,7 @@ def LayerNorm(axis: int = -1, eps: float = 1e-5) -> Layer:
 # ----- parameter-free layers -----------------------------------------------------
 def _pool(fun: Callable[..., Any], window: Any, strides: Any, padding: Any) -> Layer:
     def init(rng: Any, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
+        input_shape = _shape(input_shape, "pooling init")
         if len(input_shape) != 4:
             raise ValueError(f"pooling expects NCHW input shapes, got {tuple(input_shape)}")
         stride = window if strides is None else strides
@@ -299,7 +319,7 @@ def Dropout(drop_rate: float) -> Layer:
         raise ValueError(f"Dropout: drop_rate must be in [0, 1), got {drop_rate}")
 
     def init(rng: Any, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
-        return tuple(input_shape), ()
+        return _shape(input_shape, "layer init"), ()
 
     def apply(params: Any, x: Any, *, rng: Any = None, train: bool = False) -> Any:
         return dropout(x, drop_rate, rng, train)
@@ -318,7 +338,7 @@ def elementwise(fun: Callable[..., Any], **fun_kwargs: Any) -> Layer:
     """
 
     def init(rng: Any, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
-        return tuple(input_shape), ()
+        return _shape(input_shape, "layer init"), ()
 
     def apply(params: Any, x: Any, **kwargs: Any) -> Any:
         return fun(x, **fun_kwargs)
@@ -327,6 +347,7 @@ def elementwise(fun: Callable[..., Any], **fun_kwargs: Any) -> Layer:
 
 
 def _flatten_init(rng: Any, input_shape: tuple[int, ...], dtype: Any = np.float32) -> Any:
+    input_shape = _shape(input_shape, "Flatten init")
     return (input_shape[0], int(np.prod(input_shape[1:]))), ()
 
 

@@ -23,7 +23,7 @@ traced arrays that forward to them:
 - ``differences`` and ``convolution``: diff, gradient; convolve, correlate
 - ``linalg``: the ``tnp.linalg`` namespace (inv, solve, eigh, svd, norm, ...)
 - ``fft``: the ``tnp.fft`` namespace (fft, ifft, rfftn, irfftn, hfft, fftshift, ...)
-- ``at``: functional updates, ``x.at[idx].set(v)``
+- ``at``: functional updates, ``tnp.at(x)[idx].set(v)`` (``x.at[idx]`` on traced arrays)
 
 ``meta`` and ``declare`` hold what the families share; ``fitting`` and ``protocol``
 give the core its array operations; ``dispatch`` connects numpy's own functions.
@@ -51,7 +51,7 @@ from tapeflow.numpy.polynomials import *  # noqa: F403
 from tapeflow.numpy.index_tricks import *  # noqa: F403
 from tapeflow.numpy import linalg  # noqa: F401  (tnp.linalg, and np.linalg dispatch)
 from tapeflow.numpy import fft  # noqa: F401  (tnp.fft, and np.fft dispatch)
-from tapeflow.numpy.at import at  # noqa: F401  (functional updates: x.at[idx].set(v))
+from tapeflow.numpy.at import at  # noqa: F401  (functional updates: tnp.at(x)[idx].set(v))
 from tapeflow.numpy.pytrees import ravel_pytree  # noqa: F401
 from tapeflow.numpy.creation import shape  # noqa: F401,F811
 from tapeflow.numpy import declare as _declare

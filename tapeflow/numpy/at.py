@@ -1,7 +1,10 @@
-"""Functional index updates: ``x.at[idx].set(v)`` and friends, as in JAX.
+"""Functional index updates: ``tnp.at(x)[idx].set(v)`` and friends, as in JAX.
 
 Traced arrays are immutable (``x[idx] = v`` raises), so updates return a new
-array instead:
+array instead. ``tnp.at(x)`` works on every array a user holds, numpy arrays
+and traced ones alike; ``x.at`` is the same object on traced arrays only (numpy's
+own class cannot be given an attribute), so code that also runs on plain arrays,
+or on arguments that ``grad`` does not differentiate, writes ``tnp.at(x)``:
 
 >>> import numpy as np, tapeflow.numpy as tnp
 >>> x = np.zeros(4)
@@ -10,7 +13,7 @@ array([0., 5., 5., 0.])
 >>> x                                   # never modified
 array([0., 0., 0., 0.])
 
-Inside a transform the same reads ``x.at[1:3].set(v)``. Each update is one
+On a traced array the same reads ``x.at[1:3].set(v)``. Each update is one
 primitive, differentiable in both ``x`` and ``v`` (``v`` broadcasts to the
 shape of ``x[idx]``). Repeated indices follow numpy:
 
@@ -319,7 +322,7 @@ class IndexUpdateHelper:
         return IndexUpdateRef(self._x, index)
 
     def __repr__(self) -> str:
-        return "IndexUpdateHelper (index it: x.at[idx].set(v))"
+        return "IndexUpdateHelper (index it: tnp.at(x)[idx].set(v))"
 
 
 def at(x: Any) -> IndexUpdateHelper:

@@ -185,8 +185,8 @@ _IN_PLACE_METHODS: dict[str, str] = {
     "sort": "y = tnp.sort(x, axis)",
     "partition": "y = tnp.partition(x, kth)",
     "fill": "y = tnp.full_like(x, value)",
-    "put": "y = x.at[indices].set(values)",
-    "itemset": "y = x.at[index].set(value)",
+    "put": "y = tnp.at(x)[indices].set(values)",
+    "itemset": "y = tnp.at(x)[index].set(value)",
     "resize": "y = tnp.reshape(x, shape) (or tnp.resize)",
 }
 

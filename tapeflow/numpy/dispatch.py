@@ -71,7 +71,7 @@ def _in_place_error(what: str) -> TypeError:
     return TypeError(
         f"{what} would write into an array in place, which traced arrays do not allow "
         "(they are immutable). Assign the result instead (y = np.f(x)), or use the "
-        "functional update y = x.at[idx].set(v) / .add(v)."
+        "functional update y = tnp.at(x)[idx].set(v) / .add(v)."
     )
 
 

@@ -1,6 +1,7 @@
 """batches(), and read_data_sets() on the real MNIST files committed in benchmarks/data/mnist."""
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -90,12 +91,15 @@ def test_read_data_sets_real_files():
     for split in data:
         assert split.images.dtype == np.float32 and split.images.shape[1] == 784
         assert split.images.min() == 0.0 and split.images.max() == 1.0
-    assert data.validation.labels[:5].tolist() == [5, 0, 4, 1, 9]  # the first training rows
+    # The last 5,000 training rows, as benchmarks/mnist.py holds out.
+    _, y_train, _, _ = mnist(MNIST_DIR, download=False)
+    np.testing.assert_array_equal(data.validation.labels, y_train[-5000:])
+    np.testing.assert_array_equal(data.train.labels, y_train[:-5000])
     xb, yb = data.train.next_batch(128)
     assert xb.shape == (128, 784) and yb.shape == (128,)
     hot = read_data_sets(MNIST_DIR, one_hot=True, validation_size=100, seed=0, download=False)
     assert hot.validation.labels.shape == (100, 10)
-    np.testing.assert_array_equal(hot.validation.labels.argmax(1), data.validation.labels[:100])
+    np.testing.assert_array_equal(hot.validation.labels.argmax(1), y_train[-100:])
     with pytest.raises(ValueError, match="validation_size must be >= 0"):
         read_data_sets(MNIST_DIR, validation_size=-1, download=False)
 
@@ -113,3 +117,25 @@ def test_read_data_sets_validation_size_too_large(monkeypatch):
     assert lab.read_data_sets("unused", validation_size=3).train.num_examples == 1
     with pytest.raises(ValueError, match="smaller than the 4 training examples"):
         lab.read_data_sets("unused", validation_size=4)
+
+
+def test_read_data_sets_and_the_benchmark_hold_out_the_same_images():
+    import benchmarks.mnist as bench
+
+    data = read_data_sets(MNIST_DIR, one_hot=False, seed=0, download=False)
+    split = bench.load_data(str(MNIST_DIR), "flat", np.float32)
+    np.testing.assert_array_equal(data.validation.labels, split["y_val"])
+    # (the same pixels; scaled as x / 255 and as x * (1 / 255), an ulp apart at most)
+    np.testing.assert_allclose(data.validation.images, split["x_val"], rtol=1e-6)
+    assert data.train.num_examples == len(split["x_train"]) == 55000
+
+
+def test_the_shipped_files_are_found_from_any_directory(tmp_path, monkeypatch):
+    # docs/miniflow.md calls read_data_sets() without a path: in a checkout that works from
+    # anywhere, offline (the repository's benchmarks/data/mnist before the per-user cache).
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TAPEFLOW_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    data = read_data_sets(one_hot=False, seed=0, download=False)
+    assert data.test.num_examples == 10000
+    assert os.listdir(tmp_path) == []  # nothing downloaded, no directory made

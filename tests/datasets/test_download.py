@@ -89,6 +89,8 @@ def _dead_url():
 
 
 def _leftovers(directory):
+    if not directory.exists():  # (a failed download makes no directory)
+        return []
     return sorted(p for p in os.listdir(directory) if p.endswith(".part") or p.startswith("."))
 
 
@@ -144,7 +146,18 @@ def test_404_on_every_mirror(tmp_path):
     assert f"{srv.url}/a/{MNIST_FILES[0]}" in msg and "404" in msg
     assert f"{dead}{MNIST_FILES[0]}" in msg and "network error" in msg
     assert "by hand" in msg
-    assert os.listdir(dest) == []
+    assert not dest.exists()  # a failed download leaves no empty directory behind
+
+
+def test_a_failed_download_into_nested_missing_directories_leaves_none(tmp_path, monkeypatch):
+    # From another directory, a relative path such as benchmarks/data/mnist did not exist:
+    # the failure must not leave benchmarks/data/mnist/ behind.
+    files, table = _small_mnist(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with _Server({}) as srv:
+        with pytest.raises(DownloadError):
+            mnist("benchmarks/data/mnist", mirrors=[srv.url + "/none/"], checksums=table)
+    assert not (tmp_path / "benchmarks").exists()
 
 
 def test_second_mirror_used_after_404_and_bad_gzip(tmp_path):
@@ -164,7 +177,7 @@ def test_truncated_response_leaves_no_partial_file(tmp_path):
     with _Server({f"/cut/{name}": ("cut", files[name][:100])}) as srv:
         with pytest.raises(DownloadError, match="IncompleteRead|network error|gzip"):
             download_file(name, dest, table[name], [srv.url + "/cut/"], 10)
-    assert os.listdir(dest) == []
+    assert not dest.exists()
 
 
 def test_failed_rename_removes_temporary_file(tmp_path, monkeypatch):
@@ -179,12 +192,31 @@ def test_failed_rename_removes_temporary_file(tmp_path, monkeypatch):
     with _Server({f"/m/{name}": files[name]}) as srv:
         with pytest.raises(OSError, match="disk full"):
             download_file(name, dest, table[name], [srv.url + "/m/"], 10)
-    assert os.listdir(dest) == []
+    assert not dest.exists()  # made for the write, removed with the temporary file
 
 
 def test_no_download_raises_with_instructions(tmp_path):
     with pytest.raises(FileNotFoundError, match="download=False.*by hand"):
         mnist(tmp_path, download=False)
+
+
+@pytest.mark.parametrize("damage", ["cut gzip", "cut idx", "cut plain"])
+def test_a_truncated_local_file_says_to_delete_it(tmp_path, damage):
+    files, table = _small_mnist(tmp_path)
+    for name, raw in files.items():
+        (tmp_path / name).write_bytes(raw)
+    bad = tmp_path / MNIST_FILES[0]
+    content = gzip.decompress(files[MNIST_FILES[0]])
+    if damage == "cut gzip":
+        bad.write_bytes(files[MNIST_FILES[0]][:200])
+    elif damage == "cut idx":  # valid gzip of a cut IDX file (checksums not checked)
+        bad.write_bytes(gzip.compress(content[:500]))
+    else:  # stored uncompressed, cut short
+        bad.unlink()
+        (tmp_path / MNIST_FILES[0][: -len(".gz")]).write_bytes(content[:500])
+    checks = table if damage == "cut gzip" else dict.fromkeys(table)
+    with pytest.raises(ValueError, match="truncated.*Delete it to download it again"):
+        mnist(tmp_path, checksums=checks, mirrors=[])
 
 
 def test_damaged_local_file_is_reported(tmp_path):

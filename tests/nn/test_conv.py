@@ -179,6 +179,9 @@ def test_conv_and_pool_argument_errors():
         nn.conv2d(np.zeros((2, 5, 5)), np.zeros((1, 2, 3, 3)))
     with pytest.raises(ValueError, match="out_channels, 2"):
         nn.conv2d(x, np.zeros((1, 3, 3, 3)))
+    # NHWC input (28x28 images, 1 channel last): the message names the layout and the fix.
+    with pytest.raises(ValueError, match=r"NHWC.*transpose\(x, \(0, 3, 1, 2\)\)"):
+        nn.conv2d(np.zeros((2, 28, 28, 1)), np.zeros((4, 1, 3, 3)))
     with pytest.raises(ValueError, match="padding"):
         nn.conv2d(x, np.zeros((1, 2, 3, 3)), padding="FULL")
     with pytest.raises(ValueError, match="does not fit"):

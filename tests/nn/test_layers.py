@@ -113,6 +113,17 @@ def test_serial_errors_are_clear():
         apply(params[:1], np.zeros((1, 3)))
 
 
+@pytest.mark.parametrize(
+    "layer",
+    [nn.Dense(4), nn.serial(nn.Dense(4)), nn.Conv(2, 3), nn.LayerNorm(), nn.MaxPool(2), nn.Relu],
+    ids=["Dense", "serial", "Conv", "LayerNorm", "MaxPool", "Relu"],
+)
+def test_an_int_input_shape_is_refused_with_the_tuple_to_write(layer):
+    # `init(rng, 784)` for `init(rng, (-1, 784))`: the message shows the tuple form.
+    with pytest.raises(TypeError, match=r"batch axis first, such as \(-1, 784\)"):
+        layer.init(np.random.default_rng(0), 784)
+
+
 def test_training_a_tiny_model_reduces_the_loss():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 2)).astype(np.float32)

@@ -137,11 +137,39 @@ CASES = [
         )
         for n in (None, 5)
     ),
+    *(
+        Case(
+            f"fft.hfft-norm{norm}-axis0",
+            _complex(lambda z, norm=norm: F.hfft(z, n=4, axis=0, norm=norm)),
+            _pairs((3,), (3, 2)),
+            covers=["fft.irfft", "conjugate"],
+        )
+        for norm in ("ortho", "forward")
+    ),
     Case(
         "fft.ihfft",
         lambda x: F.ihfft(x, norm="ortho"),
         (((4,),), ((2, 5),)),
         covers=["fft.rfft", "conjugate"],
+    ),
+    *(
+        Case(
+            f"fft.ihfft-n{n}-norm{norm}",
+            lambda x, n=n, norm=norm: F.ihfft(x, n=n, axis=0, norm=norm),
+            (((4,),), ((5, 2),)),
+            covers=["fft.rfft", "conjugate"],
+        )
+        for n, norm in ((3, None), (7, "forward"))
+    ),
+    Case(
+        "fft.rfft2-irfft2-axes-norm",
+        lambda x: (
+            F.rfft2(x, s=(3, 3), axes=(0, 2), norm="ortho")
+            * F.fft2(x, axes=(0, 2), norm="forward")[:, :, :2][:3]
+            + F.irfft2(x * (1 - 1j), s=(3, 3), axes=(2, 0), norm="forward")[:, :1, :2][:3]
+        ),
+        (((3, 2, 3),),),
+        covers=["fft.rfft", "fft.irfft", "fft.fftn", "fft.ifftn"],
     ),
     # shifts and frequencies
     Case(

@@ -5,6 +5,8 @@ The finite-difference rows for every update live in ``spec_at.py`` (run by
 dtypes, and that nothing is ever modified in place.
 """
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -185,7 +187,8 @@ def test_in_place_on_traced_array_raises(statement):
         exec(statement, {}, {"x": x})
         return x.sum()
 
-    with pytest.raises(TypeError, match=r"immutable.*x\.at\[idx\]\.set"):
+    # The message shows the spelling that works on numpy arrays and traced ones alike.
+    with pytest.raises(TypeError, match=r"immutable.*tnp\.at\(x\)\[idx\]\.set"):
         tp.grad(f)(np.ones(3))
 
 
@@ -204,8 +207,42 @@ def test_ufunc_at_raises_in_place_error():
         np.add.at(x, [0], 1.0)
         return x.sum()
 
-    with pytest.raises(TypeError, match=r"numpy\.add\.at.*x\.at\[idx\]"):
+    with pytest.raises(TypeError, match=r"numpy\.add\.at.*tnp\.at\(x\)\[idx\]"):
         tp.grad(f)(np.ones(3))
+
+
+def _update_first(w, x):
+    return tnp.sum(w * x.at[0].set(1.0))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: tp.grad(_update_first)(np.ones(2), np.zeros(2)),  # x not differentiated
+        lambda: tp.jvp(lambda w: _update_first(w, np.zeros(2)), (np.ones(2),), (np.ones(2),)),
+        lambda: tp.vmap(_update_first, in_axes=(0, None))(np.ones((3, 2)), np.zeros(2)),
+    ],
+    ids=["grad", "jvp", "vmap"],
+)
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes are Python 3.11+")
+def test_at_on_a_plain_array_gets_a_note_naming_tnp_at(call):
+    # numpy's ndarray has no .at and cannot be given one: under a transform, numpy's own
+    # AttributeError gets a note with the spelling that works on both kinds of array.
+    with pytest.raises(AttributeError, match="has no attribute 'at'") as info:
+        call()
+    notes = getattr(info.value, "__notes__", [])
+    assert len(notes) == 1 and "tnp.at(x)[idx].set(v)" in notes[0]
+
+
+def test_tnp_at_works_on_plain_and_traced_arrays_alike():
+    def f(w, x):
+        return tnp.sum(w * tnp.at(x)[0].set(1.0))
+
+    x = np.zeros(2)
+    assert float(f(np.ones(2), x)) == 1.0  # no transform
+    np.testing.assert_array_equal(tp.grad(f)(np.ones(2), x), [1.0, 0.0])  # x not traced
+    np.testing.assert_array_equal(tp.grad(f, argnums=1)(np.ones(2), x), [0.0, 1.0])
+    assert x.tolist() == [0.0, 0.0]
 
 
 # ----- vmap: batching rules, checked against a loop over examples ------------------------
