@@ -1,7 +1,9 @@
 """Every ```python block in README.md and docs/*.md runs, so the docs cannot rot.
 
 Blocks of one page run in order in one namespace, from the repository root, as a
-reader would paste them. Use ```text for anything that is not meant to run.
+reader would paste them. Use ```text for anything that is not meant to run. The
+```pycon blocks of docs/api.md are the docstrings' examples, which
+tests/test_docstrings.py runs (and tests/test_api_reference.py keeps the page current).
 """
 
 from __future__ import annotations

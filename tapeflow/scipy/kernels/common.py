@@ -92,6 +92,7 @@ def with_complex(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
 
         kernel.__name__ = real_kernel.__name__
         kernel.__doc__ = real_kernel.__doc__
+        kernel.__wrapped__ = real_kernel  # type: ignore[attr-defined]  # its signature, for docs
         return kernel
 
     return wrap
