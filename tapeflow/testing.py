@@ -178,14 +178,27 @@ def check_grads(
         compare(_inner(u, t_out), "forward")
 
     if order > 1:
+        # The derivative functions are evaluated at float64 copies of the point too (the
+        # finite differences widen it): u and v follow the dtypes of the point they meet,
+        # as vjp and jvp refuse a direction of another precision.
+        def pullback(*a: Any) -> Any:
+            out, f_vjp = vjp(fun, *a)
+            return f_vjp(tree_map(_cast_like, u, out))
+
+        def pushforward(*a: Any) -> Any:
+            return jvp(fun, a, tree_map(_cast_like, v, a))[1]
+
         if "rev" in modes:
-            check_grads(
-                lambda *a: vjp(fun, *a)[1](u), args, order - 1, modes, eps, atol, rtol, seed + 1
-            )
+            check_grads(pullback, args, order - 1, modes, eps, atol, rtol, seed + 1)
         if "fwd" in modes:
-            check_grads(
-                lambda *a: jvp(fun, a, v)[1], args, order - 1, modes, eps, atol, rtol, seed + 2
-            )
+            check_grads(pushforward, args, order - 1, modes, eps, atol, rtol, seed + 2)
+
+
+def _cast_like(direction: Any, primal: Any) -> Any:
+    """``direction`` in the dtype of ``primal`` (complex when ``primal`` is)."""
+    if not _inexact(primal) or not hasattr(direction, "dtype"):
+        return direction
+    return np.asarray(direction).astype(_leaf_dtype(primal))
 
 
 def _worst_element(fun: Callable[..., Any], args: tuple[Any, ...], u: Any, mode: str) -> str:

@@ -233,3 +233,16 @@ def test_importing_needs_no_scipy() -> None:
     )
     root = Path(__file__).resolve().parent.parent
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_solve_sylvester_of_real_a_and_b_with_a_complex_q() -> None:
+    # SciPy solves this case in a's real Schur form and returns a wrong answer; tapeflow
+    # solves it in the common complex dtype (found by the mixed real/complex matrix rows).
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 2)) + 3 * np.eye(2)
+    b = rng.standard_normal((2, 2)) + 2 * np.eye(2)
+    q = rng.standard_normal((2, 2)) + 1j * rng.standard_normal((2, 2))
+    x = sla.solve_sylvester(a, b, q)
+    np.testing.assert_allclose(a @ x + x @ b, q, atol=1e-12)
+    loss = lambda q: tnp.sum(tnp.real(sla.solve_sylvester(a, b, q) * (0.6 + 0.8j)))  # noqa: E731
+    tp.check_grads(loss, (q,), order=2, modes=("rev", "fwd"))

@@ -97,6 +97,15 @@ def test_check_grads_second_order_both_modes(name: str) -> None:
     tp.check_grads(MATRIX_FUNS[name], (rand(2, 3),), order=2, modes=("fwd", "rev"))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_check_grads_second_order_of_single_precision(dtype) -> None:
+    # The finite differences of the derivative functions run at a float64 copy of the
+    # point; the directions used to keep their float32 dtype there, and vjp refused them.
+    x = (rand(3) + (0.5j * rand(3) if dtype == np.complex64 else 0)).astype(dtype)
+    tp.check_grads(lambda x: tnp.sin(x) * x, (x,), order=2, modes=("fwd", "rev"))
+    tp.check_grads(lambda x: tnp.real(tnp.sin(x) * x), (x,), order=3, modes=("fwd", "rev"))
+
+
 def test_check_grads_catches_a_wrong_rule() -> None:
     bad = tp.primitive(np.sin, name="test_transforms.bad_sin")
     tp.defvjp(bad, lambda ans, x: lambda g: g * tnp.cos(x))

@@ -72,7 +72,7 @@ NOTES: dict[str, str] = {
     "sinc": "derivative 0 at 0; second derivative exact only away from 0",
     "copysign": "differentiable in the first argument only (0 at 0)",
     "fabs": "derivative 0 at 0",
-    "power": "d/dx uses x**(y-1) (no division by x); d/dy is 0 where x == 0",
+    "power": "d/dx uses x**(y-1) (no division by x); d/dy is 0 where x == 0 (2nd order: y >= 2)",
     "mod": "d/dx = 1, d/dy = -floor(x / y); undefined at the jumps",
     "fmod": "undefined at the jumps",
     "remainder": "undefined at the jumps",

@@ -112,8 +112,10 @@ def _fit(ct: Any, v: Any) -> Any:
     return ct
 
 
-def _zeros(x: Any, like: Any) -> np.ndarray:
-    return np.zeros(shape_of(x), dtype_of(like))
+def _zeros(ans: Any) -> np.ndarray:
+    """Zeros to scatter the tangent of ``v`` into: of the answer's dtype, which is x's (a
+    real v's tangent, scattered into real zeros, would lose the complex part of x's)."""
+    return np.zeros(shape_of(ans), dtype_of(ans))
 
 
 # ----- the forward computations (numpy, on plain arrays) -----------------------
@@ -167,7 +169,7 @@ def _set_vjp_v(ans: Any, x: Any, v: Any, index: Any) -> Any:
 
 
 def _set_jvp_v(t: Any, ans: Any, x: Any, v: Any, index: Any) -> Any:
-    return at_set(_zeros(x, t), t, index=index)
+    return at_set(_zeros(ans), t, index=index)
 
 
 defvjp(at_set, lambda ans, x, v, index: lambda g: at_set(g, 0, index=index), _set_vjp_v)
@@ -183,7 +185,7 @@ defvjp(at_add, lambda ans, x, v, index: lambda g: g, _add_vjp_v)
 defjvp(
     at_add,
     lambda t, ans, x, v, index: t,
-    lambda t, ans, x, v, index: at_add(_zeros(x, t), t, index=index),
+    lambda t, ans, x, v, index: at_add(_zeros(ans), t, index=index),
 )
 
 
@@ -208,7 +210,7 @@ def _multiply_vjp_v(ans: Any, x: Any, v: Any, index: Any) -> Any:
 
 def _multiply_jvp_v(t: Any, ans: Any, x: Any, v: Any, index: Any) -> Any:
     _require_unique(x, index)
-    return at_add(_zeros(x, t), getitem(x, index) * t, index=index)
+    return at_add(_zeros(ans), getitem(x, index) * t, index=index)
 
 
 defvjp(
@@ -254,7 +256,7 @@ def _extremum_jvp_x(t: Any, ans: Any, x: Any, v: Any, index: Any) -> Any:
 
 def _extremum_jvp_v(t: Any, ans: Any, x: Any, v: Any, index: Any) -> Any:
     _, hit_v, count = _tie_weights(ans, x, v, index)
-    return at_add(_zeros(x, t), _expand(t, x, index) * hit_v, index=index) / count
+    return at_add(_zeros(ans), _expand(t, x, index) * hit_v, index=index) / count
 
 
 for _prim in (at_min, at_max):

@@ -195,7 +195,7 @@ CASES += [
     Case("pad-reflect", lambda x: tnp.pad(x, 2, mode="reflect"), (((3, 4),),), covers=["getitem"]),
     Case("pad-wrap", lambda x: tnp.pad(x, 1, mode="wrap"), M, covers=["getitem"]),
 ]
-# numpy.pad's other modes (issue 26), with widths past one period (numpy then reflects or
+# numpy.pad's other modes, with widths past one period (numpy then reflects or
 # wraps chunk by chunk) and per-side keyword arguments.
 CASES += _rows(
     "pad",

@@ -131,7 +131,7 @@ def test_float32_stays_float32(method):
     assert gx.dtype == np.float32 and gv.dtype == np.float32
 
 
-# Issue 26: a float32 x and a value that float32 cannot hold exactly (a Python float, or a
+# A float32 x and a value that float32 cannot hold exactly (a Python float, or a
 # float64 array); the update stores v rounded to float32, and the tie rule must compare
 # that rounding, or no entry wins and the gradient is 0/0.
 _INEXACT_IN_FLOAT32 = [
@@ -283,3 +283,17 @@ def test_mask_computed_from_the_traced_array():
     x = np.array([-1.0, 2.0, -3.0, 4.0])
     relu_sq = lambda x: (x.at[x < 0].set(0.0) ** 2).sum()  # noqa: E731
     np.testing.assert_array_equal(tp.grad(relu_sq)(x), [0.0, 4.0, 0.0, 8.0])
+
+
+@pytest.mark.parametrize("method", ["set", "add", "multiply"])
+def test_forward_mode_of_a_real_update_into_a_complex_array(method):
+    # The tangent of v was scattered into zeros of v's (real) dtype: x.at[i].multiply(v)
+    # then lost the imaginary part of x * dv (found by the mixed matrix rows).
+    x = np.array([0.5 + 1j, -1 + 0.3j, 2 - 1j])
+    v = np.array([0.7, -0.4])
+    fun = lambda v: getattr(tnp.at(x)[1:], method)(v)  # noqa: E731
+    _, tangent = tp.jvp(fun, (v,), (np.ones(2),))
+    assert tangent.dtype == np.complex128
+    h = 1e-6
+    np.testing.assert_allclose(tangent, (fun(v + h) - fun(v - h)) / (2 * h), rtol=1e-6)
+    tp.check_grads(lambda v: tnp.real(fun(v) * (0.6 + 0.8j)), (v,), order=2, modes=("rev", "fwd"))

@@ -194,7 +194,7 @@ def test_complex_primitives_against_finite_differences(name, fun, dtype):
 
 
 # ----- a real value that meets a complex one keeps a real cotangent --------------------
-# Issue 26: on a real intermediate, matmul, stack/concatenate and solve used to pass on the
+# On a real intermediate, matmul, stack/concatenate and solve used to pass on the
 # imaginary part of a complex cotangent. The replay now gives every cotangent its
 # argument's dtype, whatever the rule computed. Expected values: closed forms, and the
 # solve row by finite differences along the real and imaginary axes.

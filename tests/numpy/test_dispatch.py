@@ -337,7 +337,7 @@ def test_linspace_differentiable_in_its_endpoints(endpoint):
     assert float(g) == 2.5
 
 
-# Issue 26: float32 and complex64 endpoints gave float64/complex128 under a transform.
+# float32 and complex64 endpoints gave float64/complex128 under a transform.
 _LINSPACE_ENDPOINTS = [
     (np.float32(1.0), np.float32(3.5)),
     (np.float32(1.0), 3.5),  # a Python float is weak, as in numpy

@@ -440,7 +440,7 @@ def test_eig_gradients_of_phase_free_quantities() -> None:
     )
 
 
-# Issue 26: lstsq read the rank with int(), which tp.vmap and tp.jit refuse.
+# lstsq read the rank with int(), which tp.vmap and tp.jit refuse.
 _LSTSQ = [
     ("tall", (5, 3), (5,)),
     ("tall-2rhs", (5, 3), (5, 2)),

@@ -11,7 +11,7 @@ import pytest
 
 import tapeflow as tp
 import tapeflow.core.tape
-from tapeflow.core.primitive import registered_primitives
+from tapeflow.core.primitive import MISSING_RULE, registered_primitives
 from tests.numpy import spec
 
 
@@ -72,6 +72,31 @@ def test_every_primitive_has_a_case() -> None:
         if not prim.zero_gradient and name not in covered
     )
     assert not missing, f"primitives without a row in a tests/numpy/spec_*.py table: {missing}"
+
+
+def _differentiable_arguments(prim) -> int:  # noqa: ANN001
+    """How many positional arguments of ``prim`` have reverse-mode rules (2 for n-ary)."""
+    if prim.vjp_joint is not None or (prim.vjp_rest is not MISSING_RULE and prim.vjp_rest):
+        return 2
+    return len([rule for rule in prim.vjps if rule is not None])
+
+
+def test_every_primitive_with_several_arguments_has_a_mixed_row() -> None:
+    """A real argument next to a complex one must get a real cotangent: every
+    primitive with two or more differentiable arguments has a ``spec_mixed`` row, or is
+    listed there as real-only with the reason."""
+    from tests.numpy import spec_mixed
+
+    several = {
+        name
+        for name, prim in registered_primitives(builtin_only=True).items()
+        if not prim.zero_gradient and _differentiable_arguments(prim) >= 2
+    }
+    mixed = {name for case in spec_mixed.CASES for name in case.covers}
+    missing = sorted(several - mixed - set(spec_mixed.REAL_ONLY))
+    assert not missing, f"primitives without a mixed real/complex row in spec_mixed.py: {missing}"
+    stale = sorted(set(spec_mixed.REAL_ONLY) - several)
+    assert not stale, f"spec_mixed.REAL_ONLY lists primitives that no longer need a row: {stale}"
 
 
 def _one_argument_params() -> list:

@@ -1,4 +1,4 @@
-"""numpy's ``where=`` and ``initial=`` on the reductions (issue 26): values equal numpy's,
+"""numpy's ``where=`` and ``initial=`` on the reductions: values equal numpy's,
 derivatives agree with finite differences in both modes and at second order, and the
 same holds under ``tp.jit`` and ``tp.vmap`` (the mask shared, or batched with the data).
 

@@ -109,7 +109,11 @@ def np_sqrtm(a: Any) -> Any:
 def np_solve_sylvester(a: Any, b: Any, q: Any) -> Any:
     a, b, q = np.asarray(a), np.asarray(b), np.asarray(q)
     linalg = linalg_module("solve_sylvester")
-    return per_matrix(linalg.solve_sylvester, [a, b, q], [2, 2, 2], _inexact(a, b, q))
+    # All three in one dtype: SciPy's solve_sylvester of real a and b with a complex q
+    # returns a wrong answer (residuals of order one), as it solves in a's real Schur form.
+    dtype = _inexact(a, b, q)
+    a, b, q = a.astype(dtype, copy=False), b.astype(dtype, copy=False), q.astype(dtype, copy=False)
+    return per_matrix(linalg.solve_sylvester, [a, b, q], [2, 2, 2], dtype)
 
 
 def np_solve_banded(ab: Any, b: Any, lower: int = 0, upper: int = 0) -> Any:
