@@ -1,8 +1,8 @@
 """One complex convention (JAX's) across grad, vjp, jvp, jacfwd, jacrev and hessian.
 
-Issue 21: ``jacrev(lambda x: x * (1 + 1j))`` used to drop the imaginary part and
+``jacrev(lambda x: x * (1 + 1j))`` used to drop the imaginary part and
 ``jacfwd(abs)`` at a complex point gave the derivative along the real axis only;
-both now raise, as in JAX. Issue 25: ``jnp.linalg.cholesky`` of a complex matrix is
+both now raise, as in JAX. ``jnp.linalg.cholesky`` of a complex matrix is
 differentiable (with ``holomorphic=True`` in the Jacobians). Expected values come
 from closed forms or central differences along the real and imaginary axes.
 """
@@ -99,7 +99,7 @@ def test_holomorphic_hessian_and_grad_agree():
     np.testing.assert_allclose(tp.grad(f, holomorphic=True)(Z), 3 * Z**2, rtol=1e-12)
 
 
-# ----- complex Cholesky (issue 25) ---------------------------------------------------------
+# ----- complex Cholesky -------------------------------------------------------------------
 def _cholesky_derivative(a: np.ndarray, t: np.ndarray, h: float = 1e-6) -> np.ndarray:
     return (np.linalg.cholesky(a + h * t) - np.linalg.cholesky(a - h * t)) / (2 * h)
 

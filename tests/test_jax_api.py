@@ -1,4 +1,4 @@
-"""JAX's public surface, keyword by keyword (issue 25): what each option means here.
+"""JAX's public surface, keyword by keyword: what each option means here.
 
 The symptoms the issue lists: ``custom_jvp.defjvps``; ``jit`` as a decorator factory
 with JAX's keywords; ``is_leaf`` on the tree functions and ``tree_transpose``;

@@ -1,4 +1,4 @@
-"""Regressions of tapeflow.scipy.special: each test failed before its fix (issues 21, 26).
+"""Regressions of tapeflow.scipy.special: each test failed before its fix.
 
 * complex input lost its imaginary part (every input was cast to float64), a complex
   Python scalar raised a bare TypeError from ``float()``, and the derivative rules then

@@ -134,7 +134,7 @@ def _weighted_unique(x):
     return np.sum(np.unique(x) * np.arange(1.0, 4.0))
 
 
-# Answers that were silently wrong (issue 21), each against a value worked out by hand:
+# Answers that were silently wrong, each against a value worked out by hand:
 # (name, what is computed, expected).
 SILENT_ERRORS = [
     # each distinct value passes its cotangent to its first occurrence
