@@ -6,6 +6,7 @@
 - ``normalization``: ``layer_norm``, ``batch_norm``, ``dropout``, ``embedding``
 - ``initializers``: ``glorot_uniform``, ``he_normal``, ``zeros``, ``normal``...
 - ``layers``: stax-style ``(init, apply)`` pairs and the ``serial`` combinator
+- ``threads``: how many cores the kernels' memory-bound passes use
 
 Parameters are pytrees of arrays; randomness comes from explicit
 ``numpy.random.Generator`` objects.
@@ -22,7 +23,7 @@ Example:
     ((784, 32), dtype('float32'))
 """
 
-from tapeflow.nn import initializers
+from tapeflow.nn import initializers, threads
 from tapeflow.nn.activations import (
     celu,
     glu,
@@ -91,6 +92,7 @@ from tapeflow.nn.normalization import batch_norm, dropout, embedding, layer_norm
 
 __all__ = [
     "initializers",
+    "threads",
     "conv2d",
     "max_pool2d",
     "avg_pool2d",

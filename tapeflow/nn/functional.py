@@ -32,6 +32,7 @@ from tapeflow.core.primitive import (
 )
 from tapeflow.core.tracer import is_traced, unwrap
 from tapeflow.custom import stop_gradient
+from tapeflow.nn.threads import over_batch, worth_splitting
 from tapeflow.numpy.meta import dtype_of, shape_of
 from tapeflow.scipy.special import erfc
 
@@ -59,7 +60,16 @@ tanh = tnp.tanh
 
 # ----- activations -------------------------------------------------------------
 def _np_relu(x: Any) -> Any:
-    return np.maximum(x, 0)
+    if type(x) is not ndarray or x.ndim == 0 or not worth_splitting(x.size):
+        return np.maximum(x, 0)
+    return _relu_into(x, np.empty_like(x))
+
+
+def _relu_into(x: Any, out: Any) -> Any:
+    if x.ndim == 0 or not worth_splitting(x.size):
+        return np.maximum(x, 0, out=out)
+    over_batch(lambda s: np.maximum(x[s], 0, out=out[s]), len(x), x.size)
+    return out
 
 
 relu = primitive(_np_relu, name="nn.relu")
@@ -79,10 +89,21 @@ def _keep_where_positive(g: np.ndarray, ans: np.ndarray, out: Any = None) -> np.
     shape and dtype, any strides) receives the result when given.
     """
     ints = _BITS[g.dtype.itemsize]
-    mask = np.negative(np.greater(ans, 0), dtype=ints)  # True -> -1 (all bits set)
-    bits = None if out is None else out.view(ints)
-    selected: np.ndarray = np.bitwise_and(g.view(ints), mask, out=bits).view(g.dtype)
-    return selected
+    if g.ndim == 0 or not worth_splitting(g.size):
+        mask = np.negative(np.greater(ans, 0), dtype=ints)  # True -> -1 (all bits set)
+        bits = None if out is None else out.view(ints)
+        selected: np.ndarray = np.bitwise_and(g.view(ints), mask, out=bits).view(g.dtype)
+        return selected
+    if out is None:
+        out = np.empty_like(g)
+    g_bits, out_bits = g.view(ints), out.view(ints)
+
+    def rows(s: slice) -> None:
+        mask = np.negative(np.greater(ans[s], 0), dtype=ints)  # True -> -1 (all bits set)
+        np.bitwise_and(g_bits[s], mask, out=out_bits[s])
+
+    over_batch(rows, len(g), g.size)
+    return out  # type: ignore[no-any-return]
 
 
 def _is_plain_float_pair(a: Any, b: Any) -> bool:
@@ -129,7 +150,7 @@ def _relu_vjp(g: Any, ans: Any, x: Any) -> Any:
 
 defelementwise(relu, _relu_vjp)
 vjp_needs(relu, ans=True, args=())
-relu.primitive.jit_into = lambda x, out: np.maximum(x, 0, out=out)
+relu.primitive.jit_into = _relu_into
 relu.primitive.jit_fresh = True
 relu.__doc__ = """Rectified linear unit ``max(x, 0)``; its derivative at 0 is 0.
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+import tapeflow.numpy as tnp
 from tapeflow.nn import conv
 from tapeflow.nn import functional as F
 from tests.numpy.spec import UNARY_SHAPES, Case, distinct, real
@@ -28,6 +29,7 @@ _CONV_PRIMITIVES = [
     "nn.conv2d_from_patches",
     "nn.conv2d_patches_grad",
     "nn.conv2d_weight_grad",
+    "nn.channel_sum",
 ]
 
 
@@ -81,6 +83,14 @@ def _conv_case(name, x_shape, w_shape, stride, padding, dilation=1):
             conv.conv2d_weight_grad,
             ((cols_shape, g_shape),),
             covers=_CONV_PRIMITIVES[2:],
+        ),
+        Case(f"channel_sum-{name}", conv.channel_sum, ((g_shape,),), covers=["nn.channel_sum"]),
+        Case(
+            # channels-last memory, as a convolution's gradient has: the product path
+            f"channel_sum-channels-last-{name}",
+            lambda g: conv.channel_sum(tnp.transpose(g, (0, 3, 1, 2))),
+            (((g_shape[0], *g_shape[2:], g_shape[1]),),),
+            covers=["nn.channel_sum"],
         ),
     ]
 
