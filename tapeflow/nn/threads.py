@@ -112,7 +112,28 @@ def set_threads(n: int) -> None:
 
 def worth_splitting(elements: int) -> bool:
     """Whether a pass over ``elements`` entries would run on more than one thread."""
-    return _pool.threads > 1 and elements >= 2 * MIN_ELEMENTS
+    return _pool.threads > 1 and elements >= 2 * MIN_ELEMENTS and not getattr(_inside, "active", False)
+
+
+# Set while a thread runs a slice: a kernel called inside another's slice runs whole
+# there (waiting for the pool from inside the pool could wait forever).
+_inside = threading.local()
+_inside.active = False
+
+
+class _Slice:
+    __slots__ = ("kernel",)
+
+    def __init__(self, kernel: Callable[[slice], Any]) -> None:
+        self.kernel = kernel
+
+    def __call__(self, s: slice) -> None:
+        was = getattr(_inside, "active", False)
+        _inside.active = True
+        try:
+            self.kernel(s)
+        finally:
+            _inside.active = was
 
 
 def over_batch(kernel: Callable[[slice], Any], n: int, elements: int) -> None:
@@ -120,17 +141,19 @@ def over_batch(kernel: Callable[[slice], Any], n: int, elements: int) -> None:
 
     ``kernel`` must only write its own slice of the batch. ``elements`` is the size of
     the work (the largest array the kernel touches); below ``MIN_ELEMENTS`` per thread,
-    or with one thread, ``kernel(slice(0, n))`` runs on the calling thread.
+    with one thread, or inside another kernel's slice, ``kernel(slice(0, n))`` runs on
+    the calling thread.
     """
     parts = min(_pool.threads, n, elements // MIN_ELEMENTS)
-    if parts <= 1:
+    if parts <= 1 or getattr(_inside, "active", False):
         kernel(slice(0, n))
         return
     bounds = [n * k // parts for k in range(parts + 1)]
+    run = _Slice(kernel)
     executor = _pool.get()
-    futures = [executor.submit(kernel, slice(bounds[k], bounds[k + 1])) for k in range(1, parts)]
+    futures = [executor.submit(run, slice(bounds[k], bounds[k + 1])) for k in range(1, parts)]
     try:
-        kernel(slice(bounds[0], bounds[1]))
+        run(slice(bounds[0], bounds[1]))
     finally:
         # every slice finishes (or fails) before the caller sees the output or an error
         errors = [f.exception() for f in futures]
