@@ -16,13 +16,18 @@ SAME, ReLU, max-pool 2, dense 128 ReLU, dense 10, softmax cross-entropy, Adam (l
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from benchmarks.mnist import MNIST_MEAN, MNIST_STD, MODELS, make_train_step
-from tapeflow import nn, optim
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # run as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.mnist import MNIST_MEAN, MNIST_STD, MODELS, make_train_step  # noqa: E402
+from tapeflow import nn, optim  # noqa: E402
 
 BATCH = 64
 B1, B2, EPS, LR = 0.9, 0.999, 1e-8, 1e-3
@@ -239,6 +244,33 @@ def torch_step(params: Any, x: np.ndarray, y: np.ndarray, threads: int) -> Any:
     return run
 
 
+def time_torch(threads: int, steps: int) -> list[float]:
+    """Seconds per torch step, ``steps`` samples after warm-up, in this process.
+
+    ``benchmarks/run.py`` calls this in a process of its own (``--torch-samples``), as
+    each library gets: torch's OpenMP threads keep spinning for a while after each
+    operation (Intel's runtime: 200 ms) and took the cores from whatever ran next in
+    the same process (a compiled tapeflow step read 33 ms right after a torch step,
+    26 ms right after an eager one).
+    """
+    import time
+
+    from benchmarks.run import keep_freed_memory, mnist_batch, set_threads
+
+    set_threads(threads)  # the setting and allocator the other implementations have
+    keep_freed_memory()
+    x, y = mnist_batch(BATCH, np.float32)
+    run = torch_step(init_params(), x.reshape(-1, 1, 28, 28), y, threads)
+    for _ in range(3):
+        run()
+    samples = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
 # ----- where a step's time goes -------------------------------------------------------------
 # Each kernel's own time (cProfile's tottime) by what it does; the rest is Python.
 PROFILE_GROUPS = {
@@ -322,9 +354,16 @@ def profile(which: str, steps: int, threads: int) -> None:
 if __name__ == "__main__":
     import argparse
 
-    parser = argparse.ArgumentParser(description="profile the CNN step (eager or jit)")
-    parser.add_argument("which", choices=["eager", "jit"])
+    parser = argparse.ArgumentParser(
+        description="profile the CNN step (eager or jit), or time torch's (torch)"
+    )
+    parser.add_argument("which", choices=["eager", "jit", "torch"])
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    profile(args.which, args.steps, args.threads)
+    if args.which == "torch":
+        import json
+
+        print(json.dumps(time_torch(args.threads, args.steps)))
+    else:
+        profile(args.which, args.steps, args.threads)

@@ -435,10 +435,21 @@ def bench_cnn(repeat: int, peers: dict[str, Any]) -> list[dict[str, Any]]:
         "tapeflow jit": lambda: compiled(params, state, x, y),
     }
     torch_name = next((k for k in peers if k.startswith("torch")), None)
-    if torch_name is not None:
-        threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
-        fns[torch_name] = cnn_step.torch_step(params, x, y, threads)
+    threads = int(os.environ.get("OMP_NUM_THREADS", "1"))
+
+    def torch_samples() -> list[float]:
+        # In a process of its own, as the other libraries' steps must not share one with
+        # torch's spinning threads (see cnn_step.time_torch); before and after the
+        # interleaved run, so that both halves of any drift are in its median.
+        command = [sys.executable, str(HERE / "cnn_step.py"), "torch"]
+        command += ["--threads", str(threads), "--steps", str(repeat)]
+        out = subprocess.run(command, capture_output=True, text=True, check=True)
+        return list(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    before = torch_samples() if torch_name is not None else []
     samples = interleaved(fns, repeat * 2)
+    if torch_name is not None:
+        samples[torch_name] = before + torch_samples()
     medians = {k: float(np.median(s)) for k, s in samples.items()}
     rows = []
     for name, s in samples.items():
@@ -713,7 +724,8 @@ def set_threads(n: int) -> None:
     """Use ``n`` threads for the whole run (both sides of every ratio): numpy's BLAS and
     tapeflow's kernels (``tapeflow.nn.threads``)."""
     os.environ["OMP_NUM_THREADS"] = str(n)
-    tp.nn.threads.set_threads(n)
+    if hasattr(tp.nn, "threads"):  # (a tapeflow before kernel threads, for before/after runs)
+        tp.nn.threads.set_threads(n)
     try:
         from threadpoolctl import threadpool_limits
 
