@@ -46,10 +46,9 @@ from pathlib import Path
 from typing import Any
 
 # OpenBLAS's idle threads spin for a while after each product (2**28 cycles by default),
-# taking the cores from whatever runs next: numpy's passes, tapeflow's kernel threads,
-# or another library's threads. Told to sleep at once, they cost no product time here
-# and the passes between products ran up to 1.4x faster with 2 threads. Read when
-# numpy loads OpenBLAS, so it is set before the import; a value in the environment wins.
+# taking the cores from whatever runs next: numpy's passes and tapeflow's kernel threads.
+# Told to sleep at once, they cost no product time here (see docs/training.md#threads).
+# OpenBLAS reads this when numpy loads it, hence before the import; the environment wins.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import numpy as np  # noqa: E402
@@ -586,8 +585,11 @@ def main(argv: list[str] | None = None) -> int:
         "--json", metavar="RESULTS.json", default=None, help="write the results as JSON"
     )
     parser.add_argument(
-        "--threads", type=int, default=1, help="threads of numpy's BLAS and of tapeflow's kernels; 0 leaves their defaults "
-        "(default: 1)"
+        "--threads",
+        type=int,
+        default=1,
+        help="threads of numpy's BLAS and of tapeflow's kernels; 0 leaves their defaults "
+        "(default: 1)",
     )
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
     parser.add_argument(

@@ -33,10 +33,9 @@ from pathlib import Path
 from typing import Any
 
 # OpenBLAS's idle threads spin for a while after each product (2**28 cycles by default),
-# taking the cores from whatever runs next: numpy's passes, tapeflow's kernel threads,
-# or another library's threads. Told to sleep at once, they cost no product time here
-# and the passes between products ran up to 1.4x faster with 2 threads. Read when
-# numpy loads OpenBLAS, so it is set before the import; a value in the environment wins.
+# taking the cores from whatever runs next: numpy's passes and tapeflow's kernel threads.
+# Told to sleep at once, they cost no product time here (see docs/training.md#threads).
+# OpenBLAS reads this when numpy loads it, hence before the import; the environment wins.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import numpy as np  # noqa: E402

@@ -45,8 +45,8 @@ from tapeflow.core.primitive import (
     vjp_needs,
 )
 from tapeflow.jit.codegen import Slot
-from tapeflow.nn.threads import over_batch
 from tapeflow.nn.functional import _keep_where_positive, relu_grad
+from tapeflow.nn.threads import over_batch
 from tapeflow.numpy.meta import dtype_of, shape_of
 
 __all__ = [
@@ -576,7 +576,8 @@ class _Tiles:
             dest = out if stage == 1 else None
             if len(parts) == 1:
                 if dest is not None:
-                    folded = np.copyto(dest, parts[0]) or dest
+                    np.copyto(dest, parts[0])
+                    folded = dest
                 elif folded is None:
                     folded = parts[0].astype(dtype or a.dtype)
                 continue

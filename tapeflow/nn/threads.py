@@ -112,7 +112,8 @@ def set_threads(n: int) -> None:
 
 def worth_splitting(elements: int) -> bool:
     """Whether a pass over ``elements`` entries would run on more than one thread."""
-    return _pool.threads > 1 and elements >= 2 * MIN_ELEMENTS and not getattr(_inside, "active", False)
+    inside = getattr(_inside, "active", False)
+    return _pool.threads > 1 and elements >= 2 * MIN_ELEMENTS and not inside
 
 
 # Set while a thread runs a slice: a kernel called inside another's slice runs whole

@@ -85,9 +85,7 @@ def _cnn_case(dtype):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((5, 3, 8, 8)).astype(dtype)
     x[:, :, ::2, ::2] = x[:, :, 1::2, 1::2]  # tied maxima in some windows
-    params = [
-        rng.standard_normal(s).astype(dtype) for s in ((4, 3, 3, 3), (4,), (6, 4, 3, 3))
-    ]
+    params = [rng.standard_normal(s).astype(dtype) for s in ((4, 3, 3, 3), (4,), (6, 4, 3, 3))]
     return params, x
 
 
@@ -115,7 +113,9 @@ def test_split_kernels_match_one_thread_bit_for_bit(monkeypatch, dtype, compiled
 
 def test_split_kernels_still_match_finite_differences(split_everything):
     params, x = _cnn_case(np.float64)
-    tp.testing.check_grads(lambda w: _cnn_loss([w, *params[1:]], x), (params[0],), order=2, modes=("rev", "fwd"))
+    tp.testing.check_grads(
+        lambda w: _cnn_loss([w, *params[1:]], x), (params[0],), order=2, modes=("rev", "fwd")
+    )
 
 
 def test_the_thread_count_comes_from_the_environment():
