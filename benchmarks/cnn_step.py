@@ -274,28 +274,37 @@ def time_torch(threads: int, steps: int) -> list[float]:
 # ----- where a step's time goes -------------------------------------------------------------
 # Each kernel's own time (cProfile's tottime) by what it does; the rest is Python.
 PROFILE_GROUPS = {
-    "conv products (+ bias in place)": (
+    "conv products": (
         "_np_conv2d_from_patches",
         "_np_conv2d_weight_grad",
         "_np_conv2d_patches_grad",
     ),
-    "im2col": ("_np_im2col",),
-    "col2im": ("_np_col2im",),
-    "max-pool forward (and the backward's tie counts)": ("_np_max_pool2d", "reduce"),
+    "bias add (in the product's buffer)": ("add_bias",),
+    "im2col": ("_np_im2col", "copy_patches"),
+    "col2im": ("_np_col2im", "add_taps"),
+    "max-pool forward": ("_np_max_pool2d", "pool_slice", "reduce"),
     "max-pool backward (and ReLU's, fused under jit)": (
         "_np_max_pool2d_backward",
         "_np_max_pool2d_backward_relu",
+        "_routed",
+        "route",
         "_tie_counts",
     ),
     "ReLU and its derivative": (
         "_np_relu",
+        "_relu_into",
+        "relu_slice",
         "_keep_where_positive",
+        "select_slice",
         "_np_relu_grad",
         "_relu_grad_into",
-        "<lambda>",
     ),
+    "waiting for the other threads' slices": ("<method 'acquire' of '_thread.lock' objects>",),
     "dense layers": ("_np_linear", "<built-in method numpy.matmul>"),
-    "bias gradients and other reductions": ("<method 'reduce' of 'numpy.ufunc' objects>",),
+    "bias gradients and other reductions": (
+        "_np_channel_sum",
+        "<method 'reduce' of 'numpy.ufunc' objects>",
+    ),
     "softmax cross-entropy": ("_np_softmax_cross_entropy", "_np_softmax_cross_entropy_grad"),
 }
 

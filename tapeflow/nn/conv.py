@@ -203,7 +203,11 @@ def _np_im2col(
     win = sliding_window_view(xh, (_span(kh, dh), _span(kw, dw)), axis=(1, 2))
     win = win[:, ::sh, ::sw, :, ::dh, ::dw].transpose(0, 1, 2, 4, 5, 3)  # (N, Ho, Wo, kh, kw, C)
     cols = np.empty(win.shape, x.dtype)
-    over_batch(lambda s: np.copyto(cols[s], win[s]), n, cols.size)
+
+    def copy_patches(s: slice) -> None:
+        np.copyto(cols[s], win[s])
+
+    over_batch(copy_patches, n, cols.size)
     return cols
 
 
@@ -247,7 +251,7 @@ def _np_col2im(
     taps.sort(key=lambda t: not t[0])  # a tap covering everything first
     dx = np.empty((n, h, w, c), cols.dtype)
 
-    def images(b: slice) -> None:
+    def add_taps(b: slice) -> None:
         if not taps or not taps[0][0]:
             dx[b].fill(0)
         for k, (whole, p, q, i0, ni, r0, j0, nj, c0) in enumerate(taps):
@@ -258,7 +262,7 @@ def _np_col2im(
             dst = dx[b, r0 : r0 + sh * (ni - 1) + 1 : sh, c0 : c0 + sw * (nj - 1) + 1 : sw]
             np.add(dst, src, out=dst)
 
-    over_batch(images, n, cols.size)
+    over_batch(add_taps, n, cols.size)
     return dx.transpose(0, 3, 1, 2)
 
 
@@ -279,8 +283,11 @@ def _np_conv2d_from_patches(cols: Any, w: Any, b: Any = None) -> Any:
     o = w.shape[0]
     out = np.matmul(cols.reshape(n * ho * wo, -1), _weight_matrix(w)).reshape(n, ho, wo, o)
     if b is not None:
-        # into the product's fresh buffer: no new array
-        over_batch(lambda s: np.add(out[s], b, out=out[s]), n, out.size)
+
+        def add_bias(s: slice) -> None:  # into the product's fresh buffer: no new array
+            np.add(out[s], b, out=out[s])
+
+        over_batch(add_bias, n, out.size)
     return out.transpose(0, 3, 1, 2)
 
 
@@ -620,11 +627,11 @@ def _np_max_pool2d(
     tiles = _tiles(x, window, stride, padding)
     if tiles is not None:
         pooled = np.empty(tiles.small_shape(), x.dtype)
-        over_batch(
-            lambda s: tiles.batch(s).reduce(np.maximum, tiles.view[s], out=pooled[s]),
-            len(x),
-            x.size,
-        )
+
+        def pool_slice(s: slice) -> None:
+            tiles.batch(s).reduce(np.maximum, tiles.view[s], out=pooled[s])
+
+        over_batch(pool_slice, len(x), x.size)
         return tiles.nchw_small(pooled)
     xp = _pad(x, padding, -np.inf)
     out = None
@@ -712,7 +719,7 @@ def _routed(tiles: _Tiles, g: Any, x: Any, ans: Any, relu: bool) -> Any:
     dx = np.empty(tiles.view.shape, x.dtype)
     small_g, small_ans = tiles.small(g), tiles.small(ans)
 
-    def images(s: slice) -> None:
+    def route(s: slice) -> None:
         part = tiles.batch(s)
         hit = np.equal(part.view, part.expand(small_ans[s]))
         share = np.divide(small_g[s], _tie_counts(part, hit))
@@ -720,7 +727,7 @@ def _routed(tiles: _Tiles, g: Any, x: Any, ans: Any, relu: bool) -> Any:
             share = _keep_where_positive(share, small_ans[s])
         np.multiply(hit, part.expand(share), out=dx[s])
 
-    over_batch(images, len(x), x.size)
+    over_batch(route, len(x), x.size)
     return tiles.nchw_full(dx, x.shape)
 
 

@@ -68,7 +68,11 @@ def _np_relu(x: Any) -> Any:
 def _relu_into(x: Any, out: Any) -> Any:
     if x.ndim == 0 or not worth_splitting(x.size):
         return np.maximum(x, 0, out=out)
-    over_batch(lambda s: np.maximum(x[s], 0, out=out[s]), len(x), x.size)
+
+    def relu_slice(s: slice) -> None:
+        np.maximum(x[s], 0, out=out[s])
+
+    over_batch(relu_slice, len(x), x.size)
     return out
 
 
@@ -98,11 +102,11 @@ def _keep_where_positive(g: np.ndarray, ans: np.ndarray, out: Any = None) -> np.
         out = np.empty_like(g)
     g_bits, out_bits = g.view(ints), out.view(ints)
 
-    def rows(s: slice) -> None:
+    def select_slice(s: slice) -> None:
         mask = np.negative(np.greater(ans[s], 0), dtype=ints)  # True -> -1 (all bits set)
         np.bitwise_and(g_bits[s], mask, out=out_bits[s])
 
-    over_batch(rows, len(g), g.size)
+    over_batch(select_slice, len(g), g.size)
     return out  # type: ignore[no-any-return]
 
 
