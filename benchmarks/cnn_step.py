@@ -247,7 +247,7 @@ def torch_step(params: Any, x: np.ndarray, y: np.ndarray, threads: int) -> Any:
 def time_torch(threads: int, steps: int) -> list[float]:
     """Seconds per torch step, ``steps`` samples after warm-up, in this process.
 
-    ``benchmarks/run.py`` calls this in a process of its own (``--torch-samples``), as
+    ``benchmarks/run.py`` runs this in a process of its own (``cnn_step.py torch``), as
     each library gets: torch's OpenMP threads keep spinning for a while after each
     operation (Intel's runtime: 200 ms) and took the cores from whatever ran next in
     the same process (a compiled tapeflow step read 33 ms right after a torch step,

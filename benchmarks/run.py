@@ -32,10 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# OpenBLAS's idle threads spin for a while after each product (2**28 cycles by default),
-# taking the cores from whatever runs next: numpy's passes and tapeflow's kernel threads.
-# Told to sleep at once, they cost no product time here (see docs/training.md#threads).
-# OpenBLAS reads this when numpy loads it, hence before the import; the environment wins.
+# OpenBLAS's idle threads sleep at once (why: benchmarks/mnist.py); before numpy loads it.
 os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 import numpy as np  # noqa: E402

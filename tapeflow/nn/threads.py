@@ -112,8 +112,9 @@ def set_threads(n: int) -> None:
 
 def worth_splitting(elements: int) -> bool:
     """Whether a pass over ``elements`` entries would run on more than one thread."""
-    inside = getattr(_inside, "active", False)
-    return _pool.threads > 1 and elements >= 2 * MIN_ELEMENTS and not inside
+    if _pool.threads == 1 or elements < 2 * MIN_ELEMENTS:
+        return False  # (the common case, first: every ReLU of a small layer asks)
+    return not getattr(_inside, "active", False)
 
 
 # Set while a thread runs a slice: a kernel called inside another's slice runs whole
