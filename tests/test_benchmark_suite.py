@@ -67,3 +67,24 @@ def _zeros(params):
 
     arrays = cnn_step.weights(params)
     return [np.zeros_like(a) for a in arrays], [np.zeros_like(a) for a in arrays]
+
+
+def test_cnn_bound_winograd_reference_matches_conv2d():
+    from benchmarks import cnn_bound
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 5, 6, 8))
+    w = rng.standard_normal((3, 5, 3, 3))
+    got = cnn_bound.winograd_forward(x.transpose(0, 2, 3, 1), cnn_bound.winograd_weights(w))
+    want = tp.nn.conv2d(x, w, padding="SAME")
+    np.testing.assert_allclose(got.transpose(0, 3, 1, 2), want, rtol=1e-12, atol=1e-12)
+
+
+def test_cnn_bound_numpy_passes_run_and_move_bytes():
+    from benchmarks import cnn_bound
+
+    rows = cnn_bound.passes(np.random.default_rng(0), kernels=None)
+    assert [r["compiled"] for r in rows] == [None] * len(rows)
+    for row in rows:
+        row["numpy"]()
+        assert row["bytes"] > 0
