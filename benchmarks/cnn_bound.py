@@ -32,7 +32,6 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
@@ -45,7 +44,7 @@ if str(HERE.parent) not in sys.path:  # run as a script
     sys.path.insert(0, str(HERE.parent))
 
 from benchmarks import cnn_step  # noqa: E402
-from benchmarks.run import keep_freed_memory, mnist_batch, set_threads  # noqa: E402
+from benchmarks.run import keep_freed_memory, mnist_batch, set_threads, timeit  # noqa: E402
 from tapeflow import optim  # noqa: E402
 from tapeflow.nn import conv  # noqa: E402
 from tapeflow.nn.functional import _relu_into  # noqa: E402
@@ -57,13 +56,7 @@ POOL2 = {"window": (2, 2), "stride": (2, 2), "padding": ((0, 0), (0, 0))}
 
 
 def median_ms(fn: Callable[[], Any], repeat: int) -> float:
-    fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return float(np.median(samples)) * 1e3
+    return float(np.median(timeit(fn, repeat))) * 1e3
 
 
 def channels_last(rng: np.random.Generator, n: int, c: int, h: int, w: int) -> np.ndarray:
