@@ -8,7 +8,8 @@ them. This script times, at the step's shapes and on ``--threads`` threads:
 - the step's matrix products together (im2col GEMMs: the GEMM floor);
 - each memory-bound pass as tapeflow's kernels run it;
 - the same pass as a loop compiled by numba (optional: ``pip install numba``), split
-  over the batch on tapeflow's threads and checked bit for bit against tapeflow's;
+  over the batch on tapeflow's threads and checked bit for bit against tapeflow's (all
+  but Adam's, whose one fused expression rounds differently from numpy's passes);
 - the pass's memory floor: a copy moving as many bytes as the pass must read and write;
 - conv2's forward product in Winograd's F(2x2, 3x3) form (2.25x fewer multiplications),
   its transforms in numpy, and its sixteen products alone;
@@ -227,13 +228,13 @@ def passes(rng: np.random.Generator, kernels: Any) -> list[dict[str, Any]]:
 
     for layer, (c, h) in enumerate(((32, 28), (64, 14)), start=1):
         y = channels_last(rng, N, c, h, h)
+        yh = y.transpose(0, 2, 3, 1)
         b = rng.standard_normal(c, dtype=np.float32)
         out = np.empty_like(y)
         add(
             f"bias add, conv{layer} (in place)",
-            lambda y=y, b=b: conv.over_batch(
-                lambda s: np.add(y[s], b[:, None, None], out=y[s]), N, y.size
-            ),
+            # as conv2d_from_patches adds it: into the channels-last product, slice by slice
+            lambda yh=yh, b=b: over_batch(lambda s: np.add(yh[s], b, out=yh[s]), N, yh.size),
             None,
             2 * y.nbytes,
             None,

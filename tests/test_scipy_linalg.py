@@ -195,6 +195,11 @@ def test_solve_triangular_reads_one_triangle() -> None:
             NotImplementedError,
             "square",
         ),
+        (
+            lambda: tp.jvp(lambda a: sla.lu_factor(a)[0], (np.eye(3, 2),), (np.ones((3, 2)),)),
+            NotImplementedError,
+            "square",
+        ),
     ],
 )
 def test_errors_name_the_problem(call, error, match: str) -> None:
